@@ -1,0 +1,71 @@
+/* The configuration file (mucdesk.conf, INI style; see mucdesk.conf(5)).
+ *
+ * Every key the daemon understands is described once, in the schema table in
+ * config.c: its type, range, default and whether it is required.  Anything
+ * else in the file is an error, so a typo never goes unnoticed.  Errors are
+ * one line: "FILE:LINE: [section] key: what is wrong". */
+#ifndef MUCDESK_CORE_CONFIG_H
+#define MUCDESK_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/log.h"
+
+enum config_durability { CONFIG_DURABILITY_JOURNAL, CONFIG_DURABILITY_ASYNC };
+
+struct config {
+    char *path;
+
+    struct {
+        char *jid;    /* the component's domain, prepared */
+        char *secret;
+        char *host;   /* an IP literal: no DNS on the event loop */
+        int port;
+        int reconnect_max_s;
+    } component;
+
+    struct {
+        char *conninfo;
+        int connect_timeout_s;
+        int statement_timeout_ms;
+        enum config_durability durability;
+    } database;
+
+    struct {
+        char *name;          /* disco identity name */
+        char **admins;       /* bare JIDs, prepared, NULL-terminated */
+        size_t admin_count;
+        char *state_dir;     /* journal and other local state */
+    } service;
+
+    struct {
+        enum log_level level;
+        char *file;          /* NULL: stderr */
+    } log;
+
+    struct {
+        int max_body_bytes;      /* per message body */
+        int max_stanza_bytes;    /* whole stanza, after which it is refused */
+        int max_rooms;
+        int max_occupants;       /* per room */
+        int message_rate;        /* groupchat messages per occupant per 10 s */
+        int history_max;         /* messages kept in memory per room */
+    } muc;
+};
+
+/* A fixed buffer: reporting an error allocates nothing. */
+struct config_error {
+    char text[1024];
+};
+
+/* Reads and validates `path`.  On success fills *out (free with config_free)
+ * and returns 0.  On failure returns -1 and writes the one-line message. */
+int config_load(const char *path, struct config *out, struct config_error *err);
+
+void config_free(struct config *cfg);
+
+/* True if the bare JID (prepared text) is a configured admin. */
+bool config_is_admin(const struct config *cfg, const char *bare_jid);
+
+#endif

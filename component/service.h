@@ -1,0 +1,23 @@
+/* The service: every module of the daemon, wired together.
+ *
+ * main.c owns the process (arguments, signals, exit status); the service
+ * owns what runs inside it.  Modules are created in layer order (store,
+ * xmpp, muc, desk) and freed in reverse. */
+#ifndef MUCDESK_SERVICE_H
+#define MUCDESK_SERVICE_H
+
+#include "core/config.h"
+#include "core/loop.h"
+
+struct service;
+
+/* Builds every module.  NULL (with the reason logged) on failure. */
+struct service *service_new(struct loop *loop, const struct config *cfg);
+/* Starts the DB thread and the XMPP link.  0 or -1. */
+int service_start(struct service *svc);
+/* Orderly shutdown: occupants told (status 332), the stream closed, the DB
+ * thread flushed.  Returns 0 if everything queued reached the database. */
+int service_stop(struct service *svc);
+void service_free(struct service *svc);
+
+#endif
