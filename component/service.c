@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "muc/muc.h"
 #include "store/db.h"
 #include "xmpp/disco.h"
 #include "xmpp/link.h"
@@ -26,6 +27,7 @@ struct service {
     struct link *link;
     struct router *router;
     struct disco *disco;
+    struct muc *muc;
 };
 
 static void on_link_stanza(void *ud, xmpp_stanza_t *st)
@@ -73,6 +75,17 @@ struct service *service_new(struct loop *loop, const struct config *cfg)
         log_error(LOG, "cannot register the base protocol handlers");
         goto fail;
     }
+    /* No archive yet (store/archive.c is not on this branch): rooms are
+     * not archived and MAM is not offered.  Once it is, pass
+     * {archive, archive_append, archive_durable, archive_on_durable,
+     * archive_query}. */
+    struct muc_archive archive = {0};
+    svc->muc = muc_new(loop, svc->router, svc->disco, svc->store, &archive,
+                       cfg);
+    if (!svc->muc) {
+        log_error(LOG, "cannot set up the MUC service");
+        goto fail;
+    }
     return svc;
 fail:
     service_free(svc);
@@ -85,11 +98,17 @@ int service_start(struct service *svc)
         log_error(LOG, "cannot start the database thread");
         return -1;
     }
+    if (muc_start(svc->muc) < 0) {
+        log_error(LOG, "cannot start the MUC service");
+        return -1;
+    }
     return link_start(svc->link);
 }
 
 int service_stop(struct service *svc)
 {
+    /* Occupants are told (332) while the link can still carry it. */
+    muc_shutdown(svc->muc);
     link_close(svc->link, SHUTDOWN_LINK_MS);
     size_t lost = store_stop(svc->store, SHUTDOWN_STORE_MS);
     if (lost) {
@@ -104,6 +123,7 @@ void service_free(struct service *svc)
 {
     if (!svc)
         return;
+    muc_free(svc->muc);
     disco_free(svc->disco);
     router_free(svc->router);
     link_free(svc->link);

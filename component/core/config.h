@@ -51,6 +51,7 @@ struct config {
         int max_occupants;       /* per room */
         int message_rate;        /* groupchat messages per occupant per 10 s */
         int history_max;         /* messages kept in memory per room */
+        int history_bytes;       /* bytes of history kept per room */
     } muc;
 };
 
