@@ -122,7 +122,7 @@ static int get_list(struct muc_room *room, const struct stanza_in *in,
     stanza_open_reply(out, in, "result");
     buf_append_str(out, "><query xmlns='" NS_MUC_ADMIN "'>");
     if (by_role) {
-        for (struct muc_occupant *o = room->occupants; o; o = o->hh.next) {
+        for (struct muc_occupant *o = room->occupants; o; o = o->next) {
             if (o->role != role ||
                 !muc_visible_to(room, a->occ, a->privileged, o))
                 continue;
@@ -136,7 +136,7 @@ static int get_list(struct muc_room *room, const struct stanza_in *in,
         }
     } else {
         for (struct muc_affil_record *r = room->affiliations; r;
-             r = r->hh.next) {
+             r = r->next) {
             if (r->affiliation != affil)
                 continue;
             buf_append_str(out, "<item");
@@ -267,7 +267,7 @@ static int set_items(struct muc_room *room, const struct stanza_in *in,
         if (c->by_role) {
             /* An earlier item may have removed this occupant. */
             bool present = false;
-            for (struct muc_occupant *o = room->occupants; o; o = o->hh.next)
+            for (struct muc_occupant *o = room->occupants; o; o = o->next)
                 present |= o == c->target;
             if (!present)
                 continue;

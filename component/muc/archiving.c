@@ -121,7 +121,7 @@ void muc_msg_fanout(const struct muc_msg *msg)
     const char *head = hb->data, *tail = hb->data + head_len;
     size_t tail_len = hb->len - head_len;
 
-    for (const struct muc_occupant *o = room->occupants; o; o = o->hh.next) {
+    for (const struct muc_occupant *o = room->occupants; o; o = o->next) {
         if (msg->staff_only && !o->privileged)
             continue; /* muc_event_visible_to(), inlined on the hot path */
         for (const struct muc_session *s = o->sessions; s; s = s->next) {

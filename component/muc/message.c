@@ -794,7 +794,7 @@ void muc_room_tell(struct muc_room *room, struct muc_occupant *occ,
 void muc_status_message_broadcast(struct muc_room *room, const int *codes)
 {
     struct buf *out = out_of(room->muc);
-    for (struct muc_occupant *o = room->occupants; o; o = o->hh.next) {
+    for (struct muc_occupant *o = room->occupants; o; o = o->next) {
         for (struct muc_session *s = o->sessions; s; s = s->next) {
             buf_append_str(out, "<message type='groupchat'");
             xml_attr(out, "from", room->jid);

@@ -199,7 +199,7 @@ void muc_persist_room(struct muc_room *room)
     ok = ok && add_stmt(op, "DELETE FROM muc_affiliations WHERE room = $1", 1,
                         del) == 0;
     for (struct muc_affil_record *r = room->affiliations; ok && r;
-         r = r->hh.next)
+         r = r->next)
         ok = add_affiliation_stmt(op, room->name, r) == 0;
     room->stored = true;
     submit(room->muc, op, ok);

@@ -130,7 +130,7 @@ static void send_state(struct muc_room *room, struct muc_occupant *occ,
     struct muc_pres p = {0};
 
     /* 1. the others, as this occupant may see them */
-    for (struct muc_occupant *o = room->occupants; o; o = o->hh.next) {
+    for (struct muc_occupant *o = room->occupants; o; o = o->next) {
         if (o == occ || !muc_visible_to(room, occ, occ->privileged, o))
             continue;
         muc_presence_write(out, room, o, occ, session->jid, &p);
@@ -663,7 +663,7 @@ void muc_apply_affiliation(struct muc_room *room, const char *bare_jid,
     for (;;) {
         /* Removals change the index: look again after each. */
         struct muc_occupant *occ = NULL;
-        for (struct muc_occupant *o = room->occupants; o; o = o->hh.next) {
+        for (struct muc_occupant *o = room->occupants; o; o = o->next) {
             if (muc_occupant_is_bare(o, bare_jid) && o->affiliation != affil) {
                 occ = o;
                 break;
@@ -699,7 +699,7 @@ void muc_enforce_members_only(struct muc_room *room)
         return;
     for (;;) {
         struct muc_occupant *occ = NULL;
-        for (struct muc_occupant *o = room->occupants; o; o = o->hh.next) {
+        for (struct muc_occupant *o = room->occupants; o; o = o->next) {
             if (o->affiliation < MUC_AFFIL_MEMBER) {
                 occ = o;
                 break;
@@ -767,7 +767,7 @@ static int snapshot(struct muc_room *room, struct muc_occupant *subject,
         return -1;
     }
     size_t i = 0;
-    for (struct muc_occupant *v = room->occupants; v && i < n; v = v->hh.next) {
+    for (struct muc_occupant *v = room->occupants; v && i < n; v = v->next) {
         (*viewers)[i] = v;
         (*could_see)[i] = muc_visible_to(room, v, v->privileged, subject);
         i++;
@@ -808,7 +808,7 @@ void muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged)
     struct muc_room *room = occ->room;
     struct buf *out = out_of(room->muc);
     /* What this occupant may see of the invisible ones changes. */
-    for (struct muc_occupant *o = room->occupants; o; o = o->hh.next) {
+    for (struct muc_occupant *o = room->occupants; o; o = o->next) {
         if (o == occ || !o->invisible)
             continue;
         bool before = muc_visible_to(room, occ, occ->privileged, o);

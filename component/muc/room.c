@@ -144,9 +144,9 @@ void muc_room_free(struct muc_room *room)
     muc_room_unlist(room);
     while (room->occupants)
         muc_occupant_remove(room->occupants);
-    struct muc_affil_record *a, *tmp;
-    HASH_ITER(hh, room->affiliations, a, tmp) {
-        HASH_DEL(room->affiliations, a);
+    while (room->affiliations) {
+        struct muc_affil_record *a = room->affiliations;
+        room->affiliations = a->next;
         free(a->nick);
         free(a);
     }
@@ -258,6 +258,27 @@ void muc_session_remove(struct muc_session *s)
 
 /* ---- occupants ------------------------------------------------------------------- */
 
+static void occ_link(struct muc_room *room, struct muc_occupant *occ)
+{
+    if (!room->occupants_tail)
+        room->occupants_tail = &room->occupants;
+    occ->next = NULL;
+    occ->pprev = room->occupants_tail;
+    *room->occupants_tail = occ;
+    room->occupants_tail = &occ->next;
+}
+
+static void occ_unlink(struct muc_room *room, struct muc_occupant *occ)
+{
+    *occ->pprev = occ->next;
+    if (occ->next)
+        occ->next->pprev = occ->pprev;
+    else
+        room->occupants_tail = occ->pprev;
+    occ->next = NULL;
+    occ->pprev = NULL;
+}
+
 struct muc_occupant *muc_occupant_add(struct muc_room *room, const char *nick,
                                       const char *real_jid)
 {
@@ -286,7 +307,7 @@ struct muc_occupant *muc_occupant_add(struct muc_room *room, const char *nick,
     struct muc_affil_record *rec = muc_affil_find(room, bare);
     occ->affiliation = rec ? rec->affiliation : MUC_AFFIL_NONE;
     occ->role = MUC_ROLE_NONE;
-    HASH_ADD_KEYPTR(hh, room->occupants, occ->nick, strlen(occ->nick), occ);
+    occ_link(room, occ);
     room->occupant_count++;
     return occ;
 }
@@ -296,7 +317,7 @@ void muc_occupant_unlink(struct muc_occupant *occ)
     struct muc_room *room = occ->room;
     for (struct muc_session *s = occ->sessions; s; s = s->next)
         session_unindex(room->muc, s);
-    HASH_DEL(room->occupants, occ);
+    occ_unlink(room, occ);
     room->occupant_count--;
 }
 
@@ -324,13 +345,8 @@ int muc_occupant_rename(struct muc_occupant *occ, const char *nick)
     char *copy = strdup(nick);
     if (!copy)
         return -1;
-    struct muc_room *room = occ->room;
-    /* HASH_DEL + HASH_ADD would move the occupant to the end of the join
-     * order; that is harmless (clients order rosters by nick). */
-    HASH_DEL(room->occupants, occ);
     free(occ->nick);
     occ->nick = copy;
-    HASH_ADD_KEYPTR(hh, room->occupants, occ->nick, strlen(occ->nick), occ);
     return 0;
 }
 
@@ -370,9 +386,10 @@ int muc_occupant_set_presence(struct muc_occupant *occ, enum muc_show show,
 struct muc_occupant *muc_room_find_occupant(const struct muc_room *room,
                                             const char *nick)
 {
-    struct muc_occupant *occ;
-    HASH_FIND_STR(room->occupants, nick, occ);
-    return occ;
+    for (struct muc_occupant *o = room->occupants; o; o = o->next)
+        if (strcmp(o->nick, nick) == 0)
+            return o;
+    return NULL;
 }
 
 struct muc_occupant *muc_room_find_user(const struct muc_room *room,
@@ -382,7 +399,7 @@ struct muc_occupant *muc_room_find_user(const struct muc_room *room,
         struct muc_session *s = muc_session_find(room, real_jid);
         return s ? s->occ : NULL;
     }
-    for (struct muc_occupant *o = room->occupants; o; o = o->hh.next)
+    for (struct muc_occupant *o = room->occupants; o; o = o->next)
         if (muc_occupant_is_bare(o, real_jid))
             return o;
     return NULL;
@@ -393,9 +410,10 @@ struct muc_occupant *muc_room_find_user(const struct muc_room *room,
 struct muc_affil_record *muc_affil_find(const struct muc_room *room,
                                         const char *bare_jid)
 {
-    struct muc_affil_record *rec;
-    HASH_FIND_STR(room->affiliations, bare_jid, rec);
-    return rec;
+    for (struct muc_affil_record *r = room->affiliations; r; r = r->next)
+        if (strcmp(r->jid, bare_jid) == 0)
+            return r;
+    return NULL;
 }
 
 int muc_affil_put(struct muc_room *room, const char *bare_jid,
@@ -403,10 +421,14 @@ int muc_affil_put(struct muc_room *room, const char *bare_jid,
 {
     struct muc_affil_record *rec = muc_affil_find(room, bare_jid);
     if (affiliation == MUC_AFFIL_NONE) {
-        if (rec) {
-            HASH_DEL(room->affiliations, rec);
-            free(rec->nick);
-            free(rec);
+        for (struct muc_affil_record **p = &room->affiliations; *p;
+             p = &(*p)->next) {
+            if (*p == rec) {
+                *p = rec->next;
+                free(rec->nick);
+                free(rec);
+                break;
+            }
         }
         return 0;
     }
@@ -416,7 +438,11 @@ int muc_affil_put(struct muc_room *room, const char *bare_jid,
         if (!rec)
             return -1;
         memcpy(rec->jid, bare_jid, n + 1);
-        HASH_ADD_KEYPTR(hh, room->affiliations, rec->jid, n, rec);
+        /* Appended: lists come out in the order they were made. */
+        struct muc_affil_record **p = &room->affiliations;
+        while (*p)
+            p = &(*p)->next;
+        *p = rec;
     }
     rec->affiliation = (uint8_t)affiliation;
     if (affiliation == MUC_AFFIL_OUTCAST) {
@@ -432,7 +458,7 @@ unsigned muc_affil_count(const struct muc_room *room,
                          enum muc_affiliation affiliation)
 {
     unsigned n = 0;
-    for (struct muc_affil_record *r = room->affiliations; r; r = r->hh.next)
+    for (struct muc_affil_record *r = room->affiliations; r; r = r->next)
         if (r->affiliation == affiliation)
             n++;
     return n;
@@ -440,7 +466,7 @@ unsigned muc_affil_count(const struct muc_room *room,
 
 const char *muc_affil_nick_owner(const struct muc_room *room, const char *nick)
 {
-    for (struct muc_affil_record *r = room->affiliations; r; r = r->hh.next)
+    for (struct muc_affil_record *r = room->affiliations; r; r = r->next)
         if (r->nick && strcmp(r->nick, nick) == 0)
             return r->jid;
     return NULL;
@@ -475,7 +501,7 @@ struct muc_occupant *muc_room_first_occupant(const struct muc_room *room)
 
 struct muc_occupant *muc_occupant_next(const struct muc_occupant *occ)
 {
-    return occ->hh.next;
+    return occ->next;
 }
 
 struct muc_room *muc_occupant_room(const struct muc_occupant *occ)

@@ -8,10 +8,11 @@
  *
  * Indexes:
  *   muc->rooms            rooms by local part
- *   room->occupants       occupants by nick (iteration: join order)
+ *   room->occupants       a list in join order (rooms are small; a hash
+ *                         table per room would cost more than the room)
  *   muc->sessions         sessions by real full JID; sessions of one JID in
  *                         several rooms are chained through `same_jid`
- *   room->affiliations    affiliation records by real bare JID */
+ *   room->affiliations    a list of affiliation records */
 #ifndef MUCDESK_MUC_ROOM_H
 #define MUCDESK_MUC_ROOM_H
 
@@ -83,7 +84,8 @@ struct muc_session {
 struct muc_occupant {
     struct muc_room *room;
     struct muc_session *sessions; /* never empty while in the room */
-    UT_hash_handle hh;            /* room->occupants, key nick */
+    struct muc_occupant *next;    /* room->occupants, in join order */
+    struct muc_occupant **pprev;  /* the pointer that points here */
     char *nick;
     char *status;                 /* presence <status/> text, or NULL */
     char *extra;                  /* other presence children (XML), or NULL */
@@ -100,7 +102,7 @@ struct muc_occupant {
 };
 
 struct muc_affil_record {
-    UT_hash_handle hh;            /* room->affiliations, key jid */
+    struct muc_affil_record *next; /* room->affiliations */
     uint8_t affiliation;          /* never NONE (no record instead) */
     char *nick;                   /* reserved nick, or NULL */
     char jid[];                   /* real bare JID */
@@ -119,6 +121,7 @@ struct muc_room {
     char *name;                   /* local part, prepared */
     char *jid;                    /* name@domain */
     struct muc_occupant *occupants;
+    struct muc_occupant **occupants_tail; /* where the next one goes */
     struct muc_affil_record *affiliations;
     struct muc_room_config cfg;
     char *subject;                /* NULL: never set */

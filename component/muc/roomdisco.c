@@ -190,7 +190,7 @@ static int room_items(void *ud, const struct stanza_in *in,
     /* The occupant list is private (§6.5) except to those in the room, and
      * to privileged staff; each sees only whom it may see. */
     if (a.occ || a.privileged) {
-        for (struct muc_occupant *o = room->occupants; o; o = o->hh.next) {
+        for (struct muc_occupant *o = room->occupants; o; o = o->next) {
             if (!muc_visible_to(room, a.occ, a.privileged, o))
                 continue;
             char jid[JID_TEXT_MAX + 1];

@@ -128,7 +128,7 @@ void muc_presence_broadcast(const struct muc_room *room,
                             const struct muc_pres *p, bool skip_self)
 {
     struct buf *out = router_out(room->muc->router);
-    for (const struct muc_occupant *v = room->occupants; v; v = v->hh.next) {
+    for (const struct muc_occupant *v = room->occupants; v; v = v->next) {
         if (v == subject && skip_self)
             continue;
         if (!muc_visible_to(room, v, v->privileged, subject))

@@ -46,7 +46,7 @@ unsigned muc_visible_count(const struct muc_room *room,
                            bool viewer_privileged)
 {
     unsigned n = 0;
-    for (const struct muc_occupant *o = room->occupants; o; o = o->hh.next)
+    for (const struct muc_occupant *o = room->occupants; o; o = o->next)
         if (muc_visible_to(room, viewer, viewer_privileged, o))
             n++;
     return n;
