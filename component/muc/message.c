@@ -392,7 +392,9 @@ static void groupchat(struct muc *muc, struct muc_room *room,
         reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION, text);
         return;
     }
-    if (body && !rate_allows(muc, occ)) {
+    /* Every groupchat message is fanned out, chat states included: all of
+     * them count. */
+    if (!rate_allows(muc, occ)) {
         struct xerr err;
         xerr_set(&err, XERR_RESOURCE_CONSTRAINT,
                  "You are sending messages too fast; wait a moment");
