@@ -177,6 +177,8 @@ void muc_shutdown(struct muc *muc)
     if (muc->shutting_down)
         return;
     muc->shutting_down = true;
+    loop_timer_cancel(muc->loop, muc->load_timer);
+    muc->load_timer = NULL;
     struct muc_pres p = {.type = "unavailable", .codes = {332}};
     unsigned told = 0;
     struct muc_room *room;
@@ -198,6 +200,7 @@ void muc_free(struct muc *muc)
 {
     if (!muc)
         return;
+    loop_timer_cancel(muc->loop, muc->load_timer);
     while (muc->rooms)
         muc_room_free(muc->rooms);
     muc_held_free_all(muc);

@@ -15,9 +15,14 @@
 
 #define LOG "muc"
 #define MAX_PARAMS 20
-/* If the database does not answer the first load in this time, the service
- * opens anyway; the rooms appear when it does. */
-#define LOAD_PATIENCE_MS 5000
+/* If the database does not answer the load in this time, the service opens
+ * anyway (stanzas to unknown rooms were answered "try again" until then);
+ * the stored rooms appear when it answers. */
+#define LOAD_PATIENCE_MS 1000
+/* The load is submitted only once the database is connected: an operation
+ * queued while it is away would hold the store's shutdown until its stop
+ * timeout. */
+#define LOAD_POLL_MS 50
 
 /* ---- writes: a transaction of parameterised statements ----------------------------- */
 
@@ -256,7 +261,6 @@ struct load_op {
     struct muc *muc;
     PGresult *rooms;       /* owned until done */
     PGresult *affiliations;
-    bool retry_later;      /* the first, impatient attempt */
 };
 
 static enum store_run_result run_load(struct store_op *base, PGconn *conn)
@@ -358,42 +362,56 @@ static void load_rooms(struct muc *muc, PGresult *rooms, PGresult *affs)
     log_info(LOG, "%d persistent room(s) loaded", loaded);
 }
 
-static int submit_load(struct muc *muc, bool impatient);
+static void open_service(struct muc *muc)
+{
+    loop_timer_cancel(muc->loop, muc->load_timer);
+    muc->load_timer = NULL;
+    muc->loaded = true;
+}
 
 static void done_load(struct store_op *base)
 {
     struct load_op *op = (struct load_op *)base;
     struct muc *muc = op->muc;
     if (!muc->shutting_down) {
-        if (!base->failed && op->rooms) {
+        if (!base->failed && op->rooms)
             load_rooms(muc, op->rooms, op->affiliations);
-        } else if (op->retry_later) {
-            log_warn(LOG, "the database is not answering: rooms open now, "
-                          "persistent rooms will be loaded when it does");
-            submit_load(muc, false);
-        } else {
+        else
             log_error(LOG, "cannot load persistent rooms: %s", base->error);
-        }
-        muc->loaded = true;
+        open_service(muc);
     }
     PQclear(op->rooms);
     PQclear(op->affiliations);
     free(op);
 }
 
-static int submit_load(struct muc *muc, bool impatient)
+static void on_load_poll(void *ud)
 {
-    struct load_op *op = calloc(1, sizeof *op);
-    if (!op)
-        return -1;
-    op->base.run = run_load;
-    op->base.done = done_load;
-    op->muc = muc;
-    op->retry_later = impatient;
-    if (impatient)
-        op->base.deadline_ms = loop_clock_ms() + LOAD_PATIENCE_MS;
-    store_submit(muc->store, &op->base);
-    return 0;
+    struct muc *muc = ud;
+    muc->load_timer = NULL;
+    if (muc->shutting_down)
+        return;
+    if (store_connected(muc->store)) {
+        struct load_op *op = calloc(1, sizeof *op);
+        if (!op) {
+            log_error(LOG, "cannot load persistent rooms: out of memory");
+            muc->loaded = true;
+            return;
+        }
+        op->base.run = run_load;
+        op->base.done = done_load;
+        op->muc = muc;
+        store_submit(muc->store, &op->base);
+        return;
+    }
+    if (!muc->loaded &&
+        loop_now(muc->loop) - muc->load_started_ms >= LOAD_PATIENCE_MS) {
+        log_warn(LOG, "the database is not answering yet: rooms open now; "
+                      "stored rooms will appear when it answers");
+        muc->loaded = true;
+    }
+    muc->load_timer = loop_timer_add(muc->loop, LOAD_POLL_MS, on_load_poll,
+                                     muc, NULL);
 }
 
 int muc_persist_load(struct muc *muc)
@@ -402,5 +420,7 @@ int muc_persist_load(struct muc *muc)
         muc->loaded = true;
         return 0;
     }
-    return submit_load(muc, true);
+    muc->load_started_ms = loop_now(muc->loop);
+    on_load_poll(muc);
+    return 0;
 }

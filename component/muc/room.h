@@ -155,7 +155,10 @@ struct muc {
     struct muc_room *rooms;
     unsigned room_count;
     struct muc_session *sessions;
-    bool loaded;                  /* persistent rooms are in memory */
+    bool loaded;                  /* persistent rooms are in memory, or
+                                     the database kept us waiting */
+    struct loop_timer *load_timer;
+    uint64_t load_started_ms;
     bool shutting_down;
     unsigned char id_key[32];     /* XEP-0421 HMAC key */
     char sid_prefix[16];
