@@ -130,3 +130,8 @@ void service_free(struct service *svc)
     store_free(svc->store);
     free(svc);
 }
+
+struct muc *service_muc(struct service *svc)
+{
+    return svc->muc;
+}
