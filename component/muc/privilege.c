@@ -59,16 +59,17 @@ enum muc_priv_verdict muc_priv_set_affiliation(
         return MUC_PRIV_OK;
     if (is_self && new_affil == MUC_AFFIL_OUTCAST)
         return MUC_PRIV_CONFLICT; /* §9.1: no banning oneself */
+    if (actor_affil != MUC_AFFIL_OWNER) {
+        /* An admin: edits members and outcasts only (§9), never admins or
+         * owners (the admin and owner lists are the owners', §10). */
+        if (new_affil >= MUC_AFFIL_ADMIN)
+            return MUC_PRIV_FORBIDDEN;
+        if (target_affil >= MUC_AFFIL_ADMIN)
+            return MUC_PRIV_NOT_ALLOWED;
+        return MUC_PRIV_OK;
+    }
     if (target_affil == MUC_AFFIL_OWNER && owners <= 1)
         return MUC_PRIV_CONFLICT; /* §10.4: a room keeps an owner */
-    if (actor_affil == MUC_AFFIL_OWNER)
-        return MUC_PRIV_OK;
-    /* An admin: edits members and outcasts only (§9), never admins or
-     * owners (the admin and owner lists are the owners', §10). */
-    if (new_affil >= MUC_AFFIL_ADMIN)
-        return MUC_PRIV_FORBIDDEN;
-    if (target_affil >= MUC_AFFIL_ADMIN)
-        return MUC_PRIV_NOT_ALLOWED;
     return MUC_PRIV_OK;
 }
 

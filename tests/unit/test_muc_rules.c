@@ -229,6 +229,7 @@ static void test_affiliation_change_matrix(void **state)
         {A(ADMIN), A(MEMBER), A(ADMIN), false, 1, V(FORBIDDEN)},
         {A(ADMIN), A(NONE), A(OWNER), false, 1, V(FORBIDDEN)},
         {A(ADMIN), A(OWNER), A(OUTCAST), false, 2, V(NOT_ALLOWED)},
+        {A(ADMIN), A(OWNER), A(OUTCAST), false, 1, V(NOT_ALLOWED)},
         {A(ADMIN), A(ADMIN), A(MEMBER), false, 1, V(NOT_ALLOWED)},
         /* owners: everything */
         {A(OWNER), A(NONE), A(ADMIN), false, 1, V(OK)},
