@@ -406,18 +406,13 @@ static void join(struct muc *muc, struct muc_room *room,
         send_state(room, holder, s, in, codes, changed);
         return;
     }
-    if (holder) {
-        if (muc_visible_to(room, NULL, j.privileged, holder)) {
-            reply_error(muc, in, by, XERR_CONFLICT, NULL,
-                        "That nickname is already in use");
-            return;
-        }
-        /* The holder is hidden from this user: the nick must look free. */
-        if (rename_hidden(holder) < 0) {
-            reply_error(muc, in, by, XERR_INTERNAL_SERVER_ERROR, NULL, NULL);
-            return;
-        }
+    if (holder && muc_visible_to(room, NULL, j.privileged, holder)) {
+        reply_error(muc, in, by, XERR_CONFLICT, NULL,
+                    "That nickname is already in use");
+        return;
     }
+    /* Otherwise a holder is hidden from this user: the nick must look
+     * free, and the holder is renamed once nothing else refuses the join. */
 
     /* Admins and owners get in even when the room is full (§7.2.10).  The
      * count is the one this user could observe: observers never make a
@@ -435,6 +430,10 @@ static void join(struct muc *muc, struct muc_room *room,
     if (ps.extra_len > MAX_PRESENCE_EXTRA) {
         reply_error(muc, in, by, XERR_POLICY_VIOLATION, NULL,
                     "Your presence is too large");
+        return;
+    }
+    if (holder && rename_hidden(holder) < 0) {
+        reply_error(muc, in, by, XERR_INTERNAL_SERVER_ERROR, NULL, NULL);
         return;
     }
     struct muc_occupant *occ = muc_occupant_add(room, nick, in->from_text);
