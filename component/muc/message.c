@@ -15,6 +15,7 @@
 #include "muc/history.h"
 #include "muc/privilege.h"
 #include "muc/visibility.h"
+#include "xmpp/form.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
 
@@ -614,6 +615,71 @@ static void decline(struct muc *muc, struct muc_room *room,
         room->hooks->invite_declined(room->ud, room, in->from_text, reason);
 }
 
+/* ---- voice requests (§7.13, §8.6) ------------------------------------------------------------------------ */
+
+/* A visitor asks for voice: each moderator who may see it gets an approval
+ * form; a moderator's submitted form with muc#request_allow grants it. */
+static void voice_request(struct muc *muc, struct muc_room *room,
+                          const struct stanza_in *in, xmpp_stanza_t *form)
+{
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    if (!s) {
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "You are not in this room");
+        return;
+    }
+    struct muc_occupant *occ = s->occ;
+    if (strcmp(form_type(form), "submit") == 0 &&
+        form_value(form, "muc#request_allow")) {
+        /* A moderator's answer. */
+        bool allow = false;
+        const char *nick = form_value(form, "muc#roomnick");
+        form_parse_bool(form_value(form, "muc#request_allow"), &allow);
+        if (occ->role != MUC_ROLE_MODERATOR) {
+            reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                        "Only moderators may grant voice");
+            return;
+        }
+        struct muc_occupant *target =
+            nick ? muc_visible_occupant(room, nick, occ, occ->privileged) : NULL;
+        if (!target) {
+            reply_error(muc, in, room->jid, XERR_ITEM_NOT_FOUND,
+                        "There is nobody with that nickname here");
+            return;
+        }
+        if (allow && target->role == MUC_ROLE_VISITOR)
+            muc_occupant_set_role(target, MUC_ROLE_PARTICIPANT, NULL);
+        return;
+    }
+    if (occ->role != MUC_ROLE_VISITOR)
+        return; /* nothing to ask for */
+    struct buf *out = out_of(muc);
+    for (struct muc_occupant *m = room->occupants; m; m = m->next) {
+        if (m->role != MUC_ROLE_MODERATOR ||
+            !muc_visible_to(room, m, m->privileged, occ))
+            continue;
+        for (struct muc_session *ms = m->sessions; ms; ms = ms->next) {
+            buf_append_str(out, "<message");
+            xml_attr(out, "from", room->jid);
+            xml_attr(out, "to", ms->jid);
+            buf_append_char(out, '>');
+            form_open(out, "form", NS_MUC_REQUEST, "Voice request",
+                      "To approve this request for voice, select the "
+                      "\"Grant voice\" checkbox and click OK.");
+            form_add(out, "muc#role", "list-single", "Requested role",
+                     "participant");
+            if (muc_jids_visible_to(room, m, m->privileged))
+                form_add(out, "muc#jid", "jid-single", "User ID",
+                         occ->sessions->jid);
+            form_add(out, "muc#roomnick", "text-single", "Room nickname",
+                     occ->nick);
+            form_add_bool(out, "muc#request_allow", "Grant voice", false);
+            form_close(out);
+            buf_append_str(out, "</message>");
+        }
+    }
+}
+
 /* ---- the handlers --------------------------------------------------------------------------------- */
 
 void muc_message_to_room(void *ud, const struct stanza_in *in)
@@ -641,6 +707,12 @@ void muc_message_to_room(void *ud, const struct stanza_in *in)
     }
     if (x && stanza_child(x, "decline", NULL)) {
         decline(muc, room, in, stanza_child(x, "decline", NULL));
+        return;
+    }
+    xmpp_stanza_t *form = form_find(in->st);
+    if (form && form_form_type(form) &&
+        strcmp(form_form_type(form), NS_MUC_REQUEST) == 0) {
+        voice_request(muc, room, in, form);
         return;
     }
     struct muc_session *s = muc_session_find(room, in->from_text);

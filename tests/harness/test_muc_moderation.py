@@ -141,3 +141,29 @@ def test_voice_in_a_moderated_room(muc):
     reply, out = admin_set(m, ADMIN, "mod", "<item affiliation='member' jid='eve@localhost'/>")
     p = presences(out, ADMIN)[0]
     assert (item(p).get("affiliation"), item(p).get("role")) == ("member", "participant")
+
+
+def test_voice_request(muc):
+    m = muc.start(wait_open=True)
+    m.create_room("mod", config={"muc#roomconfig_moderatedroom": "1"})
+    m.join(EVE, "mod", "eve")
+    request = ("<message from='%s' to='%s'><x xmlns='jabber:x:data' type='submit'>"
+               "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value>"
+               "</field><field var='muc#role'><value>participant</value></field></x></message>"
+               % (EVE, room_jid("mod")))
+    out = m.exchange(request)
+    forms = messages(out, ADMIN)
+    assert len(forms) == 1 and forms[0].get("from") == room_jid("mod")
+    values = {f.get("var"): f.xpath("string(x:value)", namespaces=NS)
+              for f in forms[0].xpath("x:x/x:field", namespaces=NS)}
+    assert values["FORM_TYPE"] == "http://jabber.org/protocol/muc#request"
+    assert values["muc#roomnick"] == "eve" and values["muc#request_allow"] == "0"
+    # A participant cannot approve; the moderator can.
+    answer = ("<message from='%s' to='%s'><x xmlns='jabber:x:data' type='submit'>"
+              "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value>"
+              "</field><field var='muc#roomnick'><value>eve</value></field>"
+              "<field var='muc#request_allow'><value>true</value></field></x></message>")
+    out = m.exchange(answer % (EVE, room_jid("mod")))
+    assert error(out[0])[1] == "forbidden"
+    out = m.exchange(answer % (ADMIN, room_jid("mod")))
+    assert item(presences(out, EVE)[0]).get("role") == "participant"
