@@ -27,6 +27,17 @@
 /* How long a query may wait for the database before it is answered with
  * an error (the archive applies it). */
 
+/* The archive also keeps joins, leaves and ticket events, which MAM does
+ * not show: a page is filled by asking the archive again from where the
+ * last answer stopped, at most this many times. */
+#define MAX_ROUNDS 20
+
+/* One result, rendered, and its archive id. */
+struct shown {
+    char *xml;
+    char *id;
+};
+
 /* One query waiting for the archive.  Holds copies: the room may be gone
  * when the answer comes. */
 struct muc_mam_query {
@@ -38,6 +49,14 @@ struct muc_mam_query {
     char *room_jid;
     bool jids_visible;
     bool flip;
+    /* The archive query, re-issued to fill the page; its strings: */
+    struct archive_query aq;
+    char *room, *with_jid, *with_nick, *after_id, *before_id;
+    bool backward;            /* the page nearest the end (<before/>) */
+    unsigned want;            /* results to show */
+    unsigned rounds;
+    struct shown *items;      /* chronological */
+    size_t count;
 };
 
 bool muc_mam_enabled(const struct muc_room *room)
@@ -59,6 +78,16 @@ static void query_free(struct muc_mam_query *q)
     free(q->id);
     free(q->queryid);
     free(q->room_jid);
+    free(q->room);
+    free(q->with_jid);
+    free(q->with_nick);
+    free(q->after_id);
+    free(q->before_id);
+    for (size_t i = 0; i < q->count; i++) {
+        free(q->items[i].xml);
+        free(q->items[i].id);
+    }
+    free(q->items);
     free(q);
 }
 
@@ -73,7 +102,9 @@ void muc_mam_orphan_all(struct muc *muc)
 
 /* ---- rendering one archived item --------------------------------------------------------- */
 
-static void write_item(struct buf *out, const struct muc_mam_query *q,
+/* Renders one archived record as a MAM result; false for records that
+ * are not room messages (nothing written). */
+static bool write_item(struct buf *out, const struct muc_mam_query *q,
                        const struct archive_item *it)
 {
     const char *element;
@@ -93,7 +124,7 @@ static void write_item(struct buf *out, const struct muc_mam_query *q,
         from_room = true;
         break;
     default:
-        return; /* joins, leaves and ticket events are not room messages */
+        return false; /* joins, leaves, ticket events: not room messages */
     }
     if (!from_room && !it->actor_nick)
         from_room = true;
@@ -141,6 +172,7 @@ static void write_item(struct buf *out, const struct muc_mam_query *q,
     xml_attr(out, "id", it->stanza_id);
     xml_attr(out, "by", q->room_jid);
     buf_append_str(out, "/></message></forwarded></result></message>");
+    return true;
 }
 
 static void write_error(struct buf *out, const struct muc_mam_query *q,
@@ -160,6 +192,60 @@ static void write_error(struct buf *out, const struct muc_mam_query *q,
     buf_append_str(out, "</text></error></iq>");
 }
 
+static void on_page(void *ud, const struct archive_page *page);
+
+static int set_copy(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = NULL;
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+static int ask_archive(struct muc_mam_query *q)
+{
+    q->aq.room = q->room;
+    q->aq.with_jid = q->with_jid;
+    q->aq.with_nick = q->with_nick;
+    q->aq.after_id = q->after_id;
+    q->aq.before_id = q->before_id;
+    q->aq.max = q->want - (unsigned)q->count;
+    q->rounds++;
+    return q->muc->archive.query(q->muc->archive.archive, &q->aq, on_page, q);
+}
+
+static void finish(struct muc_mam_query *q, bool complete,
+                   const char *raw_first, const char *raw_last)
+{
+    struct buf *out = router_out(q->muc->router);
+    for (size_t i = 0; i < q->count; i++) {
+        size_t k = q->flip ? q->count - 1 - i : i;
+        buf_append_str(out, q->items[k].xml);
+    }
+    buf_append_str(out, "<iq type='result'");
+    xml_attr(out, "from", q->room_jid);
+    xml_attr(out, "to", q->requester);
+    xml_attr(out, "id", q->id);
+    buf_append_str(out, "><fin xmlns='" NS_MAM "'");
+    if (complete)
+        buf_append_str(out, " complete='true'");
+    buf_append_str(out, "><set xmlns='" NS_RSM "'>");
+    /* The results shown; if none could be shown before giving up, the
+     * records passed over, so that paging moves on. */
+    const char *first = q->count ? q->items[0].id : raw_first;
+    const char *last = q->count ? q->items[q->count - 1].id : raw_last;
+    if (first && last) {
+        buf_append_str(out, "<first>");
+        xml_text(out, first);
+        buf_append_str(out, "</first><last>");
+        xml_text(out, last);
+        buf_append_str(out, "</last>");
+    }
+    buf_append_str(out, "</set></fin></iq>");
+}
+
 static void on_page(void *ud, const struct archive_page *page)
 {
     struct muc_mam_query *q = ud;
@@ -171,33 +257,70 @@ static void on_page(void *ud, const struct archive_page *page)
     if (page->failed) {
         write_error(out, q, XERR_RESOURCE_CONSTRAINT,
                     "The archive is not available right now; try again");
-    } else if (page->unknown_id) {
+        query_free(q);
+        return;
+    }
+    if (page->unknown_id) {
         write_error(out, q, XERR_ITEM_NOT_FOUND,
                     "That message is not in the archive");
-    } else {
-        for (size_t i = 0; i < page->count; i++) {
-            size_t k = q->flip ? page->count - 1 - i : i;
-            write_item(out, q, &page->items[k]);
-        }
-        buf_append_str(out, "<iq type='result'");
-        xml_attr(out, "from", q->room_jid);
-        xml_attr(out, "to", q->requester);
-        xml_attr(out, "id", q->id);
-        buf_append_str(out, "><fin xmlns='" NS_MAM "'");
-        if (page->complete)
-            buf_append_str(out, " complete='true'");
-        buf_append_str(out, "><set xmlns='" NS_RSM "'>");
-        /* first and last name the page as the archive returned it, records
-         * we do not render included, so that paging moves on. */
-        if (page->count) {
-            buf_append_str(out, "<first>");
-            xml_text(out, page->items[0].stanza_id);
-            buf_append_str(out, "</first><last>");
-            xml_text(out, page->items[page->count - 1].stanza_id);
-            buf_append_str(out, "</last>");
-        }
-        buf_append_str(out, "</set></fin></iq>");
+        query_free(q);
+        return;
     }
+    /* Render this answer, oldest first, and add it on the side it extends:
+     * after what we have going forwards, before it going backwards. */
+    struct shown *fresh = calloc(page->count ? page->count : 1, sizeof *fresh);
+    size_t n = 0;
+    struct buf b = BUF_INIT;
+    for (size_t i = 0; fresh && i < page->count; i++) {
+        buf_reset(&b);
+        if (!write_item(&b, q, &page->items[i]) || buf_failed(&b))
+            continue;
+        fresh[n].xml = strdup(buf_cstr(&b));
+        fresh[n].id = strdup(page->items[i].stanza_id);
+        if (fresh[n].xml && fresh[n].id)
+            n++;
+        else {
+            free(fresh[n].xml);
+            free(fresh[n].id);
+        }
+    }
+    buf_free(&b);
+    struct shown *all = fresh ? realloc(q->items, (q->count + n + 1) *
+                                                      sizeof *all)
+                              : NULL;
+    if (!all) {
+        for (size_t i = 0; i < n; i++) {
+            free(fresh[i].xml);
+            free(fresh[i].id);
+        }
+        free(fresh);
+        write_error(out, q, XERR_INTERNAL_SERVER_ERROR, "Out of memory");
+        query_free(q);
+        return;
+    }
+    q->items = all;
+    if (q->backward) {
+        memmove(q->items + n, q->items, q->count * sizeof *q->items);
+        memcpy(q->items, fresh, n * sizeof *q->items);
+    } else {
+        memcpy(q->items + q->count, fresh, n * sizeof *q->items);
+    }
+    q->count += n;
+    free(fresh);
+
+    bool exhausted = page->complete || page->count == 0;
+    const char *raw_first = page->count ? page->items[0].stanza_id : NULL;
+    const char *raw_last =
+        page->count ? page->items[page->count - 1].stanza_id : NULL;
+    if (q->count < q->want && !exhausted && q->rounds < MAX_ROUNDS) {
+        /* Ask again from where this answer stopped. */
+        int rc = q->backward ? set_copy(&q->before_id, raw_first)
+                             : set_copy(&q->after_id, raw_last);
+        q->aq.last_page = false;
+        if (rc == 0 && ask_archive(q) == 0)
+            return;
+    }
+    finish(q, exhausted, raw_first, raw_last);
     query_free(q);
 }
 
@@ -370,19 +493,33 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
     q->muc = muc;
     q->jids_visible = jids_visible;
     q->flip = stanza_child(payload, "flip-page", NULL) != NULL;
+    q->aq = aq;
+    q->want = aq.max;
+    q->backward = aq.last_page || aq.before_id;
     const char *queryid = stanza_attr(payload, "queryid");
     if (!(q->requester = strdup(in->from_text)) || !(q->id = strdup(in->id)) ||
         (queryid && !(q->queryid = strdup(queryid))) ||
-        !(q->room_jid = strdup(room->jid))) {
+        !(q->room_jid = strdup(room->jid)) || set_copy(&q->room, room->name) ||
+        set_copy(&q->with_jid, aq.with_jid) ||
+        set_copy(&q->with_nick, aq.with_nick) ||
+        set_copy(&q->after_id, aq.after_id) ||
+        set_copy(&q->before_id, aq.before_id)) {
         q->muc = NULL;
         query_free(q);
         return -1;
+    }
+    if (q->want == 0) {
+        /* RSM max 0: only the count (which we do not keep); say nothing. */
+        finish(q, false, NULL, NULL);
+        q->muc = NULL;
+        query_free(q);
+        return 0;
     }
     q->next = muc->mam_queries;
     if (muc->mam_queries)
         muc->mam_queries->prev = q;
     muc->mam_queries = q;
-    if (muc->archive.query(muc->archive.archive, &aq, on_page, q) < 0) {
+    if (ask_archive(q) < 0) {
         query_free(q);
         xerr_set(err, XERR_RESOURCE_CONSTRAINT,
                  "The archive is busy; try again");

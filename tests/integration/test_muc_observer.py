@@ -21,6 +21,7 @@ def observer_marker(el):
 
 def test_the_customer_never_learns_of_the_observer(testdesk, xmpp, db):
     testdesk(ROOMS)
+    db.psql("INSERT INTO tickets (id, queue) VALUES (42, 'billing')")
     customer = xmpp.anonymous()
     agent = xmpp.login("agent1")
     boss = xmpp.login("super1")

@@ -773,7 +773,35 @@ static void test_mam_renders_archive_pages(void **state)
     assert_null(strstr(out, "id='s2'>"));             /* joins not shown */
     assert_non_null(strstr(out, "<fin xmlns='urn:xmpp:mam:2' complete='true'>"
                                 "<set xmlns='http://jabber.org/protocol/rsm'>"
-                                "<first>s1</first><last>s2</last></set></fin>"));
+                                "<first>s1</first><last>s1</last></set></fin>"));
+    /* A page of records MAM does not show is followed by another query
+     * from where it stopped, until the page is full or the archive done. */
+    out = send_xml(
+        "<iq type='set' id='q4' from='bob@localhost/b' "
+        "to='mam@support.localhost'><query xmlns='urn:xmpp:mam:2'>"
+        "<set xmlns='http://jabber.org/protocol/rsm'><max>1</max></set>"
+        "</query></iq>");
+    assert_int_equal(f.archive.q.max, 1);
+    assert_null(f.archive.q.after_id);
+    struct archive_item joins[1] = {
+        {.stanza_id = "j1", .at_us = 1, .kind = ARCHIVE_JOIN,
+         .actor_nick = "bob"}};
+    struct archive_page only_joins = {.items = joins, .count = 1};
+    buf_reset(link_out(f.link));
+    f.archive.answer(f.archive.answer_ud, &only_joins);
+    assert_string_equal(buf_cstr(link_out(f.link)), "");
+    assert_non_null(f.archive.q.after_id);
+    assert_string_equal(f.archive.q.after_id, "j1");
+    struct archive_item more[1] = {
+        {.stanza_id = "m2", .at_us = 2, .kind = ARCHIVE_SYSTEM,
+         .body = "room notice"}};
+    struct archive_page second = {.items = more, .count = 1};
+    f.archive.answer(f.archive.answer_ud, &second);
+    out = buf_cstr(link_out(f.link));
+    assert_non_null(strstr(out, "id='m2'>"));
+    assert_non_null(strstr(out, "from='mam@support.localhost'><body>room notice"));
+    assert_non_null(strstr(out, "<first>m2</first><last>m2</last>"));
+    assert_null(strstr(out, "complete="));
     /* Unknown form fields are refused. */
     out = send_xml("<iq type='set' id='q2' from='bob@localhost/b' "
                    "to='mam@support.localhost'><query xmlns='urn:xmpp:mam:2'>"
