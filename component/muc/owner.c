@@ -39,6 +39,7 @@ struct muc_room *muc_room_create_plain(struct muc *muc, const char *name,
     }
     struct muc_room_config cfg;
     muc_room_config_defaults(&cfg);
+    cfg.archived = muc->cfg->muc.archive_by_default != 0;
     struct muc_room *room = muc_room_new(muc, name, &cfg);
     if (!room || muc_affil_put(room, owner_bare, MUC_AFFIL_OWNER, NULL) < 0) {
         muc_room_free(room);

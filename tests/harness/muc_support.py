@@ -62,11 +62,17 @@ class MucHarness:
     def start(self, rooms="", overrides=None, wait_open=False):
         """Start the daemon with `rooms` (lines of tests/muc/testdesk.c's
         format).  wait_open: wait until plain rooms can be created (without
-        a database that takes the MUC's 1 s of patience)."""
+        a database that takes the MUC's 1 s of patience).
+
+        There is no database here, so plain rooms are not archived (the
+        archive would hold every message until its journal is synced, and
+        wait for the database when stopping); tests/integration covers
+        archived rooms."""
         cfg = make_config(
             self.run_dir, self.srv.port, SECRET,
             conninfo="host=%s port=5432 user=postgres dbname=mucdesk connect_timeout=1"
                      % (self.run_dir / "nopg"))
+        cfg.setdefault("muc", {})["archive_by_default"] = 0
         for section, keys in (overrides or {}).items():
             cfg.setdefault(section, {}).update(keys)
         rooms_path = self.run_dir / "rooms.txt"
