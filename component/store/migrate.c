@@ -107,6 +107,9 @@ int migrate_apply(PGconn *conn, char *err, size_t errlen)
     char lock_sql[96];
     int applied = 0;
 
+    /* "relation already exists, skipping" notices are not news. */
+    if (exec_ok(conn, "SET client_min_messages = warning", err, errlen) < 0)
+        return -1;
     snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_lock(%lld)",
              MIGRATION_LOCK_KEY);
     if (exec_ok(conn, lock_sql, err, errlen) < 0)

@@ -1,0 +1,183 @@
+"""Fixtures for end-to-end tests: real Prosody, real PostgreSQL, real
+clients (slixmpp), and mucdesk between them.
+
+    def test_ping(mucdesk, xmpp):
+        agent = xmpp.login("agent1")                    # password from ACCOUNTS
+        reply = agent.send_iq("<iq type='get' to='support.localhost'>"
+                              "<ping xmlns='urn:xmpp:ping'/></iq>")
+        assert reply.get("type") == "result"
+
+postgres         session: one private cluster for the whole run
+db               function: a fresh database (unique name) on it; .name,
+                 .conninfo, .psql(sql), .value(sql), .script(sql)
+prosody          function: a private Prosody (free ports) with ACCOUNTS
+accounts         {bare JID: password} of ACCOUNTS
+mucdesk_factory  make(overrides=None, *, migrate=True, wait=True) -> Mucdesk
+                 wired to prosody and db, started
+mucdesk          mucdesk_factory() : link up, Prosody saw the handshake
+xmpp             an XmppSession on prosody's c2s port (knows ACCOUNTS);
+                 every client is disconnected at teardown
+run_dir          the test's own directory (logs saved on failure)
+
+Teardown stops everything, even after a failure: each mucdesk still
+running gets SIGTERM and must exit 0 with no sanitizer report (else the
+test fails at teardown), then Prosody stops, then the database is dropped.
+"""
+
+import itertools
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+from mdtest import procs  # noqa: E402
+from mdtest.client import XmppSession  # noqa: E402
+from mdtest.mucdesk import LINK_UP, Mucdesk, make_config  # noqa: E402
+from mdtest.postgres import Postgres  # noqa: E402
+from mdtest.prosody import COMPONENT_UP, Prosody  # noqa: E402
+from mdtest.pytest_support import (make_run_dir, mark_failed, save_logs,  # noqa: E402,F401
+                                   pytest_runtest_makereport, pytest_sessionfinish)
+
+LAYER = "integration"
+DOMAIN = "support.localhost"
+SECRET = "integration-secret"
+
+#: The accounts every test's Prosody has (host localhost).
+ACCOUNTS = {
+    "admin@localhost": "admin-pass",
+    "agent1@localhost": "agent1-pass",
+    "agent2@localhost": "agent2-pass",
+    "super1@localhost": "super1-pass",
+}
+
+_db_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def run_dir(request):
+    return make_run_dir(request, LAYER)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    pg = Postgres(procs.new_run_dir("postgres"))
+    pg.start()
+    yield pg
+    pg.stop()
+    # The cluster's log covers every test; keep it whatever happened.
+    save_logs(pg.base_dir, LAYER, "postgres")
+
+
+class Database:
+    """A database of the session's cluster, for one test."""
+
+    def __init__(self, postgres, name):
+        self.postgres = postgres
+        self.name = name
+        self.conninfo = postgres.conninfo(name)
+
+    def psql(self, sql):
+        return self.postgres.psql(sql, self.name)
+
+    def value(self, sql):
+        return self.postgres.value(sql, self.name)
+
+    def script(self, sql):
+        return self.postgres.script(sql, self.name)
+
+    def __repr__(self):
+        return "<Database %s>" % self.name
+
+
+@pytest.fixture
+def db(postgres, request):
+    # Unique per test and readable in the server log; identifiers <= 63 bytes.
+    slug = "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:40]
+    name = "t%d_%s" % (next(_db_numbers), slug)
+    postgres.create_database(name)
+    yield Database(postgres, name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture
+def accounts():
+    return dict(ACCOUNTS)
+
+
+@pytest.fixture
+def prosody(run_dir):
+    p = Prosody(run_dir / "prosody", DOMAIN, SECRET)
+    for jid, password in ACCOUNTS.items():
+        user, host = jid.split("@")
+        p.register(user, host, password)
+    p.start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def mucdesk_factory(request, prosody, db, run_dir):
+    """make(overrides=None, *, migrate=True, wait=True, name=None) -> Mucdesk.
+
+    overrides: {section: {key: value}} on top of the default config (a
+    value of None removes the key).  migrate: run `mucdeskctl migrate`
+    first.  wait: wait for "component link up" in mucdesk's log and for
+    Prosody's "External component successfully authenticated".
+    """
+    made = []
+
+    def make(overrides=None, *, migrate=True, wait=True, name=None):
+        cfg = make_config(run_dir, prosody.component_port, SECRET, db.conninfo,
+                          domain=DOMAIN, admins="admin@localhost")
+        for section, keys in (overrides or {}).items():
+            sec = cfg.setdefault(section, {})
+            for k, v in keys.items():
+                if v is None:
+                    sec.pop(k, None)
+                else:
+                    sec[k] = v
+        md = Mucdesk(cfg, run_dir=run_dir, name=name or "mucdesk%s" % (len(made) or ""))
+        made.append(md)
+        if migrate:
+            md.run_ctl(["migrate"], check=True)
+        mark = prosody.mark()
+        md.start()
+        if wait:
+            md.wait_for_log(LINK_UP)
+            prosody.wait_for_log(COMPONENT_UP, after=mark)
+        return md
+
+    yield make
+
+    problems = []
+    for md in made:
+        if md.is_running():
+            try:
+                rc = md.stop(signal.SIGTERM)
+                if rc != 0:
+                    problems.append("%s exited with %s on SIGTERM; log tail:\n%s"
+                                    % (md.name, rc, procs.tail(md.log_text())))
+            except AssertionError as e:
+                problems.append(str(e))
+        try:
+            md.check_sanitizers()
+        except AssertionError as e:
+            problems.append(str(e))
+    if problems:
+        mark_failed(request)
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def mucdesk(mucdesk_factory):
+    return mucdesk_factory()
+
+
+@pytest.fixture
+def xmpp(prosody):
+    session = XmppSession(prosody.c2s_port, accounts=ACCOUNTS)
+    yield session
+    session.close()
