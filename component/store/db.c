@@ -45,6 +45,12 @@ struct store {
     int eventfd;               /* DB thread -> XMPP thread */
     atomic_bool connected;
 
+    struct connect_hook {
+        store_connect_fn fn;
+        void *ud;
+    } *hooks;                  /* set before the thread starts */
+    size_t hook_count;
+
     /* DB-thread-only state */
     PGconn *conn;
     struct backoff backoff;
@@ -132,6 +138,17 @@ fail:
     return NULL;
 }
 
+int store_on_connect(struct store *s, store_connect_fn fn, void *ud)
+{
+    struct connect_hook *h =
+        realloc(s->hooks, (s->hook_count + 1) * sizeof *s->hooks);
+    if (!h)
+        return -1;
+    s->hooks = h;
+    s->hooks[s->hook_count++] = (struct connect_hook){fn, ud};
+    return 0;
+}
+
 void store_submit(struct store *s, struct store_op *op)
 {
     op->failed = false;
@@ -175,6 +192,14 @@ static void one_line(char *text)
             *p = (p[1] ? ' ' : '\0');
 }
 
+/* Server notices (NOTICE: relation ... already exists, skipping) go to the
+ * debug log instead of libpq's default, stderr. */
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug(LOG, "server notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 static PGconn *open_connection(struct store *s, char *err, size_t errlen)
 {
     char timeout[16];
@@ -199,6 +224,7 @@ static PGconn *open_connection(struct store *s, char *err, size_t errlen)
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, notice_to_log, NULL);
     char sql[96];
     snprintf(sql, sizeof sql, "SET statement_timeout = %d",
              s->statement_timeout_ms);
@@ -277,6 +303,9 @@ static bool connect_with_backoff(struct store *s)
         attempts++;
         if (s->conn) {
             int applied = migrate_apply(s->conn, err, sizeof err);
+            for (size_t i = 0; applied >= 0 && i < s->hook_count; i++)
+                if (s->hooks[i].fn(s->hooks[i].ud, s->conn, err, sizeof err) < 0)
+                    applied = -1;
             if (applied >= 0) {
                 if (applied > 0)
                     log_info(LOG, "applied %d schema migration(s)", applied);
@@ -444,6 +473,7 @@ void store_free(struct store *s)
     }
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
+    free(s->hooks);
     free(s->conninfo);
     free(s);
 }
