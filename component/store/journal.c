@@ -430,6 +430,7 @@ static int recover(struct journal *j, struct journal_open_report *rep,
                    char *err, size_t errlen)
 {
     uint64_t expect = j->nsegs ? j->segs[0].first : 1;
+    bool set_aside_pending = false; /* a gap not counted yet */
 
     for (size_t i = 0; i < j->nsegs;) {
         struct segment *s = &j->segs[i];
@@ -447,6 +448,7 @@ static int recover(struct journal *j, struct journal_open_report *rep,
                       "from the journal in %s (corruption): they are lost",
                       expect, s->first - 1, j->dir);
             rep->gaps++;
+            set_aside_pending = false;
             expect = s->first;
         }
         uint64_t nonzero_end;
@@ -463,7 +465,7 @@ static int recover(struct journal *j, struct journal_open_report *rep,
             } else {
                 log_error(LOG, "segment %s/%s has a bad header: set aside "
                           "as %s.corrupt", j->dir, name, name);
-                rep->gaps++;
+                set_aside_pending = true;
                 set_aside(j, i);
             }
             continue;
@@ -499,6 +501,8 @@ static int recover(struct journal *j, struct journal_open_report *rep,
         }
         i++;
     }
+    if (set_aside_pending)
+        rep->gaps++;
     j->next_seq = expect;
     return 0;
 }
