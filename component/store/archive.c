@@ -6,6 +6,7 @@
 #include "store/archive.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,8 +217,53 @@ static void journal_write_batch(struct archive *a, struct buf *batch)
     }
 }
 
+/* The committed mark: how far PostgreSQL is known to have everything, so
+ * that a restart does not ship the active segment's records again.  Only a
+ * hint (never ahead of the truth: written after the commit); no fsync. */
+#define MARK_NAME "committed"
+#define MARK_EVERY_MS 500
+
+static void write_mark(struct archive *a, uint64_t committed)
+{
+    char path[4096], tmp[4200], text[32];
+    snprintf(path, sizeof path, "%s/" MARK_NAME, a->journal_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int n = snprintf(text, sizeof text, "%" PRIu64 "\n", committed);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    bool ok = write(fd, text, (size_t)n) == n;
+    close(fd);
+    if (!ok || rename(tmp, path) < 0)
+        unlink(tmp);
+}
+
+static uint64_t read_mark(const struct archive *a)
+{
+    char path[4096], text[32] = {0};
+    snprintf(path, sizeof path, "%s/" MARK_NAME, a->journal_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    return n > 0 ? strtoull(text, NULL, 10) : 0;
+}
+
+static void maybe_write_mark(struct archive *a, bool now)
+{
+    uint64_t c = atomic_load(&a->committed);
+    uint64_t t = loop_clock_ms();
+    if (c == a->mark_written || (!now && t < a->mark_at + MARK_EVERY_MS))
+        return;
+    write_mark(a, c);
+    a->mark_written = c;
+    a->mark_at = t;
+}
+
 static void journal_housekeeping(struct archive *a)
 {
+    maybe_write_mark(a, false);
     if (journal_prepare(a->journal) < 0)
         set_flag(a, &a->disk_low, true,
                  "cannot preallocate the next journal segment (disk full?)",
@@ -454,15 +500,21 @@ int archive_start(struct archive *a)
     a->durable_seen = rep.next_seq - 1;
     atomic_store(&a->written, rep.next_seq - 1);
     atomic_store(&a->synced, rep.next_seq - 1);
-    atomic_store(&a->committed, rep.first_seq - 1);
-    a->committed_seen = rep.first_seq - 1;
-    shipper_set_committed(a->ship, rep.first_seq - 1);
-    if (rep.records) {
+    /* Shipping resumes after the committed mark (or from the oldest
+     * record kept, if the mark is missing or older). */
+    uint64_t committed = rep.first_seq - 1, mark = read_mark(a);
+    if (mark > committed)
+        committed = mark < rep.next_seq - 1 ? mark : rep.next_seq - 1;
+    a->mark_written = committed;
+    atomic_store(&a->committed, committed);
+    a->committed_seen = committed;
+    shipper_set_committed(a->ship, committed);
+    if (committed < rep.next_seq - 1) {
         a->replay_until = rep.next_seq - 1;
-        log_info(LOG, "journal replay: %" PRIu64 " record(s) in %zu segment(s) "
-                 "(%" PRIu64 "..%" PRIu64 ") are shipped again; PostgreSQL "
-                 "keeps one copy of each", rep.records, rep.segments,
-                 rep.first_seq, rep.next_seq - 1);
+        log_info(LOG, "journal replay: records %" PRIu64 "..%" PRIu64 " (of %"
+                 PRIu64 " kept in %zu segment(s)) are shipped to PostgreSQL, "
+                 "which keeps one copy of each", committed + 1,
+                 rep.next_seq - 1, rep.records, rep.segments);
     } else {
         log_info(LOG, "journal open in %s (%s durability), next record %" PRIu64,
                  a->journal_dir, a->sync ? "journal" : "async", rep.next_seq);
@@ -527,6 +579,7 @@ void archive_stop(struct archive *a, unsigned timeout_ms)
     a->jthread_running = false;
     /* Trim what was shipped during the drain. */
     journal_trim(a->journal, atomic_load(&a->committed));
+    maybe_write_mark(a, true);
     a->stopped = true;
 }
 

@@ -101,6 +101,8 @@ struct archive {
     atomic_bool failing;         /* journal writes fail: refuse appends */
     atomic_bool disk_low;        /* next segment cannot be prepared */
     atomic_bool sync_broken;     /* an fsync failed: never trust it again */
+    uint64_t mark_written;       /* journal thread (and start/stop) */
+    uint64_t mark_at;
 
     /* ---- DB thread ---- */
     struct shipper *ship;

@@ -15,7 +15,14 @@
  * --bad-every N (every Nth event names a ticket that does not exist: a
  * dead letter), --wait-committed (at the end, wait until PostgreSQL has
  * everything), --query ROOM / --query-ticket ID (print every stanza-id the
- * archive returns, paging with max 50, then exit), --stop-timeout MS.
+ * archive returns, paging with max 50, then exit), --stop-timeout MS,
+ * --replay-only (append nothing: ship what the journal holds, with
+ * --wait-committed), --ticket-every N (open a new ticket every N events and
+ * resolve the oldest: tickets created and updated through the journal),
+ * --query-check (once everything appended is durable, page through the
+ * first room forwards and backwards, max 7 per page, and check both give
+ * exactly the events this run appended there, in order: prints "query check
+ * ok items=N" or "query check FAILED ...").
  *
  * SIGTERM/SIGINT stop it cleanly (archive_stop flushes); exit status 0. */
 #include "build-config.h"
@@ -54,6 +61,9 @@ struct opts {
     const char *query_room;
     int64_t query_ticket;
     unsigned stop_timeout_ms;
+    bool replay_only;
+    unsigned ticket_every;
+    bool query_check;
 };
 
 struct load {
@@ -80,6 +90,15 @@ struct load {
     char *after;
     uint64_t query_items;
     int exit_status;
+    /* --ticket-every: tickets[] is a window of open tickets */
+    unsigned ticket_base;     /* index of the oldest open ticket */
+    /* --query-check */
+    char **expect;            /* ids appended to the first room, in order */
+    size_t expect_n, expect_cap;
+    char **got;
+    size_t got_n, got_cap;
+    int check_phase;          /* 0 not started, 1 forward, 2 backward, 3 done */
+    bool check_started;
 };
 
 #define RING (1u << 22)
@@ -141,6 +160,60 @@ static void on_durable(void *ud, uint64_t seq)
     l->reported = seq;
 }
 
+static void push_str(char ***v, size_t *n, size_t *cap, const char *s)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        *v = realloc(*v, *cap * sizeof **v);
+    }
+    (*v)[(*n)++] = strdup(s);
+}
+
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void ticket_snapshot(struct load *l, unsigned k, enum ticket_status st,
+                            struct store_ticket *t, char *room, char *name)
+{
+    sprintf(room, "%s-t%u", l->o.prefix, k);
+    sprintf(name, "Customer %u", k);
+    *t = (struct store_ticket){
+        .queue = "load",
+        .status = st,
+        .subject = "load test",
+        .customer_jid = "customer@anon.localhost",
+        .customer_name = name,
+        .owner_jid = st == TICKET_QUEUED ? NULL : "agent@localhost",
+        .priority = 3,
+        .room = room,
+        .details = "{\"source\": \"archive-load\"}",
+    };
+}
+
+/* --ticket-every: the oldest open ticket is resolved, a new one opened. */
+static bool rotate_ticket(struct load *l)
+{
+    char room[64], name[64];
+    struct store_ticket t;
+    unsigned k = l->ticket_base;
+    ticket_snapshot(l, l->tickets_made, TICKET_QUEUED, &t, room, name);
+    if (!store_ticket_create(l->archive, &t))
+        return false;
+    l->ticket_ids = realloc(l->ticket_ids, (l->tickets_made + 1) * sizeof *l->ticket_ids);
+    l->ticket_ids[l->tickets_made++] = t.id;
+    ticket_snapshot(l, k, TICKET_RESOLVED, &t, room, name);
+    t.id = l->ticket_ids[k];
+    t.ended_us = 1;
+    t.chat_seconds = 60;
+    store_ticket_update(l->archive, &t);
+    l->ticket_base++;
+    return true;
+}
+
 static bool make_tickets(struct load *l)
 {
     while (l->tickets_made < l->o.tickets) {
@@ -164,6 +237,15 @@ static bool make_tickets(struct load *l)
     return true;
 }
 
+static bool first_room_event(struct load *l, uint64_t n)
+{
+    if (l->o.bad_every && n % l->o.bad_every == 0)
+        return false;
+    if (l->o.tickets)
+        return l->ticket_base + (unsigned)(n % l->o.tickets) == 0;
+    return n % l->o.rooms == 0;
+}
+
 static bool append_one(struct load *l)
 {
     uint64_t n = l->appended + 1;
@@ -185,7 +267,7 @@ static bool append_one(struct load *l)
     ev.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     snprintf(nick, sizeof nick, "nick%" PRIu64, n % 7);
     if (l->o.tickets) {
-        unsigned k = (unsigned)(n % l->o.tickets);
+        unsigned k = l->ticket_base + (unsigned)(n % l->o.tickets);
         ev.ticket_id = l->ticket_ids[k];
         snprintf(room, sizeof room, "%s-t%u", l->o.prefix, k);
     } else {
@@ -200,6 +282,8 @@ static bool append_one(struct load *l)
         return false;
     }
     l->appended = n;
+    if (l->o.query_check && first_room_event(l, n))
+        push_str(&l->expect, &l->expect_n, &l->expect_cap, id);
     l->seq_event[seq % RING] = n;
     l->seq_time_ns[seq % RING] = now_ns();
     return true;
@@ -214,6 +298,7 @@ static void finish(struct load *l)
 }
 
 static void tick(void *ud);
+static void check_start(struct load *l);
 
 static void schedule_tick(struct load *l, uint64_t ms)
 {
@@ -241,9 +326,17 @@ static void tick(void *ud)
         if (l->o.count && target > l->o.count)
             target = l->o.count;
         unsigned budget = 20000;
-        while (l->appended < target && budget--)
+        while (l->appended < target && budget--) {
+            if (l->o.ticket_every && l->appended &&
+                l->appended % l->o.ticket_every == 0 &&
+                l->tickets_made == l->ticket_base + l->o.tickets &&
+                !rotate_ticket(l)) {
+                l->refused++; /* no ticket number: the chat would be refused */
+                break;
+            }
             if (!append_one(l))
                 break;
+        }
         if ((l->o.count && l->appended >= l->o.count) ||
             (l->o.duration > 0 && elapsed >= l->o.duration)) {
             l->appending_done = true;
@@ -255,6 +348,14 @@ static void tick(void *ud)
         archive_get_stats(l->archive, &st);
         bool durable = st.durable >= st.appended;
         bool committed = st.committed >= st.appended;
+        if (durable && l->o.query_check && l->check_phase != 3) {
+            if (!l->check_started) {
+                l->check_started = true;
+                check_start(l);
+            }
+            schedule_tick(l, 1);
+            return;
+        }
         if (durable && (!l->o.wait_committed || committed)) {
             print_stats(l, committed ? "committed" : "durable");
             finish(l);
@@ -262,6 +363,107 @@ static void tick(void *ud)
         }
     }
     schedule_tick(l, 1); /* a 0 ms timer would run again in the same pass */
+}
+
+/* ---- --query-check ---- */
+
+static void check_page(void *ud, const struct archive_page *page);
+
+static void check_query(struct load *l, const char *after, const char *before,
+                        bool last)
+{
+    char room[64];
+    if (l->o.tickets)
+        snprintf(room, sizeof room, "%s-t0", l->o.prefix);
+    else
+        snprintf(room, sizeof room, "%s-r0", l->o.prefix);
+    struct archive_query q = {
+        .room = room,
+        .ticket_id = l->o.tickets ? l->ticket_ids[0] : 0,
+        .after_id = after,
+        .before_id = before,
+        .last_page = last,
+        .max = 7,
+        .include_staff_only = true,
+    };
+    if (archive_query(l->archive, &q, check_page, l) < 0) {
+        printf("query check FAILED: cannot queue\n");
+        l->exit_status = 1;
+        l->check_phase = 3;
+    }
+}
+
+static void check_start(struct load *l)
+{
+    l->check_phase = 1;
+    check_query(l, NULL, NULL, false);
+}
+
+static bool same(char **a, char **b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i], b[i]) != 0) {
+            printf("query check FAILED: item %zu is %s, expected %s\n", i, a[i], b[i]);
+            return false;
+        }
+    return true;
+}
+
+static void check_page(void *ud, const struct archive_page *page)
+{
+    struct load *l = ud;
+    if (page->failed || page->unknown_id) {
+        printf("query check FAILED: page %s\n", page->failed ? "failed" : "unknown id");
+        l->exit_status = 1;
+        l->check_phase = 3;
+        return;
+    }
+    if (l->check_phase == 1) {
+        for (size_t i = 0; i < page->count; i++)
+            push_str(&l->got, &l->got_n, &l->got_cap, page->items[i].stanza_id);
+        if (!page->complete) {
+            check_query(l, l->got[l->got_n - 1], NULL, false);
+            return;
+        }
+        bool ok = l->got_n == l->expect_n && same(l->got, l->expect, l->got_n);
+        if (!ok) {
+            printf("query check FAILED: forward %zu items, expected %zu\n",
+                   l->got_n, l->expect_n);
+            l->exit_status = 1;
+            l->check_phase = 3;
+            return;
+        }
+        free_strs(l->got, l->got_n);
+        l->got = NULL;
+        l->got_n = l->got_cap = 0;
+        l->check_phase = 2;
+        check_query(l, NULL, NULL, true);
+        return;
+    }
+    /* backward: pages arrive newest first, each oldest first */
+    for (size_t i = page->count; i-- > 0;)
+        push_str(&l->got, &l->got_n, &l->got_cap, page->items[i].stanza_id);
+    if (!page->complete) {
+        check_query(l, NULL, l->got[l->got_n - 1], false);
+        return;
+    }
+    for (size_t i = 0; i < l->got_n / 2; i++) {
+        char *t = l->got[i];
+        l->got[i] = l->got[l->got_n - 1 - i];
+        l->got[l->got_n - 1 - i] = t;
+    }
+    bool ok = l->got_n == l->expect_n && same(l->got, l->expect, l->got_n);
+    if (ok) {
+        struct archive_stats st;
+        archive_get_stats(l->archive, &st);
+        printf("query check ok items=%zu committed=%" PRIu64 "\n", l->got_n,
+               st.committed);
+    } else {
+        printf("query check FAILED: backward %zu items, expected %zu\n",
+               l->got_n, l->expect_n);
+        l->exit_status = 1;
+    }
+    l->check_phase = 3;
 }
 
 static void stats_tick(void *ud)
@@ -356,6 +558,9 @@ int main(int argc, char **argv)
         {"query", required_argument, NULL, 'q'},
         {"query-ticket", required_argument, NULL, 'Q'},
         {"stop-timeout", required_argument, NULL, 'S'},
+        {"replay-only", no_argument, NULL, 'P'},
+        {"ticket-every", required_argument, NULL, 'E'},
+        {"query-check", no_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     struct load l = {.o = {.rooms = 10, .prefix = "load", .body_size = 100,
@@ -379,6 +584,9 @@ int main(int argc, char **argv)
         case 'q': l.o.query_room = optarg; break;
         case 'Q': l.o.query_ticket = strtoll(optarg, NULL, 10); break;
         case 'S': l.o.stop_timeout_ms = (unsigned)atoi(optarg); break;
+        case 'P': l.o.replay_only = true; break;
+        case 'E': l.o.ticket_every = (unsigned)atoi(optarg); break;
+        case 'K': l.o.query_check = true; break;
         default: usage(); return 2;
         }
     }
@@ -434,6 +642,10 @@ int main(int argc, char **argv)
         return 1;
     }
     l.started_ns = now_ns();
+    if (l.o.replay_only)
+        l.appending_done = true;
+    if (l.o.ticket_every && !l.o.tickets)
+        l.o.tickets = 1;
     struct archive_stats st;
     archive_get_stats(l.archive, &st);
     l.reported = st.durable;
@@ -473,6 +685,8 @@ int main(int argc, char **argv)
     free(l.body);
     free(l.lat_us);
     free(l.after);
+    free_strs(l.expect, l.expect_n);
+    free_strs(l.got, l.got_n);
     config_free(&cfg);
     log_shutdown();
     return l.exit_status;
