@@ -27,7 +27,9 @@ CREATE TABLE muc_archive (
     payload     text,
     staff_only  boolean NOT NULL DEFAULT false
 );
-CREATE INDEX muc_archive_room_at ON muc_archive (room, at, id);
+-- MAM pages: a room's rows in archive order (id: the order they were
+-- appended, which is the order occupants saw them).
+CREATE INDEX muc_archive_room_id ON muc_archive (room, id);
 
 -- Retention: closed tickets by end time, and a mark on tickets whose
 -- customer's personal data was erased (so they are not visited again).

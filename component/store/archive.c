@@ -25,6 +25,7 @@
  * and between housekeeping rounds when idle. */
 #define JOURNAL_RETRY_MS 250
 #define JOURNAL_IDLE_MS 1000
+#define HOUSEKEEPING_MS 200
 
 static const char *const kind_text[] = {
     [ARCHIVE_MESSAGE] = "message", [ARCHIVE_JOIN] = "join",
@@ -261,7 +262,7 @@ static void maybe_write_mark(struct archive *a, bool now)
     a->mark_at = t;
 }
 
-static void journal_housekeeping(struct archive *a)
+static void housekeeping(struct archive *a)
 {
     maybe_write_mark(a, false);
     if (journal_prepare(a->journal) < 0)
@@ -283,15 +284,9 @@ static void *journal_thread_main(void *arg)
     for (;;) {
         if (!a->pending.len && !a->jstop) {
             timed_wait(&a->jwake, &a->jlock, JOURNAL_IDLE_MS);
-            if (!a->pending.len && !a->jstop) {
-                a->jbusy = true;
-                pthread_mutex_unlock(&a->jlock);
-                journal_housekeeping(a);
-                pthread_mutex_lock(&a->jlock);
-                a->jbusy = false;
-                continue;
-            }
+            continue;
         }
+
         if (!a->pending.len && a->jstop)
             break;
         /* Swap buffers: the XMPP thread keeps appending into the other. */
@@ -304,7 +299,7 @@ static void *journal_thread_main(void *arg)
         journal_write_batch(a, &batch);
         buf_reset(&batch);
         notify(a->jevfd);
-        journal_housekeeping(a);
+        pthread_cond_signal(&a->hwake); /* the housekeeper may have work */
 
         pthread_mutex_lock(&a->jlock);
         a->jbusy = false;
@@ -313,6 +308,36 @@ static void *journal_thread_main(void *arg)
     pthread_mutex_unlock(&a->jlock);
     buf_free(&batch);
     return NULL;
+}
+
+/* The housekeeper: prepares the next segment, deletes shipped ones and
+ * writes the committed mark, so that the journal thread only ever writes
+ * and syncs. */
+static void *housekeeper_main(void *arg)
+{
+    struct archive *a = arg;
+    pthread_mutex_lock(&a->hlock);
+    while (!a->hstop) {
+        pthread_mutex_unlock(&a->hlock);
+        housekeeping(a);
+        pthread_mutex_lock(&a->hlock);
+        if (!a->hstop)
+            timed_wait(&a->hwake, &a->hlock, HOUSEKEEPING_MS);
+    }
+    pthread_mutex_unlock(&a->hlock);
+    return NULL;
+}
+
+static void stop_housekeeper(struct archive *a)
+{
+    if (!a->hthread_running)
+        return;
+    pthread_mutex_lock(&a->hlock);
+    a->hstop = true;
+    pthread_cond_signal(&a->hwake);
+    pthread_mutex_unlock(&a->hlock);
+    pthread_join(a->hthread, NULL);
+    a->hthread_running = false;
 }
 
 /* ---- XMPP thread ------------------------------------------------------------------- */
@@ -432,6 +457,8 @@ struct archive *archive_new(struct loop *loop, struct store *store,
     pthread_mutex_init(&a->jlock, NULL);
     pthread_cond_init(&a->jwake, NULL);
     pthread_cond_init(&a->jidle, NULL);
+    pthread_mutex_init(&a->hlock, NULL);
+    pthread_cond_init(&a->hwake, NULL);
     a->journal_dir = path_join(cfg->service.state_dir, "journal");
     a->dead_letter_path = path_join(cfg->service.state_dir, "dead-letter.jsonl");
     if (!a->journal_dir || !a->dead_letter_path)
@@ -526,6 +553,11 @@ int archive_start(struct archive *a)
         return -1;
     }
     a->jthread_running = true;
+    if (pthread_create(&a->hthread, NULL, housekeeper_main, a) == 0)
+        a->hthread_running = true;
+    else
+        log_error(LOG, "cannot start the journal housekeeper: segments are "
+                  "neither prepared ahead nor deleted");
     a->started = true;
     archive_ship_kick(a);
     tickets_refill(a);
@@ -577,6 +609,7 @@ void archive_stop(struct archive *a, unsigned timeout_ms)
     pthread_mutex_unlock(&a->jlock);
     pthread_join(a->jthread, NULL);
     a->jthread_running = false;
+    stop_housekeeper(a);
     /* Trim what was shipped during the drain. */
     journal_trim(a->journal, atomic_load(&a->committed));
     maybe_write_mark(a, true);
@@ -594,6 +627,7 @@ void archive_free(struct archive *a)
         pthread_mutex_unlock(&a->jlock);
         pthread_join(a->jthread, NULL);
     }
+    stop_housekeeper(a);
     if (a->loop) {
         if (a->ship_timer)
             loop_timer_cancel(a->loop, a->ship_timer);
@@ -615,6 +649,8 @@ void archive_free(struct archive *a)
     pthread_mutex_destroy(&a->jlock);
     pthread_cond_destroy(&a->jwake);
     pthread_cond_destroy(&a->jidle);
+    pthread_mutex_destroy(&a->hlock);
+    pthread_cond_destroy(&a->hwake);
     free(a->journal_dir);
     free(a->dead_letter_path);
     free(a);

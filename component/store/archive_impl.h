@@ -9,6 +9,8 @@
  *    thread once per loop turn;
  *  - the journal thread writes and fdatasyncs them (group commit), then
  *    publishes `written`/`synced` and wakes the XMPP thread (eventfd);
+ *  - the housekeeper thread prepares the next segment, deletes shipped
+ *    ones and writes the committed mark (slow disk work off the path);
  *  - the DB thread ships records from the journal files to PostgreSQL and
  *    publishes `committed`.
  * A record is durable once synced or committed. */
@@ -101,7 +103,13 @@ struct archive {
     atomic_bool failing;         /* journal writes fail: refuse appends */
     atomic_bool disk_low;        /* next segment cannot be prepared */
     atomic_bool sync_broken;     /* an fsync failed: never trust it again */
-    uint64_t mark_written;       /* journal thread (and start/stop) */
+    /* ---- the housekeeper thread (prepare, trim, mark) ---- */
+    pthread_t hthread;
+    bool hthread_running;
+    pthread_mutex_t hlock;
+    pthread_cond_t hwake;
+    bool hstop;                  /* guarded by hlock */
+    uint64_t mark_written;       /* housekeeper (and start/stop) */
     uint64_t mark_at;
 
     /* ---- DB thread ---- */
@@ -144,7 +152,7 @@ void shipper_set_committed(struct shipper *sh, uint64_t seq);
 
 /* COPY text and timestamps (archive_ship.c) */
 void pgtext_copy_str(struct buf *b, const char *s);  /* \N for NULL */
-void pgtext_timestamp(char out[40], int64_t us);     /* 0: "" */
+void pgtext_timestamp(char out[64], int64_t us);     /* 0: "" */
 int64_t pgtext_parse_us(const char *text);           /* "epoch us" text */
 
 /* tickets.c */

@@ -1,9 +1,12 @@
 /* Reads of the archive (MAM pages): PostgreSQL merged with what is not
  * shipped yet.
  *
- * Order: by time, then by storage order.  A stored row's key is (at, 0, id),
- * an unshipped record's (at, 1, seq): at equal times unshipped records come
- * after stored ones, which is where they will be once shipped.
+ * Order: the archive's own, the order events were appended, which is the
+ * order occupants saw them (timestamps only filter; a clock that steps back
+ * cannot reorder a transcript).  Stored rows are in id order and all come
+ * before the unshipped records (seq order), which is where those will be
+ * once shipped: a stored row's key is (0, id), an unshipped record's
+ * (1, seq).
  *
  * Every event appended before archive_query() is seen exactly once: on the
  * DB thread, PostgreSQL holds the records up to the shipper's committed
@@ -24,15 +27,12 @@
 #define LOG ARCHIVE_LOG
 
 struct key {
-    int64_t at;
-    int src; /* 0 stored, 1 unshipped */
-    int64_t n;
+    int src;   /* 0 stored, 1 unshipped */
+    int64_t n; /* id, or seq */
 };
 
 static int key_cmp(const struct key *x, const struct key *y)
 {
-    if (x->at != y->at)
-        return x->at < y->at ? -1 : 1;
     if (x->src != y->src)
         return x->src < y->src ? -1 : 1;
     return x->n < y->n ? -1 : x->n > y->n;
@@ -137,7 +137,7 @@ static int add_event(struct cand_list *l, uint64_t seq,
     struct cand *c = list_push(l);
     if (!c)
         return -1;
-    c->key = (struct key){ev->at_us, 1, (int64_t)seq};
+    c->key = (struct key){1, (int64_t)seq};
     c->item.stanza_id = dup_or_null(ev->stanza_id);
     c->item.at_us = ev->at_us;
     c->item.kind = ev->kind;
@@ -235,22 +235,18 @@ static void filter_sql(struct buf *sql, struct params *p, const struct table *t,
         buf_printf(sql, " AND %s IN ('message', 'subject')", t->kind_expr);
 }
 
-/* (at, id) compared with a bound key: rows after it (dir > 0) or before. */
+/* Stored rows after a bound key (dir > 0) or before it. */
 static void bound_sql(struct buf *sql, struct params *p, const struct key *k,
                       int dir)
 {
-#define AT "'epoch'::timestamptz + $%d::bigint * interval '1 microsecond'"
-    int ia = param_i64(p, k->at);
     if (k->src == 1) {
-        /* Stored rows at the same time come before an unshipped record. */
-        buf_append_str(sql, dir > 0 ? " AND at > " : " AND at <= ");
-        buf_printf(sql, AT, ia);
+        /* Every stored row comes before an unshipped record. */
+        if (dir > 0)
+            buf_append_str(sql, " AND false");
     } else {
-        int in = param_i64(p, k->n);
-        buf_append_str(sql, dir > 0 ? " AND (at, id) > (" : " AND (at, id) < (");
-        buf_printf(sql, AT ", $%d::bigint)", ia, in);
+        buf_printf(sql, dir > 0 ? " AND id > $%d::bigint" : " AND id < $%d::bigint",
+                   param_i64(p, k->n));
     }
-#undef AT
 }
 
 static bool conn_lost(PGconn *conn)
@@ -279,7 +275,7 @@ static int resolve(struct query_op *qo, PGconn *conn, const struct table *t,
         }
     struct params p = {0};
     struct buf sql = BUF_INIT;
-    buf_printf(&sql, "SELECT " US_EXPR ", id FROM %s", t->name);
+    buf_printf(&sql, "SELECT id FROM %s", t->name);
     scope_sql(&sql, &p, t, &qo->q);
     buf_printf(&sql, " AND stanza_id = $%d", param_str(&p, id));
     PGresult *res = PQexecParams(conn, buf_cstr(&sql), p.n, NULL, p.v, NULL,
@@ -292,9 +288,8 @@ static int resolve(struct query_op *qo, PGconn *conn, const struct table *t,
     } else if (PQntuples(res) == 0) {
         rc = 0;
     } else {
-        out->at = pgtext_parse_us(PQgetvalue(res, 0, 0));
         out->src = 0;
-        out->n = pgtext_parse_us(PQgetvalue(res, 0, 1));
+        out->n = pgtext_parse_us(PQgetvalue(res, 0, 0));
         rc = 1;
     }
     PQclear(res);
@@ -362,8 +357,8 @@ static int fetch_stored(struct query_op *qo, PGconn *conn, const struct table *t
         bound_sql(&sql, &p, lower, +1);
     if (upper)
         bound_sql(&sql, &p, upper, -1);
-    buf_printf(&sql, backward ? " ORDER BY at DESC, id DESC LIMIT %u"
-                              : " ORDER BY at, id LIMIT %u", limit);
+    buf_printf(&sql, backward ? " ORDER BY id DESC LIMIT %u"
+                              : " ORDER BY id LIMIT %u", limit);
     PGresult *res = PQexecParams(conn, buf_cstr(&sql), p.n, NULL, p.v, NULL,
                                  NULL, 0);
     bool failed = buf_failed(&sql);
@@ -391,8 +386,7 @@ static int fetch_stored(struct query_op *qo, PGconn *conn, const struct table *t
         c->item.payload = COL(7);
         c->item.staff_only = PQgetvalue(res, r, 8)[0] == 't';
 #undef COL
-        c->key = (struct key){c->item.at_us, 0,
-                              pgtext_parse_us(PQgetvalue(res, r, 9))};
+        c->key = (struct key){0, pgtext_parse_us(PQgetvalue(res, r, 9))};
     }
     PQclear(res);
     return 0;

@@ -62,10 +62,11 @@ struct shipper {
     bool positioned;
     uint64_t committed;             /* DB thread's exact copy */
     bool staging;                   /* recent duplicates: skip the fast path */
+    bool force_staging;             /* benchmark knob (see shipper_new) */
     struct buf raw;
     struct item *items;
     size_t n, cap;
-    struct buf copy_t, copy_r;      /* COPY text: ticket_events, muc_archive */
+    struct buf copy;                /* COPY text, sent a chunk at a time */
     char sqlstate[6];
     char error[512];
 
@@ -99,6 +100,10 @@ struct shipper *shipper_new(struct archive *a)
     if (!sh)
         return NULL;
     sh->a = a;
+    /* For tests/bench only: always write through the staging table, to
+     * compare it with plain COPY (doc/performance.md). */
+    sh->force_staging = getenv("MUCDESK_BENCH_SHIP_STAGING") != NULL;
+    sh->staging = sh->force_staging;
     pthread_mutex_init(&sh->drain_lock, NULL);
     pthread_cond_init(&sh->drain_cond, NULL);
     return sh;
@@ -111,8 +116,7 @@ void shipper_free(struct shipper *sh)
     journal_reader_free(sh->reader);
     journal_reader_free(sh->scan);
     buf_free(&sh->raw);
-    buf_free(&sh->copy_t);
-    buf_free(&sh->copy_r);
+    buf_free(&sh->copy);
     free(sh->items);
     pthread_mutex_destroy(&sh->drain_lock);
     pthread_cond_destroy(&sh->drain_cond);
@@ -155,7 +159,7 @@ void pgtext_copy_str(struct buf *b, const char *s)
     buf_append_str(b, run);
 }
 
-void pgtext_timestamp(char out[40], int64_t us)
+void pgtext_timestamp(char out[64], int64_t us)
 {
     if (!us) {
         out[0] = '\0';
@@ -169,7 +173,7 @@ void pgtext_timestamp(char out[40], int64_t us)
     time_t t = (time_t)secs;
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, 40, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
+    snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (int)frac);
 }
@@ -184,14 +188,13 @@ static void copy_sep(struct buf *b)
     buf_append_char(b, '\t');
 }
 
-static void copy_event(struct shipper *sh, uint64_t seq,
+static void copy_event(struct shipper *sh, struct buf *b, uint64_t seq,
                        const struct archive_event *ev)
 {
-    char ts[40];
+    char ts[64];
     char num[24];
     pgtext_timestamp(ts, ev->at_us ? ev->at_us : (int64_t)archive_now_us());
     if (ev->ticket_id > 0) {
-        struct buf *b = &sh->copy_t;
         if (sh->staging) {
             snprintf(num, sizeof num, "%" PRIu64, seq);
             buf_append_str(b, num);
@@ -221,7 +224,6 @@ static void copy_event(struct shipper *sh, uint64_t seq,
         buf_append_str(b, archive_kind_text(ev->kind));
         buf_append_char(b, '\n');
     } else {
-        struct buf *b = &sh->copy_r;
         if (sh->staging) {
             snprintf(num, sizeof num, "%" PRIu64, seq);
             buf_append_str(b, num);
@@ -309,9 +311,12 @@ static void rollback(PGconn *conn)
     PQclear(res);
 }
 
-/* Sends `data` through COPY ... FROM STDIN. */
+/* Streams the events of items [lo, hi) that belong in one table (ticket
+ * events or room events) through COPY ... FROM STDIN, formatting the next
+ * chunk while the server parses the previous one. */
 static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
-                                const char *sql, const struct buf *data)
+                                const char *sql, size_t lo, size_t hi,
+                                bool tickets)
 {
     PGresult *res = PQexec(conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -321,10 +326,24 @@ static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
     }
     PQclear(res);
     bool ok = true;
-    for (size_t off = 0; off < data->len && ok; off += COPY_CHUNK) {
-        size_t n = data->len - off < COPY_CHUNK ? data->len - off : COPY_CHUNK;
-        ok = PQputCopyData(conn, data->data + off, (int)n) == 1;
+    struct buf *b = &sh->copy;
+    buf_reset(b);
+    for (size_t i = lo; i < hi && ok; i++) {
+        const struct item *it = &sh->items[i];
+        struct archive_event ev;
+        if (it->type != RECORD_EVENT ||
+            record_decode_event((const uint8_t *)sh->raw.data + it->off,
+                                it->len, &ev) < 0 ||
+            (ev.ticket_id > 0) != tickets)
+            continue;
+        copy_event(sh, b, it->seq, &ev);
+        if (b->len >= COPY_CHUNK) {
+            ok = !buf_failed(b) && PQputCopyData(conn, b->data, (int)b->len) == 1;
+            buf_reset(b);
+        }
     }
+    if (ok && b->len)
+        ok = !buf_failed(b) && PQputCopyData(conn, b->data, (int)b->len) == 1;
     if (PQputCopyEnd(conn, ok ? NULL : "mucdesk: send failed") != 1)
         ok = false;
     enum ship_result r = SHIP_OK;
@@ -333,17 +352,21 @@ static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
             r = classify(sh, conn, res);
         PQclear(res);
     }
-    if (r == SHIP_OK && !ok)
+    if (r == SHIP_OK && !ok) {
         r = classify(sh, conn, NULL);
+        if (r == SHIP_TRANSIENT && buf_failed(b))
+            snprintf(sh->error, sizeof sh->error, "out of memory");
+    }
     return r;
 }
 
 /* Staging: COPY into the temporary table, then move what is new. */
 static enum ship_result stage_in(struct shipper *sh, PGconn *conn,
-                                 const char *copy_sql, const struct buf *data,
-                                 const char *insert_sql, long rows, bool *clean)
+                                 const char *copy_sql, size_t lo, size_t hi,
+                                 bool tickets, const char *insert_sql,
+                                 long rows, bool *clean)
 {
-    enum ship_result r = copy_in(sh, conn, copy_sql, data);
+    enum ship_result r = copy_in(sh, conn, copy_sql, lo, hi, tickets);
     if (r != SHIP_OK)
         return r;
     PGresult *res = PQexec(conn, insert_sql);
@@ -363,11 +386,10 @@ static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
 {
     enum ship_result r;
     long rows_t = 0, rows_r = 0;
-    buf_reset(&sh->copy_t);
-    buf_reset(&sh->copy_r);
 
     if ((r = exec_cmd(sh, conn, "BEGIN")) != SHIP_OK)
         return r;
+    /* Tickets first (their events refer to them), counting the events. */
     for (size_t i = lo; i < hi; i++) {
         const struct item *it = &sh->items[i];
         const uint8_t *p = (const uint8_t *)sh->raw.data + it->off;
@@ -395,48 +417,42 @@ static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
                 r = SHIP_BAD_DATA;
                 goto fail;
             }
-            copy_event(sh, it->seq, &ev);
             if (ev.ticket_id > 0)
                 rows_t++;
             else
                 rows_r++;
         }
     }
-    if (buf_failed(&sh->copy_t) || buf_failed(&sh->copy_r)) {
-        snprintf(sh->error, sizeof sh->error, "out of memory");
-        r = SHIP_TRANSIENT;
-        goto fail;
-    }
     bool clean = true;
     if (rows_t) {
         r = sh->staging
                 ? stage_in(sh, conn, "COPY md_stage_events (ord, " EVENT_COLS
-                           ") FROM STDIN", &sh->copy_t,
+                           ") FROM STDIN", lo, hi, true,
                            "INSERT INTO ticket_events (" EVENT_COLS ") SELECT "
                            EVENT_COLS " FROM md_stage_events ORDER BY ord "
                            "ON CONFLICT (stanza_id) DO NOTHING",
                            rows_t, &clean)
                 : copy_in(sh, conn, "COPY ticket_events (" EVENT_COLS
-                          ") FROM STDIN", &sh->copy_t);
+                          ") FROM STDIN", lo, hi, true);
         if (r != SHIP_OK)
             goto fail;
     }
     if (rows_r) {
         r = sh->staging
                 ? stage_in(sh, conn, "COPY md_stage_rooms (ord, " ROOM_COLS
-                           ") FROM STDIN", &sh->copy_r,
+                           ") FROM STDIN", lo, hi, false,
                            "INSERT INTO muc_archive (" ROOM_COLS ") SELECT "
                            ROOM_COLS " FROM md_stage_rooms ORDER BY ord "
                            "ON CONFLICT (stanza_id) DO NOTHING",
                            rows_r, &clean)
                 : copy_in(sh, conn, "COPY muc_archive (" ROOM_COLS
-                          ") FROM STDIN", &sh->copy_r);
+                          ") FROM STDIN", lo, hi, false);
         if (r != SHIP_OK)
             goto fail;
     }
     if ((r = exec_cmd(sh, conn, "COMMIT")) != SHIP_OK)
         goto fail;
-    if (sh->staging && clean)
+    if (sh->staging && clean && !sh->force_staging)
         sh->staging = false; /* no duplicates any more: back to plain COPY */
     return SHIP_OK;
 fail:
@@ -472,7 +488,7 @@ static void dead_letter(struct shipper *sh, const struct item *it)
     const uint8_t *p = (const uint8_t *)sh->raw.data + it->off;
     struct buf line = BUF_INIT;
     const char *id = "?";
-    char ts[40];
+    char ts[64];
 
     buf_printf(&line, "{\"seq\":%" PRIu64 ",\"at\":%" PRIu64 ",\"sqlstate\":",
                it->seq, archive_now_us());

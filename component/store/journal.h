@@ -4,16 +4,18 @@
  * length, type) and its payload.  Sequence numbers are consecutive across
  * the whole journal; a segment file is named after the sequence number of
  * its first record (`0000000000000001.mdj`) and starts with a 32-byte
- * header repeating it.  Segments are preallocated (disk full shows up when
- * a segment is prepared, never in the middle of a record) so their tails
+ * header repeating it.  Segments are prepared ahead, allocated and
+ * zero-filled (disk full shows up when a segment is prepared, never in the
+ * middle of a record; a sync flushes data, not metadata), so their tails
  * read as zeros: the first header that does not check out ends a segment.
  *
  * journal_open() scans every segment: a torn or corrupt tail of the newest
  * segment (a crash while writing) is cut, its bytes zeroed, and reported.
  *
- * Threads: one writer (journal_append, journal_sync, journal_prepare,
- * journal_trim) and any number of readers (struct journal_reader, each used
- * by one thread); the segment list is shared under a lock.  A reader only
+ * Threads: one writer (journal_append, journal_sync), one housekeeper
+ * (journal_prepare, journal_trim: may block on the disk, so not the
+ * writer) and any number of readers (struct journal_reader, each used by
+ * one thread); they share the segment list under a lock.  A reader only
  * reads records the writer has finished, told by the `limit` sequence
  * number the caller passes (the writer publishes it after each append). */
 #ifndef MUCDESK_STORE_JOURNAL_H
@@ -95,12 +97,14 @@ int journal_append(struct journal *j, const uint8_t *records, size_t len,
 /* Writer: makes everything appended durable (fdatasync; no-op unless
  * opt.sync).  0 or -1 with errno. */
 int journal_sync(struct journal *j);
-/* Writer: preallocates the next segment once the active one is half full,
- * so that a full disk is noticed before it matters.  0, or -1 with errno
- * (the journal keeps working until the active segment is full). */
+/* Housekeeper: once the active segment is half full, allocates and
+ * zero-fills the next one (blocking for as long as that takes), so that a
+ * full disk is noticed before it matters and rotating costs nothing.  0, or
+ * -1 with errno (the journal keeps working until the active segment is
+ * full, then allocates one itself). */
 int journal_prepare(struct journal *j);
-/* Writer: deletes the segments whose records all have seq <= upto (never
- * the active one).  Returns how many were deleted. */
+/* Housekeeper: deletes the segments whose records all have seq <= upto
+ * (never the active one).  Returns how many were deleted. */
 int journal_trim(struct journal *j, uint64_t upto);
 
 uint64_t journal_next_seq(const struct journal *j); /* writer thread */
