@@ -41,6 +41,7 @@ import {
   buildMamQuery,
   buildPing,
   parseCommandResponse,
+  parseError,
   parseMamFin,
   parseMamResult,
   parseRoomMessage,
@@ -343,7 +344,9 @@ export class ChatSession extends Emitter {
     });
     this.inflight.add(reject);
     try {
-      return await this.withTimeout(Promise.race([transport.request(el, timeout), dropped]), timeout + 1000);
+      const res = await this.withTimeout(Promise.race([transport.request(el, timeout), dropped]), timeout + 1000);
+      if (res && res.attrs && res.attrs.type === "error") throw parseError(res);
+      return res;
     } catch (e) {
       throw toXmppError(e);
     } finally {

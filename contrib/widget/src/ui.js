@@ -355,7 +355,7 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     const error = h(doc, "p", { class: "md-error", role: "alert" });
     error.hidden = true;
     const submit = h(doc, "button", { type: "submit", class: "md-primary" }, t("rateSubmit"));
-    const thanks = h(doc, "p", { class: "md-ended-title", role: "status", tabindex: "-1" }, t("rateThanks"));
+    const thanks = h(doc, "p", { class: "md-thanks", role: "status", tabindex: "-1" }, t("rateThanks"));
     const fields = h(doc, "div", { class: "md-field" }, commentLabel, comment);
     form.append(requested, fs, fields, error, submit, thanks);
     form.addEventListener("submit", async (e) => {

@@ -125,9 +125,16 @@ class FakeTransport extends Emitter {
       this.server.hangIqs -= 1;
       return new Promise(() => {});
     }
-    const reply = await this.server.onIq(this, s);
+    const reply = wire(await this.server.onIq(this, s));
     if (!this.online) return new Promise(() => {}); // dropped meanwhile: no answer ever comes
-    return wire(reply);
+    this.server.log.push({ dir: "in", n: this.n, el: reply });
+    if (reply.attrs.type === "error") {
+      // As @xmpp/client's iqCaller does: an error reply rejects.
+      const err = reply.getChild("error");
+      const cond = err.children.find((c) => typeof c !== "string" && c.name !== "text");
+      throw stanzaError(cond.name, err.getChildText("text", NS.STANZAS) || "", err.attrs.type);
+    }
+    return reply;
   }
 
   deliver(el) {
