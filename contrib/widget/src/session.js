@@ -1,6 +1,6 @@
 // The chat session: everything the widget does over XMPP, as a state
 // machine the UI renders.  It talks to the server only through a transport
-// (see transport.js for the real one, test/fake-xmpp.js for the fake), so
+// (see transport.js for the real one, tests/support/fake-xmpp.js for the fake), so
 // every rule here is unit-tested.
 //
 // Phases (state.phase):
@@ -77,6 +77,7 @@ const MAM_PAGE = 50;
 const MAM_MAX_PAGES = 40;
 const NICK_RETRIES = 3;
 const TOKEN_REFUSED = new Set(["item-not-found", "not-authorized", "forbidden", "registration-required", "bad-request", "note"]);
+const JOIN_REFUSED = new Set(["registration-required", "forbidden", "not-authorized"]);
 const ROOM_PHASES = new Set(["joining", "waiting", "chatting"]);
 
 export const realClock = {
@@ -616,7 +617,7 @@ export class ChatSession extends Emitter {
       this.scheduleResume();
       return;
     }
-    if (TOKEN_REFUSED.has(err.condition) && err.condition !== "note") {
+    if (JOIN_REFUSED.has(err.condition)) {
       this.fail("lost", err);
       return;
     }
@@ -728,12 +729,19 @@ export class ChatSession extends Emitter {
         this.end("closed", null);
         return;
       }
-      await this.enterRoom();
+      try {
+        await this.enterRoom();
+      } catch (e) {
+        throw Object.assign(toXmppError(e), { inRoom: true });
+      }
       this.update({ link: "online", retryAt: null });
     } catch (e) {
       if (this.destroyed || this.state.phase === "ended") return;
       const err = toXmppError(e);
-      if (TOKEN_REFUSED.has(err.condition)) {
+      // resume-chat refusing the token, or the room refusing us after it
+      // accepted: the chat cannot come back.  Anything else may pass.
+      const refused = e && e.inRoom ? JOIN_REFUSED.has(err.condition) : TOKEN_REFUSED.has(err.condition);
+      if (refused) {
         this.fail("lost", err);
         return;
       }
