@@ -57,6 +57,10 @@ const server = createServer(async (req, res) => {
       res.writeHead(405).end();
       return;
     }
+    if (url.pathname === "/favicon.ico") {
+      res.writeHead(204).end();
+      return;
+    }
     const p = await page(url.pathname);
     if (!p) {
       res.writeHead(404).end("not found\n");

@@ -137,6 +137,7 @@ export class ChatSession extends Emitter {
     });
 
     this.transport = null;
+    this.linkUp = false; // the transport is connected and logged in
     this.gen = 0; // bumps with each transport; events of older ones are ignored
     this.token = null;
     this.ownNicks = new Set();
@@ -279,7 +280,11 @@ export class ChatSession extends Emitter {
 
   // ------------------------------------------------------------ link
 
-  async connect() {
+  /**
+   * Opens a new connection.  The link shows "online" once it is up, unless
+   * `quiet` (a resume: "online" only once back in the room).
+   */
+  async connect({ quiet = false } = {}) {
     this.dropTransport();
     const gen = ++this.gen;
     const transport = this.transportFactory({ websocket: this.config.websocket, domain: this.config.domain });
@@ -298,19 +303,21 @@ export class ChatSession extends Emitter {
       throw toXmppError(e);
     }
     if (gen !== this.gen) throw new XmppError("disconnected");
-    this.update({ link: "online", retryAt: null });
+    this.linkUp = true;
+    this.update({ link: quiet ? "connecting" : "online", retryAt: null });
     return transport;
   }
 
-  async ensureConnected() {
-    if (this.transport && this.state.link === "online") return this.transport;
-    return this.connect();
+  async ensureConnected(options) {
+    if (this.transport && this.linkUp) return this.transport;
+    return this.connect(options);
   }
 
   /** Forgets the current transport (closing it quietly). */
   dropTransport() {
     const t = this.transport;
     this.transport = null;
+    this.linkUp = false;
     this.gen += 1;
     this.joined = false;
     this.clearTimer("keepalive");
@@ -706,7 +713,8 @@ export class ChatSession extends Emitter {
 
   async doResume() {
     try {
-      await this.ensureConnected();
+      if (this.state.link !== "online") this.update({ link: "connecting" });
+      await this.ensureConnected({ quiet: true });
       const { form } = await this.runCommand(this.config.service, "resume-chat", () => ({ token: this.token }));
       const v = resultValues(form);
       const room = v.room ? bareJid(v.room) : this.state.room;

@@ -14,8 +14,9 @@ const ICON_CHAT = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-
 const ICON_CLOSE = "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z";
 const SVG = "http://www.w3.org/2000/svg";
 
-function icon(doc, path, size) {
+function icon(doc, path, size, cls = null) {
   const svg = doc.createElementNS(SVG, "svg");
+  if (cls) svg.setAttribute("class", cls);
   svg.setAttribute("viewBox", "0 0 24 24");
   svg.setAttribute("width", String(size));
   svg.setAttribute("height", String(size));
@@ -58,13 +59,14 @@ export function mountWidget({ win, doc, config, session, container = null }) {
   const root = host.attachShadow({ mode: "open" });
   root.appendChild(h(doc, "style", {}, CSS));
 
-  const timeFmt = new Intl.DateTimeFormat(config.lang, { hour: "2-digit", minute: "2-digit" });
-  const dateTimeFmt = new Intl.DateTimeFormat(config.lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const timeFmt = new Intl.DateTimeFormat(config.lang, { hour: "numeric", minute: "2-digit" });
+  const dateTimeFmt = new Intl.DateTimeFormat(config.lang, { day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
 
   // ------------------------------------------------------------ skeleton
   const wrap = h(doc, "div", { class: "md-root", "data-position": config.position });
   const launcher = h(doc, "button", { type: "button", class: "md-launcher", "aria-expanded": "false", "aria-controls": "md-panel", "aria-label": t("launcherLabel") });
-  launcher.appendChild(icon(doc, ICON_CHAT, 28));
+  launcher.appendChild(icon(doc, ICON_CHAT, 28, "md-icon-chat"));
+  launcher.appendChild(icon(doc, ICON_CLOSE, 28, "md-icon-close"));
   const badge = h(doc, "span", { class: "md-badge", "aria-hidden": "true" });
   badge.hidden = true;
   launcher.appendChild(badge);
@@ -163,11 +165,10 @@ export function mountWidget({ win, doc, config, session, container = null }) {
   }
 
   function renderHeader(s) {
-    const parts = [];
-    if (s.ticket) parts.push(t("ticket", { ticket: s.ticket }));
-    if (s.subject) parts.push(s.subject);
-    subtitle.textContent = parts.join(" · ");
-    subtitle.hidden = parts.length === 0;
+    // The room's subject names the ticket itself (PRODUCT.md §1.4).
+    const text = s.subject ? s.subject : s.ticket ? t("ticket", { ticket: s.ticket }) : "";
+    subtitle.textContent = text;
+    subtitle.hidden = !text;
   }
 
   function renderConn(s) {
@@ -227,7 +228,8 @@ export function mountWidget({ win, doc, config, session, container = null }) {
       intro: offline ? t("offlineIntro") : t("formIntro"),
     });
     const box = h(doc, "div", { class: "md-scroll" });
-    if (offline) box.appendChild(h(doc, "h3", { class: "md-form-title" }, t("offlineTitle")));
+    // The queue's own form title wins; the widget's only stands in for none.
+    if (offline && !s.form.title) box.appendChild(h(doc, "h3", { class: "md-form-title" }, t("offlineTitle")));
     for (const n of s.notes || []) box.appendChild(h(doc, "p", { class: "md-note" }, n.text));
     box.appendChild(formView.el);
     body.appendChild(box);
@@ -247,6 +249,9 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     const banner = h(doc, "div", { class: "md-banner", role: "status", "aria-live": "polite", tabindex: "-1" });
     const log = h(doc, "ol", { class: "md-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("title") });
     const scroll = h(doc, "div", { class: "md-scroll" }, log);
+    const scrollToEnd = () => {
+      scroll.scrollTop = scroll.scrollHeight;
+    };
     const typing = h(doc, "div", { class: "md-typing", "aria-live": "polite", "aria-atomic": "true" });
 
     // Rating (shown when requested during the chat, and at its end).
@@ -304,15 +309,17 @@ export function mountWidget({ win, doc, config, session, container = null }) {
       endBtn.focus();
     });
 
-    // The end.
-    const endedTitle = h(doc, "p", { class: "md-ended-title", tabindex: "-1" });
+    // The end: what to do next, below the conversation.
     const endedTranscript = h(doc, "button", { type: "button", class: "md-secondary" }, t("downloadTranscript"));
     const newChatBtn = h(doc, "button", { type: "button", class: "md-secondary" }, t("newChat"));
     endedTranscript.addEventListener("click", downloadTranscript);
     newChatBtn.addEventListener("click", () => session.newChat());
-    const ended = h(doc, "div", { class: "md-ended" }, endedTitle, endedTranscript, newChatBtn);
+    const ended = h(doc, "div", { class: "md-ended" }, endedTranscript, newChatBtn);
 
-    body.append(banner, scroll, typing, rating.el, confirm, composer, actions, ended);
+    // The rating and the end actions scroll with the conversation, so a
+    // phone keeps room for both.
+    scroll.append(rating.el, ended);
+    body.append(banner, scroll, typing, confirm, composer, actions);
     return {
       key: "chat",
       banner,
@@ -327,7 +334,7 @@ export function mountWidget({ win, doc, config, session, container = null }) {
       confirm,
       confirmYes,
       ended,
-      endedTitle,
+      scrollToEnd,
       nodes: new Map(),
       wasEnded: null,
       focusTarget: banner,
@@ -430,10 +437,12 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     view.actions.hidden = endedNow || confirmEnd;
     view.confirm.hidden = endedNow || !confirmEnd;
     view.ended.hidden = !endedNow;
-    view.endedTitle.textContent = t(s.endReason === "removed" ? "chatEndedRemoved" : "chatEnded");
+    const ratingShown = showRating && !view.ratingWasShown;
+    view.ratingWasShown = showRating;
+    if ((view.wasEnded === false && endedNow) || ratingShown) view.scrollToEnd();
     if (view.wasEnded === false && endedNow && isOpen) {
-      // The composer just went away: put focus somewhere that says why.
-      view.endedTitle.focus();
+      // The composer just went away: put focus on the banner that says why.
+      view.banner.focus();
     }
     view.wasEnded = endedNow;
   }

@@ -591,3 +591,44 @@ test("session: new chat after the end forgets everything and shows a fresh form"
   assert.equal(store.load(), null);
   assert.equal(session.token, null);
 });
+
+test("session: after resume-chat, a room that refuses us ends in 'lost'", async () => {
+  const ctx = setup();
+  const { session, server, clock } = ctx;
+  const room = await startChat(ctx);
+  server.dropAll();
+  await settle();
+  // resume-chat accepts the token, but the room no longer lets this customer in.
+  const orig = server.command.bind(server);
+  server.command = (t, iq, cmd) => {
+    const r = orig(t, iq, cmd);
+    server.rooms.get(room).members.clear();
+    return r;
+  };
+  await clock.advance(1000);
+  assert.equal(session.state.phase, "lost", "registration-required after a good resume-chat");
+});
+
+test("session: a join that times out is retried, not given up", async () => {
+  const ctx = setup();
+  const { session, server, clock } = ctx;
+  const room = await startChat(ctx);
+  server.dropAll();
+  await settle();
+  const orig = server.onStanza.bind(server);
+  let swallowed = 0;
+  server.onStanza = (t, s) => {
+    if (s.name === "presence" && swallowed === 0) {
+      swallowed += 1; // the join gets lost once
+      return;
+    }
+    orig(t, s);
+  };
+  await clock.advance(1000);
+  assert.equal(session.state.link, "connecting");
+  await clock.advance(20000);
+  assert.equal(session.state.link, "retrying");
+  await clock.advance(2000);
+  assert.equal(session.state.link, "online");
+  assert.equal(server.rooms.get(room).occupants.size, 1);
+});
