@@ -286,6 +286,9 @@ export class ChatSession extends Emitter {
    */
   async connect({ quiet = false } = {}) {
     this.dropTransport();
+    // A command session belongs to the JID that opened it: a new
+    // connection (a new anonymous JID) must start its own.
+    this.commandSession = null;
     const gen = ++this.gen;
     const transport = this.transportFactory({ websocket: this.config.websocket, domain: this.config.domain });
     this.transport = transport;
@@ -398,7 +401,7 @@ export class ChatSession extends Emitter {
     let res = parseCommandResponse(await this.request(buildExecute(to, node)));
     for (let stage = 0; res && res.status === "executing" && stage < 5; stage += 1) {
       const form = parseForm(res.x);
-      if (!form) throw new XmppError("bad-request", "command sent no form");
+      if (!form) throw new XmppError("undefined-condition", "command sent no form");
       const x = buildSubmitFromObject(fill(form), form);
       res = parseCommandResponse(await this.request(buildCommandSubmit(to, node, res.sessionid, x, submitAction(res))));
     }
@@ -911,7 +914,9 @@ export class ChatSession extends Emitter {
       }
       return;
     }
-    const isSelf = p.self || (!this.joined && p.nick === this.pendingNick && p.codes.has("110"));
+    // Status 110 marks our own presence; a service that forgets it still
+    // answers our join with our nick, which no one else can hold.
+    const isSelf = p.self || (!this.joined && !!this.joinWaiter && p.available && p.nick === this.pendingNick);
     if (isSelf) {
       if (p.available) {
         const nick = p.nick;

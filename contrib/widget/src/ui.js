@@ -560,6 +560,12 @@ export function mountWidget({ win, doc, config, session, container = null }) {
   tick = win.setInterval(ticker, 1000);
   const onOnline = () => session.networkOnline();
   win.addEventListener("online", onOnline);
+  // A phone that froze the tab in the background: check the link as soon
+  // as the page is looked at again, rather than at the next keepalive.
+  const onVisible = () => {
+    if (!doc.hidden) session.networkOnline();
+  };
+  doc.addEventListener("visibilitychange", onVisible);
 
   render();
   if (session.ui.open || config.open) open({ focus: false });
@@ -578,6 +584,7 @@ export function mountWidget({ win, doc, config, session, container = null }) {
       offIncoming();
       win.clearInterval(tick);
       win.removeEventListener("online", onOnline);
+      doc.removeEventListener("visibilitychange", onVisible);
       host.remove();
     },
   };

@@ -632,3 +632,19 @@ test("session: a join that times out is retried, not given up", async () => {
   assert.equal(session.state.link, "online");
   assert.equal(server.rooms.get(room).occupants.size, 1);
 });
+
+test("session: the link dropped while the form was shown: the submit reconnects and starts a new command session", async () => {
+  const ctx = setup();
+  const { session, server } = ctx;
+  session.open();
+  await settle();
+  server.dropAll();
+  await settle();
+  assert.equal(session.state.phase, "form", "nothing to resume before a chat exists");
+  assert.equal(await session.submitForm({ ...ANSWERS }), true);
+  await settle();
+  assert.equal(session.state.phase, "waiting");
+  assert.equal(server.transports.length, 2);
+  const executes = server.sentBy((e) => e.getChild("command") && e.getChild("command").attrs.action === "execute");
+  assert.equal(executes.length, 2, "one execute per connection");
+});
