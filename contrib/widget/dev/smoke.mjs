@@ -135,6 +135,18 @@ Component "support.localhost"
 const W = (page) => page.locator("#mucdesk-widget");
 const inW = (page, sel) => W(page).locator(sel);
 
+const AXE = fileURLToPath(new URL("../node_modules/axe-core/axe.min.js", import.meta.url));
+
+/** axe-core on the widget (it reads open shadow roots): WCAG 2.1 A and AA rules. */
+async function axe(page, state) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+  const r = await page.evaluate(async () => {
+    const res = await window.axe.run({ include: [["#mucdesk-widget"]] }, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return res.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  });
+  check(`accessibility (axe, WCAG 2.1 AA): ${state}`, r.length === 0, r.join(" | "));
+}
+
 async function shot(page, name) {
   await page.waitForTimeout(250); // the panel's entrance animation
   await page.screenshot({ path: join(out, `${name}.png`) });
@@ -175,12 +187,14 @@ async function desktop(browser, url, fake) {
   await inW(page, ".md-form").waitFor({ timeout: 10000 });
   check("Enter on the launcher opens the form (WebSocket, anonymous login, request-chat)", true);
   await shot(page, "02-form");
+  await axe(page, "form");
 
   await inW(page, "input[name=name]").fill("");
   await inW(page, ".md-form button[type=submit]").click();
   await inW(page, ".md-form-error").waitFor();
   check("an empty form is refused at the fields", (await inW(page, "input[name=email]").getAttribute("aria-invalid")) === "true");
   await shot(page, "03-form-errors");
+  await axe(page, "form with errors");
 
   await fillAndStart(page);
   await inW(page, ".md-banner").getByText("You are number 2 in the queue.").waitFor({ timeout: 10000 });
@@ -189,6 +203,7 @@ async function desktop(browser, url, fake) {
   const room = ticket.room;
   check("request-chat got page and browser", (ticket.values.page || [])[0] === url && /Chrom/.test((ticket.values.browser || [])[0] || ""));
   await shot(page, "04-waiting");
+  await axe(page, "waiting");
 
   fake.agentJoin(room, "Alex");
   await inW(page, ".md-notice").getByText("Alex joined the chat.").waitFor();
@@ -210,6 +225,7 @@ async function desktop(browser, url, fake) {
   await waitFor(async () => (await inW(page, ".md-me .md-msg-state").first().isHidden()), 5000, "reflection");
   check("…and came back confirmed", true);
   await shot(page, "06-chatting");
+  await axe(page, "chatting");
 
   // Reload: everything still there, once.
   await page.reload();
@@ -229,6 +245,7 @@ async function desktop(browser, url, fake) {
   fake.agentSay(room, "I've issued the refund 🎉", "Alex");
   await inW(page, ".md-conn").getByText(/Connection lost/).waitFor({ timeout: 40000 }).catch(() => {});
   await shot(page, "08-connection-lost");
+  await axe(page, "connection lost");
   await ctx.setOffline(false);
   await page.evaluate(() => window.dispatchEvent(new Event("online")));
   await inW(page, ".md-agent").getByText("I've issued the refund 🎉").waitFor({ timeout: 40000 });
@@ -241,6 +258,7 @@ async function desktop(browser, url, fake) {
   await inW(page, ".md-ended").waitFor({ state: "visible" });
   check("ended state shown", (await inW(page, ".md-banner").textContent()).startsWith("This chat has ended."));
   await shot(page, "10-ended");
+  await axe(page, "ended with rating");
   await inW(page, 'label[for="md-star-5"]').click();
   await inW(page, "#md-rating-comment").fill("Quick and kind 👍");
   await inW(page, ".md-rating button[type=submit]").click();
@@ -276,6 +294,7 @@ async function mobile(browser, url, fake) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   check("no sideways scrolling on the phone", !overflow);
   await shot(page, "13-mobile-chat");
+  await axe(page, "phone chat");
   await ctx.close();
 }
 
@@ -288,6 +307,7 @@ async function offline(browser, url, fake) {
   await inW(page, ".md-form").waitFor({ timeout: 10000 });
   check("outside hours: leave-a-message form", (await inW(page, ".md-form button[type=submit]").textContent()) === "Send message");
   await shot(page, "14-leave-message");
+  await axe(page, "leave a message");
   await fillAndStart(page, "Please call me back tomorrow.");
   await inW(page, ".md-scroll").getByText("Thank you, we have your message.").waitFor();
   await shot(page, "15-message-left");

@@ -247,8 +247,11 @@ export function mountWidget({ win, doc, config, session, container = null }) {
 
   function buildChatView() {
     const banner = h(doc, "div", { class: "md-banner", role: "status", "aria-live": "polite", tabindex: "-1" });
-    const log = h(doc, "ol", { class: "md-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("title") });
-    const scroll = h(doc, "div", { class: "md-scroll" }, log);
+    // A list of messages inside a log region: the region announces what is
+    // added, the list keeps list semantics for reading back.
+    const log = h(doc, "ol", { class: "md-log" });
+    const logRegion = h(doc, "div", { class: "md-log-region", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("title") }, log);
+    const scroll = h(doc, "div", { class: "md-scroll" }, logRegion);
     const scrollToEnd = () => {
       scroll.scrollTop = scroll.scrollHeight;
     };

@@ -118,9 +118,9 @@ test("ui: the chat: queue banner, log region, safe links, agent notices, typing,
   const banner = p.$(".md-banner");
   assert.equal(banner.getAttribute("role"), "status");
   assert.equal(banner.textContent, "You are number 2 in the queue.Estimated wait: about 4 min.");
-  const log = p.$(".md-log");
-  assert.equal(log.getAttribute("role"), "log");
+  const log = p.$("[role=log]");
   assert.equal(log.getAttribute("aria-live"), "polite");
+  assert.equal(log.firstChild.tagName, "OL", "the messages are a list inside the log region");
   assert.equal(p.root.activeElement, p.$("#md-input"), "focus moves to the composer");
   assert.equal(p.root.querySelector('label[for="md-input"]').textContent, "Your message");
 
