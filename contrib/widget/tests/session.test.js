@@ -174,6 +174,10 @@ test("session: agent joins, types, talks; the customer's message is pending unti
   assert.ok(item.stanzaId);
   assert.deepEqual(bodies(session), ["Hi Ann! 👋 See https://example.org/faq", "Thanks!"]);
   assert.equal(session.sendMessage("   "), null, "blank messages are not sent");
+  server.agentLeave(room, "Alex");
+  await settle();
+  assert.equal(session.state.phase, "waiting", "back to waiting when the last agent leaves");
+  assert.deepEqual(session.timeline.items.filter((i) => i.kind === "notice").map((i) => [i.notice.key, i.notice.vars.name]), [["agentJoined", "Alex"], ["agentLeft", "Alex"]]);
 });
 
 test("session: an agent's typing notice clears by itself when it goes stale", async () => {
