@@ -237,6 +237,26 @@ async function desktop(browser, url, fake) {
   check("…and the agent is not announced again", (await inW(page, ".md-notice").count()) === 1);
   await shot(page, "07-after-reload");
 
+  // "Duplicate tab": a second tab with a copy of this one's sessionStorage.
+  const copy = await page.evaluate(() => JSON.stringify(Object.fromEntries(Object.entries(sessionStorage))));
+  const dup = await ctx.newPage();
+  await dup.addInitScript((data) => {
+    if (!sessionStorage.length) for (const [k, v] of Object.entries(JSON.parse(data))) sessionStorage.setItem(k, v);
+  }, copy);
+  await dup.goto(url);
+  await inW(dup, "button").getByText("Continue here").waitFor({ timeout: 10000 });
+  check("a duplicated tab defers to the one holding the chat", (await inW(page, ".md-composer").isVisible()) && fake.rooms.get(room).occupants.size === 2);
+  await shot(dup, "07b-open-elsewhere");
+  await inW(dup, "button").getByText("Continue here").click();
+  await inW(dup, ".md-agent").first().waitFor({ timeout: 10000 });
+  await inW(page, "button").getByText("Continue here").waitFor({ timeout: 10000 });
+  check("'Continue here' moves the chat to that tab", (await inW(dup, ".md-log .md-msg").count()) === 2);
+  await dup.close();
+  await inW(page, "button").getByText("Continue here").click();
+  await inW(page, ".md-composer").waitFor({ timeout: 10000 });
+  await waitFor(() => fake.rooms.get(room).occupants.size === 2, 10000, "the first tab back in the room");
+  check("…and back", (await count()) === 2);
+
   // Network loss.
   await ctx.setOffline(true);
   await page.evaluate(() => window.dispatchEvent(new Event("offline")));

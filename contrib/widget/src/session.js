@@ -15,6 +15,7 @@
 //   ended         the room was closed, or the customer ended the chat
 //   failed        the form could not be loaded or the service refused
 //   lost          the chat could not be resumed (token refused)
+//   elsewhere     another tab of the site holds this chat (tabs.js)
 // The link (state.link) is separate: offline, connecting, online, retrying.
 //
 // Reliability, in short: the resume token is stored as soon as
@@ -120,8 +121,11 @@ export class ChatSession extends Emitter {
    * options: { config, transportFactory(opts) -> transport, store (from
    * storage.js), clock, env: { page, browser }, random, backoff, timeouts }
    */
-  constructor({ config, transportFactory, store, clock = realClock, env = {}, random = Math.random, backoff = {}, timeouts = {} }) {
+  constructor({ config, transportFactory, store, clock = realClock, env = {}, random = Math.random, backoff = {}, timeouts = {}, tabs = null }) {
     super();
+    this.tabs = tabs;
+    this.heldPhase = null; // the room phase to go back to from "elsewhere"
+    if (tabs) tabs.onTaken(() => this.yieldToOtherTab());
     this.config = config;
     this.transportFactory = transportFactory;
     this.store = store;
@@ -173,7 +177,8 @@ export class ChatSession extends Emitter {
   save() {
     if (!this.store) return;
     const s = this.state;
-    if (!this.token || !(ROOM_PHASES.has(s.phase) || s.phase === "ended")) {
+    const phase = s.phase === "elsewhere" ? this.heldPhase || "joining" : s.phase;
+    if (!this.token || !(ROOM_PHASES.has(phase) || phase === "ended")) {
       if (this.ui.open) this.store.save({ ui: this.ui });
       else this.store.clear();
       return;
@@ -181,7 +186,7 @@ export class ChatSession extends Emitter {
     const data = (limit) => ({
       ui: this.ui,
       token: this.token,
-      phase: s.phase,
+      phase,
       ticket: s.ticket,
       room: s.room,
       nick: s.nick,
@@ -230,11 +235,46 @@ export class ChatSession extends Emitter {
     });
     this.emit("change", this.state);
     this.emit("timeline", this.timeline);
-    if (this.state.phase !== "ended") this.resume();
+    if (this.state.phase === "ended") return;
+    if (!this.tabs) {
+      this.resume();
+      return;
+    }
+    const token = this.token;
+    this.tabs.heldElsewhere(token).then((elsewhere) => {
+      if (this.destroyed || this.token !== token) return;
+      if (elsewhere) {
+        this.heldPhase = this.state.phase;
+        this.update({ phase: "elsewhere", link: "offline" });
+      } else {
+        this.tabs.hold(token);
+        this.resume();
+      }
+    });
+  }
+
+  /** Another tab took this chat over: stop, quietly (no leave). */
+  yieldToOtherTab() {
+    if (!ROOM_PHASES.has(this.state.phase)) return;
+    this.heldPhase = this.state.phase;
+    this.clearTimer("retry");
+    this.clearTimer("typing");
+    this.dropTransport();
+    this.update({ phase: "elsewhere", link: "offline", retryAt: null, typing: [] });
+  }
+
+  /** "Continue here": take the chat back from the other tab. */
+  continueHere() {
+    if (this.state.phase !== "elsewhere" || !this.token) return undefined;
+    if (this.tabs) this.tabs.take(this.token);
+    this.backoff.reset();
+    this.update({ phase: this.heldPhase || "joining" });
+    return this.resume();
   }
 
   destroy() {
     this.destroyed = true;
+    if (this.tabs) this.tabs.close();
     for (const t of this.timers.values()) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const t of this.typingTimers.values()) this.clock.clearTimeout(t);
@@ -540,6 +580,7 @@ export class ChatSession extends Emitter {
     const name = String(values.name || "").trim();
     const nick = (v.nick || name || "guest").trim().slice(0, 64);
     this.token = v.token;
+    if (this.tabs) this.tabs.hold(v.token);
     this.ownNicks = new Set([nick]);
     this.timeline = new Timeline();
     this.timeline.onChange(() => {
@@ -765,6 +806,7 @@ export class ChatSession extends Emitter {
     this.dropTransport();
     this.clearTimer("retry");
     this.token = null;
+    if (this.tabs) this.tabs.release();
     if (this.store) this.store.clear();
     this.update({ phase, link: "offline", error: phase === "lost" ? { key: "errorResume" } : describeError(err) });
   }
@@ -1089,6 +1131,7 @@ export class ChatSession extends Emitter {
     for (const t of this.timers.values()) this.clock.clearTimeout(t);
     this.timers.clear();
     this.token = null;
+    if (this.tabs) this.tabs.release();
     this.ownNicks = new Set();
     this.commandSession = null;
     if (this.store) this.store.clear();

@@ -56,6 +56,10 @@ export const DEFAULT_TEXTS = {
   edited: "(edited)",
   newMessages: "New messages",
 
+  // Another tab
+  elsewhere: "This chat is open in another tab or window.",
+  continueHere: "Continue here",
+
   // Connection
   reconnecting: "Connection lost. Reconnecting…",
   reconnectingIn: "Connection lost. Reconnecting in {seconds} s…",

@@ -200,6 +200,15 @@ export function mountWidget({ win, doc, config, session, container = null }) {
         body.appendChild(box);
         return { key, focusTarget: heading };
       }
+      case "elsewhere": {
+        const box = h(doc, "div", { class: "md-scroll" });
+        const msg = h(doc, "p", { role: "status" }, t("elsewhere"));
+        const btn = h(doc, "button", { type: "button", class: "md-primary" }, t("continueHere"));
+        btn.addEventListener("click", () => session.continueHere());
+        box.append(msg, h(doc, "p", {}, btn));
+        body.appendChild(box);
+        return { key, focusTarget: btn };
+      }
       case "failed":
       case "lost": {
         const box = h(doc, "div", { class: "md-scroll" });

@@ -5,6 +5,7 @@
 import { storageKey } from "./config.js";
 import { ChatSession } from "./session.js";
 import { createStore } from "./storage.js";
+import { createTabGuard } from "./tabs.js";
 import { mountWidget } from "./ui.js";
 
 /**
@@ -12,7 +13,7 @@ import { mountWidget } from "./ui.js";
  *            store (optional), clock, backoff, timeouts, container }
  * Returns { session, ui, open, close, toggle, destroy }.
  */
-export function createWidget({ win, doc, config, transportFactory, store = null, clock, backoff, timeouts, container }) {
+export function createWidget({ win, doc, config, transportFactory, store = null, clock, backoff, timeouts, container, tabs }) {
   const nav = win.navigator || {};
   const session = new ChatSession({
     config,
@@ -21,6 +22,7 @@ export function createWidget({ win, doc, config, transportFactory, store = null,
     clock,
     backoff,
     timeouts,
+    tabs: tabs === undefined ? createTabGuard(win, storageKey(config)) : tabs,
     env: {
       page: win.location ? String(win.location.href) : "",
       browser: nav.userAgent ? String(nav.userAgent) : "",

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config.js";
 import { ChatSession } from "../src/session.js";
+import { createTabGuard } from "../src/tabs.js";
 import { FakeServer, ManualClock, QUEUE, SERVICE, mapStore, settle } from "./support/fake-xmpp.js";
 import { xml } from "@xmpp/xml";
 
@@ -16,8 +17,9 @@ const { config } = parseConfig({
 
 const ANSWERS = { name: "Ann", email: "ann@example.org", question: "My invoice is wrong 😕" };
 
-function setup({ server = new FakeServer(), store = mapStore(), clock = new ManualClock() } = {}) {
+function setup({ server = new FakeServer(), store = mapStore(), clock = new ManualClock(), tabs = null } = {}) {
   const session = new ChatSession({
+    tabs,
     config,
     transportFactory: server.factory,
     store,
@@ -651,4 +653,36 @@ test("session: the link dropped while the form was shown: the submit reconnects 
   assert.equal(server.transports.length, 2);
   const executes = server.sentBy((e) => e.getChild("command") && e.getChild("command").attrs.action === "execute");
   assert.equal(executes.length, 2, "one execute per connection");
+});
+
+test("session: a duplicated tab does not fight over the chat: 'open elsewhere', then 'continue here' takes it over", async () => {
+  const server = new FakeServer();
+  const channel = `mucdesk-test-${Math.random()}`;
+  const storeA = mapStore();
+  const a = setup({ server, store: storeA, tabs: createTabGuard({ BroadcastChannel }, channel) });
+  const room = await startChat(a);
+  server.agentJoin(room);
+  server.agentSay(room, "hello from Alex");
+  await settle();
+  // "Duplicate tab": the new tab starts with a copy of sessionStorage.
+  const storeB = mapStore();
+  storeB.map.set("s", storeA.map.get("s"));
+  const b = setup({ server, store: storeB, tabs: createTabGuard({ BroadcastChannel }, channel) });
+  await new Promise((r) => setTimeout(r, 100));
+  await settle();
+  assert.equal(b.session.state.phase, "elsewhere");
+  assert.equal(b.server.transports.length, 1, "the new tab did not connect");
+  assert.equal(a.session.state.phase, "chatting", "the first tab keeps the chat");
+  // The customer chooses the new tab.
+  b.session.continueHere();
+  await new Promise((r) => setTimeout(r, 50));
+  await settle();
+  assert.equal(a.session.state.phase, "elsewhere");
+  assert.equal(a.session.transport, null);
+  assert.equal(b.session.state.phase, "chatting");
+  assert.equal(b.session.state.link, "online");
+  assert.deepEqual(bodies(b.session), ["hello from Alex"]);
+  assert.equal(storeA.load().phase, "chatting", "the yielding tab keeps its copy, to take it back later");
+  a.session.destroy();
+  b.session.destroy();
 });
