@@ -594,7 +594,9 @@ void archive_stop(struct archive *a, unsigned timeout_ms)
         loop_timer_cancel(a->loop, a->ship_timer);
         a->ship_timer = NULL;
     }
-    archive_ship_drain(a, last, timeout_ms);
+    /* Everything is in the journal already: wait for the database only if
+     * it is there (the next start ships the rest). */
+    archive_ship_drain(a, last, store_connected(a->store) ? timeout_ms : 0);
     uint64_t committed = atomic_load(&a->committed);
     if (committed < last)
         log_warn(LOG, "stopping with records %" PRIu64 "..%" PRIu64 " not in "

@@ -538,6 +538,81 @@ static void query_done(struct store_op *op)
     query_free(qo);
 }
 
+/* ---- pages the tail alone can answer ------------------------------------------ */
+
+static bool find_carried(const struct cand_list *l, const char *id, size_t *at)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (str_eq(l->v[i].item.stanza_id, id)) {
+            *at = i;
+            return true;
+        }
+    return false;
+}
+
+/* The tail holds every record from tail_lo on, so a page that lies wholly
+ * after a record it holds (a client catching up after a reconnect), or the
+ * newest page when it holds enough, needs no database: it is answered at
+ * once, also while the database is down.  Returns true with qo->page and
+ * qo->out filled, false if the database must answer. */
+static bool answer_from_tail(struct query_op *qo)
+{
+    const struct archive_query *q = &qo->q;
+    const struct cand_list *t = &qo->carried;
+    size_t lo = 0, hi = t->n, i;
+    bool has_lo = false;
+    if (q->max == 0)
+        return false;
+    if (q->after_id) {
+        if (!find_carried(t, q->after_id, &i))
+            return false;
+        lo = i + 1;
+        has_lo = true;
+    }
+    if (q->before_id) {
+        if (!find_carried(t, q->before_id, &i) || i < lo)
+            return false;
+        hi = i;
+    }
+    bool backward = q->last_page || q->before_id;
+    size_t n = hi - lo, from = lo;
+    if (backward) {
+        if (!has_lo && n < q->max)
+            return false; /* older records may be stored: ask the database */
+        if (n > q->max) {
+            from = hi - q->max;
+            n = q->max;
+        }
+        qo->page.complete = has_lo && hi - lo <= q->max;
+    } else {
+        if (!has_lo)
+            return false; /* from the oldest: the database has those */
+        if (n > q->max)
+            n = q->max;
+        qo->page.complete = hi - lo <= q->max;
+    }
+    for (size_t k = from; k < from + n; k++) {
+        const struct cand *c = &t->v[k];
+        struct cand *d = list_push(&qo->out);
+        if (!d)
+            return false;
+        d->key = c->key;
+        d->item = c->item;
+        d->item.stanza_id = dup_or_null(c->item.stanza_id);
+        d->item.actor_jid = dup_or_null(c->item.actor_jid);
+        d->item.actor_nick = dup_or_null(c->item.actor_nick);
+        d->item.occupant_id = dup_or_null(c->item.occupant_id);
+        d->item.body = dup_or_null(c->item.body);
+        d->item.payload = dup_or_null(c->item.payload);
+    }
+    return true;
+}
+
+static void deliver_from_tail(void *ud)
+{
+    query_done(ud);
+}
+
 int archive_query(struct archive *a, const struct archive_query *q,
                   void (*fn)(void *ud, const struct archive_page *page),
                   void *ud)
@@ -576,6 +651,13 @@ int archive_query(struct archive *a, const struct archive_query *q,
             continue;
         if (add_event(&qo->carried, e->seq, &ev) < 0)
             goto fail;
+    }
+    if (answer_from_tail(qo)) {
+        /* Still asynchronous: the caller gets the page after it returns. */
+        if (loop_timer_add(a->loop, 0, deliver_from_tail, qo, NULL))
+            return 0;
+        list_free(&qo->out);
+        memset(&qo->page, 0, sizeof qo->page);
     }
     store_submit(a->store, &qo->op);
     return 0;

@@ -782,7 +782,7 @@ void archive_ship_drain(struct archive *a, uint64_t upto, unsigned timeout_ms)
 {
     struct shipper *sh = a->ship;
     uint64_t deadline = mono_ms() + timeout_ms;
-    if (atomic_load(&a->committed) < upto) {
+    if (timeout_ms && atomic_load(&a->committed) < upto) {
         struct ship_op *op = calloc(1, sizeof *op);
         if (op) {
             op->op.run = ship_run;

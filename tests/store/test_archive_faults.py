@@ -285,3 +285,14 @@ def test_retention_deletes_old_closed_tickets_in_batches(pg, archive_load, run_d
     assert recent == [("Recent",), ("Open",)]
     # Deleted a batch (10 rows) at a time.
     assert "retention: deleted 10 event(s)" in load.text()
+
+
+def test_catching_up_is_answered_while_the_database_is_down(pg, archive_load):
+    """A client catching up after a reconnect (MAM forwards from the last id
+    it saw, or the newest page) is answered from memory even while
+    PostgreSQL is down."""
+    pg.stop()
+    load = archive_load("--count", 3000, "--rate", 0, "--prefix", "down",
+                        "--query-from-tail", "--stop-timeout", 0)
+    assert load.wait_exit(60) == 0
+    assert "query check ok items=299 committed=0" in load.text(), load.text()[-2000:]
