@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "muc/muc.h"
+#include "store/archive.h"
 #include "store/db.h"
 #include "xmpp/disco.h"
 #include "xmpp/link.h"
@@ -24,6 +25,7 @@ struct service {
     const struct config *cfg;
     struct loop *loop;
     struct store *store;
+    struct archive *archive;
     struct link *link;
     struct router *router;
     struct disco *disco;
@@ -54,6 +56,12 @@ struct service *service_new(struct loop *loop, const struct config *cfg)
         log_error(LOG, "cannot set up the database thread");
         goto fail;
     }
+    /* Before the DB thread starts: the archive adds connect hooks. */
+    svc->archive = archive_new(loop, svc->store, cfg);
+    if (!svc->archive) {
+        log_error(LOG, "cannot set up the archive");
+        goto fail;
+    }
 
     struct link_config link_cfg = {
         .domain = cfg->component.jid,
@@ -75,11 +83,9 @@ struct service *service_new(struct loop *loop, const struct config *cfg)
         log_error(LOG, "cannot register the base protocol handlers");
         goto fail;
     }
-    /* No archive yet (store/archive.c is not on this branch): rooms are
-     * not archived and MAM is not offered.  Once it is, pass
-     * {archive, archive_append, archive_durable, archive_on_durable,
-     * archive_query}. */
-    struct muc_archive archive = {0};
+    struct muc_archive archive = {svc->archive, archive_append,
+                                  archive_durable, archive_on_durable,
+                                  archive_query};
     svc->muc = muc_new(loop, svc->router, svc->disco, svc->store, &archive,
                        cfg);
     if (!svc->muc) {
@@ -102,6 +108,9 @@ int service_start(struct service *svc)
         log_error(LOG, "cannot start the MUC service");
         return -1;
     }
+    /* The journal is replayed (shipped again) before the link comes up. */
+    if (archive_start(svc->archive) < 0)
+        return -1;
     return link_start(svc->link);
 }
 
@@ -110,6 +119,9 @@ int service_stop(struct service *svc)
     /* Occupants are told (332) while the link can still carry it. */
     muc_shutdown(svc->muc);
     link_close(svc->link, SHUTDOWN_LINK_MS);
+    /* Everything the link produced is appended by now: flush the journal
+     * and ship what the database takes within the time allowed. */
+    archive_stop(svc->archive, SHUTDOWN_STORE_MS);
     size_t lost = store_stop(svc->store, SHUTDOWN_STORE_MS);
     if (lost) {
         log_error(LOG, "%zu database operation(s) could not be completed",
@@ -127,6 +139,10 @@ void service_free(struct service *svc)
     disco_free(svc->disco);
     router_free(svc->router);
     link_free(svc->link);
+    /* Finish the store's ops first: their callbacks use the archive. */
+    if (svc->store)
+        store_stop(svc->store, 0);
+    archive_free(svc->archive);
     store_free(svc->store);
     free(svc);
 }

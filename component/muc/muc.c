@@ -201,6 +201,9 @@ void muc_free(struct muc *muc)
     if (!muc)
         return;
     loop_timer_cancel(muc->loop, muc->load_timer);
+    /* The archive outlives us: it must not call back into a freed MUC. */
+    if (muc->archive.archive && muc->archive.on_durable)
+        muc->archive.on_durable(muc->archive.archive, NULL, NULL);
     while (muc->rooms)
         muc_room_free(muc->rooms);
     muc_held_free_all(muc);
