@@ -833,5 +833,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shutdown_says_332, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mam_renders_archive_pages, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("muc_flow", tests, NULL, NULL);
 }

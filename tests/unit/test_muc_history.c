@@ -93,5 +93,5 @@ int main(void)
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_empty),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("muc_history", tests, NULL, NULL);
 }

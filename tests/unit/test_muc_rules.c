@@ -320,5 +320,5 @@ int main(void)
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_subject_invite_speak),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("muc_rules", tests, NULL, NULL);
 }

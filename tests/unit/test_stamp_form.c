@@ -79,5 +79,5 @@ int main(void)
         cmocka_unit_test(test_stamp_roundtrip),
         cmocka_unit_test(test_form_read_write),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("stamp_form", tests, NULL, NULL);
 }
