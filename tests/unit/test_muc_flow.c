@@ -697,6 +697,52 @@ static void test_invisible_observer_never_leaks(void **state)
     assert_int_equal(d.left - left_before, 2);
 }
 
+static enum muc_join_verdict moderator_pre_join(void *ud, struct muc_room *room,
+                                                struct muc_join *j,
+                                                struct xerr *err)
+{
+    enum muc_join_verdict v = desk_pre_join(ud, room, j, err);
+    if (j->privileged)
+        j->role = MUC_ROLE_MODERATOR;
+    return v;
+}
+
+static void test_observer_kick_names_no_actor(void **state)
+{
+    (void)state;
+    struct desk d = {.next_invisible = false};
+    static const struct muc_room_hooks hooks = {
+        .pre_join = moderator_pre_join,
+    };
+    struct muc_room_options o = {.members_only = true, .semi_anonymous = true};
+    struct muc_room *room = muc_room_create(f.muc, "kk", &o, &hooks, &d);
+    assert_non_null(room);
+    join("customer@anon.localhost/c", "kk/Customer");
+    join("staff1@localhost/s", "kk/Agent");
+    d.next_invisible = true;
+    join("staff2@localhost/o", "kk/Boss");
+    const char *out = send_xml(
+        "<iq type='set' id='kick1' from='staff2@localhost/o' "
+        "to='kk@support.localhost'><query "
+        "xmlns='http://jabber.org/protocol/muc#admin'><item nick='Customer' "
+        "role='none'><reason>bye</reason></item></query></iq>");
+    assert_non_null(strstr(out, "type='result'"));
+    char *to_c = to_only(out, "customer@anon.localhost/c");
+    assert_non_null(strstr(to_c, "<status code='307'/>"));
+    assert_null(strstr(to_c, "<actor"));
+    assert_null(strstr(to_c, "Boss"));
+    free(to_c);
+    /* A visible moderator is named. */
+    join("customer@anon.localhost/c", "kk/Customer");
+    out = send_xml(
+        "<iq type='set' id='kick2' from='staff1@localhost/s' "
+        "to='kk@support.localhost'><query "
+        "xmlns='http://jabber.org/protocol/muc#admin'><item nick='Customer' "
+        "role='none'/></query></iq>");
+    assert_non_null(strstr(out, "<actor nick='Agent'/>"));
+    muc_room_destroy(room, NULL, NULL);
+}
+
 static void test_invitations(void **state)
 {
     (void)state;
@@ -830,6 +876,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_durability_holds_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invisible_observer_never_leaks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invitations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_observer_kick_names_no_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_says_332, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mam_renders_archive_pages, setup, teardown),
     };
