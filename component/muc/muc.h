@@ -211,7 +211,10 @@ struct muc_room *muc_room_create(struct muc *muc, const char *name,
 struct muc_room *muc_room_find(struct muc *muc, const char *name);
 /* Removes every occupant (each gets unavailable presence with <destroy/>,
  * the reason and the alternate venue, both optional), then frees the room.
- * Persistent plain rooms are also deleted from the database. */
+ * Persistent plain rooms are also deleted from the database.  What the
+ * archive holds stays in PostgreSQL, but MAM on the room JID ends with the
+ * room: to keep a transcript readable over MAM, keep the room and remove
+ * its occupants instead (kick, and refuse them in pre_join). */
 void muc_room_destroy(struct muc_room *room, const char *reason,
                       const char *alternate_jid);
 
