@@ -834,6 +834,12 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
 
 int muc_room_post(struct muc_room *room, const char *text, bool staff_only)
 {
+    return muc_room_post_with(room, text, NULL, staff_only);
+}
+
+int muc_room_post_with(struct muc_room *room, const char *text,
+                       const char *extra_xml, bool staff_only)
+{
     if (room->destroying)
         return -1;
     struct muc *muc = room->muc;
@@ -844,13 +850,16 @@ int muc_room_post(struct muc_room *room, const char *text, bool staff_only)
     buf_append_str(b, "<body>");
     xml_text(b, text);
     buf_append_str(b, "</body>");
+    if (extra_xml)
+        buf_append_str(b, extra_xml);
     msg.payload = buf_cstr(b);
     msg.payload_len = b->len;
     muc_stanza_id_make(muc, msg.stanza_id);
     uint64_t seq = 0;
     if (muc_archiving(room)) {
-        seq = muc_archive_event(room, ARCHIVE_SYSTEM, NULL, NULL, text, NULL,
-                                msg.stanza_id, msg.at_us, staff_only);
+        seq = muc_archive_event(room, ARCHIVE_SYSTEM, NULL, NULL, text,
+                                extra_xml, msg.stanza_id, msg.at_us,
+                                staff_only);
         if (seq == 0)
             return -1;
     }
@@ -860,9 +869,15 @@ int muc_room_post(struct muc_room *room, const char *text, bool staff_only)
 void muc_room_tell(struct muc_room *room, struct muc_occupant *occ,
                    const char *text)
 {
+    muc_room_tell_with(room, occ, text, NULL);
+}
+
+void muc_room_tell_with(struct muc_room *room, struct muc_occupant *occ,
+                        const char *text, const char *extra_xml)
+{
     if (room->destroying || occ->room != room)
         return;
-    muc_notice_write(out_of(room->muc), room, occ, text);
+    muc_notice_write(out_of(room->muc), room, occ, text, extra_xml);
 }
 
 void muc_status_message_broadcast(struct muc_room *room, const int *codes)

@@ -147,6 +147,27 @@ static void remove_silently(struct muc_occupant *occ,
     muc_occupant_free(occ);
 }
 
+void muc_occupant_dismiss(struct muc_occupant *occ, const char *reason)
+{
+    struct muc_room *room = occ->room;
+    struct buf *out = router_out(room->muc->router);
+    struct muc_pres self = {.type = "unavailable", .destroy = true,
+                            .destroy_reason = reason};
+    for (struct muc_session *s = occ->sessions; s; s = s->next)
+        muc_presence_write(out, room, occ, occ, s->jid, &self);
+    struct muc_pres others = {.type = "unavailable"};
+    muc_presence_broadcast(room, occ, &others, true);
+    muc_occupant_unlink(occ);
+    if (occ->joined && room->hooks && room->hooks->left)
+        room->hooks->left(room->ud, room, occ, MUC_LEFT_DESTROY);
+    muc_occupant_free(occ);
+}
+
+void muc_set_room_disco(struct muc *muc, const struct muc_room_disco *disco)
+{
+    muc->room_disco = *disco;
+}
+
 void muc_room_destroy(struct muc_room *room, const char *reason,
                       const char *alternate_jid)
 {

@@ -173,6 +173,11 @@ struct muc_room_hooks {
                                       struct muc_join *join, struct xerr *err);
     /* The occupant is in, and has received the room state. */
     void (*joined)(void *ud, struct muc_room *room, struct muc_occupant *occ);
+    /* The occupant's last session sent unavailable presence `in` and is
+     * about to leave (`left` follows).  Lets the layer above read what the
+     * client said on leaving (an explicit "end chat" marker). */
+    void (*leaving)(void *ud, struct muc_room *room,
+                    const struct muc_occupant *occ, const struct stanza_in *in);
     /* The occupant's last session left.  Last use of `occ`. */
     void (*left)(void *ud, struct muc_room *room,
                  const struct muc_occupant *occ, enum muc_leave_reason why);
@@ -246,10 +251,17 @@ int muc_room_invite(struct muc_room *room, const char *to_jid,
  * shown only to privileged occupants (now and in history and MAM).
  * 0, or -1 if the archive could not take it. */
 int muc_room_post(struct muc_room *room, const char *text, bool staff_only);
+/* The same with extra XML after the <body/> (a payload element such as
+ * <desk xmlns='urn:mucdesk:0'/>; NULL: none), archived with the message. */
+int muc_room_post_with(struct muc_room *room, const char *text,
+                       const char *extra_xml, bool staff_only);
 /* A notice to one occupant only (all its sessions), from the room JID;
  * never archived nor kept in history (replies to text commands). */
 void muc_room_tell(struct muc_room *room, struct muc_occupant *occ,
                    const char *text);
+/* muc_room_tell() with extra XML after the <body/> (NULL: none). */
+void muc_room_tell_with(struct muc_room *room, struct muc_occupant *occ,
+                        const char *text, const char *extra_xml);
 /* Sets the subject, from the room itself, and tells the occupants.  Archived
  * in archived rooms.  Returns 1 if it changed, 0 if not, -1 on failure. */
 int muc_room_set_subject(struct muc_room *room, const char *subject);
@@ -263,6 +275,19 @@ struct muc_occupant *muc_room_find_occupant(const struct muc_room *room,
  * session of that user), or NULL. */
 struct muc_occupant *muc_room_find_user(const struct muc_room *room,
                                         const char *real_jid);
+
+/* Disco nodes on room JIDs answered by the layer above (ad-hoc commands on
+ * a queue JID), and extra features in a room's disco#info.  The functions
+ * find the room's local part in in->to.local; `features` writes
+ * <feature/> elements.  Any member may be NULL.  Borrowed for the life of
+ * the service. */
+struct muc_room_disco {
+    disco_info_fn node_info;
+    disco_items_fn node_items;
+    void (*features)(void *ud, const struct muc_room *room, struct buf *out);
+    void *ud;
+};
+void muc_set_room_disco(struct muc *muc, const struct muc_room_disco *disco);
 
 /* ---- occupants ---------------------------------------------------------------- */
 
@@ -292,6 +317,11 @@ void muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged);
  * it changed. */
 bool muc_occupant_set_role(struct muc_occupant *occ, enum muc_role role,
                            const char *reason);
+/* Removes the occupant as if the room were destroyed, for it alone: it
+ * gets unavailable presence with <destroy/> (and the reason); the others
+ * see an ordinary leave.  The room lives on (for staff, MAM).  `occ` is
+ * invalid afterwards (the `left` hook sees MUC_LEFT_DESTROY). */
+void muc_occupant_dismiss(struct muc_occupant *occ, const char *reason);
 /* Removes the occupant (status 307; the reason is optional).  `occ` is
  * invalid afterwards. */
 void muc_occupant_kick(struct muc_occupant *occ, const char *reason);

@@ -252,6 +252,11 @@ static void leave_session(struct muc_session *s, const struct stanza_in *in,
         muc_session_remove(s);
         return;
     }
+    struct muc_room *room = occ->room;
+    if (in && occ->joined && room->hooks && room->hooks->leaving)
+        room->hooks->leaving(room->ud, room, occ, in);
+    if (room->destroying)
+        return;
     muc_occupant_leave(occ, why, &p);
 }
 

@@ -168,6 +168,7 @@ struct muc {
     struct muc_mam_query *mam_queries; /* waiting for the archive (mam.c) */
     struct buf scratch;           /* payload serialisation, reused */
     struct buf scratch2;
+    struct muc_room_disco room_disco; /* nodes the layer above answers */
 };
 
 /* ---- room.c -------------------------------------------------------------------- */

@@ -112,6 +112,20 @@ static int room_info(void *ud, const struct stanza_in *in,
         xerr_set(err, XERR_SERVICE_UNAVAILABLE, NULL); /* §17.1.1 */
         return -1;
     }
+    if (node && muc->room_disco.node_info) {
+        size_t mark = out->len;
+        stanza_open_reply(out, in, "result");
+        buf_append_str(out, "><query xmlns='" NS_DISCO_INFO "'");
+        xml_attr(out, "node", node);
+        buf_append_char(out, '>');
+        if (muc->room_disco.node_info(muc->room_disco.ud, in, node, out,
+                                      err) < 0) {
+            buf_truncate(out, mark);
+            return -1;
+        }
+        buf_append_str(out, "</query></iq>");
+        return 0;
+    }
     if (node) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
         return -1;
@@ -133,6 +147,8 @@ static int room_info(void *ud, const struct stanza_in *in,
     feature(out, NS_PING);
     if (muc_mam_enabled(room))
         feature(out, NS_MAM);
+    if (muc->room_disco.features)
+        muc->room_disco.features(muc->room_disco.ud, room, out);
     feature(out, c->hidden ? "muc_hidden" : "muc_public");
     feature(out, c->members_only ? "muc_membersonly" : "muc_open");
     feature(out, c->moderated ? "muc_moderated" : "muc_unmoderated");
@@ -178,13 +194,28 @@ static int room_items(void *ud, const struct stanza_in *in,
     struct muc_room *room = room_for(muc, in, err);
     if (!room)
         return -1;
-    if (stanza_attr(payload, "node")) {
+    const char *node = stanza_attr(payload, "node");
+    struct buf *out = router_out(muc->router);
+    if (node && muc->room_disco.node_items) {
+        size_t mark = out->len;
+        stanza_open_reply(out, in, "result");
+        buf_append_str(out, "><query xmlns='" NS_DISCO_ITEMS "'");
+        xml_attr(out, "node", node);
+        buf_append_char(out, '>');
+        if (muc->room_disco.node_items(muc->room_disco.ud, in, node, out,
+                                       err) < 0) {
+            buf_truncate(out, mark);
+            return -1;
+        }
+        buf_append_str(out, "</query></iq>");
+        return 0;
+    }
+    if (node) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
         return -1;
     }
     struct asker a;
     identify(room, in, &a);
-    struct buf *out = router_out(muc->router);
     stanza_open_reply(out, in, "result");
     buf_append_str(out, "><query xmlns='" NS_DISCO_ITEMS "'>");
     /* The occupant list is private (§6.5) except to those in the room, and

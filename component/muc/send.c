@@ -166,7 +166,8 @@ void muc_error_write(struct buf *out, const struct stanza_in *in,
 }
 
 void muc_notice_write(struct buf *out, const struct muc_room *room,
-                      const struct muc_occupant *to, const char *text)
+                      const struct muc_occupant *to, const char *text,
+                      const char *extra_xml)
 {
     for (const struct muc_session *s = to->sessions; s; s = s->next) {
         buf_append_str(out, "<message type='groupchat'");
@@ -174,8 +175,10 @@ void muc_notice_write(struct buf *out, const struct muc_room *room,
         xml_attr(out, "to", s->jid);
         buf_append_str(out, "><body>");
         xml_text(out, text);
+        buf_append_str(out, "</body>");
+        if (extra_xml)
+            buf_append_str(out, extra_xml);
         /* Not part of the conversation: clients should not store it. */
-        buf_append_str(out, "</body><no-store xmlns='urn:xmpp:hints'/>"
-                            "</message>");
+        buf_append_str(out, "<no-store xmlns='urn:xmpp:hints'/></message>");
     }
 }

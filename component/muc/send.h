@@ -53,7 +53,8 @@ void muc_error_write(struct buf *out, const struct stanza_in *in,
 /* A groupchat message with a body from the room JID to every session of
  * one occupant (notices: never archived). */
 void muc_notice_write(struct buf *out, const struct muc_room *room,
-                      const struct muc_occupant *to, const char *text);
+                      const struct muc_occupant *to, const char *text,
+                      const char *extra_xml);
 
 /* Appends an int as text. */
 void muc_buf_int(struct buf *out, long long v);
