@@ -1,0 +1,669 @@
+/* Ad-hoc commands (XEP-0050): sessions, actions, errors, discovery.  The
+ * commands themselves live in the modules that register them. */
+#include "build-config.h"
+
+#include "xmpp/adhoc.h"
+
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "xmpp/form.h"
+#include "xmpp/xml.h"
+
+#define LOG "adhoc"
+#define SESSION_ID_MAX 33
+
+struct command_entry {
+    struct adhoc_command cmd;
+    struct command_entry *next;
+};
+
+struct session {
+    char id[SESSION_ID_MAX];
+    const struct command_entry *entry;
+    char *owner;        /* full JID of the requester */
+    char *target;       /* room local part, NULL for D */
+    unsigned stage;
+    unsigned actions;
+    unsigned default_action;
+    void *data;
+    uint64_t expires_ms;
+    UT_hash_handle hh;
+};
+
+struct adhoc_reply {
+    struct adhoc *a;
+    char *from, *to, *id, *node, *sid;
+    struct buf payload;
+    struct adhoc_reply *next, *prev;
+};
+
+struct adhoc {
+    struct adhoc_reply *deferred;
+    struct adhoc_reply *deferring; /* set by adhoc_defer during a step */
+    struct loop *loop;
+    struct router *router;
+    struct disco *disco;
+    uint64_t ttl_ms;
+    struct command_entry *commands;
+    struct session *sessions;
+    adhoc_class_fn class_fn;
+    void *class_ud;
+};
+
+static int on_command(void *ud, const struct stanza_in *in,
+                      xmpp_stanza_t *payload, struct xerr *err);
+static int service_items(void *ud, const struct stanza_in *in,
+                         const char *node, struct buf *out, struct xerr *err);
+
+struct adhoc *adhoc_new(struct loop *loop, struct router *router,
+                        struct disco *disco, uint64_t session_ttl_ms)
+{
+    struct adhoc *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->loop = loop;
+    a->router = router;
+    a->disco = disco;
+    a->ttl_ms = session_ttl_ms;
+    if (router_on_iq(router, ROUTE_SERVICE, NS_COMMANDS, on_command, a) ||
+        router_on_iq(router, ROUTE_ROOM, NS_COMMANDS, on_command, a) ||
+        disco_add_feature(disco, NS_COMMANDS) ||
+        disco_add_items(disco, NS_COMMANDS, service_items, a)) {
+        adhoc_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void session_free(struct adhoc *a, struct session *s)
+{
+    HASH_DEL(a->sessions, s);
+    if (s->data) {
+        if (s->entry->cmd.free_data)
+            s->entry->cmd.free_data(s->data);
+        else
+            free(s->data);
+    }
+    free(s->owner);
+    free(s->target);
+    free(s);
+}
+
+static void reply_free(struct adhoc_reply *r)
+{
+    struct adhoc *a = r->a;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        a->deferred = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    free(r->from);
+    free(r->to);
+    free(r->id);
+    free(r->node);
+    free(r->sid);
+    buf_free(&r->payload);
+    free(r);
+}
+
+static void reply_in(const struct adhoc_reply *r, struct stanza_in *in)
+{
+    memset(in, 0, sizeof *in);
+    in->kind = STANZA_IQ;
+    in->name = "iq";
+    in->type = "set";
+    in->id = r->id;
+    in->from_text = r->from;
+    in->to_text = r->to;
+}
+
+struct adhoc_reply *adhoc_defer(struct adhoc_step *step)
+{
+    struct adhoc *a = (struct adhoc *)step->adhoc;
+    struct adhoc_reply *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->a = a;
+    r->from = strdup(step->in->from_text);
+    r->to = strdup(step->in->to_text);
+    r->id = strdup(step->in->id ? step->in->id : "");
+    r->node = strdup(step->node);
+    if (!r->from || !r->to || !r->id || !r->node) {
+        free(r->from);
+        free(r->to);
+        free(r->id);
+        free(r->node);
+        free(r);
+        return NULL;
+    }
+    r->next = a->deferred;
+    if (a->deferred)
+        a->deferred->prev = r;
+    a->deferred = r;
+    a->deferring = r;
+    return r;
+}
+
+struct buf *adhoc_reply_payload(struct adhoc_reply *r)
+{
+    return &r->payload;
+}
+
+void adhoc_finish(struct adhoc_reply *r)
+{
+    struct buf *out = router_out(r->a->router);
+    struct stanza_in in;
+    reply_in(r, &in);
+    stanza_open_reply(out, &in, "result");
+    buf_append_str(out, "><command xmlns='" NS_COMMANDS "' status='completed'");
+    xml_attr(out, "node", r->node);
+    xml_attr(out, "sessionid", r->sid);
+    buf_append_char(out, '>');
+    buf_append(out, buf_cstr(&r->payload), r->payload.len);
+    buf_append_str(out, "</command></iq>");
+    reply_free(r);
+}
+
+void adhoc_fail(struct adhoc_reply *r, const struct xerr *err)
+{
+    struct stanza_in in;
+    reply_in(r, &in);
+    stanza_write_error(router_out(r->a->router), &in, err);
+    reply_free(r);
+}
+
+void adhoc_free(struct adhoc *a)
+{
+    if (!a)
+        return;
+    while (a->deferred) {
+        struct xerr err;
+        xerr_set(&err, XERR_SERVICE_UNAVAILABLE, "The service is stopping");
+        adhoc_fail(a->deferred, &err);
+    }
+    struct session *s, *tmp;
+    HASH_ITER(hh, a->sessions, s, tmp) {
+        session_free(a, s);
+    }
+    struct command_entry *e = a->commands;
+    while (e) {
+        struct command_entry *next = e->next;
+        free(e);
+        e = next;
+    }
+    free(a);
+}
+
+void adhoc_set_class_lookup(struct adhoc *a, adhoc_class_fn fn, void *ud)
+{
+    a->class_fn = fn;
+    a->class_ud = ud;
+}
+
+unsigned adhoc_session_count(const struct adhoc *a)
+{
+    return HASH_COUNT(a->sessions);
+}
+
+static bool same_target(const char *x, const char *y)
+{
+    return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
+static const struct command_entry *find_command(const struct adhoc *a,
+                                                const char *node,
+                                                const char *cls)
+{
+    for (const struct command_entry *e = a->commands; e; e = e->next)
+        if (strcmp(e->cmd.node, node) == 0 &&
+            same_target(e->cmd.target_class, cls))
+            return e;
+    return NULL;
+}
+
+static int node_info(void *ud, const struct stanza_in *in, const char *node,
+                     struct buf *out, struct xerr *err);
+
+int adhoc_register(struct adhoc *a, const struct adhoc_command *cmd)
+{
+    if (!cmd->node || !cmd->step ||
+        find_command(a, cmd->node, cmd->target_class))
+        return -1;
+    struct command_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return -1;
+    e->cmd = *cmd;
+    /* Kept in registration order: disco#items lists them that way. */
+    struct command_entry **tail = &a->commands;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = e;
+    if (!cmd->target_class &&
+        disco_add_node_info(a->disco, cmd->node, node_info, a) < 0)
+        return -1;
+    return 0;
+}
+
+void adhoc_note(struct adhoc_step *step, const char *type, const char *fmt,
+                ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    buf_append_str(step->payload, "<note");
+    xml_attr(step->payload, "type", type);
+    buf_append_char(step->payload, '>');
+    xml_text(step->payload, text);
+    buf_append_str(step->payload, "</note>");
+}
+
+/* ---- who sees what -------------------------------------------------------------- */
+
+static const char *room_class(const struct adhoc *a, const char *local)
+{
+    return a->class_fn && local ? a->class_fn(a->class_ud, local) : NULL;
+}
+
+static bool visible_to(const struct command_entry *e, const char *asker,
+                       const char *target)
+{
+    return !e->cmd.visible || e->cmd.visible(e->cmd.ud, asker, target);
+}
+
+static void write_items(const struct adhoc *a, const char *cls,
+                        const char *jid, const char *asker, const char *target,
+                        struct buf *out)
+{
+    for (const struct command_entry *e = a->commands; e; e = e->next) {
+        if (!same_target(e->cmd.target_class, cls) ||
+            !visible_to(e, asker, target))
+            continue;
+        buf_append_str(out, "<item");
+        xml_attr(out, "jid", jid);
+        xml_attr(out, "node", e->cmd.node);
+        xml_attr(out, "name", e->cmd.name ? e->cmd.name : e->cmd.node);
+        buf_append_str(out, "/>");
+    }
+}
+
+static int service_items(void *ud, const struct stanza_in *in,
+                         const char *node, struct buf *out, struct xerr *err)
+{
+    struct adhoc *a = ud;
+    char asker[JID_TEXT_MAX + 1];
+    (void)node;
+    (void)err;
+    jid_bare_text(&in->from, asker, sizeof asker);
+    write_items(a, NULL, in->to.domain, asker, NULL, out);
+    return 0;
+}
+
+int adhoc_room_node_items(void *ud, const struct stanza_in *in,
+                          const char *node, struct buf *out, struct xerr *err)
+{
+    struct adhoc *a = ud;
+    const char *cls = room_class(a, in->to.local);
+    if (strcmp(node, NS_COMMANDS) != 0 || !cls) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
+        return -1;
+    }
+    char asker[JID_TEXT_MAX + 1], jid[JID_TEXT_MAX + 1];
+    jid_bare_text(&in->from, asker, sizeof asker);
+    jid_bare_text(&in->to, jid, sizeof jid);
+    write_items(a, cls, jid, asker, in->to.local, out);
+    return 0;
+}
+
+static int write_node_info(const struct command_entry *e, const char *asker,
+                           const char *target, struct buf *out,
+                           struct xerr *err)
+{
+    if (!e || !visible_to(e, asker, target)) {
+        /* Whether a command exists is not told to who may not run it. */
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
+        return -1;
+    }
+    buf_append_str(out, "<identity category='automation' type='command-node'");
+    xml_attr(out, "name", e->cmd.name ? e->cmd.name : e->cmd.node);
+    buf_append_str(out, "/>");
+    disco_write_feature(out, NS_COMMANDS);
+    disco_write_feature(out, NS_DATA_FORMS);
+    return 0;
+}
+
+static int node_info(void *ud, const struct stanza_in *in, const char *node,
+                     struct buf *out, struct xerr *err)
+{
+    struct adhoc *a = ud;
+    char asker[JID_TEXT_MAX + 1];
+    jid_bare_text(&in->from, asker, sizeof asker);
+    return write_node_info(find_command(a, node, NULL), asker, NULL, out, err);
+}
+
+int adhoc_room_node_info(void *ud, const struct stanza_in *in,
+                         const char *node, struct buf *out, struct xerr *err)
+{
+    struct adhoc *a = ud;
+    const char *cls = room_class(a, in->to.local);
+    char asker[JID_TEXT_MAX + 1];
+    jid_bare_text(&in->from, asker, sizeof asker);
+    if (cls && strcmp(node, NS_COMMANDS) == 0) {
+        buf_append_str(out, "<identity category='automation' type='command-list'/>");
+        return 0;
+    }
+    return write_node_info(cls ? find_command(a, node, cls) : NULL, asker,
+                           in->to.local, out, err);
+}
+
+bool adhoc_room_has_commands(const struct adhoc *a, const char *local)
+{
+    const char *cls = room_class(a, local);
+    if (!cls)
+        return false;
+    for (const struct command_entry *e = a->commands; e; e = e->next)
+        if (same_target(e->cmd.target_class, cls))
+            return true;
+    return false;
+}
+
+/* ---- executing --------------------------------------------------------------------- */
+
+static void set_app_error(struct xerr *err, enum xerr_cond cond,
+                          const char *app, const char *text)
+{
+    xerr_set(err, cond, "%s", text);
+    err->app_ns = NS_COMMANDS;
+    err->app_condition = app;
+}
+
+static void sweep(struct adhoc *a)
+{
+    uint64_t now = loop_now(a->loop);
+    struct session *s, *tmp;
+    HASH_ITER(hh, a->sessions, s, tmp) {
+        /* Expired sessions are remembered for one more period, so that a
+         * late request hears "session-expired" rather than "bad-sessionid". */
+        if (now > s->expires_ms + a->ttl_ms)
+            session_free(a, s);
+    }
+}
+
+static struct session *session_new(struct adhoc *a,
+                                   const struct command_entry *e,
+                                   const struct stanza_in *in,
+                                   const char *target)
+{
+    sweep(a);
+    struct session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    unsigned char rnd[16];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+        free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+    s->entry = e;
+    s->owner = strdup(in->from_text);
+    s->target = target ? strdup(target) : NULL;
+    if (!s->owner || (target && !s->target)) {
+        free(s->owner);
+        free(s->target);
+        free(s);
+        return NULL;
+    }
+    s->expires_ms = loop_now(a->loop) + a->ttl_ms;
+    HASH_ADD_STR(a->sessions, id, s);
+    return s;
+}
+
+static const char *action_name(unsigned bit)
+{
+    switch (bit) {
+    case ADHOC_ACT_NEXT: return "next";
+    case ADHOC_ACT_PREV: return "prev";
+    default: return "complete";
+    }
+}
+
+static void write_reply(struct adhoc *a, const struct stanza_in *in,
+                        const char *node, const char *sid,
+                        const struct adhoc_step *st)
+{
+    struct buf *out = router_out(a->router);
+    stanza_open_reply(out, in, "result");
+    buf_append_str(out, "><command xmlns='" NS_COMMANDS "'");
+    xml_attr(out, "node", node);
+    xml_attr(out, "sessionid", sid);
+    xml_attr(out, "status",
+             st->status == ADHOC_EXECUTING  ? "executing"
+             : st->status == ADHOC_CANCELED ? "canceled"
+                                            : "completed");
+    buf_append_char(out, '>');
+    if (st->status == ADHOC_EXECUTING) {
+        buf_append_str(out, "<actions");
+        xml_attr(out, "execute", action_name(st->default_action));
+        buf_append_char(out, '>');
+        if (st->actions & ADHOC_ACT_PREV)
+            buf_append_str(out, "<prev/>");
+        if (st->actions & ADHOC_ACT_NEXT)
+            buf_append_str(out, "<next/>");
+        if (st->actions & ADHOC_ACT_COMPLETE)
+            buf_append_str(out, "<complete/>");
+        buf_append_str(out, "</actions>");
+    }
+    buf_append(out, buf_cstr(st->payload), st->payload->len);
+    buf_append_str(out, "</command></iq>");
+}
+
+/* Runs one step; on EXECUTING records what the session offers next. */
+static int run_step(const struct command_entry *e, struct session *s,
+                    struct adhoc_step *st, struct xerr *err)
+{
+    struct adhoc *a = (struct adhoc *)st->adhoc;
+    a->deferring = NULL;
+    st->deferred_out = false;
+    st->status = ADHOC_COMPLETED;
+    st->next_stage = s->stage;
+    st->actions = 0;
+    st->default_action = 0;
+    st->data = s->data;
+    int rc = e->cmd.step(e->cmd.ud, st, err);
+    s->data = st->data;
+    if (a->deferring) {
+        if (rc < 0) {
+            /* Deferred and failed at once: the caller answers. */
+            reply_free(a->deferring);
+            a->deferring = NULL;
+            return -1;
+        }
+        st->deferred_out = true;
+        a->deferring->sid = strdup(s->id);
+        a->deferring = NULL;
+        return 0;
+    }
+    if (rc < 0)
+        return -1;
+    if (st->status == ADHOC_EXECUTING) {
+        if (!st->actions)
+            st->actions = ADHOC_ACT_COMPLETE;
+        if (!st->default_action || !(st->actions & st->default_action))
+            st->default_action = (st->actions & ADHOC_ACT_COMPLETE)
+                                     ? ADHOC_ACT_COMPLETE
+                                     : ADHOC_ACT_NEXT;
+        s->stage = st->next_stage;
+        s->actions = st->actions;
+        s->default_action = st->default_action;
+    }
+    return 0;
+}
+
+static int parse_action(const char *text, unsigned *bit, bool *cancel,
+                        bool *execute)
+{
+    *cancel = *execute = false;
+    *bit = 0;
+    if (!text || strcmp(text, "execute") == 0)
+        *execute = true;
+    else if (strcmp(text, "next") == 0)
+        *bit = ADHOC_ACT_NEXT;
+    else if (strcmp(text, "prev") == 0)
+        *bit = ADHOC_ACT_PREV;
+    else if (strcmp(text, "complete") == 0)
+        *bit = ADHOC_ACT_COMPLETE;
+    else if (strcmp(text, "cancel") == 0)
+        *cancel = true;
+    else
+        return -1;
+    return 0;
+}
+
+static int on_command(void *ud, const struct stanza_in *in,
+                      xmpp_stanza_t *payload, struct xerr *err)
+{
+    struct adhoc *a = ud;
+    if (strcmp(in->type, "set") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "Commands are run with iq set");
+        return -1;
+    }
+    const char *node = stanza_attr(payload, "node");
+    if (!node || !node[0]) {
+        xerr_set(err, XERR_BAD_REQUEST, "node: missing");
+        return -1;
+    }
+    const char *target = jid_has_local(&in->to) ? in->to.local : NULL;
+    const char *cls = NULL;
+    if (target && !(cls = room_class(a, target))) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such command");
+        return -1;
+    }
+    char asker[JID_TEXT_MAX + 1];
+    jid_bare_text(&in->from, asker, sizeof asker);
+    const struct command_entry *e = find_command(a, node, cls);
+    if (!e) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such command");
+        return -1;
+    }
+    if (!visible_to(e, asker, target)) {
+        xerr_set(err, XERR_FORBIDDEN, "You may not run this command");
+        return -1;
+    }
+    unsigned bit;
+    bool cancel, execute;
+    if (parse_action(stanza_attr(payload, "action"), &bit, &cancel,
+                     &execute) < 0) {
+        set_app_error(err, XERR_BAD_REQUEST, "malformed-action",
+                      "Unknown action");
+        return -1;
+    }
+    const char *sid = stanza_attr(payload, "sessionid");
+    xmpp_stanza_t *form = form_find(payload);
+    if (form && strcmp(form_type(form), "submit") != 0)
+        form = NULL;
+    if (form && form_type(form)[0] && strcmp(form_type(form), "cancel") == 0)
+        cancel = true;
+
+    struct buf payload_buf = BUF_INIT;
+    struct adhoc_step st = {.in = in, .node = node, .asker = asker,
+                            .target = target, .payload = &payload_buf,
+                            .adhoc = a};
+    struct session *s = NULL;
+    int rc = -1;
+
+    if (!sid) {
+        if (!execute) {
+            set_app_error(err, XERR_BAD_REQUEST, "bad-sessionid",
+                          "No session to act on");
+            goto out;
+        }
+        s = session_new(a, e, in, target);
+        if (!s) {
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            goto out;
+        }
+        st.stage = 0;
+        st.form = NULL;
+        if (run_step(e, s, &st, err) < 0)
+            goto fail;
+        if (form && st.status == ADHOC_EXECUTING && !st.deferred_out) {
+            /* A script sent the answers with its first request. */
+            buf_reset(&payload_buf);
+            st.stage = s->stage;
+            st.form = form;
+            if (run_step(e, s, &st, err) < 0)
+                goto fail;
+        }
+    } else {
+        HASH_FIND_STR(a->sessions, sid, s);
+        if (!s || strcmp(s->owner, in->from_text) != 0 || s->entry != e ||
+            !same_target(s->target, target)) {
+            s = NULL;
+            set_app_error(err, XERR_BAD_REQUEST, "bad-sessionid",
+                          "Unknown session");
+            goto out;
+        }
+        if (loop_now(a->loop) > s->expires_ms) {
+            set_app_error(err, XERR_NOT_ALLOWED, "session-expired",
+                          "The session expired: start again");
+            goto fail;
+        }
+        if (cancel) {
+            st.status = ADHOC_CANCELED;
+            write_reply(a, in, node, s->id, &st);
+            session_free(a, s);
+            rc = 0;
+            goto out;
+        }
+        if (execute)
+            bit = s->default_action;
+        if (!(bit & s->actions)) {
+            set_app_error(err, XERR_BAD_REQUEST, "bad-action",
+                          "That action is not offered here");
+            goto fail;
+        }
+        s->expires_ms = loop_now(a->loop) + a->ttl_ms;
+        if (bit == ADHOC_ACT_PREV) {
+            st.stage = s->stage ? s->stage - 1 : 0;
+            s->stage = st.stage;
+            st.form = NULL;
+        } else {
+            st.stage = s->stage;
+            st.form = form;
+        }
+        if (run_step(e, s, &st, err) < 0)
+            goto fail;
+    }
+    if (st.deferred_out) {
+        session_free(a, s);
+        rc = 0;
+        goto out;
+    }
+    if (buf_failed(&payload_buf)) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        goto fail;
+    }
+    if (st.status == ADHOC_COMPLETED && cancel)
+        st.status = ADHOC_CANCELED;
+    write_reply(a, in, node, s->id, &st);
+    if (st.status != ADHOC_EXECUTING)
+        session_free(a, s);
+    rc = 0;
+    goto out;
+fail:
+    if (s)
+        session_free(a, s);
+out:
+    buf_free(&payload_buf);
+    return rc;
+}
