@@ -23,6 +23,7 @@ enum exit_status { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
 struct signals {
     int fd;
     struct loop *loop;
+    struct service *svc;
     int stop_signal; /* the signal that asked us to stop, 0 if none */
 };
 
@@ -39,7 +40,8 @@ static void usage(FILE *to)
             "  -V, --version      print the version and exit\n"
             "  -h, --help         print this help and exit\n"
             "\n"
-            "SIGTERM or SIGINT stops it cleanly; SIGHUP reopens the log file.\n");
+            "SIGTERM or SIGINT stops it cleanly; SIGHUP reopens the log file and\n"
+            "reads queues and agents again.\n");
 }
 
 static void on_signal(void *ud, int fd, uint32_t events)
@@ -64,6 +66,8 @@ static void on_signal(void *ud, int fd, uint32_t events)
                           strerror(errno));
             else
                 log_info(LOG, "SIGHUP: log file reopened");
+            if (sig->svc)
+                service_reload(sig->svc);
             break;
         default:
             break;
@@ -151,9 +155,10 @@ int main(int argc, char **argv)
         log_error(LOG, "cannot set up the event loop: %s", strerror(errno));
         goto out;
     }
-    svc = service_new(loop, &cfg);
+    svc = service_new(loop, &cfg, 0);
     if (!svc)
         goto out;
+    sig.svc = svc;
     log_info(LOG, "mucdesk %s starting for %s", PACKAGE_VERSION,
              cfg.component.jid);
     if (service_start(svc) < 0)

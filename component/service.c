@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "desk/desk.h"
 #include "muc/muc.h"
 #include "store/archive.h"
 #include "store/db.h"
@@ -30,6 +31,7 @@ struct service {
     struct router *router;
     struct disco *disco;
     struct muc *muc;
+    struct desk *desk;
 };
 
 static void on_link_stanza(void *ud, xmpp_stanza_t *st)
@@ -38,7 +40,8 @@ static void on_link_stanza(void *ud, xmpp_stanza_t *st)
     router_dispatch(svc->router, st);
 }
 
-struct service *service_new(struct loop *loop, const struct config *cfg)
+struct service *service_new(struct loop *loop, const struct config *cfg,
+                            unsigned flags)
 {
     struct service *svc = calloc(1, sizeof *svc);
     if (!svc)
@@ -92,6 +95,14 @@ struct service *service_new(struct loop *loop, const struct config *cfg)
         log_error(LOG, "cannot set up the MUC service");
         goto fail;
     }
+    if (flags & SERVICE_NO_DESK)
+        return svc;
+    svc->desk = desk_new(loop, svc->router, svc->disco, svc->muc, svc->store,
+                         svc->archive, cfg);
+    if (!svc->desk) {
+        log_error(LOG, "cannot set up the desk");
+        goto fail;
+    }
     return svc;
 fail:
     service_free(svc);
@@ -111,6 +122,10 @@ int service_start(struct service *svc)
     /* The journal is replayed (shipped again) before the link comes up. */
     if (archive_start(svc->archive) < 0)
         return -1;
+    if (svc->desk && desk_start(svc->desk) < 0) {
+        log_error(LOG, "cannot start the desk");
+        return -1;
+    }
     return link_start(svc->link);
 }
 
@@ -135,6 +150,7 @@ void service_free(struct service *svc)
 {
     if (!svc)
         return;
+    desk_free(svc->desk);
     muc_free(svc->muc);
     disco_free(svc->disco);
     router_free(svc->router);
@@ -145,6 +161,12 @@ void service_free(struct service *svc)
     archive_free(svc->archive);
     store_free(svc->store);
     free(svc);
+}
+
+void service_reload(struct service *svc)
+{
+    if (svc->desk)
+        desk_reload(svc->desk);
 }
 
 struct muc *service_muc(struct service *svc)

@@ -11,14 +11,22 @@
 
 struct service;
 
+enum service_flags {
+    SERVICE_NO_DESK = 1, /* the MUC alone (tests/muc/testdesk.c drives it) */
+};
+
 /* Builds every module.  NULL (with the reason logged) on failure. */
-struct service *service_new(struct loop *loop, const struct config *cfg);
+struct service *service_new(struct loop *loop, const struct config *cfg,
+                            unsigned flags);
 /* Starts the DB thread and the XMPP link.  0 or -1. */
 int service_start(struct service *svc);
 /* Orderly shutdown: occupants told (status 332), the stream closed, the DB
  * thread flushed.  Returns 0 if everything queued reached the database. */
 int service_stop(struct service *svc);
 void service_free(struct service *svc);
+
+/* SIGHUP: queues and agents are read from the database again. */
+void service_reload(struct service *svc);
 
 struct muc;
 /* The MUC service, for the layer above it (borrowed, lives as long as svc). */

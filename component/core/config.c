@@ -55,6 +55,15 @@ static const struct key_spec schema[] = {
     {"service", "name", KEY_STRING, FIELD(service.name), false, "mucdesk support", 0, 0},
     {"service", "admins", KEY_JID_LIST, FIELD(service.admins), true, NULL, 0, 0},
     {"service", "state_dir", KEY_STRING, FIELD(service.state_dir), false, "/var/lib/mucdesk", 0, 0},
+    {"service", "plugin_dir", KEY_STRING, FIELD(service.plugin_dir), false, PKGLIBDIR, 0, 0},
+
+    {"desk", "customer_grace", KEY_INT, FIELD(desk.customer_grace_s), false, "30", 0, 86400},
+    {"desk", "decline_skip", KEY_INT, FIELD(desk.decline_skip_s), false, "20", 0, 3600},
+    {"desk", "status_interval", KEY_INT, FIELD(desk.status_interval_s), false, "15", 1, 3600},
+    {"desk", "reannounce_after", KEY_INT, FIELD(desk.reannounce_s), false, "60", 1, 86400},
+    {"desk", "reload_interval", KEY_INT, FIELD(desk.reload_interval_s), false, "5", 1, 3600},
+    {"desk", "closed_room_hours", KEY_INT, FIELD(desk.closed_room_hours), false, "24", 0, 8760},
+    {"desk", "command_timeout", KEY_INT, FIELD(desk.command_timeout_s), false, "600", 10, 86400},
 
     {"retention", "closed_ticket_days", KEY_INT, FIELD(retention.closed_ticket_days), false, "0", 0, 36500},
     {"retention", "personal_data_days", KEY_INT, FIELD(retention.personal_data_days), false, "0", 0, 36500},

@@ -40,7 +40,18 @@ struct config {
         char **admins;       /* bare JIDs, prepared, NULL-terminated */
         size_t admin_count;
         char *state_dir;     /* journal and other local state */
+        char *plugin_dir;    /* routing strategies and other plugins */
     } service;
+
+    struct {
+        int customer_grace_s;   /* a dropped customer may come back */
+        int decline_skip_s;     /* a decliner is not offered the chat again */
+        int status_interval_s;  /* queue status refreshed at least this often */
+        int reannounce_s;       /* a chat still waiting is announced again */
+        int reload_interval_s;  /* queues/agents checked for changes */
+        int closed_room_hours;  /* a closed chat's room is kept (MAM, rating) */
+        int command_timeout_s;  /* ad-hoc command sessions expire */
+    } desk;
 
     struct {
         int closed_ticket_days;  /* events of closed tickets; 0: forever */

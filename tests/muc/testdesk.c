@@ -281,7 +281,7 @@ int main(int argc, char **argv)
 
     int status = 1;
     struct loop *loop = loop_new();
-    struct service *svc = service_new(loop, &cfg);
+    struct service *svc = service_new(loop, &cfg, SERVICE_NO_DESK);
     if (!svc || sfd < 0)
         goto out;
     if (desk_path && create_rooms(service_muc(svc), desk_path) < 0)

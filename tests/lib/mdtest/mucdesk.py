@@ -42,6 +42,13 @@ def ctl_binary():
     return Path(os.environ.get("MUCDESKCTL_BIN") or REPO / "build" / "mucdeskctl")
 
 
+def plugin_dir():
+    """Where the routing plugins were built (libtool puts them in .libs)."""
+    build = os.environ.get("MUCDESK_BUILD_DIR")
+    base = Path(build) if build else REPO / "build"
+    return base / "plugins" / ".libs"
+
+
 def write_config(path, sections):
     """Write an INI file from {section: {key: value}} (order kept).
 
@@ -71,7 +78,8 @@ def make_config(run_dir, component_port, secret, conninfo, domain="support.local
         "component": {"jid": domain, "secret": secret, "host": "127.0.0.1",
                       "port": component_port},
         "database": {"conninfo": conninfo},
-        "service": {"admins": admins, "state_dir": Path(run_dir) / "state"},
+        "service": {"admins": admins, "state_dir": Path(run_dir) / "state",
+                    "plugin_dir": plugin_dir()},
         "log": {"level": log_level},
     }
     for section, keys in extra.items():

@@ -1,0 +1,938 @@
+/* The desk's ad-hoc commands (XEP-0050, PRODUCT.md §4), on xmpp/adhoc.h.
+ *
+ *   on a queue JID:  request-chat
+ *   on D, customers: resume-chat, rate-chat
+ *   on D, admins:    queue-create, queue-configure, queue-delete,
+ *                    agent-add, agent-remove
+ *   on D, staff:     every text command with a form (accept, waiting,
+ *                    observe, join, take, stats, and the session commands
+ *                    with a `ticket` field), run through commands.c so that
+ *                    text and forms do exactly the same thing.
+ *
+ * Field names are the contract of PRODUCT.md §4 and doc/widget-protocol.md. */
+#include "build-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "desk/desk_impl.h"
+#include "xmpp/form.h"
+#include "xmpp/xml.h"
+
+#define LOG "desk"
+#define BARE_MAX (JID_TEXT_MAX + 1)
+#define FORM_REQUEST "urn:mucdesk:request-chat"
+
+/* ---- form helpers ------------------------------------------------------------- */
+
+static void field(struct buf *out, const char *var, const char *type,
+                  const char *label, const char *value, bool required,
+                  const char *desc)
+{
+    form_field_open(out, var, type, label);
+    if (desc) {
+        buf_append_str(out, "<desc>");
+        xml_text(out, desc);
+        buf_append_str(out, "</desc>");
+    }
+    if (required)
+        buf_append_str(out, "<required/>");
+    if (value)
+        form_add_value(out, value);
+    form_field_close(out);
+}
+
+static void list_field(struct buf *out, const char *var, const char *label,
+                       const char *value, const char *const *options,
+                       bool required)
+{
+    form_field_open(out, var, "list-single", label);
+    if (required)
+        buf_append_str(out, "<required/>");
+    if (value)
+        form_add_value(out, value);
+    for (const char *const *o = options; o[0]; o += 2) {
+        buf_append_str(out, "<option");
+        xml_attr(out, "label", o[1]);
+        buf_append_char(out, '>');
+        form_add_value(out, o[0]);
+        buf_append_str(out, "</option>");
+    }
+    form_field_close(out);
+}
+
+/* A text value, trimmed; "" if absent. */
+static const char *value(xmpp_stanza_t *form, const char *var)
+{
+    const char *v = form ? form_value(form, var) : NULL;
+    return v ? v : "";
+}
+
+struct joiner {
+    struct buf *b;
+    const char *sep;
+};
+
+static void join_one(void *ud, const char *v)
+{
+    struct joiner *j = ud;
+    if (j->b->len)
+        buf_append_str(j->b, j->sep);
+    buf_append_str(j->b, v);
+}
+
+/* All values of a field joined (text-multi lines, list-multi items). */
+static void values(xmpp_stanza_t *form, const char *var, const char *sep,
+                   struct buf *out)
+{
+    struct joiner j = {out, sep};
+    if (form)
+        form_each_value(form, var, join_one, &j);
+}
+
+static void result_open(struct adhoc_step *st)
+{
+    form_open(st->payload, "result", NULL, NULL, NULL);
+}
+
+static void executing(struct adhoc_step *st, unsigned next_stage)
+{
+    st->status = ADHOC_EXECUTING;
+    st->next_stage = next_stage;
+    st->actions = ADHOC_ACT_COMPLETE;
+    st->default_action = ADHOC_ACT_COMPLETE;
+}
+
+static bool email_ok(const char *e)
+{
+    const char *at = strchr(e, '@');
+    return at && at != e && strchr(at, '.') && !strchr(at + 1, '@') &&
+           !strpbrk(e, " \t<>\"") && at[strlen(at) - 1] != '.';
+}
+
+static bool everyone(void *ud, const char *asker, const char *target)
+{
+    (void)ud;
+    (void)asker;
+    (void)target;
+    return true;
+}
+
+static bool admins_only(void *ud, const char *asker, const char *target)
+{
+    struct desk *d = ud;
+    (void)target;
+    return config_is_admin(d->cfg, asker);
+}
+
+static bool staff_only(void *ud, const char *asker, const char *target)
+{
+    struct desk *d = ud;
+    (void)target;
+    return config_is_admin(d->cfg, asker) || desk_is_staff_anywhere(d, asker);
+}
+
+static bool supervisors_only(void *ud, const char *asker, const char *target)
+{
+    struct desk *d = ud;
+    (void)target;
+    if (config_is_admin(d->cfg, asker))
+        return true;
+    for (struct desk_queue *q = d->queues; q; q = q->hh.next) {
+        const struct desk_member *m = desk_member_find(q, asker);
+        if (m && m->role == DESK_ROLE_SUPERVISOR)
+            return true;
+    }
+    return false;
+}
+
+/* ---- request-chat (on a queue JID) ----------------------------------------------- */
+
+static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    struct desk_queue *q = desk_queue_find(d, st->target);
+    if (!q) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such queue");
+        return -1;
+    }
+    bool offline = desk_queue_online_count(q) == 0;
+    if (!st->form) {
+        char title[300];
+        snprintf(title, sizeof title, "%s %s",
+                 offline ? "Leave a message for" : "Chat with",
+                 q->title ? q->title : q->name);
+        const char *instr =
+            offline ? (q->offline_message
+                           ? q->offline_message
+                           : "Nobody can chat right now. Leave us a message "
+                             "and we will answer by email.")
+                    : (q->greeting ? q->greeting
+                                   : "Tell us about your question.");
+        form_open(st->payload, "form", FORM_REQUEST, title, instr);
+        field(st->payload, "name", "text-single", "Your name", NULL, true,
+              NULL);
+        field(st->payload, "email", "text-single", "Email", NULL, true, NULL);
+        field(st->payload, "question", "text-multi", "Question", NULL, true,
+              NULL);
+        field(st->payload, "page", "hidden", NULL, NULL, false, NULL);
+        field(st->payload, "browser", "hidden", NULL, NULL, false, NULL);
+        field(st->payload, "skills", "hidden", NULL, NULL, false, NULL);
+        if (offline)
+            field(st->payload, "offline", "hidden", NULL, "1", false, NULL);
+        form_close(st->payload);
+        executing(st, 1);
+        return 0;
+    }
+    struct buf question = BUF_INIT;
+    values(st->form, "question", "\n", &question);
+    const char *name = value(st->form, "name");
+    const char *email = value(st->form, "email");
+    int rc = -1;
+    if (!*name) {
+        xerr_set(err, XERR_BAD_REQUEST, "name: please tell us your name");
+        goto out;
+    }
+    if (!*email || !email_ok(email)) {
+        xerr_set(err, XERR_BAD_REQUEST, "email: not a valid email address");
+        goto out;
+    }
+    if (!question.len) {
+        xerr_set(err, XERR_BAD_REQUEST, "question: please write your question");
+        goto out;
+    }
+    if (strlen(name) > 100) {
+        xerr_set(err, XERR_BAD_REQUEST, "name: at most 100 characters");
+        goto out;
+    }
+    char nick[JID_PART_MAX + 1];
+    if (jid_prep_resource(name, nick) < 0)
+        snprintf(nick, sizeof nick, "Customer");
+    char skills[256];
+    snprintf(skills, sizeof skills, "%s", value(st->form, "skills"));
+    desk_normalise_list(skills);
+    struct desk_request r = {
+        .customer_full = st->in->from_text,
+        .name = name,
+        .email = email,
+        .question = buf_cstr(&question),
+        .page = value(st->form, "page"),
+        .browser = value(st->form, "browser"),
+        .skills = skills,
+        .nick = nick,
+    };
+    if (strcmp(value(st->form, "offline"), "1") == 0) {
+        int64_t id;
+        if (desk_chat_leave_message(q, &r, &id, err) < 0)
+            goto out;
+        adhoc_note(st, "info", "Thank you: we will answer by email. Your "
+                               "ticket number is %lld.",
+                   (long long)id);
+        result_open(st);
+        char n[32];
+        snprintf(n, sizeof n, "%lld", (long long)id);
+        form_add(st->payload, "ticket", "text-single", "Ticket", n);
+        form_add(st->payload, "offline", "boolean", NULL, "1");
+        form_close(st->payload);
+        rc = 0;
+        goto out;
+    }
+    struct desk_chat *c;
+    bool existing;
+    char token[2 * DESK_TOKEN_BYTES + 1];
+    if (desk_chat_request(q, &r, &c, &existing, token, sizeof token, err) < 0)
+        goto out;
+    result_open(st);
+    char n[32];
+    form_add(st->payload, "room", "jid-single", "Chat room",
+             muc_room_jid(c->room));
+    snprintf(n, sizeof n, "%lld", (long long)c->id);
+    form_add(st->payload, "ticket", "text-single", "Ticket", n);
+    form_add(st->payload, "token", "text-private", "Resume token", token);
+    int pos = desk_chat_position(c);
+    snprintf(n, sizeof n, "%d", pos);
+    form_add(st->payload, "position", "text-single", "Position in the queue",
+             n);
+    if (pos > 0) {
+        double avg = desk_rolling_mean(&q->waits);
+        int wait = desk_wait_estimate(avg > 0 ? avg : 60.0, pos);
+        snprintf(n, sizeof n, "%d", wait);
+        form_add(st->payload, "wait", "text-single", "Estimated wait (s)", n);
+    }
+    form_add(st->payload, "nick", "text-single", "Nickname", nick);
+    form_add_bool(st->payload, "no-agents", "No agent available now",
+                  desk_queue_available_count(q) == 0 &&
+                      c->state == DESK_CHAT_WAITING);
+    form_close(st->payload);
+    rc = 0;
+out:
+    buf_free(&question);
+    return rc;
+}
+
+/* ---- resume-chat, rate-chat (on D) ------------------------------------------------ */
+
+static int resume_chat(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    if (!st->form) {
+        form_open(st->payload, "form", "urn:mucdesk:resume-chat",
+                  "Resume a chat", NULL);
+        field(st->payload, "token", "text-private", "Resume token", NULL,
+              true, NULL);
+        form_close(st->payload);
+        executing(st, 1);
+        return 0;
+    }
+    struct desk_chat *c = desk_chat_by_token(d, value(st->form, "token"));
+    if (!c || !c->room) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "token: unknown or expired");
+        return -1;
+    }
+    /* A connection of the same customer the server has not noticed is
+     * dead yet leaves quietly: the new one takes its place. */
+    if (c->state != DESK_CHAT_ENDED) {
+        struct muc_occupant *o;
+        c->replacing_customer = true;
+        while ((o = desk_chat_customer_occupant(c)) != NULL) {
+            char bare[BARE_MAX];
+            muc_occupant_bare_jid(o, bare, sizeof bare);
+            if (strcmp(bare, st->asker) == 0)
+                break;
+            muc_occupant_kick(o, NULL);
+        }
+        c->replacing_customer = false;
+    }
+    /* Membership: to come in while it lasts, to read the archive after. */
+    desk_chat_add_customer(c, st->asker);
+    log_info(LOG, "ticket %lld: resumed by a new address", (long long)c->id);
+    result_open(st);
+    char n[32];
+    form_add(st->payload, "room", "jid-single", "Chat room",
+             muc_room_jid(c->room));
+    snprintf(n, sizeof n, "%lld", (long long)c->id);
+    form_add(st->payload, "ticket", "text-single", "Ticket", n);
+    char nick[200] = "";
+    if (desk_json_get(c->details, "nick", nick, sizeof nick) == 0 && nick[0])
+        form_add(st->payload, "nick", "text-single", "Nickname", nick);
+    int pos = desk_chat_position(c);
+    if (pos > 0) {
+        snprintf(n, sizeof n, "%d", pos);
+        form_add(st->payload, "position", "text-single", "Position", n);
+    }
+    if (c->state == DESK_CHAT_ENDED)
+        form_add(st->payload, "ended", "boolean", "The chat has ended", "1");
+    form_close(st->payload);
+    return 0;
+}
+
+static int rate_chat(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    static const char *const ratings[] = {"1", "1", "2", "2", "3", "3",
+                                          "4", "4", "5", "5", NULL};
+    if (!st->form) {
+        form_open(st->payload, "form", "urn:mucdesk:rate-chat",
+                  "Rate your chat", "How did we do?");
+        field(st->payload, "ticket", "text-single", "Ticket", NULL, true,
+              NULL);
+        field(st->payload, "token", "text-private", "Resume token", NULL, true,
+              NULL);
+        list_field(st->payload, "rating", "Rating (5 is best)", NULL, ratings,
+                   true);
+        field(st->payload, "comment", "text-multi", "Comment", NULL, false,
+              NULL);
+        form_close(st->payload);
+        executing(st, 1);
+        return 0;
+    }
+    long id, rating;
+    struct desk_chat *c = NULL;
+    if (desk_parse_int(value(st->form, "ticket"), 1, INT64_MAX / 2, &id) == 0)
+        c = desk_chat_find(d, (int64_t)id);
+    if (!c || !desk_chat_token_matches(c, value(st->form, "token"))) {
+        xerr_set(err, XERR_FORBIDDEN, "token: not valid for this ticket");
+        return -1;
+    }
+    if (desk_parse_int(value(st->form, "rating"), 1, 5, &rating) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "rating: choose 1 to 5");
+        return -1;
+    }
+    struct buf comment = BUF_INIT;
+    values(st->form, "comment", "\n", &comment);
+    c->rating = (int)rating;
+    free(c->rating_comment);
+    c->rating_comment = comment.len ? strndup(buf_cstr(&comment), 2000) : NULL;
+    desk_chat_save(c);
+    char body[2100];
+    snprintf(body, sizeof body, "%ld%s%.2000s", rating, comment.len ? ": " : "",
+             buf_cstr(&comment));
+    desk_chat_event(c, ARCHIVE_RATING, st->asker, NULL, body, false);
+    buf_free(&comment);
+    adhoc_note(st, "info", "Thank you for your feedback!");
+    return 0;
+}
+
+/* ---- queues and agents (admins) ----------------------------------------------------- */
+
+static void db_done(void *ud, int rc, const char *errtext)
+{
+    struct adhoc_reply *r = ud;
+    struct xerr err;
+    char what[64];
+    /* The note said what is being done; db_done finishes it. */
+    snprintf(what, sizeof what, "%s", buf_cstr(adhoc_reply_payload(r)));
+    buf_reset(adhoc_reply_payload(r));
+    switch (rc) {
+    case DESK_DB_OK:
+        buf_append_str(adhoc_reply_payload(r), "<note type='info'>");
+        xml_text(adhoc_reply_payload(r), what);
+        buf_append_str(adhoc_reply_payload(r), "</note>");
+        adhoc_finish(r);
+        return;
+    case DESK_DB_EXISTS:
+        xerr_set(&err, XERR_BAD_REQUEST, "queue: a queue with this name exists");
+        break;
+    case DESK_DB_NOT_FOUND:
+        xerr_set(&err, XERR_BAD_REQUEST, "queue: %s", errtext);
+        break;
+    case DESK_DB_INVALID:
+        xerr_set(&err, XERR_BAD_REQUEST, "%s", errtext);
+        break;
+    default:
+        log_warn(LOG, "directory change failed: %s", errtext);
+        xerr_set(&err, XERR_SERVICE_UNAVAILABLE,
+                 "The database is not reachable; try again later");
+        break;
+    }
+    adhoc_fail(r, &err);
+}
+
+static int defer_write(struct desk *d, struct adhoc_step *st, const char *kind,
+                       const struct desk_queue_row *q,
+                       const struct desk_agent_row *a, const char *done_text,
+                       struct xerr *err)
+{
+    struct adhoc_reply *r = adhoc_defer(st);
+    if (!r) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    buf_append_str(adhoc_reply_payload(r), done_text);
+    if (desk_dir_write(d, kind, q, a, db_done, r) < 0) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const strategy_options[] = {
+    "manual", "Manual (agents accept)", "round-robin", "Round robin",
+    "least-busy", "Least busy", "skills", "By skills", NULL};
+
+static void queue_fields(struct buf *out, const struct desk_queue *q,
+                         bool with_name)
+{
+    char n[16];
+    if (with_name)
+        field(out, "queue", "text-single", "Queue (local part of its JID)",
+              NULL, true, NULL);
+    field(out, "name", "text-single", "Name", q ? q->title : NULL, with_name,
+          NULL);
+    list_field(out, "strategy", "Routing strategy",
+               q ? q->strategy : "round-robin", strategy_options, false);
+    snprintf(n, sizeof n, "%d", q ? q->offer_timeout_s : 20);
+    field(out, "offer-timeout", "text-single", "Offer timeout (seconds)", n,
+          false, NULL);
+    snprintf(n, sizeof n, "%d", q ? q->max_wait_s : 240);
+    field(out, "max-wait", "text-single", "Maximum wait (seconds)", n, false,
+          NULL);
+    field(out, "greeting", "text-multi", "Greeting",
+          q ? q->greeting : NULL, false, NULL);
+    field(out, "offline-message", "text-multi", "Offline message",
+          q ? q->offline_message : NULL, false, NULL);
+}
+
+/* Reads the queue settings of a form into row; NULL/-1 for absent ones. */
+static int read_queue_fields(xmpp_stanza_t *form, struct desk_queue_row *row,
+                             struct buf *greeting, struct buf *offline,
+                             struct xerr *err)
+{
+    long v;
+    const char *s;
+    s = form_value(form, "name");
+    row->title = s && *s ? (char *)s : NULL;
+    s = form_value(form, "strategy");
+    row->strategy = s && *s ? (char *)s : NULL;
+    if (row->strategy && !desk_strategy_known(row->strategy)) {
+        xerr_set(err, XERR_BAD_REQUEST,
+                 "strategy: manual, round-robin, least-busy or skills");
+        return -1;
+    }
+    row->offer_timeout = row->max_wait = -1;
+    s = form_value(form, "offer-timeout");
+    if (s && *s) {
+        if (desk_parse_int(s, 1, 600, &v) < 0) {
+            xerr_set(err, XERR_BAD_REQUEST,
+                     "offer-timeout: seconds, 1 to 600");
+            return -1;
+        }
+        row->offer_timeout = (int)v;
+    }
+    s = form_value(form, "max-wait");
+    if (s && *s) {
+        if (desk_parse_int(s, 0, 86400, &v) < 0) {
+            xerr_set(err, XERR_BAD_REQUEST, "max-wait: seconds, 0 to 86400");
+            return -1;
+        }
+        row->max_wait = (int)v;
+    }
+    if (form_field(form, "greeting")) {
+        values(form, "greeting", "\n", greeting);
+        buf_append_str(greeting, ""); /* "" clears it */
+        row->greeting = (char *)buf_cstr(greeting);
+    }
+    if (form_field(form, "offline-message")) {
+        values(form, "offline-message", "\n", offline);
+        buf_append_str(offline, "");
+        row->offline_message = (char *)buf_cstr(offline);
+    }
+    return 0;
+}
+
+static int queue_create(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    if (!st->form) {
+        form_open(st->payload, "form", "urn:mucdesk:queue", "Create a queue",
+                  NULL);
+        queue_fields(st->payload, NULL, true);
+        form_close(st->payload);
+        executing(st, 1);
+        return 0;
+    }
+    struct desk_queue_row row = {0};
+    const char *name = value(st->form, "queue");
+    const char *problem = desk_queue_name_problem(name);
+    if (problem) {
+        xerr_set(err, XERR_BAD_REQUEST, "queue: %s", problem);
+        return -1;
+    }
+    struct buf g = BUF_INIT, o = BUF_INIT;
+    int rc = read_queue_fields(st->form, &row, &g, &o, err);
+    row.name = (char *)name;
+    char done[200];
+    snprintf(done, sizeof done, "Queue %s created.", name);
+    if (rc == 0)
+        rc = defer_write(d, st, "queue-create", &row, NULL, done, err);
+    buf_free(&g);
+    buf_free(&o);
+    return rc;
+}
+
+struct configure_data {
+    char queue[128];
+};
+
+static const char *const *queue_options(struct desk *d)
+{
+    size_t n = HASH_COUNT(d->queues);
+    const char **opts = calloc(2 * n + 1, sizeof *opts);
+    if (!opts)
+        return NULL;
+    size_t i = 0;
+    for (struct desk_queue *q = d->queues; q; q = q->hh.next) {
+        opts[i++] = q->name;
+        opts[i++] = q->title ? q->title : q->name;
+    }
+    return opts;
+}
+
+static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    struct configure_data *data = st->data;
+    if (st->stage == 0 && !st->form) {
+        const char *const *opts = queue_options(d);
+        if (!opts) {
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            return -1;
+        }
+        form_open(st->payload, "form", "urn:mucdesk:queue",
+                  "Configure a queue", "Which queue?");
+        list_field(st->payload, "queue", "Queue", NULL, opts, true);
+        form_close(st->payload);
+        free((void *)opts);
+        executing(st, 0);
+        st->actions = ADHOC_ACT_NEXT | ADHOC_ACT_COMPLETE;
+        st->default_action = ADHOC_ACT_NEXT;
+        return 0;
+    }
+    if (st->stage == 0) {
+        const char *name = value(st->form, "queue");
+        if (!desk_queue_find(d, name)) {
+            xerr_set(err, XERR_BAD_REQUEST, "queue: no such queue");
+            return -1;
+        }
+        if (!data && !(data = calloc(1, sizeof *data))) {
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            return -1;
+        }
+        st->data = data;
+        snprintf(data->queue, sizeof data->queue, "%s", name);
+        /* A script may send the settings along with the queue. */
+        if (!form_field(st->form, "name") && !form_field(st->form, "strategy") &&
+            !form_field(st->form, "offer-timeout") &&
+            !form_field(st->form, "max-wait")) {
+            st->form = NULL;
+            st->stage = 1;
+        }
+    }
+    struct desk_queue *q = data ? desk_queue_find(d, data->queue) : NULL;
+    if (!q) {
+        xerr_set(err, XERR_BAD_REQUEST, "queue: no such queue");
+        return -1;
+    }
+    if (!st->form) {
+        char title[200];
+        snprintf(title, sizeof title, "Configure queue %s", q->name);
+        form_open(st->payload, "form", "urn:mucdesk:queue", title, NULL);
+        queue_fields(st->payload, q, false);
+        form_close(st->payload);
+        executing(st, 1);
+        st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
+        return 0;
+    }
+    struct desk_queue_row row = {0};
+    struct buf g = BUF_INIT, o = BUF_INIT;
+    int rc = read_queue_fields(st->form, &row, &g, &o, err);
+    row.name = q->name;
+    char done[200];
+    snprintf(done, sizeof done, "Queue %s configured.", q->name);
+    if (rc == 0)
+        rc = defer_write(d, st, "queue-configure", &row, NULL, done, err);
+    buf_free(&g);
+    buf_free(&o);
+    return rc;
+}
+
+static int queue_delete(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    if (!st->form) {
+        const char *const *opts = queue_options(d);
+        if (!opts) {
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            return -1;
+        }
+        form_open(st->payload, "form", "urn:mucdesk:queue", "Delete a queue",
+                  "Its agents lose it; its open chats stay open.");
+        list_field(st->payload, "queue", "Queue", NULL, opts, true);
+        form_close(st->payload);
+        free((void *)opts);
+        executing(st, 1);
+        return 0;
+    }
+    struct desk_queue_row row = {.name = (char *)value(st->form, "queue"),
+                                 .offer_timeout = -1, .max_wait = -1};
+    if (!*row.name) {
+        xerr_set(err, XERR_BAD_REQUEST, "queue: which queue?");
+        return -1;
+    }
+    char done[200];
+    snprintf(done, sizeof done, "Queue %s deleted.", row.name);
+    return defer_write(d, st, "queue-delete", &row, NULL, done, err);
+}
+
+static int bare_of(const char *text, char *out, size_t size)
+{
+    struct jid j;
+    if (jid_parse(text, &j) < 0 || !jid_has_local(&j) || jid_has_resource(&j))
+        return -1;
+    return jid_bare_text(&j, out, size) < 0 ? -1 : 0;
+}
+
+static int agent_add(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    static const char *const roles[] = {"agent", "Agent", "supervisor",
+                                        "Supervisor", NULL};
+    if (!st->form) {
+        const char *const *opts = queue_options(d);
+        if (!opts) {
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            return -1;
+        }
+        form_open(st->payload, "form", "urn:mucdesk:agent", "Add an agent",
+                  NULL);
+        list_field(st->payload, "queue", "Queue", NULL, opts, true);
+        field(st->payload, "jid", "jid-single", "Agent's JID", NULL, true,
+              NULL);
+        list_field(st->payload, "role", "Role", "agent", roles, true);
+        field(st->payload, "max-chats", "text-single",
+              "Most chats at a time", "3", false, NULL);
+        field(st->payload, "skills", "text-single", "Skills",
+              NULL, false, "Comma-separated, e.g. billing,french");
+        form_close(st->payload);
+        free((void *)opts);
+        executing(st, 1);
+        return 0;
+    }
+    char bare[BARE_MAX];
+    if (bare_of(value(st->form, "jid"), bare, sizeof bare) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "jid: a bare JID such as "
+                                        "alex@example.org");
+        return -1;
+    }
+    const char *role = value(st->form, "role");
+    if (!*role)
+        role = "agent";
+    if (strcmp(role, "agent") && strcmp(role, "supervisor")) {
+        xerr_set(err, XERR_BAD_REQUEST, "role: agent or supervisor");
+        return -1;
+    }
+    long max = 3;
+    const char *m = value(st->form, "max-chats");
+    if (*m && desk_parse_int(m, 1, 100, &max) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "max-chats: 1 to 100");
+        return -1;
+    }
+    struct buf skills = BUF_INIT;
+    values(st->form, "skills", ",", &skills);
+    char *sk = buf_steal(&skills);
+    if (!sk) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    desk_normalise_list(sk);
+    struct desk_agent_row row = {.queue = (char *)value(st->form, "queue"),
+                                 .jid = bare, .role = (char *)role,
+                                 .max_chats = (int)max, .skills = sk};
+    char done[300];
+    snprintf(done, sizeof done, "%.200s is now %s of queue %.60s.", bare,
+             strcmp(role, "agent") == 0 ? "an agent" : "a supervisor",
+             row.queue);
+    int rc = defer_write(d, st, "agent-add", NULL, &row, done, err);
+    free(sk);
+    return rc;
+}
+
+static int agent_remove(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    if (!st->form) {
+        const char *const *opts = queue_options(d);
+        if (!opts) {
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            return -1;
+        }
+        form_open(st->payload, "form", "urn:mucdesk:agent",
+                  "Remove an agent from a queue", NULL);
+        list_field(st->payload, "queue", "Queue", NULL, opts, true);
+        field(st->payload, "jid", "jid-single", "Agent's JID", NULL, true,
+              NULL);
+        form_close(st->payload);
+        free((void *)opts);
+        executing(st, 1);
+        return 0;
+    }
+    char bare[BARE_MAX];
+    if (bare_of(value(st->form, "jid"), bare, sizeof bare) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "jid: a bare JID");
+        return -1;
+    }
+    struct desk_agent_row row = {.queue = (char *)value(st->form, "queue"),
+                                 .jid = bare};
+    char done[300];
+    snprintf(done, sizeof done, "%.200s removed from queue %.60s.", bare, row.queue);
+    return defer_write(d, st, "agent-remove", NULL, &row, done, err);
+}
+
+/* ---- staff commands: the text commands with a form ---------------------------------- */
+
+struct staff_field {
+    const char *var, *type, *label;
+    bool required;
+    const char *const *options;
+};
+
+struct staff_command {
+    const char *node, *name;
+    enum desk_place place;
+    bool supervisors;
+    struct staff_field fields[4]; /* after `ticket` for session commands */
+};
+
+static const char *const status_options[] = {
+    "resolved", "Resolved", "queued", "Back to a queue", "inprogress",
+    "Keep working on it (in progress)", NULL};
+static const char *const time_options[] = {"pause", "Pause", "resume",
+                                           "Resume", "set", "Set", NULL};
+
+static const struct staff_command staff_commands[] = {
+    {"accept", "Accept a waiting chat", DESK_IN_QUEUE, false,
+     {{"ticket", "text-single", "Ticket", true, NULL}}},
+    {"waiting", "Waiting chats", DESK_IN_QUEUE, false, {{0}}},
+    {"stats", "Queue figures", DESK_IN_QUEUE, false, {{0}}},
+    {"observe", "Observe a chat invisibly", DESK_IN_QUEUE, true,
+     {{"ticket", "text-single", "Ticket", true, NULL}}},
+    {"join", "Join a chat (visible)", DESK_IN_QUEUE, true,
+     {{"ticket", "text-single", "Ticket", true, NULL}}},
+    {"take", "Take over a chat", DESK_IN_QUEUE, true,
+     {{"ticket", "text-single", "Ticket", true, NULL}}},
+    {"invite", "Invite staff into a chat", DESK_IN_SESSION, false,
+     {{"jid", "text-single", "JID or nick", true, NULL},
+      {"reason", "text-single", "Reason", false, NULL}}},
+    {"forward", "Forward a chat", DESK_IN_SESSION, false,
+     {{"to", "text-single", "Agent JID or queue", true, NULL}}},
+    {"leave", "Leave a chat", DESK_IN_SESSION, false, {{0}}},
+    {"close", "Close a chat", DESK_IN_SESSION, false,
+     {{"status", "list-single", "Final status", true, status_options},
+      {"queue", "text-single", "Queue (for queued)", false, NULL},
+      {"note", "text-single", "Note (staff only)", false, NULL}}},
+    {"note", "Add an internal note", DESK_IN_SESSION, false,
+     {{"text", "text-multi", "Note (staff only)", true, NULL}}},
+    {"time", "Chat time", DESK_IN_SESSION, false,
+     {{"action", "list-single", "Action", true, time_options},
+      {"minutes", "text-single", "Minutes (for set)", false, NULL}}},
+    {"subject", "Change the subject", DESK_IN_SESSION, false,
+     {{"subject", "text-single", "Subject", true, NULL}}},
+    {"priority", "Change the priority", DESK_IN_SESSION, false,
+     {{"priority", "text-single", "Priority (1-5)", true, NULL}}},
+    {"visible", "Become visible", DESK_IN_SESSION, true, {{0}}},
+    {"invisible", "Become invisible (observe)", DESK_IN_SESSION, true, {{0}}},
+};
+#define STAFF_COMMAND_COUNT (sizeof staff_commands / sizeof staff_commands[0])
+
+struct staff_ud {
+    struct desk *desk;
+    const struct staff_command *cmd;
+};
+
+static bool staff_visible(void *ud, const char *asker, const char *target)
+{
+    struct staff_ud *s = ud;
+    return s->cmd->supervisors ? supervisors_only(s->desk, asker, target)
+                               : staff_only(s->desk, asker, target);
+}
+
+static int staff_step(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct staff_ud *s = ud;
+    struct desk *d = s->desk;
+    const struct staff_command *cmd = s->cmd;
+    bool session = cmd->place == DESK_IN_SESSION;
+    bool has_fields = session || cmd->fields[0].var;
+    if (!st->form && has_fields) {
+        form_open(st->payload, "form", NULL, cmd->name, NULL);
+        if (session)
+            field(st->payload, "ticket", "text-single", "Ticket", NULL, true,
+                  NULL);
+        for (const struct staff_field *f = cmd->fields; f->var; f++) {
+            if (f->options)
+                list_field(st->payload, f->var, f->label, NULL, f->options,
+                           f->required);
+            else
+                field(st->payload, f->var, f->type, f->label, NULL,
+                      f->required, NULL);
+        }
+        form_close(st->payload);
+        executing(st, 1);
+        return 0;
+    }
+    struct desk_call call = {.desk = d, .actor = st->asker,
+                             .place = cmd->place};
+    struct buf line = BUF_INIT, reply = BUF_INIT;
+    call.reply = &reply;
+    buf_printf(&line, "/%s", cmd->node);
+    if (session) {
+        long id;
+        struct desk_chat *c = NULL;
+        if (desk_parse_int(value(st->form, "ticket"), 1, INT64_MAX / 2, &id) ==
+            0)
+            c = desk_chat_find(d, (int64_t)id);
+        if (!c) {
+            /* Unknown and forbidden look alike. */
+            bool number = desk_parse_int(value(st->form, "ticket"), 1,
+                                         INT64_MAX / 2, &id) == 0;
+            if (number)
+                desk_authz_refuse(err);
+            else
+                xerr_set(err, XERR_BAD_REQUEST, "ticket: a ticket number");
+            buf_free(&line);
+            buf_free(&reply);
+            return -1;
+        }
+        call.chat = c;
+    }
+    for (const struct staff_field *f = cmd->fields; f->var; f++) {
+        struct buf v = BUF_INIT;
+        values(st->form, f->var, " ", &v);
+        if (f->required && !v.len) {
+            xerr_set(err, XERR_BAD_REQUEST, "%s: required", f->var);
+            buf_free(&v);
+            buf_free(&line);
+            buf_free(&reply);
+            return -1;
+        }
+        if (v.len)
+            buf_printf(&line, " %s", buf_cstr(&v));
+        buf_free(&v);
+    }
+    int rc = desk_command_run(&call, buf_cstr(&line), err);
+    if (rc == 0) {
+        if (reply.len)
+            adhoc_note(st, "info", "%s", buf_cstr(&reply));
+        if (call.room_jid[0]) {
+            result_open(st);
+            form_add(st->payload, "room", "jid-single", "Chat room",
+                     call.room_jid);
+            form_close(st->payload);
+        }
+    }
+    buf_free(&line);
+    buf_free(&reply);
+    return rc;
+}
+
+/* ---- registration ------------------------------------------------------------------ */
+
+int desk_adhoc_register(struct desk *d)
+{
+    const struct adhoc_command cmds[] = {
+        {"request-chat", "Request a chat", "queue", everyone, request_chat,
+         NULL, d},
+        {"resume-chat", "Resume a chat", NULL, everyone, resume_chat, NULL, d},
+        {"rate-chat", "Rate a chat", NULL, everyone, rate_chat, NULL, d},
+        {"queue-create", "Create a queue", NULL, admins_only, queue_create,
+         NULL, d},
+        {"queue-configure", "Configure a queue", NULL, admins_only,
+         queue_configure, NULL, d},
+        {"queue-delete", "Delete a queue", NULL, admins_only, queue_delete,
+         NULL, d},
+        {"agent-add", "Add an agent to a queue", NULL, admins_only, agent_add,
+         NULL, d},
+        {"agent-remove", "Remove an agent from a queue", NULL, admins_only,
+         agent_remove, NULL, d},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
+            return -1;
+    struct staff_ud *staff_uds = calloc(STAFF_COMMAND_COUNT, sizeof *staff_uds);
+    if (!staff_uds)
+        return -1;
+    d->adhoc_data = staff_uds; /* freed by desk_free */
+    for (size_t i = 0; i < STAFF_COMMAND_COUNT; i++) {
+        staff_uds[i].desk = d;
+        staff_uds[i].cmd = &staff_commands[i];
+        struct adhoc_command c = {staff_commands[i].node,
+                                  staff_commands[i].name, NULL, staff_visible,
+                                  staff_step, NULL, &staff_uds[i]};
+        if (adhoc_register(d->adhoc, &c) < 0)
+            return -1;
+    }
+    return 0;
+}

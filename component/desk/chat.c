@@ -1,0 +1,1095 @@
+/* Chats: one ticket, one session room.  Creation (request-chat or a plain
+ * message to the queue), the waiting list, acceptance (the offered agent
+ * joining), requeue, the end (for the customer: a closing status message,
+ * then the room "destroyed" for them alone; it stays for staff and MAM
+ * until [desk] closed_room_hours), chat time, the customer's reconnect
+ * grace, resume tokens, and restoring open tickets at start-up.
+ *
+ * Tickets are journaled (store/tickets.h): a chat goes on while
+ * PostgreSQL is away; a new one is refused when no ticket number is
+ * reserved or the archive cannot take more. */
+#include "build-config.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "desk/desk_impl.h"
+#include "xmpp/stamp.h"
+#include "xmpp/xml.h"
+
+#define LOG "desk"
+#define BARE_MAX (JID_TEXT_MAX + 1)
+
+static const struct muc_room_hooks session_hooks;
+
+static char *dup_opt(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+static void names_free(struct desk_name *n)
+{
+    while (n) {
+        struct desk_name *next = n->next;
+        free(n->jid);
+        free(n);
+        n = next;
+    }
+}
+
+static int names_add(struct desk_name **list, const char *jid)
+{
+    for (struct desk_name *n = *list; n; n = n->next)
+        if (strcmp(n->jid, jid) == 0)
+            return 0;
+    struct desk_name *n = calloc(1, sizeof *n);
+    if (!n || !(n->jid = strdup(jid))) {
+        free(n);
+        return -1;
+    }
+    n->next = *list;
+    *list = n;
+    return 1;
+}
+
+static bool names_take(struct desk_name **list, const char *jid)
+{
+    for (struct desk_name **p = list; *p; p = &(*p)->next) {
+        if (strcmp((*p)->jid, jid) == 0) {
+            struct desk_name *n = *p;
+            *p = n->next;
+            free(n->jid);
+            free(n);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool desk_chat_is_customer(const struct desk_chat *c, const char *bare)
+{
+    for (const struct desk_name *n = c->customers; n; n = n->next)
+        if (strcmp(n->jid, bare) == 0)
+            return true;
+    return false;
+}
+
+int desk_chat_add_customer(struct desk_chat *c, const char *bare)
+{
+    if (names_add(&c->customers, bare) < 0)
+        return -1;
+    if (c->room)
+        muc_room_set_affiliation(c->room, bare, MUC_AFFIL_MEMBER, NULL);
+    return 0;
+}
+
+/* ---- the waiting list --------------------------------------------------------- */
+
+static void wait_remove(struct desk_chat *c)
+{
+    struct desk_queue *q = c->waiting_in;
+    if (!q)
+        return;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        q->wait_head = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    else
+        q->wait_tail = c->wprev;
+    c->wprev = c->wnext = NULL;
+    c->waiting_in = NULL;
+}
+
+static void wait_add(struct desk_queue *q, struct desk_chat *c, bool front)
+{
+    wait_remove(c);
+    c->waiting_in = q;
+    if (front) {
+        c->wnext = q->wait_head;
+        if (q->wait_head)
+            q->wait_head->wprev = c;
+        else
+            q->wait_tail = c;
+        q->wait_head = c;
+    } else {
+        c->wprev = q->wait_tail;
+        if (q->wait_tail)
+            q->wait_tail->wnext = c;
+        else
+            q->wait_head = c;
+        q->wait_tail = c;
+    }
+}
+
+/* ---- the ticket -------------------------------------------------------------- */
+
+static void snapshot(const struct desk_chat *c, struct store_ticket *t)
+{
+    memset(t, 0, sizeof *t);
+    t->id = c->id;
+    t->queue = c->queue;
+    t->status = c->status;
+    t->subject = c->subject;
+    t->customer_jid = c->customer_jid;
+    t->customer_name = c->customer_name;
+    t->customer_email = c->customer_email;
+    t->owner_jid = c->owner_jid;
+    t->priority = c->priority;
+    t->created_us = c->created_us;
+    t->accepted_us = c->accepted_us;
+    t->ended_us = c->ended_us;
+    t->chat_seconds = desk_chat_seconds(c);
+    t->rating = c->rating;
+    t->rating_comment = c->rating_comment;
+    t->room = c->room_name;
+    t->has_token_hash = c->has_token;
+    memcpy(t->token_hash, c->token_hash, sizeof t->token_hash);
+    t->details = c->details;
+}
+
+void desk_chat_save(struct desk_chat *c)
+{
+    struct store_ticket t;
+    snapshot(c, &t);
+    if (store_ticket_update(c->desk->archive, &t) == 0)
+        log_error(LOG, "ticket %lld: the journal refused its update",
+                  (long long)c->id);
+}
+
+void desk_chat_event(struct desk_chat *c, enum archive_kind kind,
+                     const char *actor_jid, const char *actor_nick,
+                     const char *body, bool staff_only)
+{
+    char sid[48];
+    desk_make_stanza_id(c->desk, sid, sizeof sid);
+    struct archive_event ev = {
+        .stanza_id = sid,
+        .room = c->room_name,
+        .ticket_id = c->id,
+        .at_us = stamp_now_us(),
+        .kind = kind,
+        .actor_jid = actor_jid,
+        .actor_nick = actor_nick,
+        .body = body,
+        .staff_only = staff_only,
+    };
+    if (archive_append(c->desk->archive, &ev) == 0)
+        log_error(LOG, "ticket %lld: the archive refused an event",
+                  (long long)c->id);
+}
+
+int desk_chat_seconds(const struct desk_chat *c)
+{
+    int s = c->chat_seconds;
+    if (c->clock_running)
+        s += (int)((loop_now(c->desk->loop) - c->clock_since_ms) / 1000);
+    return s;
+}
+
+void desk_chat_clock(struct desk_chat *c, bool run)
+{
+    if (run == c->clock_running)
+        return;
+    if (!run)
+        c->chat_seconds = desk_chat_seconds(c);
+    c->clock_running = run;
+    c->clock_since_ms = loop_now(c->desk->loop);
+}
+
+/* ---- tokens ------------------------------------------------------------------ */
+
+static void token_hash(const char *token, uint8_t out[TICKET_TOKEN_HASH_SIZE])
+{
+    SHA256((const unsigned char *)token, strlen(token), out);
+}
+
+static int token_new(char *out, size_t size, uint8_t hash[TICKET_TOKEN_HASH_SIZE])
+{
+    unsigned char rnd[DESK_TOKEN_BYTES];
+    if (size < 2 * sizeof rnd + 1 || RAND_bytes(rnd, sizeof rnd) != 1)
+        return -1;
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+    token_hash(out, hash);
+    return 0;
+}
+
+bool desk_chat_token_matches(const struct desk_chat *c, const char *token)
+{
+    if (!c->has_token || !token || !*token)
+        return false;
+    uint8_t h[TICKET_TOKEN_HASH_SIZE];
+    token_hash(token, h);
+    return CRYPTO_memcmp(h, c->token_hash, sizeof h) == 0;
+}
+
+struct desk_chat *desk_chat_by_token(struct desk *d, const char *token)
+{
+    if (!token || !*token)
+        return NULL;
+    uint8_t h[TICKET_TOKEN_HASH_SIZE];
+    token_hash(token, h);
+    struct desk_chat *found = NULL;
+    /* Every chat is compared, in constant time each: the time taken says
+     * nothing about which token is near a valid one. */
+    for (struct desk_chat *c = d->chats; c; c = c->hh.next)
+        if (c->has_token && CRYPTO_memcmp(h, c->token_hash, sizeof h) == 0)
+            found = c;
+    return found;
+}
+
+/* ---- creation ---------------------------------------------------------------- */
+
+static struct desk_chat *chat_alloc(struct desk *d)
+{
+    struct desk_chat *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->desk = d;
+    c->priority = 3;
+    c->last_position = -1;
+    return c;
+}
+
+void desk_chat_free(struct desk_chat *c)
+{
+    if (!c)
+        return;
+    struct desk *d = c->desk;
+    desk_offer_withdraw(c, false);
+    wait_remove(c);
+    loop_timer_cancel(d->loop, c->grace_timer);
+    loop_timer_cancel(d->loop, c->maxwait_timer);
+    loop_timer_cancel(d->loop, c->announce_timer);
+    loop_timer_cancel(d->loop, c->expire_timer);
+    if (c->id && desk_chat_find(d, c->id) == c)
+        HASH_DEL(d->chats, c);
+    if (c->room) {
+        struct muc_room *room = c->room;
+        c->room = NULL;
+        if (!d->stopping)
+            muc_room_destroy(room, NULL, NULL);
+    }
+    names_free(c->customers);
+    names_free(c->declines);
+    names_free(c->observers);
+    free(c->queue);
+    free(c->subject);
+    free(c->customer_jid);
+    free(c->customer_name);
+    free(c->customer_email);
+    free(c->owner_jid);
+    free(c->rating_comment);
+    free(c->details);
+    free(c->question);
+    free(c->skills);
+    free(c->offered_to);
+    free(c);
+}
+
+void desk_chat_details_text(const struct desk_chat *c, struct buf *out)
+{
+    char v[1024];
+    char when[STAMP_TEXT_MAX];
+    stamp_format(c->created_us, when);
+    buf_printf(out, "Ticket #%lld", (long long)c->id);
+    buf_printf(out, "\nName: %s", c->customer_name ? c->customer_name : "-");
+    buf_printf(out, "\nEmail: %s",
+               c->customer_email ? c->customer_email : "-");
+    buf_printf(out, "\nQuestion: %s", c->question ? c->question : "-");
+    if (desk_json_get(c->details, "page", v, sizeof v) == 0 && v[0])
+        buf_printf(out, "\nPage: %s", v);
+    if (desk_json_get(c->details, "browser", v, sizeof v) == 0 && v[0])
+        buf_printf(out, "\nBrowser: %s", v);
+    buf_printf(out, "\nQueue: %s", c->queue);
+    buf_printf(out, "\nStarted: %s", when);
+}
+
+static void set_room_subject(struct desk_chat *c)
+{
+    char text[400];
+    snprintf(text, sizeof text, "Ticket #%lld: %.300s", (long long)c->id,
+             c->subject ? c->subject : "");
+    if (c->room)
+        muc_room_set_subject(c->room, text);
+}
+
+static void announce_timer(void *ud);
+static void maxwait_timer(void *ud);
+
+static void start_waiting_timers(struct desk_chat *c, struct desk_queue *q)
+{
+    struct desk *d = c->desk;
+    loop_timer_cancel(d->loop, c->announce_timer);
+    loop_timer_cancel(d->loop, c->maxwait_timer);
+    c->announce_timer = loop_timer_add(
+        d->loop, (uint64_t)d->cfg->desk.reannounce_s * 1000, announce_timer,
+        c, NULL);
+    c->maxwait_timer = NULL;
+    if (q->max_wait_s > 0 && !c->no_agents_told)
+        c->maxwait_timer = loop_timer_add(
+            d->loop, (uint64_t)q->max_wait_s * 1000, maxwait_timer, c, NULL);
+}
+
+static int open_room(struct desk_chat *c)
+{
+    struct muc_room_options o = {
+        .title = NULL,
+        .description = "Support chat",
+        .hidden = true,
+        .members_only = true,
+        .persistent = true,
+        .semi_anonymous = true,
+        .pm_privileged_only = true,
+        .archived = true,
+        .ticket_id = c->id,
+    };
+    c->room = muc_room_create(c->desk->muc, c->room_name, &o, &session_hooks,
+                              c);
+    if (!c->room)
+        return -1;
+    for (struct desk_name *n = c->customers; n; n = n->next)
+        muc_room_set_affiliation(c->room, n->jid, MUC_AFFIL_MEMBER, NULL);
+    return 0;
+}
+
+static struct desk_chat *open_chat_of(struct desk *d, const char *queue,
+                                      const char *bare)
+{
+    for (struct desk_chat *c = d->chats; c; c = c->hh.next)
+        if (c->state != DESK_CHAT_ENDED && strcmp(c->queue, queue) == 0 &&
+            desk_chat_is_customer(c, bare))
+            return c;
+    return NULL;
+}
+
+static void first_line(const char *text, char *out, size_t size)
+{
+    size_t n = strcspn(text ? text : "", "\r\n");
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, text ? text : "", n);
+    out[n] = '\0';
+}
+
+static char *make_details(const struct desk_request *r)
+{
+    struct buf b = BUF_INIT;
+    desk_json_open(&b);
+    desk_json_add(&b, "question", r->question);
+    desk_json_add(&b, "page", r->page);
+    desk_json_add(&b, "browser", r->browser);
+    desk_json_add(&b, "skills", r->skills);
+    desk_json_add(&b, "nick", r->nick);
+    desk_json_close(&b);
+    return buf_steal(&b);
+}
+
+static int check_accepting(struct desk *d, struct xerr *err)
+{
+    if (!archive_accepting(d->archive) ||
+        store_ticket_ids_available(d->archive) == 0) {
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "Chat is not available right now. Please try again in a "
+                 "few minutes.");
+        return -1;
+    }
+    return 0;
+}
+
+int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
+                            int64_t *ticket_out, struct xerr *err)
+{
+    struct desk *d = q->desk;
+    if (check_accepting(d, err) < 0)
+        return -1;
+    char bare[BARE_MAX];
+    struct jid j;
+    if (jid_parse(r->customer_full, &j) < 0 ||
+        jid_bare_text(&j, bare, sizeof bare) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "Your address is not valid");
+        return -1;
+    }
+    char subject[200];
+    first_line(r->question, subject, sizeof subject);
+    char *details = make_details(r);
+    struct store_ticket t = {
+        .queue = q->name, .status = TICKET_QUEUED, .subject = subject,
+        .customer_jid = bare, .customer_name = r->name,
+        .customer_email = r->email, .priority = 3, .details = details};
+    uint64_t seq = store_ticket_create(d->archive, &t);
+    free(details);
+    if (!seq) {
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "Chat is not available right now.");
+        return -1;
+    }
+    *ticket_out = t.id;
+    /* The message is the ticket's first line. */
+    char room[40];
+    snprintf(room, sizeof room, DESK_ROOM_PREFIX "%lld", (long long)t.id);
+    char sid[48];
+    desk_make_stanza_id(d, sid, sizeof sid);
+    struct archive_event ev = {.stanza_id = sid, .room = room,
+                               .ticket_id = t.id, .at_us = stamp_now_us(),
+                               .kind = ARCHIVE_MESSAGE, .actor_jid = bare,
+                               .actor_nick = r->name, .body = r->question};
+    archive_append(d->archive, &ev);
+    char text[700];
+    snprintf(text, sizeof text,
+             "Message left (no agent online): ticket #%lld from %.100s "
+             "<%.100s>: %.400s",
+             (long long)t.id, r->name ? r->name : "a customer",
+             r->email ? r->email : "-", r->question ? r->question : "");
+    desk_queue_announce(q, text);
+    log_info(LOG, "ticket %lld: message left in %s", (long long)t.id,
+             q->name);
+    return 0;
+}
+
+int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
+                      struct desk_chat **out, bool *existing,
+                      char *token_out, size_t token_size, struct xerr *err)
+{
+    struct desk *d = q->desk;
+    char bare[BARE_MAX];
+    struct jid j;
+    *existing = false;
+    if (token_size)
+        token_out[0] = '\0';
+    if (jid_parse(r->customer_full, &j) < 0 ||
+        jid_bare_text(&j, bare, sizeof bare) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "Your address is not valid");
+        return -1;
+    }
+    /* One open chat per customer and queue: asking again returns it. */
+    struct desk_chat *old = open_chat_of(d, q->name, bare);
+    if (old) {
+        desk_chat_add_customer(old, bare);
+        /* Only the token's hash is kept: the caller gets a fresh token
+         * (the old one stops working). */
+        if (token_new(token_out, token_size, old->token_hash) == 0) {
+            old->has_token = true;
+            desk_chat_save(old);
+        }
+        *out = old;
+        *existing = true;
+        return 0;
+    }
+    if (check_accepting(d, err) < 0)
+        return -1;
+    struct desk_chat *c = chat_alloc(d);
+    if (!c)
+        goto oom;
+    char subject[200];
+    first_line(r->question, subject, sizeof subject);
+    c->queue = strdup(q->name);
+    c->status = TICKET_QUEUED;
+    c->subject = dup_opt(subject);
+    c->customer_jid = strdup(bare);
+    c->customer_name = dup_opt(r->name);
+    c->customer_email = dup_opt(r->email);
+    c->question = dup_opt(r->question);
+    c->skills = dup_opt(r->skills);
+    c->details = make_details(r);
+    c->created_us = stamp_now_us();
+    if (!c->queue || !c->customer_jid || !c->details ||
+        names_add(&c->customers, bare) < 0)
+        goto oom;
+    if (token_new(token_out, token_size, c->token_hash) < 0)
+        goto oom;
+    c->has_token = true;
+    struct store_ticket t;
+    snapshot(c, &t);
+    t.room = NULL;
+    if (store_ticket_create(d->archive, &t) == 0) {
+        desk_chat_free(c);
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "Chat is not available right now. Please try again in a "
+                 "few minutes.");
+        return -1;
+    }
+    c->id = t.id;
+    snprintf(c->room_name, sizeof c->room_name, DESK_ROOM_PREFIX "%lld",
+             (long long)c->id);
+    HASH_ADD(hh, d->chats, id, sizeof c->id, c);
+    if (open_room(c) < 0) {
+        log_error(LOG, "ticket %lld: cannot open its room", (long long)c->id);
+        c->status = TICKET_RESOLVED;
+        c->ended_us = stamp_now_us();
+        desk_chat_save(c);
+        desk_chat_free(c);
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "Chat is not available right now.");
+        return -1;
+    }
+    desk_chat_save(c); /* now with its room */
+    set_room_subject(c);
+    /* The transcript starts with the session details. */
+    struct buf details = BUF_INIT;
+    desk_chat_details_text(c, &details);
+    muc_room_post(c->room, buf_cstr(&details), false);
+    buf_free(&details);
+    if (q->greeting)
+        muc_room_post(c->room, q->greeting, false);
+    c->state = DESK_CHAT_WAITING;
+    c->enqueued_ms = loop_now(d->loop);
+    wait_add(q, c, false);
+    start_waiting_timers(c, q);
+    char text[700];
+    snprintf(text, sizeof text, "New chat: ticket #%lld from %.100s: %.400s",
+             (long long)c->id, c->customer_name ? c->customer_name : "a customer",
+             c->question ? c->question : "");
+    desk_queue_announce(q, text);
+    log_info(LOG, "ticket %lld: new chat in %s", (long long)c->id, q->name);
+    desk_plugin_event(c, MUCDESK_EVENT_CREATED, bare);
+    desk_route(q);
+    *out = c;
+    return 0;
+oom:
+    desk_chat_free(c);
+    xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Please try again later");
+    return -1;
+}
+
+/* ---- timers while waiting ------------------------------------------------------- */
+
+static void announce_timer(void *ud)
+{
+    struct desk_chat *c = ud;
+    struct desk *d = c->desk;
+    c->announce_timer = NULL;
+    if (c->state != DESK_CHAT_WAITING || !c->waiting_in)
+        return;
+    char waited[32], text[600];
+    desk_format_duration(
+        (int)((loop_now(d->loop) - c->enqueued_ms) / 1000), waited,
+        sizeof waited);
+    snprintf(text, sizeof text,
+             "Still waiting for %s: ticket #%lld from %.100s: %.300s", waited,
+             (long long)c->id, c->customer_name ? c->customer_name : "a customer",
+             c->question ? c->question : "");
+    desk_queue_announce(c->waiting_in, text);
+    c->announce_timer = loop_timer_add(
+        d->loop, (uint64_t)d->cfg->desk.reannounce_s * 1000, announce_timer,
+        c, NULL);
+}
+
+static void maxwait_timer(void *ud)
+{
+    struct desk_chat *c = ud;
+    c->maxwait_timer = NULL;
+    if (c->state != DESK_CHAT_WAITING || c->no_agents_told || !c->room)
+        return;
+    c->no_agents_told = true;
+    muc_room_post_with(
+        c->room,
+        "No agent is available right now. You keep your place in the queue; "
+        "you may also leave a message here and we will get back to you.",
+        "<desk xmlns='" NS_DESK "' event='no-agents'/>", false);
+    if (c->waiting_in) {
+        char text[300];
+        snprintf(text, sizeof text,
+                 "Nobody took ticket #%lld within the queue's maximum wait; "
+                 "the customer was told and may leave a message.",
+                 (long long)c->id);
+        desk_queue_announce(c->waiting_in, text);
+    }
+}
+
+/* ---- acceptance, requeue, end ---------------------------------------------------- */
+
+static void owner_release(struct desk_chat *c)
+{
+    if (!c->owner_jid || !c->owner_counted)
+        return;
+    c->owner_counted = false;
+    struct desk_staff *s = desk_staff_get(c->desk, c->owner_jid);
+    if (s && s->active > 0) {
+        s->active--;
+        s->idle_since_ms = loop_now(c->desk->loop);
+    }
+}
+
+void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
+{
+    struct desk *d = c->desk;
+    struct desk_queue *q = c->waiting_in ? c->waiting_in
+                                         : desk_queue_find(d, c->queue);
+    desk_offer_withdraw(c, false);
+    bool transfer = c->state == DESK_CHAT_ACTIVE;
+    if (transfer)
+        owner_release(c);
+    if (c->waiting_in) {
+        struct desk_queue *wq = c->waiting_in;
+        uint64_t waited = loop_now(d->loop) - c->enqueued_ms;
+        desk_rolling_add(&wq->waits, (double)waited / 1000.0);
+        wait_remove(c);
+    }
+    loop_timer_cancel(d->loop, c->announce_timer);
+    loop_timer_cancel(d->loop, c->maxwait_timer);
+    c->announce_timer = c->maxwait_timer = NULL;
+    free(c->owner_jid);
+    c->owner_jid = strdup(agent);
+    c->state = DESK_CHAT_ACTIVE;
+    c->status = TICKET_INPROGRESS;
+    if (!c->accepted_us)
+        c->accepted_us = stamp_now_us();
+    desk_chat_clock(c, true);
+    struct desk_staff *s = desk_staff_get(d, agent);
+    if (s) {
+        s->active++;
+        c->owner_counted = true;
+    }
+    desk_chat_save(c);
+    char body[300];
+    snprintf(body, sizeof body, "%s by %s", transfer ? "taken" : "accepted",
+             agent);
+    desk_chat_event(c, ARCHIVE_STATUS, agent, nick, body, false);
+    log_info(LOG, "ticket %lld: %s by %s", (long long)c->id,
+             transfer ? "taken" : "accepted", agent);
+    desk_plugin_event(c, MUCDESK_EVENT_ACCEPTED, agent);
+    if (q) {
+        desk_push_positions(q, false);
+        desk_route(q);
+    }
+}
+
+void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
+                       const char *actor, const char *why)
+{
+    struct desk *d = c->desk;
+    struct desk_queue *old = desk_queue_find(d, c->queue);
+    desk_offer_withdraw(c, false);
+    owner_release(c);
+    desk_chat_clock(c, false);
+    free(c->owner_jid);
+    c->owner_jid = NULL;
+    bool moved = strcmp(c->queue, q->name) != 0;
+    if (moved) {
+        free(c->queue);
+        c->queue = strdup(q->name);
+    }
+    c->state = DESK_CHAT_WAITING;
+    c->status = TICKET_QUEUED;
+    c->enqueued_ms = loop_now(d->loop);
+    c->no_agents_told = false;
+    c->last_position = -1;
+    /* Back at the front: this customer has waited already. */
+    wait_add(q, c, true);
+    start_waiting_timers(c, q);
+    desk_chat_save(c);
+    char body[300];
+    snprintf(body, sizeof body, "%s to queue %s", why, q->name);
+    desk_chat_event(c, moved ? ARCHIVE_TRANSFER : ARCHIVE_STATUS, actor, NULL,
+                    body, false);
+    if (c->room)
+        muc_room_post(c->room,
+                      moved ? "Your chat was passed to another team. Please "
+                              "wait for the next agent."
+                            : "Please wait: the next available agent will "
+                              "take your chat.",
+                      false);
+    char text[600];
+    snprintf(text, sizeof text,
+             "Requeued: ticket #%lld from %.100s (%s): %.300s",
+             (long long)c->id, c->customer_name ? c->customer_name : "a customer",
+             why, c->question ? c->question : "");
+    desk_queue_announce(q, text);
+    log_info(LOG, "ticket %lld: %s to %s", (long long)c->id, why, q->name);
+    desk_plugin_event(c, MUCDESK_EVENT_REQUEUED, actor);
+    desk_push_positions(q, true);
+    desk_route(q);
+    if (old && old != q)
+        desk_route(old);
+}
+
+static void expire_timer(void *ud)
+{
+    struct desk_chat *c = ud;
+    c->expire_timer = NULL;
+    log_info(LOG, "ticket %lld: closed room expired", (long long)c->id);
+    desk_chat_free(c);
+}
+
+void desk_chat_end(struct desk_chat *c, enum ticket_status status,
+                   const char *actor, const char *note, const char *text)
+{
+    struct desk *d = c->desk;
+    if (c->state == DESK_CHAT_ENDED)
+        return;
+    struct desk_queue *q = c->waiting_in ? c->waiting_in
+                                         : desk_queue_find(d, c->queue);
+    desk_offer_withdraw(c, false);
+    owner_release(c);
+    wait_remove(c);
+    desk_chat_clock(c, false);
+    loop_timer_cancel(d->loop, c->grace_timer);
+    loop_timer_cancel(d->loop, c->announce_timer);
+    loop_timer_cancel(d->loop, c->maxwait_timer);
+    c->grace_timer = c->announce_timer = c->maxwait_timer = NULL;
+    c->state = DESK_CHAT_ENDED;
+    c->status = status;
+    c->ended_us = stamp_now_us();
+    if (status == TICKET_QUEUED) {
+        free(c->owner_jid);
+        c->owner_jid = NULL;
+    }
+    desk_chat_save(c);
+    char body[200];
+    snprintf(body, sizeof body, "closed: %s", ticket_status_name(status));
+    desk_chat_event(c, ARCHIVE_STATUS, actor, NULL, body, false);
+    if (note && *note)
+        desk_chat_event(c, ARCHIVE_NOTE, actor, NULL, note, true);
+    if (c->room) {
+        char x[120];
+        snprintf(x, sizeof x, "<desk xmlns='" NS_DESK "' event='closed' "
+                              "status='%s'/>",
+                 ticket_status_name(status));
+        muc_room_post_with(c->room,
+                           text ? text : "This chat has ended. Thank you!", x,
+                           false);
+        /* Out for the customer: the room is destroyed for them alone, and
+         * they lose their membership (no entry, no MAM); staff keep it. */
+        struct muc_occupant *o;
+        while ((o = desk_chat_customer_occupant(c)) != NULL)
+            muc_occupant_dismiss(o, "The chat has ended");
+        for (struct desk_name *n = c->customers; n; n = n->next)
+            muc_room_set_affiliation(c->room, n->jid, MUC_AFFIL_NONE, NULL);
+    }
+    log_info(LOG, "ticket %lld: ended (%s, %d s)", (long long)c->id,
+             ticket_status_name(status), desk_chat_seconds(c));
+    desk_plugin_event(c, MUCDESK_EVENT_CLOSED, actor);
+    uint64_t keep = (uint64_t)d->cfg->desk.closed_room_hours * 3600 * 1000;
+    c->expire_timer = loop_timer_add(d->loop, keep ? keep : 1, expire_timer, c,
+                                     NULL);
+    if (q) {
+        desk_push_positions(q, false);
+        desk_route(q);
+    }
+}
+
+/* ---- restoring at start-up ------------------------------------------------------- */
+
+struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t)
+{
+    if (!t->room || desk_chat_find(d, t->id))
+        return NULL;
+    struct desk_queue *q = desk_queue_find(d, t->queue);
+    struct desk_chat *c = chat_alloc(d);
+    if (!c)
+        return NULL;
+    c->id = t->id;
+    snprintf(c->room_name, sizeof c->room_name, "%s", t->room);
+    c->queue = strdup(t->queue);
+    c->status = t->status;
+    c->subject = dup_opt(t->subject);
+    c->customer_jid = dup_opt(t->customer_jid);
+    c->customer_name = dup_opt(t->customer_name);
+    c->customer_email = dup_opt(t->customer_email);
+    c->owner_jid = dup_opt(t->owner_jid);
+    c->priority = t->priority ? t->priority : 3;
+    c->created_us = t->created_us;
+    c->accepted_us = t->accepted_us;
+    c->chat_seconds = t->chat_seconds;
+    c->rating = t->rating;
+    c->rating_comment = dup_opt(t->rating_comment);
+    c->has_token = t->has_token_hash;
+    memcpy(c->token_hash, t->token_hash, sizeof c->token_hash);
+    c->details = strdup(t->details ? t->details : "{}");
+    char v[4096];
+    if (desk_json_get(c->details, "question", v, sizeof v) == 0)
+        c->question = dup_opt(v);
+    if (desk_json_get(c->details, "skills", v, sizeof v) == 0)
+        c->skills = dup_opt(v);
+    if (!c->queue || !c->details ||
+        (c->customer_jid && names_add(&c->customers, c->customer_jid) < 0)) {
+        desk_chat_free(c);
+        return NULL;
+    }
+    HASH_ADD(hh, d->chats, id, sizeof c->id, c);
+    if (open_room(c) < 0) {
+        log_error(LOG, "ticket %lld: cannot reopen room %s", (long long)c->id,
+                  c->room_name);
+        HASH_DEL(d->chats, c);
+        c->id = 0;
+        desk_chat_free(c);
+        return NULL;
+    }
+    set_room_subject(c);
+    if (t->status == TICKET_INPROGRESS && c->owner_jid) {
+        c->state = DESK_CHAT_ACTIVE;
+        struct desk_staff *s = desk_staff_get(d, c->owner_jid);
+        if (s) {
+            s->active++;
+            c->owner_counted = true;
+        }
+        desk_chat_clock(c, true);
+    } else {
+        c->state = DESK_CHAT_WAITING;
+        c->status = TICKET_QUEUED;
+        c->enqueued_ms = loop_now(d->loop);
+        if (q) {
+            wait_add(q, c, false);
+            start_waiting_timers(c, q);
+        }
+    }
+    log_info(LOG, "ticket %lld: room %s restored (%s)", (long long)c->id,
+             c->room_name, ticket_status_name(c->status));
+    return c;
+}
+
+/* ---- the session room's hooks ---------------------------------------------------- */
+
+struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c)
+{
+    if (!c->room)
+        return NULL;
+    for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+         o = muc_occupant_next(o))
+        if (!muc_occupant_privileged(o))
+            return o;
+    return NULL;
+}
+
+/* Staff who take part (visible, privileged) in the room. */
+bool desk_chat_has_staff(const struct desk_chat *c)
+{
+    if (!c->room)
+        return false;
+    for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+         o = muc_occupant_next(o))
+        if (muc_occupant_privileged(o) && !muc_occupant_invisible(o))
+            return true;
+    return false;
+}
+
+static enum muc_join_verdict s_pre_join(void *ud, struct muc_room *room,
+                                        struct muc_join *j, struct xerr *err)
+{
+    struct desk_chat *c = ud;
+    struct desk *d = c->desk;
+    (void)room;
+    struct desk_queue *q = desk_queue_find(d, c->queue);
+    enum desk_role role = desk_role_for(d, j->bare_jid, q, c);
+    if (role >= DESK_ROLE_AGENT) {
+        j->privileged = true;
+        /* /observe: the supervisor asked to come in invisibly. */
+        if (names_take(&c->observers, j->bare_jid) &&
+            desk_authz_allows(role, DESK_ACT_SUPERVISE))
+            j->invisible = true;
+        if (j->affiliation < MUC_AFFIL_MEMBER)
+            j->affiliation = MUC_AFFIL_MEMBER;
+        return MUC_JOIN_ALLOW;
+    }
+    if (role == DESK_ROLE_CUSTOMER && c->state != DESK_CHAT_ENDED) {
+        if (j->affiliation < MUC_AFFIL_MEMBER)
+            j->affiliation = MUC_AFFIL_MEMBER;
+        return MUC_JOIN_ALLOW;
+    }
+    xerr_set(err, XERR_REGISTRATION_REQUIRED,
+             "You are not expected in this room");
+    return MUC_JOIN_DENY;
+}
+
+static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
+{
+    struct desk_chat *c = ud;
+    struct desk *d = c->desk;
+    (void)room;
+    char bare[BARE_MAX];
+    muc_occupant_bare_jid(o, bare, sizeof bare);
+    if (!muc_occupant_privileged(o)) {
+        c->customer_present = true;
+        c->customer_left_explicitly = false;
+        if (c->grace_timer) {
+            loop_timer_cancel(d->loop, c->grace_timer);
+            c->grace_timer = NULL;
+            log_info(LOG, "ticket %lld: the customer is back",
+                     (long long)c->id);
+        }
+        if (c->state == DESK_CHAT_WAITING && c->waiting_in) {
+            c->last_position = -1;
+            desk_push_positions(c->waiting_in, false);
+            if (c->no_agents_told)
+                muc_room_tell_with(
+                    room, o,
+                    "No agent is available right now. You keep your place "
+                    "in the queue; you may also leave a message here.",
+                    "<desk xmlns='" NS_DESK "' event='no-agents'/>");
+            if (!c->offered_to)
+                desk_route(c->waiting_in);
+        }
+        return;
+    }
+    if (muc_occupant_invisible(o))
+        return;
+    if (c->offered_to && strcmp(c->offered_to, bare) == 0 &&
+        c->state != DESK_CHAT_ENDED)
+        desk_chat_accept(c, bare, muc_occupant_nick(o));
+}
+
+static void s_leaving(void *ud, struct muc_room *room,
+                      const struct muc_occupant *o, const struct stanza_in *in)
+{
+    struct desk_chat *c = ud;
+    (void)room;
+    if (muc_occupant_privileged(o))
+        return;
+    xmpp_stanza_t *x = stanza_child(in->st, "desk", NS_DESK);
+    const char *ev = x ? stanza_attr(x, "event") : NULL;
+    if (ev && strcmp(ev, "leave") == 0)
+        c->customer_left_explicitly = true;
+}
+
+/* The customer is gone for good: the chat ends. */
+static void customer_gone(struct desk_chat *c, const char *why)
+{
+    enum ticket_status st = TICKET_RESOLVED;
+    const char *text = "The customer left the chat.";
+    /* A customer who left while nobody had taken the chat, after being
+     * told no agent is there, left a message: it stays to be answered. */
+    if (c->state == DESK_CHAT_WAITING && c->no_agents_told) {
+        st = TICKET_QUEUED;
+        text = "The customer left; the ticket waits for an answer.";
+    }
+    log_info(LOG, "ticket %lld: the customer %s", (long long)c->id, why);
+    desk_chat_end(c, st, c->customer_jid, NULL, text);
+}
+
+static void grace_timer(void *ud)
+{
+    struct desk_chat *c = ud;
+    c->grace_timer = NULL;
+    if (c->state == DESK_CHAT_ENDED || desk_chat_customer_occupant(c))
+        return;
+    customer_gone(c, "did not come back");
+}
+
+static void s_left(void *ud, struct muc_room *room,
+                   const struct muc_occupant *o, enum muc_leave_reason why)
+{
+    struct desk_chat *c = ud;
+    struct desk *d = c->desk;
+    (void)room;
+    if (why == MUC_LEFT_SHUTDOWN || why == MUC_LEFT_DESTROY ||
+        c->state == DESK_CHAT_ENDED || d->stopping)
+        return;
+    char bare[BARE_MAX];
+    muc_occupant_bare_jid(o, bare, sizeof bare);
+    if (!muc_occupant_privileged(o)) {
+        if (desk_chat_customer_occupant(c))
+            return; /* another session of the customer is still there */
+        c->customer_present = false;
+        if (c->replacing_customer || why == MUC_LEFT_KICK)
+            return; /* resume-chat moved them to a new address */
+        if (c->customer_left_explicitly) {
+            customer_gone(c, "ended the chat");
+            return;
+        }
+        loop_timer_cancel(d->loop, c->grace_timer);
+        c->grace_timer = loop_timer_add(
+            d->loop, (uint64_t)d->cfg->desk.customer_grace_s * 1000,
+            grace_timer, c, NULL);
+        return;
+    }
+    if (muc_occupant_invisible(o))
+        return;
+    /* The last agent leaving without closing: back to the queue. */
+    if (c->state == DESK_CHAT_ACTIVE && !desk_chat_has_staff(c)) {
+        struct desk_queue *q = desk_queue_find(d, c->queue);
+        if (q)
+            desk_chat_requeue(c, q, bare, "agent left");
+    } else if (c->state == DESK_CHAT_ACTIVE && c->owner_jid &&
+               strcmp(c->owner_jid, bare) == 0) {
+        /* The owner left, others stay: the owner's slot is free. */
+        owner_release(c);
+        desk_route_all(d);
+    }
+}
+
+static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
+                                          struct muc_occupant *from,
+                                          const char *body,
+                                          const struct stanza_in *in)
+{
+    struct desk_chat *c = ud;
+    (void)in;
+    if (body[0] != '/' || !muc_occupant_privileged(from))
+        return MUC_MESSAGE_PASS;
+    struct desk_cmdline cl;
+    if (desk_cmdline_parse(body, &cl) < 0)
+        return MUC_MESSAGE_PASS;
+    char bare[BARE_MAX];
+    muc_occupant_bare_jid(from, bare, sizeof bare);
+    struct buf reply = BUF_INIT;
+    struct desk_call call = {.desk = c->desk, .actor = bare, .occ = from,
+                             .place = DESK_IN_SESSION,
+                             .queue = desk_queue_find(c->desk, c->queue),
+                             .chat = c, .reply = &reply};
+    struct xerr err;
+    xerr_init(&err);
+    int rc = desk_command_run(&call, body, &err);
+    /* The command may have ended the chat or removed the caller. */
+    if (muc_room_find_user(room, bare) == from) {
+        if (rc < 0)
+            muc_room_tell(room, from, err.text[0] ? err.text : "That failed.");
+        else if (reply.len)
+            muc_room_tell(room, from, buf_cstr(&reply));
+    }
+    buf_free(&reply);
+    return MUC_MESSAGE_CONSUMED;
+}
+
+static void s_declined(void *ud, struct muc_room *room, const char *from_jid,
+                       const char *reason)
+{
+    struct desk_chat *c = ud;
+    (void)room;
+    (void)reason;
+    struct jid j;
+    char bare[BARE_MAX];
+    if (jid_parse(from_jid, &j) < 0 || jid_bare_text(&j, bare, sizeof bare) < 0)
+        return;
+    if (!c->offered_to || strcmp(c->offered_to, bare) != 0)
+        return;
+    log_info(LOG, "ticket %lld: declined by %s", (long long)c->id, bare);
+    desk_offer_withdraw(c, true);
+    if (c->waiting_in)
+        desk_route(c->waiting_in);
+}
+
+static bool s_is_privileged(void *ud, struct muc_room *room, const char *bare)
+{
+    struct desk_chat *c = ud;
+    (void)room;
+    struct desk_queue *q = desk_queue_find(c->desk, c->queue);
+    return desk_authz_allows(desk_role_for(c->desk, bare, q, NULL),
+                             DESK_ACT_READ_TICKET);
+}
+
+static void s_destroyed(void *ud, struct muc_room *room)
+{
+    struct desk_chat *c = ud;
+    if (c->room == room)
+        c->room = NULL;
+}
+
+static const struct muc_room_hooks session_hooks = {
+    .pre_join = s_pre_join,
+    .joined = s_joined,
+    .leaving = s_leaving,
+    .left = s_left,
+    .message = s_message,
+    .invite_declined = s_declined,
+    .is_privileged = s_is_privileged,
+    .destroyed = s_destroyed,
+};

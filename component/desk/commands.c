@@ -1,0 +1,655 @@
+/* Text commands (PRODUCT.md §3), typed by staff in queue and session
+ * rooms, and run the same way by the ad-hoc commands (adhoc_cmds.c).  A
+ * command is never broadcast or archived; its effects are archived as
+ * ticket events; the reply goes to the caller only.
+ *
+ * Every command asks authz first, for the queue of the ticket concerned;
+ * a refusal is the same `forbidden` whether the ticket exists or not. */
+#include "build-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "desk/desk_impl.h"
+#include "xmpp/stamp.h"
+
+#define BARE_MAX (JID_TEXT_MAX + 1)
+
+typedef int (*command_fn)(struct desk_call *call, const char *args,
+                          struct xerr *err);
+
+struct command {
+    const char *name;
+    enum desk_place place;
+    enum desk_action action;
+    const char *usage;
+    command_fn fn;
+};
+
+static void usage_error(struct xerr *err, const char *usage)
+{
+    xerr_set(err, XERR_BAD_REQUEST, "Usage: %s", usage);
+}
+
+/* The ticket named by `word` ("42" or "#42"), if the caller may act on it
+ * with `act`; the same refusal otherwise, existing or not. */
+static struct desk_chat *ticket_arg(struct desk_call *call, const char *word,
+                                    enum desk_action act, struct xerr *err)
+{
+    long n;
+    if (word[0] == '#')
+        word++;
+    if (desk_parse_int(word, 1, INT64_MAX / 2, &n) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "ticket: a ticket number is needed");
+        return NULL;
+    }
+    struct desk_chat *c = desk_chat_find(call->desk, (int64_t)n);
+    struct desk_queue *q = c ? desk_queue_find(call->desk, c->queue) : NULL;
+    if (!c || desk_authorize(call->desk, call->actor, act, q, NULL, err) < 0) {
+        desk_authz_refuse(err);
+        return NULL;
+    }
+    return c;
+}
+
+static void point_to_room(struct desk_call *call, const struct desk_chat *c)
+{
+    snprintf(call->room_jid, sizeof call->room_jid, "%s",
+             c->room ? muc_room_jid(c->room) : "");
+}
+
+/* ---- queue room --------------------------------------------------------------- */
+
+static int cmd_accept(struct desk_call *call, const char *args,
+                      struct xerr *err)
+{
+    char word[32];
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, "/accept N");
+        return -1;
+    }
+    struct desk_chat *c = ticket_arg(call, word, DESK_ACT_ACCEPT, err);
+    if (!c)
+        return -1;
+    if (c->state != DESK_CHAT_WAITING) {
+        xerr_set(err, XERR_CONFLICT, "Ticket #%lld is not waiting any more",
+                 (long long)c->id);
+        return -1;
+    }
+    struct desk_queue *q = desk_queue_find(call->desk, c->queue);
+    const struct desk_member *m = desk_member_find(q, call->actor);
+    struct desk_staff *s = desk_staff_get(call->desk, call->actor);
+    if (m && s && s->active >= m->max_chats) {
+        xerr_set(err, XERR_NOT_ALLOWED,
+                 "You already have %d chats, your maximum", s->active);
+        return -1;
+    }
+    if (desk_offer_make(c, call->actor) < 0) {
+        xerr_set(err, XERR_INTERNAL_SERVER_ERROR, "That failed; try again");
+        return -1;
+    }
+    point_to_room(call, c);
+    buf_printf(call->reply, "Ticket #%lld is yours: join %s (you were sent "
+                            "an invitation).",
+               (long long)c->id, call->room_jid);
+    return 0;
+}
+
+static void list_waiting(struct desk_call *call, struct desk_queue *q)
+{
+    uint64_t now = loop_now(call->desk->loop);
+    for (struct desk_chat *c = q->wait_head; c; c = c->wnext) {
+        char waited[32];
+        desk_format_duration((int)((now - c->enqueued_ms) / 1000), waited,
+                             sizeof waited);
+        buf_printf(call->reply, "\n#%lld %s (%s, waiting %s%s%s): %s",
+                   (long long)c->id,
+                   c->customer_name ? c->customer_name : "customer", q->name,
+                   waited, c->offered_to ? ", offered to " : "",
+                   c->offered_to ? c->offered_to : "",
+                   c->question ? c->question : "");
+    }
+}
+
+static int cmd_waiting(struct desk_call *call, const char *args,
+                       struct xerr *err)
+{
+    (void)args;
+    (void)err;
+    buf_append_str(call->reply, "Waiting chats:");
+    size_t before = call->reply->len;
+    if (call->queue) {
+        list_waiting(call, call->queue);
+    } else {
+        for (struct desk_queue *q = call->desk->queues; q; q = q->hh.next)
+            if (desk_authz_allows(desk_role_for(call->desk, call->actor, q,
+                                                NULL),
+                                  DESK_ACT_WAITING))
+                list_waiting(call, q);
+    }
+    if (call->reply->len == before)
+        buf_append_str(call->reply, " none.");
+    return 0;
+}
+
+static int cmd_stats(struct desk_call *call, const char *args,
+                     struct xerr *err)
+{
+    (void)args;
+    (void)err;
+    for (struct desk_queue *q = call->desk->queues; q; q = q->hh.next) {
+        if (call->queue && q != call->queue)
+            continue;
+        if (!desk_authz_allows(desk_role_for(call->desk, call->actor, q, NULL),
+                               DESK_ACT_WAITING))
+            continue;
+        unsigned waiting = 0, active = 0;
+        for (struct desk_chat *c = q->wait_head; c; c = c->wnext)
+            waiting++;
+        for (struct desk_chat *c = call->desk->chats; c; c = c->hh.next)
+            active += c->state == DESK_CHAT_ACTIVE &&
+                      strcmp(c->queue, q->name) == 0;
+        char avg[32];
+        desk_format_duration((int)desk_rolling_mean(&q->waits), avg,
+                             sizeof avg);
+        buf_printf(call->reply,
+                   "%s%s: %u waiting, %u active, %u agent(s) online, %u "
+                   "available, average wait %s",
+                   call->reply->len ? "\n" : "", q->name, waiting, active,
+                   desk_queue_online_count(q), desk_queue_available_count(q),
+                   avg);
+    }
+    return 0;
+}
+
+static int cmd_observe(struct desk_call *call, const char *args,
+                       struct xerr *err)
+{
+    char word[32];
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, "/observe N");
+        return -1;
+    }
+    struct desk_chat *c = ticket_arg(call, word, DESK_ACT_SUPERVISE, err);
+    if (!c)
+        return -1;
+    if (!c->room) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "Ticket #%lld has no chat room",
+                 (long long)c->id);
+        return -1;
+    }
+    point_to_room(call, c);
+    struct muc_occupant *o = muc_room_find_user(c->room, call->actor);
+    if (o) {
+        muc_occupant_set_invisible(o, true);
+        buf_printf(call->reply, "You now observe ticket #%lld invisibly.",
+                   (long long)c->id);
+        return 0;
+    }
+    struct desk_name *n = calloc(1, sizeof *n);
+    if (!n || !(n->jid = strdup(call->actor))) {
+        free(n);
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again");
+        return -1;
+    }
+    n->next = c->observers;
+    c->observers = n;
+    char reason[120];
+    snprintf(reason, sizeof reason,
+             "Observe ticket #%lld (you will be invisible)", (long long)c->id);
+    muc_room_invite(c->room, call->actor, reason);
+    buf_printf(call->reply,
+               "Join %s to observe ticket #%lld: you will be invisible to the "
+               "customer (an invitation was sent).",
+               call->room_jid, (long long)c->id);
+    return 0;
+}
+
+static int cmd_join(struct desk_call *call, const char *args,
+                    struct xerr *err)
+{
+    char word[32];
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, "/join N");
+        return -1;
+    }
+    struct desk_chat *c = ticket_arg(call, word, DESK_ACT_SUPERVISE, err);
+    if (!c)
+        return -1;
+    if (!c->room) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "Ticket #%lld has no chat room",
+                 (long long)c->id);
+        return -1;
+    }
+    point_to_room(call, c);
+    struct muc_occupant *o = muc_room_find_user(c->room, call->actor);
+    if (o) {
+        muc_occupant_set_invisible(o, false);
+        buf_printf(call->reply, "You are now visible in ticket #%lld.",
+                   (long long)c->id);
+        return 0;
+    }
+    char reason[120];
+    snprintf(reason, sizeof reason, "Join ticket #%lld", (long long)c->id);
+    muc_room_invite(c->room, call->actor, reason);
+    buf_printf(call->reply, "Join %s (an invitation was sent).",
+               call->room_jid);
+    return 0;
+}
+
+static int cmd_take(struct desk_call *call, const char *args,
+                    struct xerr *err)
+{
+    char word[32];
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, "/take N");
+        return -1;
+    }
+    struct desk_chat *c = ticket_arg(call, word, DESK_ACT_SUPERVISE, err);
+    if (!c)
+        return -1;
+    if (c->state == DESK_CHAT_ENDED || !c->room) {
+        xerr_set(err, XERR_CONFLICT, "Ticket #%lld has ended",
+                 (long long)c->id);
+        return -1;
+    }
+    point_to_room(call, c);
+    struct muc_occupant *o = muc_room_find_user(c->room, call->actor);
+    if (o) {
+        muc_occupant_set_invisible(o, false);
+        desk_chat_accept(c, call->actor, muc_occupant_nick(o));
+        buf_printf(call->reply, "You now own ticket #%lld.", (long long)c->id);
+        return 0;
+    }
+    desk_offer_make(c, call->actor);
+    buf_printf(call->reply, "Join %s to take ticket #%lld (an invitation was "
+                            "sent).",
+               call->room_jid, (long long)c->id);
+    return 0;
+}
+
+/* ---- session room ------------------------------------------------------------- */
+
+/* A JID, or the nick of someone in the chat's queue room. */
+static int staff_arg(struct desk_call *call, const char *word, char *out,
+                     size_t size, struct xerr *err)
+{
+    struct desk_queue *q = call->queue;
+    if (strchr(word, '@')) {
+        struct jid j;
+        if (jid_parse(word, &j) < 0 || jid_bare_text(&j, out, size) < 0) {
+            xerr_set(err, XERR_BAD_REQUEST, "jid: not a valid JID");
+            return -1;
+        }
+    } else {
+        struct muc_occupant *o =
+            q && q->room ? muc_room_find_occupant(q->room, word) : NULL;
+        if (!o) {
+            xerr_set(err, XERR_ITEM_NOT_FOUND,
+                     "Nobody is called %.60s in the queue room", word);
+            return -1;
+        }
+        muc_occupant_bare_jid(o, out, size);
+    }
+    if (!desk_authz_allows(desk_role_for(call->desk, out, q, NULL),
+                           DESK_ACT_ENTER_QUEUE)) {
+        xerr_set(err, XERR_NOT_ALLOWED,
+                 "Only staff of this queue can be brought into its chats");
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_invite(struct desk_call *call, const char *args,
+                      struct xerr *err)
+{
+    char word[512], bare[BARE_MAX];
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, "/invite JID-or-nick [reason]");
+        return -1;
+    }
+    if (staff_arg(call, word, bare, sizeof bare, err) < 0)
+        return -1;
+    char reason[400];
+    snprintf(reason, sizeof reason, "%s (ticket #%lld)",
+             *args ? args : "Please join this chat",
+             (long long)call->chat->id);
+    muc_room_invite(call->chat->room, bare, reason);
+    buf_printf(call->reply, "%s was invited.", bare);
+    return 0;
+}
+
+static int cmd_forward(struct desk_call *call, const char *args,
+                       struct xerr *err)
+{
+    struct desk_chat *c = call->chat;
+    char word[512];
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, "/forward JID-or-queue");
+        return -1;
+    }
+    if (c->state == DESK_CHAT_ENDED) {
+        xerr_set(err, XERR_CONFLICT, "This chat has ended");
+        return -1;
+    }
+    struct desk_queue *q = desk_queue_find(call->desk, word);
+    if (q && !strchr(word, '@')) {
+        desk_chat_requeue(c, q, call->actor, "forwarded");
+        buf_printf(call->reply, "Ticket #%lld forwarded to queue %s.",
+                   (long long)c->id, q->name);
+        return 0;
+    }
+    char bare[BARE_MAX];
+    if (staff_arg(call, word, bare, sizeof bare, err) < 0)
+        return -1;
+    char body[300];
+    snprintf(body, sizeof body, "forwarded to %.250s", bare);
+    desk_chat_event(c, ARCHIVE_TRANSFER, call->actor, NULL, body, false);
+    desk_offer_make(c, bare);
+    buf_printf(call->reply, "Ticket #%lld offered to %s: they take it by "
+                            "joining.",
+               (long long)c->id, bare);
+    return 0;
+}
+
+static int cmd_leave(struct desk_call *call, const char *args,
+                     struct xerr *err)
+{
+    (void)args;
+    if (!call->occ) {
+        struct muc_occupant *o =
+            call->chat->room ? muc_room_find_user(call->chat->room, call->actor)
+                             : NULL;
+        if (!o) {
+            xerr_set(err, XERR_ITEM_NOT_FOUND, "You are not in that chat");
+            return -1;
+        }
+        call->occ = o;
+    }
+    muc_occupant_kick(call->occ, "You left the chat");
+    call->occ = NULL;
+    return 0;
+}
+
+static int cmd_close(struct desk_call *call, const char *args,
+                     struct xerr *err)
+{
+    static const char usage[] =
+        "/close resolved|queued [queue]|inprogress [note]";
+    struct desk_chat *c = call->chat;
+    char word[64];
+    enum ticket_status st;
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, usage);
+        return -1;
+    }
+    for (char *p = word; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    if (ticket_status_parse(word, &st) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST,
+                 "status: resolved, queued or inprogress; usage: %s", usage);
+        return -1;
+    }
+    if (c->state == DESK_CHAT_ENDED) {
+        xerr_set(err, XERR_CONFLICT, "This chat has ended already");
+        return -1;
+    }
+    struct desk_queue *target = NULL;
+    if (st == TICKET_QUEUED) {
+        const char *rest = args;
+        char qname[128];
+        if (desk_next_word(&rest, qname, sizeof qname) &&
+            (target = desk_queue_find(call->desk, qname)) != NULL) {
+            if (!desk_authz_allows(desk_role_for(call->desk, call->actor,
+                                                 target, NULL),
+                                   DESK_ACT_SESSION) &&
+                !desk_authz_allows(desk_role_for(call->desk, call->actor,
+                                                 call->queue, NULL),
+                                   DESK_ACT_SESSION)) {
+                desk_authz_refuse(err);
+                return -1;
+            }
+            args = rest;
+        }
+    }
+    if (target && strcmp(target->name, c->queue) != 0) {
+        char body[200];
+        snprintf(body, sizeof body, "to queue %s", target->name);
+        desk_chat_event(c, ARCHIVE_TRANSFER, call->actor, NULL, body, false);
+        free(c->queue);
+        c->queue = strdup(target->name);
+    }
+    long long id = (long long)c->id;
+    desk_chat_end(c, st, call->actor, args, NULL);
+    buf_printf(call->reply, "Ticket #%lld closed (%s).", id,
+               ticket_status_name(st));
+    return 0;
+}
+
+static int cmd_note(struct desk_call *call, const char *args,
+                    struct xerr *err)
+{
+    struct desk_chat *c = call->chat;
+    if (!*args) {
+        usage_error(err, "/note TEXT");
+        return -1;
+    }
+    const char *nick = call->occ ? muc_occupant_nick(call->occ) : call->actor;
+    desk_chat_event(c, ARCHIVE_NOTE, call->actor, nick, args, true);
+    if (c->room) {
+        char text[2200];
+        snprintf(text, sizeof text, "Note by %.100s: %.2000s", nick, args);
+        for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+             o = muc_occupant_next(o))
+            if (muc_occupant_privileged(o) && o != call->occ)
+                muc_room_tell(c->room, o, text);
+    }
+    buf_append_str(call->reply, "Note added (staff only).");
+    return 0;
+}
+
+static int cmd_time(struct desk_call *call, const char *args,
+                    struct xerr *err)
+{
+    static const char usage[] = "/time pause|resume|set MINUTES";
+    struct desk_chat *c = call->chat;
+    char word[32];
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, usage);
+        return -1;
+    }
+    if (strcmp(word, "pause") == 0) {
+        desk_chat_clock(c, false);
+    } else if (strcmp(word, "resume") == 0) {
+        if (c->state != DESK_CHAT_ACTIVE) {
+            xerr_set(err, XERR_CONFLICT, "The chat is not in progress");
+            return -1;
+        }
+        desk_chat_clock(c, true);
+    } else if (strcmp(word, "set") == 0) {
+        long minutes;
+        if (desk_parse_int(args, 0, 100000, &minutes) < 0) {
+            xerr_set(err, XERR_BAD_REQUEST, "minutes: a whole number; usage: %s",
+                     usage);
+            return -1;
+        }
+        bool running = c->clock_running;
+        desk_chat_clock(c, false);
+        c->chat_seconds = (int)minutes * 60;
+        desk_chat_clock(c, running);
+    } else {
+        usage_error(err, usage);
+        return -1;
+    }
+    desk_chat_save(c);
+    char body[80];
+    snprintf(body, sizeof body, "chat time %s: %d s", word,
+             desk_chat_seconds(c));
+    desk_chat_event(c, ARCHIVE_STATUS, call->actor, NULL, body, true);
+    buf_printf(call->reply, "Chat time: %d min %d s%s.",
+               desk_chat_seconds(c) / 60, desk_chat_seconds(c) % 60,
+               c->clock_running ? "" : " (paused)");
+    return 0;
+}
+
+static int cmd_subject(struct desk_call *call, const char *args,
+                       struct xerr *err)
+{
+    struct desk_chat *c = call->chat;
+    if (!*args) {
+        usage_error(err, "/subject TEXT");
+        return -1;
+    }
+    free(c->subject);
+    c->subject = strndup(args, 300);
+    desk_chat_save(c);
+    char text[400];
+    snprintf(text, sizeof text, "Ticket #%lld: %.300s", (long long)c->id,
+             args);
+    if (c->room)
+        muc_room_set_subject(c->room, text);
+    buf_append_str(call->reply, "Subject changed.");
+    return 0;
+}
+
+static int cmd_priority(struct desk_call *call, const char *args,
+                        struct xerr *err)
+{
+    long p;
+    if (desk_parse_int(args, 1, 5, &p) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "priority: 1 to 5; usage: /priority 1-5");
+        return -1;
+    }
+    call->chat->priority = (int)p;
+    desk_chat_save(call->chat);
+    char body[40];
+    snprintf(body, sizeof body, "priority %ld", p);
+    desk_chat_event(call->chat, ARCHIVE_STATUS, call->actor, NULL, body, true);
+    buf_printf(call->reply, "Priority set to %ld.", p);
+    return 0;
+}
+
+static int set_visibility(struct desk_call *call, bool invisible,
+                          struct xerr *err)
+{
+    struct muc_occupant *o = call->occ;
+    if (!o && call->chat->room)
+        o = muc_room_find_user(call->chat->room, call->actor);
+    if (!o) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "You are not in that chat");
+        return -1;
+    }
+    muc_occupant_set_invisible(o, invisible);
+    buf_append_str(call->reply, invisible ? "You are now invisible."
+                                          : "You are now visible.");
+    return 0;
+}
+
+static int cmd_visible(struct desk_call *call, const char *args,
+                       struct xerr *err)
+{
+    (void)args;
+    return set_visibility(call, false, err);
+}
+
+static int cmd_invisible(struct desk_call *call, const char *args,
+                         struct xerr *err)
+{
+    (void)args;
+    return set_visibility(call, true, err);
+}
+
+static int cmd_help(struct desk_call *call, const char *args,
+                    struct xerr *err);
+
+static const struct command commands[] = {
+    {"accept", DESK_IN_QUEUE, DESK_ACT_ACCEPT, "/accept N", cmd_accept},
+    {"waiting", DESK_IN_QUEUE, DESK_ACT_WAITING, "/waiting", cmd_waiting},
+    {"stats", DESK_IN_QUEUE, DESK_ACT_WAITING, "/stats", cmd_stats},
+    {"observe", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "/observe N", cmd_observe},
+    {"join", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "/join N", cmd_join},
+    {"take", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "/take N", cmd_take},
+    {"invite", DESK_IN_SESSION, DESK_ACT_SESSION,
+     "/invite JID-or-nick [reason]", cmd_invite},
+    {"forward", DESK_IN_SESSION, DESK_ACT_SESSION, "/forward JID-or-queue",
+     cmd_forward},
+    {"leave", DESK_IN_SESSION, DESK_ACT_SESSION, "/leave", cmd_leave},
+    {"close", DESK_IN_SESSION, DESK_ACT_SESSION,
+     "/close resolved|queued [queue]|inprogress [note]", cmd_close},
+    {"note", DESK_IN_SESSION, DESK_ACT_SESSION, "/note TEXT", cmd_note},
+    {"time", DESK_IN_SESSION, DESK_ACT_SESSION,
+     "/time pause|resume|set MINUTES", cmd_time},
+    {"subject", DESK_IN_SESSION, DESK_ACT_SESSION, "/subject TEXT",
+     cmd_subject},
+    {"priority", DESK_IN_SESSION, DESK_ACT_SESSION, "/priority 1-5",
+     cmd_priority},
+    {"visible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "/visible", cmd_visible},
+    {"invisible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "/invisible",
+     cmd_invisible},
+};
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+void desk_command_help(enum desk_role role, enum desk_place place,
+                       struct buf *out)
+{
+    buf_append_str(out, "Commands here:");
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (commands[i].place == place &&
+            desk_authz_allows(role, commands[i].action))
+            buf_printf(out, "\n%s", commands[i].usage);
+    buf_append_str(out, "\n/help");
+}
+
+static int cmd_help(struct desk_call *call, const char *args,
+                    struct xerr *err)
+{
+    (void)args;
+    (void)err;
+    desk_command_help(desk_role_for(call->desk, call->actor, call->queue,
+                                    NULL),
+                      call->place, call->reply);
+    return 0;
+}
+
+int desk_command_run(struct desk_call *call, const char *line,
+                     struct xerr *err)
+{
+    struct desk_cmdline cl;
+    if (desk_cmdline_parse(line, &cl) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "Commands start with '/': try /help");
+        return -1;
+    }
+    if (strcmp(cl.name, "help") == 0)
+        return cmd_help(call, cl.args, err);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const struct command *cmd = &commands[i];
+        if (strcmp(cmd->name, cl.name) != 0)
+            continue;
+        if (cmd->place != call->place) {
+            xerr_set(err, XERR_BAD_REQUEST, "/%s works in %s rooms", cl.name,
+                     cmd->place == DESK_IN_QUEUE ? "queue" : "chat");
+            return -1;
+        }
+        if (cmd->place == DESK_IN_SESSION) {
+            /* The ticket is this room's: authz on its queue. */
+            struct desk_queue *q = desk_queue_find(call->desk,
+                                                   call->chat->queue);
+            if (desk_authorize(call->desk, call->actor, cmd->action, q, NULL,
+                               err) < 0)
+                return -1;
+            call->queue = q;
+        } else if (call->queue &&
+                   desk_authorize(call->desk, call->actor, cmd->action,
+                                  call->queue, NULL, err) < 0) {
+            return -1;
+        }
+        return cmd->fn(call, cl.args, err);
+    }
+    xerr_set(err, XERR_BAD_REQUEST, "Unknown command /%s: try /help",
+             cl.name);
+    return -1;
+}

@@ -1,0 +1,311 @@
+/* The desk: wiring, lookups, who is who (roles for authz.c), start-up
+ * (directory, then open tickets) and the periodic tick (queue subjects,
+ * position updates, directory changes). */
+#include "build-config.h"
+
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "desk/desk_impl.h"
+
+#define LOG "desk"
+
+struct desk_queue *desk_queue_find(struct desk *d, const char *name)
+{
+    struct desk_queue *q = NULL;
+    if (name)
+        HASH_FIND_STR(d->queues, name, q);
+    return q;
+}
+
+struct desk_chat *desk_chat_find(struct desk *d, int64_t id)
+{
+    struct desk_chat *c = NULL;
+    HASH_FIND(hh, d->chats, &id, sizeof id, c);
+    return c;
+}
+
+struct desk_chat *desk_chat_by_room(struct desk *d, const char *local)
+{
+    if (!local || strncmp(local, DESK_ROOM_PREFIX, strlen(DESK_ROOM_PREFIX)))
+        return NULL;
+    long n;
+    if (desk_parse_int(local + strlen(DESK_ROOM_PREFIX), 1, INT64_MAX / 2,
+                       &n) < 0)
+        return NULL;
+    return desk_chat_find(d, (int64_t)n);
+}
+
+const struct desk_member *desk_member_find(const struct desk_queue *q,
+                                           const char *jid)
+{
+    if (!q || !jid)
+        return NULL;
+    for (size_t i = 0; i < q->member_count; i++)
+        if (strcmp(q->members[i].jid, jid) == 0)
+            return &q->members[i];
+    return NULL;
+}
+
+enum desk_role desk_role_for(struct desk *d, const char *bare,
+                             const struct desk_queue *q,
+                             const struct desk_chat *chat)
+{
+    if (config_is_admin(d->cfg, bare))
+        return DESK_ROLE_ADMIN;
+    const struct desk_member *m = desk_member_find(q, bare);
+    if (m)
+        return m->role;
+    if (chat && desk_chat_is_customer(chat, bare))
+        return DESK_ROLE_CUSTOMER;
+    return DESK_ROLE_NONE;
+}
+
+bool desk_is_staff_anywhere(struct desk *d, const char *bare)
+{
+    for (struct desk_queue *q = d->queues; q; q = q->hh.next)
+        if (desk_member_find(q, bare))
+            return true;
+    return false;
+}
+
+int desk_authorize(struct desk *d, const char *bare, enum desk_action act,
+                   const struct desk_queue *q, const struct desk_chat *chat,
+                   struct xerr *err)
+{
+    enum desk_role role = desk_role_for(d, bare, q, chat);
+    if (desk_authz_allows(role, act))
+        return 0;
+    log_info(LOG, "refused: %s (%s) may not %s%s%s", bare,
+             desk_role_name(role), desk_action_name(act), q ? " in " : "",
+             q ? q->name : "");
+    desk_authz_refuse(err);
+    return -1;
+}
+
+struct desk_staff *desk_staff_get(struct desk *d, const char *jid)
+{
+    struct desk_staff *s = NULL;
+    HASH_FIND_STR(d->staff, jid, s);
+    if (s)
+        return s;
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->jid = strdup(jid))) {
+        free(s);
+        return NULL;
+    }
+    s->idle_since_ms = loop_now(d->loop);
+    HASH_ADD_KEYPTR(hh, d->staff, s->jid, strlen(s->jid), s);
+    return s;
+}
+
+void desk_make_stanza_id(struct desk *d, char *out, size_t size)
+{
+    snprintf(out, size, "%s-%" PRIu64, d->sid_prefix, ++d->sid_counter);
+}
+
+/* ---- the periodic tick ------------------------------------------------------- */
+
+static void tick(void *ud)
+{
+    struct desk *d = ud;
+    d->tick_timer = NULL;
+    for (struct desk_queue *q = d->queues; q; q = q->hh.next) {
+        desk_queue_update_subject(q);
+        desk_push_positions(q, false);
+    }
+    d->tick_timer = loop_timer_add(
+        d->loop, (uint64_t)d->cfg->desk.status_interval_s * 1000 / 3 + 1,
+        tick, d, NULL);
+}
+
+static void poll_tick(void *ud)
+{
+    struct desk *d = ud;
+    d->poll_timer = NULL;
+    desk_dir_poll(d);
+    d->poll_timer = loop_timer_add(
+        d->loop, (uint64_t)d->cfg->desk.reload_interval_s * 1000, poll_tick, d,
+        NULL);
+}
+
+/* ---- open tickets at start-up ------------------------------------------------ */
+
+static void on_open_tickets(void *ud, const struct store_ticket_list *list)
+{
+    struct desk *d = ud;
+    d->tickets_loading = false;
+    if (list->failed) {
+        log_warn(LOG, "cannot read the open tickets yet; trying again");
+        if (store_tickets_load_open(d->archive, on_open_tickets, d) == 0)
+            d->tickets_loading = true;
+        return;
+    }
+    size_t restored = 0;
+    for (size_t i = 0; i < list->count; i++)
+        if (desk_chat_restore(d, &list->tickets[i]))
+            restored++;
+    d->tickets_loaded = true;
+    log_info(LOG, "%zu open ticket(s) restored", restored);
+    desk_route_all(d);
+}
+
+void desk_reload_soon(struct desk *d)
+{
+    desk_dir_load(d);
+}
+
+static void after_directory(struct desk *d)
+{
+    if (!d->tickets_loaded && !d->tickets_loading) {
+        if (store_tickets_load_open(d->archive, on_open_tickets, d) == 0)
+            d->tickets_loading = true;
+        else
+            log_error(LOG, "cannot queue the read of open tickets");
+    }
+}
+
+void desk_dir_apply(struct desk *d, const struct desk_directory *dir);
+
+/* ---- life ------------------------------------------------------------------- */
+
+static const char *room_class(void *ud, const char *local)
+{
+    struct desk *d = ud;
+    if (desk_queue_find(d, local))
+        return "queue";
+    if (desk_chat_by_room(d, local))
+        return "session";
+    return NULL;
+}
+
+static void room_features(void *ud, const struct muc_room *room,
+                          struct buf *out)
+{
+    struct desk *d = ud;
+    if (adhoc_room_has_commands(d->adhoc, muc_room_name(room)))
+        disco_write_feature(out, NS_COMMANDS);
+}
+
+static int room_node_info(void *ud, const struct stanza_in *in,
+                          const char *node, struct buf *out, struct xerr *err)
+{
+    struct desk *d = ud;
+    return adhoc_room_node_info(d->adhoc, in, node, out, err);
+}
+
+static int room_node_items(void *ud, const struct stanza_in *in,
+                           const char *node, struct buf *out,
+                           struct xerr *err)
+{
+    struct desk *d = ud;
+    return adhoc_room_node_items(d->adhoc, in, node, out, err);
+}
+
+struct desk *desk_new(struct loop *loop, struct router *router,
+                      struct disco *disco, struct muc *muc,
+                      struct store *store, struct archive *archive,
+                      const struct config *cfg)
+{
+    struct desk *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->loop = loop;
+    d->router = router;
+    d->disco = disco;
+    d->muc = muc;
+    d->store = store;
+    d->archive = archive;
+    d->cfg = cfg;
+    unsigned char rnd[6];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+        free(d);
+        return NULL;
+    }
+    snprintf(d->sid_prefix, sizeof d->sid_prefix, "d%02x%02x%02x%02x%02x%02x",
+             rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+    d->adhoc = adhoc_new(loop, router, disco,
+                         (uint64_t)cfg->desk.command_timeout_s * 1000);
+    if (!d->adhoc) {
+        log_error(LOG, "cannot set up ad-hoc commands");
+        free(d);
+        return NULL;
+    }
+    adhoc_set_class_lookup(d->adhoc, room_class, d);
+    struct muc_room_disco rd = {room_node_info, room_node_items,
+                                room_features, d};
+    muc_set_room_disco(muc, &rd);
+    if (desk_adhoc_register(d) < 0) {
+        log_error(LOG, "cannot register the desk's commands");
+        desk_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+int desk_start(struct desk *d)
+{
+    desk_dir_load(d);
+    d->poll_timer = loop_timer_add(
+        d->loop, (uint64_t)d->cfg->desk.reload_interval_s * 1000, poll_tick, d,
+        NULL);
+    d->tick_timer = loop_timer_add(d->loop, 1000, tick, d, NULL);
+    return d->poll_timer && d->tick_timer ? 0 : -1;
+}
+
+void desk_reload(struct desk *d)
+{
+    log_info(LOG, "reloading queues and agents");
+    desk_dir_load(d);
+}
+
+/* Called by dbops.c once a directory load is applied. */
+void desk_directory_loaded(struct desk *d);
+void desk_directory_loaded(struct desk *d)
+{
+    after_directory(d);
+}
+
+void desk_free(struct desk *d)
+{
+    if (!d)
+        return;
+    d->stopping = true;
+    loop_timer_cancel(d->loop, d->poll_timer);
+    loop_timer_cancel(d->loop, d->tick_timer);
+    struct desk_chat *c, *ctmp;
+    HASH_ITER(hh, d->chats, c, ctmp) {
+        desk_chat_free(c);
+    }
+    struct desk_queue *q, *qtmp;
+    HASH_ITER(hh, d->queues, q, qtmp) {
+        HASH_DEL(d->queues, q);
+        for (size_t i = 0; i < q->member_count; i++) {
+            free(q->members[i].jid);
+            for (size_t k = 0; k < q->members[i].skill_count; k++)
+                free(q->members[i].skills[k]);
+            free(q->members[i].skills);
+        }
+        free(q->members);
+        free(q->name);
+        free(q->title);
+        free(q->strategy);
+        free(q->greeting);
+        free(q->offline_message);
+        free(q);
+    }
+    struct desk_staff *s, *stmp;
+    HASH_ITER(hh, d->staff, s, stmp) {
+        HASH_DEL(d->staff, s);
+        free(s->jid);
+        free(s);
+    }
+    desk_plugins_free(d);
+    adhoc_free(d->adhoc);
+    free(d->adhoc_data);
+    free(d);
+}

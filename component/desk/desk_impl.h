@@ -1,0 +1,297 @@
+/* The desk's inner structures, shared by the files of desk/ only. */
+#ifndef MUCDESK_DESK_IMPL_H
+#define MUCDESK_DESK_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "desk/authz.h"
+#include "desk/desk.h"
+#include "desk/directory.h"
+#include "desk/text.h"
+#include "plugin.h"
+#include "store/tickets.h"
+#include "xmpp/adhoc.h"
+
+#define NS_DESK "urn:mucdesk:0"
+#define DESK_ROOM_PREFIX "ticket-"
+#define DESK_TOKEN_BYTES 20   /* 160 bits */
+
+struct desk_chat;
+
+/* A loaded plugin (one per name, shared by the queues using it). */
+struct desk_plugin_ref {
+    char *name;
+    void *handle;                 /* dlopen */
+    const struct mucdesk_plugin *plugin;
+    void *state;
+    struct desk_plugin_ref *next;
+};
+
+/* One agent's membership of a queue (the agents table). */
+struct desk_member {
+    char *jid;
+    enum desk_role role;          /* AGENT or SUPERVISOR */
+    int max_chats;
+    char **skills;
+    size_t skill_count;
+};
+
+struct desk_queue {
+    struct desk *desk;
+    char *name;
+    char *title;
+    char *strategy;
+    char *greeting;
+    char *offline_message;
+    int offer_timeout_s;
+    int max_wait_s;
+    struct desk_member *members;
+    size_t member_count;
+    struct muc_room *room;
+    struct desk_plugin_ref *plugin; /* NULL: could not load: manual */
+    struct desk_chat *wait_head, *wait_tail; /* waiting chats, in order */
+    struct desk_rolling waits;    /* seconds from request to accept */
+    bool seen;                    /* during a directory reload */
+    UT_hash_handle hh;
+};
+
+/* Live state of a staff member, across queues (by bare JID). */
+struct desk_staff {
+    char *jid;
+    int active;                   /* chats they own and are in */
+    uint64_t idle_since_ms;
+    uint64_t last_offer_ms;
+    struct desk_chat *offer;      /* the chat offered to them now */
+    UT_hash_handle hh;
+};
+
+enum desk_chat_state {
+    DESK_CHAT_WAITING,            /* QUEUED, in its queue's waiting list */
+    DESK_CHAT_ACTIVE,             /* an agent owns it and talks */
+    DESK_CHAT_ENDED,              /* over for the customer; room kept */
+};
+
+struct desk_name {
+    char *jid;
+    uint64_t until_ms;            /* declines: skipped until then */
+    struct desk_name *next;
+};
+
+struct desk_chat {
+    struct desk *desk;
+    int64_t id;
+    char room_name[40];
+    struct muc_room *room;
+    enum desk_chat_state state;
+    /* the ticket row */
+    char *queue;
+    enum ticket_status status;
+    char *subject;
+    char *customer_jid;
+    char *customer_name;
+    char *customer_email;
+    char *owner_jid;
+    bool owner_counted;           /* counted in the owner's active chats */
+    int priority;
+    int64_t created_us, accepted_us, ended_us;
+    int rating;
+    char *rating_comment;
+    bool has_token;
+    uint8_t token_hash[TICKET_TOKEN_HASH_SIZE];
+    char *details;                /* JSON: question, page, browser... */
+    char *question;
+    char *skills;                 /* required, comma-separated */
+    /* who may enter as the customer (bare JIDs) */
+    struct desk_name *customers;
+    /* routing */
+    char *offered_to;
+    struct loop_timer *offer_timer;
+    struct desk_name *declines;
+    uint64_t enqueued_ms;
+    bool no_agents_told;
+    bool customer_present;
+    bool customer_left_explicitly;
+    bool replacing_customer;      /* resume-chat removes a stale session */
+    struct loop_timer *grace_timer;
+    struct loop_timer *maxwait_timer;
+    struct loop_timer *announce_timer;
+    struct loop_timer *expire_timer;
+    int last_position, last_wait;
+    uint64_t last_status_ms;
+    /* chat time */
+    int chat_seconds;             /* accumulated while not running */
+    bool clock_running;
+    uint64_t clock_since_ms;
+    /* supervisors who asked to observe (join invisibly) */
+    struct desk_name *observers;
+    struct desk_chat *wprev, *wnext;
+    struct desk_queue *waiting_in; /* the list it is in, or NULL */
+    UT_hash_handle hh;
+};
+
+struct desk {
+    struct loop *loop;
+    struct router *router;
+    struct disco *disco;
+    struct muc *muc;
+    struct store *store;
+    struct archive *archive;
+    const struct config *cfg;
+    struct adhoc *adhoc;
+    void *adhoc_data;             /* adhoc_cmds.c's per-command data */
+    struct desk_queue *queues;
+    struct desk_staff *staff;
+    struct desk_chat *chats;
+    struct desk_plugin_ref *plugins;
+    int64_t dir_version;
+    bool dir_loaded;
+    bool dir_loading;
+    bool dir_again;
+    bool tickets_loading;
+    bool tickets_loaded;
+    struct loop_timer *poll_timer;
+    struct loop_timer *tick_timer;
+    char sid_prefix[20];
+    uint64_t sid_counter;
+    bool stopping;
+};
+
+/* ---- desk.c ------------------------------------------------------------------- */
+
+struct desk_queue *desk_queue_find(struct desk *d, const char *name);
+struct desk_chat *desk_chat_find(struct desk *d, int64_t id);
+/* The chat of a session room's local part ("ticket-N"), or NULL. */
+struct desk_chat *desk_chat_by_room(struct desk *d, const char *local);
+const struct desk_member *desk_member_find(const struct desk_queue *q,
+                                           const char *jid);
+/* The asker's role for a queue (and, for customers, a chat). */
+enum desk_role desk_role_for(struct desk *d, const char *bare,
+                             const struct desk_queue *q,
+                             const struct desk_chat *chat);
+/* Whether bare JID is staff (agent or supervisor) of any queue. */
+bool desk_is_staff_anywhere(struct desk *d, const char *bare);
+/* authz: 0, or -1 with *err set to forbidden. */
+int desk_authorize(struct desk *d, const char *bare, enum desk_action act,
+                   const struct desk_queue *q, const struct desk_chat *chat,
+                   struct xerr *err);
+struct desk_staff *desk_staff_get(struct desk *d, const char *jid);
+void desk_make_stanza_id(struct desk *d, char *out, size_t size);
+void desk_reload_soon(struct desk *d);
+int desk_int(const struct desk *d, const char *key);
+
+/* ---- queue.c: queue rooms, routing, offers --------------------------------------- */
+
+int desk_queue_open_room(struct desk_queue *q);
+void desk_queue_update_subject(struct desk_queue *q);
+void desk_queue_announce(struct desk_queue *q, const char *text);
+/* Offers waiting chats to available agents (the queue's strategy). */
+void desk_route(struct desk_queue *q);
+void desk_route_all(struct desk *d);
+/* Chats offered to jid: withdrawn; declined marks it skipped for a while. */
+void desk_offer_withdraw(struct desk_chat *c, bool declined);
+/* Makes `jid` the chat's offer target and invites them. */
+int desk_offer_make(struct desk_chat *c, const char *jid);
+bool desk_agent_available(struct desk *d, const struct desk_queue *q,
+                          const char *jid);
+unsigned desk_queue_available_count(const struct desk_queue *q);
+unsigned desk_queue_online_count(const struct desk_queue *q);
+void desk_push_positions(struct desk_queue *q, bool force);
+int desk_chat_position(const struct desk_chat *c);
+void desk_queue_hooks(const struct muc_room_hooks **out);
+struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name);
+void desk_plugins_free(struct desk *d);
+void desk_plugin_event(struct desk_chat *c, enum mucdesk_event_kind kind,
+                       const char *actor);
+
+/* ---- chat.c: tickets and session rooms -------------------------------------------- */
+
+struct desk_request {
+    const char *customer_full;    /* the requesting JID */
+    const char *name;
+    const char *email;
+    const char *question;
+    const char *page;
+    const char *browser;
+    const char *skills;
+    const char *nick;
+};
+
+/* Creates the ticket and its room, or returns the customer's open chat in
+ * this queue (*existing set).  *token_out gets a new token (hex) for a new
+ * chat, "" for an existing one.  0, or -1 with *err. */
+int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
+                      struct desk_chat **out, bool *existing,
+                      char *token_out, size_t token_size, struct xerr *err);
+/* A ticket without a live chat (a message left while no agent is there). */
+int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
+                            int64_t *ticket_out, struct xerr *err);
+struct desk_chat *desk_chat_restore(struct desk *d,
+                                    const struct store_ticket *t);
+void desk_chat_free(struct desk_chat *c);
+void desk_chat_save(struct desk_chat *c);
+void desk_chat_event(struct desk_chat *c, enum archive_kind kind,
+                     const char *actor_jid, const char *actor_nick,
+                     const char *body, bool staff_only);
+void desk_chat_accept(struct desk_chat *c, const char *agent,
+                      const char *nick);
+/* Back to waiting in `q` (requeue, forward to a queue, last agent gone). */
+void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
+                       const char *actor, const char *why);
+/* Ends the chat for the customer with the ticket's final status. */
+void desk_chat_end(struct desk_chat *c, enum ticket_status status,
+                   const char *actor, const char *note, const char *text);
+int desk_chat_seconds(const struct desk_chat *c);
+void desk_chat_clock(struct desk_chat *c, bool run);
+bool desk_chat_is_customer(const struct desk_chat *c, const char *bare);
+int desk_chat_add_customer(struct desk_chat *c, const char *bare);
+/* The chat whose token hashes to `hash` (constant-time compares). */
+struct desk_chat *desk_chat_by_token(struct desk *d, const char *token);
+bool desk_chat_token_matches(const struct desk_chat *c, const char *token);
+void desk_chat_details_text(const struct desk_chat *c, struct buf *out);
+void desk_session_hooks(const struct muc_room_hooks **out);
+struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c);
+bool desk_chat_has_staff(const struct desk_chat *c);
+
+/* ---- commands.c: text commands (shared with ad-hoc commands) ----------------------- */
+
+enum desk_place { DESK_IN_QUEUE, DESK_IN_SESSION };
+
+struct desk_call {
+    struct desk *desk;
+    const char *actor;            /* bare JID */
+    struct muc_occupant *occ;     /* the caller's occupant, or NULL (ad-hoc) */
+    enum desk_place place;
+    struct desk_queue *queue;     /* the queue concerned */
+    struct desk_chat *chat;       /* in a session room, or from `ticket` */
+    struct buf *reply;            /* what to tell the caller */
+    char room_jid[256];           /* set by commands that point to a room */
+};
+
+/* Runs one command line ("/close resolved").  0, or -1 with *err (a
+ * refusal, or bad input with a text naming what is wrong). */
+int desk_command_run(struct desk_call *call, const char *line,
+                     struct xerr *err);
+/* For /help: the commands `role` may use in `place`. */
+void desk_command_help(enum desk_role role, enum desk_place place,
+                       struct buf *out);
+
+/* ---- adhoc_cmds.c ---------------------------------------------------------------- */
+
+int desk_adhoc_register(struct desk *d);
+
+/* ---- dbops.c: the directory on the DB thread --------------------------------------- */
+
+void desk_dir_load(struct desk *d);
+void desk_dir_poll(struct desk *d);
+typedef void (*desk_db_done_fn)(void *ud, int rc, const char *err);
+/* kind: "queue-create", "queue-configure", "queue-delete", "agent-add",
+ * "agent-remove"; the rows are copied. */
+int desk_dir_write(struct desk *d, const char *kind,
+                   const struct desk_queue_row *q,
+                   const struct desk_agent_row *a, desk_db_done_fn fn,
+                   void *ud);
+void desk_dir_apply(struct desk *d, const struct desk_directory *dir);
+
+#endif

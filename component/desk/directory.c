@@ -1,0 +1,269 @@
+/* Queues and agents in PostgreSQL: the SQL of the daemon's DB thread and
+ * of mucdeskctl, in one place so both say the same thing. */
+#include "build-config.h"
+
+#include "desk/directory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const strategies[] = {"manual", "round-robin",
+                                         "least-busy", "skills", NULL};
+
+bool desk_strategy_known(const char *name)
+{
+    for (const char *const *s = strategies; *s; s++)
+        if (strcmp(*s, name) == 0)
+            return true;
+    return false;
+}
+
+const char *desk_queue_name_problem(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 63)
+        return "must be 1 to 63 characters";
+    if (!((name[0] >= 'a' && name[0] <= 'z') ||
+          (name[0] >= '0' && name[0] <= '9')))
+        return "must start with a lower-case letter or a digit";
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            return "may hold only a-z, 0-9, '.', '_' and '-'";
+    }
+    if (strncmp(name, "ticket-", 7) == 0)
+        return "must not start with 'ticket-' (session rooms use it)";
+    return NULL;
+}
+
+static char *dup_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL
+                                      : strdup(PQgetvalue(res, row, col));
+}
+
+void desk_directory_free(struct desk_directory *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->queue_count; i++) {
+        struct desk_queue_row *q = &d->queues[i];
+        free(q->name);
+        free(q->title);
+        free(q->strategy);
+        free(q->greeting);
+        free(q->offline_message);
+    }
+    for (size_t i = 0; i < d->agent_count; i++) {
+        struct desk_agent_row *a = &d->agents[i];
+        free(a->queue);
+        free(a->jid);
+        free(a->role);
+        free(a->skills);
+    }
+    free(d->queues);
+    free(d->agents);
+    memset(d, 0, sizeof *d);
+}
+
+/* Maps a failed result to our codes, with the message in err. */
+static int result_error(PGconn *conn, PGresult *res, char *err,
+                        size_t errlen)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+                          : NULL;
+    snprintf(err, errlen, "%s", msg ? msg : PQerrorMessage(conn));
+    char *nl = strchr(err, '\n');
+    if (nl)
+        *nl = '\0';
+    int rc = DESK_DB_FAILED;
+    if (state && strcmp(state, "23505") == 0)
+        rc = DESK_DB_EXISTS;
+    else if (state && strcmp(state, "23503") == 0)
+        rc = DESK_DB_NOT_FOUND;
+    else if (state && (strcmp(state, "23514") == 0 ||
+                       strcmp(state, "22P02") == 0 ||
+                       strcmp(state, "23502") == 0))
+        rc = DESK_DB_INVALID;
+    PQclear(res);
+    return rc;
+}
+
+int desk_db_version(PGconn *conn, int64_t *version, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, "SELECT version FROM desk_directory");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return result_error(conn, res, err, errlen);
+    *version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return DESK_DB_OK;
+}
+
+int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
+                 size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    /* One snapshot for the three reads. */
+    PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return result_error(conn, res, err, errlen);
+    PQclear(res);
+    int rc = desk_db_version(conn, &out->version, err, errlen);
+    if (rc < 0)
+        goto fail;
+    res = PQexec(conn, "SELECT name, title, strategy, offer_timeout, max_wait, "
+                       "greeting, offline_message FROM queues ORDER BY name");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = result_error(conn, res, err, errlen);
+        goto fail;
+    }
+    int n = PQntuples(res);
+    out->queues = calloc((size_t)n + 1, sizeof *out->queues);
+    if (!out->queues) {
+        PQclear(res);
+        snprintf(err, errlen, "out of memory");
+        rc = DESK_DB_FAILED;
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        struct desk_queue_row *q = &out->queues[i];
+        q->name = dup_or_null(res, i, 0);
+        q->title = dup_or_null(res, i, 1);
+        q->strategy = dup_or_null(res, i, 2);
+        q->offer_timeout = atoi(PQgetvalue(res, i, 3));
+        q->max_wait = atoi(PQgetvalue(res, i, 4));
+        q->greeting = dup_or_null(res, i, 5);
+        q->offline_message = dup_or_null(res, i, 6);
+        out->queue_count++;
+    }
+    PQclear(res);
+    res = PQexec(conn, "SELECT queue, jid, role, max_chats, "
+                       "lower(array_to_string(skills, ',')) FROM agents "
+                       "ORDER BY queue, added_at, jid");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = result_error(conn, res, err, errlen);
+        goto fail;
+    }
+    n = PQntuples(res);
+    out->agents = calloc((size_t)n + 1, sizeof *out->agents);
+    if (!out->agents) {
+        PQclear(res);
+        snprintf(err, errlen, "out of memory");
+        rc = DESK_DB_FAILED;
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        struct desk_agent_row *a = &out->agents[i];
+        a->queue = dup_or_null(res, i, 0);
+        a->jid = dup_or_null(res, i, 1);
+        a->role = dup_or_null(res, i, 2);
+        a->max_chats = atoi(PQgetvalue(res, i, 3));
+        a->skills = dup_or_null(res, i, 4);
+        out->agent_count++;
+    }
+    PQclear(res);
+    PQclear(PQexec(conn, "COMMIT"));
+    return DESK_DB_OK;
+fail:
+    PQclear(PQexec(conn, "ROLLBACK"));
+    desk_directory_free(out);
+    return rc;
+}
+
+int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
+                       bool create, char *err, size_t errlen)
+{
+    char timeout[16] = "", wait[16] = "";
+    if (q->offer_timeout >= 0)
+        snprintf(timeout, sizeof timeout, "%d", q->offer_timeout);
+    if (q->max_wait >= 0)
+        snprintf(wait, sizeof wait, "%d", q->max_wait);
+    const char *params[] = {q->name,
+                            q->title,
+                            q->strategy,
+                            timeout[0] ? timeout : NULL,
+                            wait[0] ? wait : NULL,
+                            q->greeting,
+                            q->offline_message};
+    const char *sql =
+        create
+            ? "INSERT INTO queues (name, title, strategy, offer_timeout, "
+              "max_wait, greeting, offline_message) VALUES ($1, "
+              "coalesce($2, $1), coalesce($3, 'round-robin'), "
+              "coalesce($4::integer, 20), coalesce($5::integer, 240), "
+              "nullif($6, ''), nullif($7, ''))"
+            : "UPDATE queues SET title = coalesce($2, title), "
+              "strategy = coalesce($3, strategy), "
+              "offer_timeout = coalesce($4::integer, offer_timeout), "
+              "max_wait = coalesce($5::integer, max_wait), "
+              "greeting = CASE WHEN $6::text IS NULL THEN greeting "
+              "ELSE nullif($6, '') END, "
+              "offline_message = CASE WHEN $7::text IS NULL THEN "
+              "offline_message ELSE nullif($7, '') END WHERE name = $1";
+    PGresult *res = PQexecParams(conn, sql, 7, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return result_error(conn, res, err, errlen);
+    bool none = strcmp(PQcmdTuples(res), "0") == 0;
+    PQclear(res);
+    if (none) {
+        snprintf(err, errlen, "no queue named %s", q->name);
+        return DESK_DB_NOT_FOUND;
+    }
+    return DESK_DB_OK;
+}
+
+static int exec_count(PGconn *conn, const char *sql, int nparams,
+                      const char *const *params, const char *what, char *err,
+                      size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL,
+                                 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return result_error(conn, res, err, errlen);
+    bool none = strcmp(PQcmdTuples(res), "0") == 0;
+    PQclear(res);
+    if (none) {
+        snprintf(err, errlen, "%s", what);
+        return DESK_DB_NOT_FOUND;
+    }
+    return DESK_DB_OK;
+}
+
+int desk_db_queue_delete(PGconn *conn, const char *name, char *err,
+                         size_t errlen)
+{
+    const char *params[] = {name};
+    return exec_count(conn, "DELETE FROM queues WHERE name = $1", 1, params,
+                      "no such queue", err, errlen);
+}
+
+int desk_db_agent_save(PGconn *conn, const struct desk_agent_row *a,
+                       char *err, size_t errlen)
+{
+    char max[16];
+    snprintf(max, sizeof max, "%d", a->max_chats > 0 ? a->max_chats : 3);
+    const char *params[] = {a->queue, a->jid, a->role ? a->role : "agent",
+                            max, a->skills ? a->skills : ""};
+    int rc = exec_count(
+        conn,
+        "INSERT INTO agents (queue, jid, role, max_chats, skills) VALUES "
+        "($1, $2, $3, $4::integer, array_remove(string_to_array("
+        "lower(replace($5, ' ', '')), ','), '')) ON CONFLICT (queue, jid) DO "
+        "UPDATE SET role = excluded.role, max_chats = excluded.max_chats, "
+        "skills = excluded.skills",
+        5, params, "not saved", err, errlen);
+    if (rc == DESK_DB_NOT_FOUND && !strstr(err, "not saved"))
+        snprintf(err, errlen, "no queue named %s", a->queue);
+    return rc;
+}
+
+int desk_db_agent_remove(PGconn *conn, const char *queue, const char *jid,
+                         char *err, size_t errlen)
+{
+    const char *params[] = {queue, jid};
+    return exec_count(conn, "DELETE FROM agents WHERE queue = $1 AND jid = $2",
+                      2, params, "no such agent in that queue", err, errlen);
+}

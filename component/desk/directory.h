@@ -1,0 +1,76 @@
+/* Queues and agents in PostgreSQL (sql/001_init.sql, sql/004_desk.sql):
+ * the SQL both the daemon (on its DB thread) and mucdeskctl run.
+ *
+ * Every function takes a live connection and blocks: never call one on
+ * the XMPP thread.  Errors: a negative enum desk_db_result, with a
+ * one-line text in err (for logs and for admins; never for customers). */
+#ifndef MUCDESK_DESK_DIRECTORY_H
+#define MUCDESK_DESK_DIRECTORY_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum desk_db_result {
+    DESK_DB_OK = 0,
+    DESK_DB_FAILED = -1,     /* the database failed (connection, ...) */
+    DESK_DB_EXISTS = -2,     /* creating something that exists */
+    DESK_DB_NOT_FOUND = -3,  /* the queue (or agent) does not exist */
+    DESK_DB_INVALID = -4,    /* a value the schema refuses */
+};
+
+struct desk_queue_row {
+    char *name;             /* the queue room's local part */
+    char *title;
+    char *strategy;
+    int offer_timeout;      /* seconds */
+    int max_wait;           /* seconds */
+    char *greeting;         /* NULL: none */
+    char *offline_message;  /* NULL: none */
+};
+
+struct desk_agent_row {
+    char *queue;
+    char *jid;              /* bare JID */
+    char *role;             /* "agent" or "supervisor" */
+    int max_chats;
+    char *skills;           /* comma-separated, lower-case; "" for none */
+};
+
+/* The whole directory, as loaded. */
+struct desk_directory {
+    int64_t version;
+    struct desk_queue_row *queues;
+    size_t queue_count;
+    struct desk_agent_row *agents;  /* by queue, then order of addition */
+    size_t agent_count;
+};
+
+void desk_directory_free(struct desk_directory *d);
+
+int desk_db_version(PGconn *conn, int64_t *version, char *err, size_t errlen);
+int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
+                 size_t errlen);
+
+/* create: refuse an existing queue (DESK_DB_EXISTS); otherwise update it
+ * (DESK_DB_NOT_FOUND if it does not exist).  NULL strings keep the
+ * current value on update; ints < 0 too. */
+int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
+                       bool create, char *err, size_t errlen);
+int desk_db_queue_delete(PGconn *conn, const char *name, char *err,
+                         size_t errlen);
+/* Adds or updates the agent's membership of a queue. */
+int desk_db_agent_save(PGconn *conn, const struct desk_agent_row *a,
+                       char *err, size_t errlen);
+int desk_db_agent_remove(PGconn *conn, const char *queue, const char *jid,
+                         char *err, size_t errlen);
+
+/* Checks a queue name (the local part of its room): lower-case letters,
+ * digits, '.', '_', '-', not starting with "ticket-".  Returns NULL if it
+ * is fine, else what is wrong. */
+const char *desk_queue_name_problem(const char *name);
+/* Whether `name` is one of the routing strategies shipped with mucdesk. */
+bool desk_strategy_known(const char *name);
+
+#endif

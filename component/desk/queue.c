@@ -1,0 +1,551 @@
+/* Queues: the queue room (staff only; presence = availability), its
+ * subject and announcements, routing through the queue's strategy plugin,
+ * offers (mediated invitations from the session room) with timeout and
+ * decline, and the position updates pushed to waiting customers.
+ *
+ * Routing runs again on every change that could let a waiting chat move:
+ * a new chat, a requeue, an agent arriving, becoming available, freeing a
+ * slot, declining or letting an offer expire, a decliner's skip ending. */
+#include "build-config.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "desk/desk_impl.h"
+#include "xmpp/xml.h"
+
+#define LOG "desk"
+#define BARE_MAX (JID_TEXT_MAX + 1)
+
+/* ---- plugins ------------------------------------------------------------------- */
+
+struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name)
+{
+    for (struct desk_plugin_ref *p = d->plugins; p; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    if (strchr(name, '/') || name[0] == '.' || !name[0]) {
+        log_error(LOG, "plugin name '%s' is not valid", name);
+        return NULL;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.so", d->cfg->service.plugin_dir, name);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        log_error(LOG, "cannot load plugin %s: %s", path, dlerror());
+        return NULL;
+    }
+    const struct mucdesk_plugin *pl = dlsym(h, MUCDESK_PLUGIN_SYMBOL);
+    if (!pl || pl->abi != MUCDESK_PLUGIN_ABI || !pl->name ||
+        strcmp(pl->name, name) != 0) {
+        log_error(LOG, "%s is not a mucdesk plugin of ABI %d named %s", path,
+                  MUCDESK_PLUGIN_ABI, name);
+        dlclose(h);
+        return NULL;
+    }
+    struct desk_plugin_ref *p = calloc(1, sizeof *p);
+    if (!p || !(p->name = strdup(name))) {
+        free(p);
+        dlclose(h);
+        return NULL;
+    }
+    p->handle = h;
+    p->plugin = pl;
+    if (pl->init && pl->init(&p->state) < 0) {
+        log_error(LOG, "plugin %s refused to start", name);
+        free(p->name);
+        free(p);
+        dlclose(h);
+        return NULL;
+    }
+    p->next = d->plugins;
+    d->plugins = p;
+    log_info(LOG, "plugin %s loaded from %s", name, path);
+    return p;
+}
+
+void desk_plugins_free(struct desk *d)
+{
+    while (d->plugins) {
+        struct desk_plugin_ref *p = d->plugins;
+        d->plugins = p->next;
+        if (p->plugin->fini)
+            p->plugin->fini(p->state);
+        /* Keep the code mapped under AddressSanitizer, whose leak reports
+         * need it: dlclose at exit gains nothing. */
+        free(p->name);
+        free(p);
+    }
+}
+
+void desk_plugin_event(struct desk_chat *c, enum mucdesk_event_kind kind,
+                       const char *actor)
+{
+    struct desk_queue *q = desk_queue_find(c->desk, c->queue);
+    if (!q || !q->plugin || !q->plugin->plugin->event)
+        return;
+    struct mucdesk_event ev = {kind, c->queue, c->id, actor,
+                               ticket_status_name(c->status)};
+    q->plugin->plugin->event(q->plugin->state, &ev);
+}
+
+/* ---- availability -------------------------------------------------------------- */
+
+static struct muc_occupant *present(const struct desk_queue *q,
+                                    const char *jid)
+{
+    return q->room ? muc_room_find_user(q->room, jid) : NULL;
+}
+
+static bool show_available(enum muc_show show)
+{
+    return show == MUC_SHOW_AVAILABLE || show == MUC_SHOW_CHAT;
+}
+
+bool desk_agent_available(struct desk *d, const struct desk_queue *q,
+                          const char *jid)
+{
+    const struct desk_member *m = desk_member_find(q, jid);
+    struct muc_occupant *o = present(q, jid);
+    if (!m || !o || !show_available(muc_occupant_show(o)))
+        return false;
+    struct desk_staff *s = desk_staff_get(d, jid);
+    return s && s->active < m->max_chats;
+}
+
+unsigned desk_queue_available_count(const struct desk_queue *q)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < q->member_count; i++)
+        n += desk_agent_available(q->desk, q, q->members[i].jid);
+    return n;
+}
+
+unsigned desk_queue_online_count(const struct desk_queue *q)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < q->member_count; i++) {
+        struct muc_occupant *o = present(q, q->members[i].jid);
+        n += o && muc_occupant_show(o) != MUC_SHOW_DND;
+    }
+    return n;
+}
+
+/* ---- subject and announcements -------------------------------------------------- */
+
+void desk_queue_update_subject(struct desk_queue *q)
+{
+    if (!q->room)
+        return;
+    unsigned waiting = 0;
+    uint64_t oldest = 0, now = loop_now(q->desk->loop);
+    for (struct desk_chat *c = q->wait_head; c; c = c->wnext) {
+        waiting++;
+        if (!oldest || c->enqueued_ms < oldest)
+            oldest = c->enqueued_ms;
+    }
+    char longest[32] = "-";
+    if (oldest)
+        desk_format_duration((int)((now - oldest) / 1000), longest,
+                             sizeof longest);
+    char text[256];
+    snprintf(text, sizeof text,
+             "%s: %u waiting, %u agent(s) available, longest wait %s",
+             q->title ? q->title : q->name, waiting,
+             desk_queue_available_count(q), longest);
+    muc_room_set_subject(q->room, text);
+}
+
+void desk_queue_announce(struct desk_queue *q, const char *text)
+{
+    if (q->room)
+        muc_room_post(q->room, text, false);
+}
+
+/* ---- positions ------------------------------------------------------------------ */
+
+int desk_chat_position(const struct desk_chat *c)
+{
+    if (!c->waiting_in)
+        return 0;
+    int pos = 1;
+    for (const struct desk_chat *x = c->waiting_in->wait_head; x && x != c;
+         x = x->wnext)
+        pos++;
+    return pos;
+}
+
+static double average_wait(const struct desk_queue *q)
+{
+    double avg = desk_rolling_mean(&q->waits);
+    return avg > 0 ? avg : 60.0; /* no history yet: a minute each */
+}
+
+void desk_push_positions(struct desk_queue *q, bool force)
+{
+    struct desk *d = q->desk;
+    uint64_t now = loop_now(d->loop);
+    uint64_t every = (uint64_t)d->cfg->desk.status_interval_s * 1000;
+    int pos = 0;
+    for (struct desk_chat *c = q->wait_head; c; c = c->wnext) {
+        pos++;
+        int wait = desk_wait_estimate(average_wait(q), pos);
+        bool changed = pos != c->last_position;
+        if (!force && !changed && now - c->last_status_ms < every)
+            continue;
+        struct muc_occupant *occ = desk_chat_customer_occupant(c);
+        if (!occ)
+            continue;
+        char waittext[32], text[160], x[160];
+        desk_format_duration(wait, waittext, sizeof waittext);
+        snprintf(text, sizeof text,
+                 "You are number %d in the queue. Estimated wait: about %s.",
+                 pos, waittext);
+        snprintf(x, sizeof x,
+                 "<desk xmlns='" NS_DESK "' event='queue' position='%d' "
+                 "wait='%d'/>",
+                 pos, wait);
+        muc_room_tell_with(c->room, occ, text, x);
+        c->last_position = pos;
+        c->last_wait = wait;
+        c->last_status_ms = now;
+    }
+}
+
+/* ---- offers ------------------------------------------------------------------- */
+
+static bool declined_recently(const struct desk_chat *c, const char *jid,
+                              uint64_t now)
+{
+    for (const struct desk_name *n = c->declines; n; n = n->next)
+        if (strcmp(n->jid, jid) == 0 && now < n->until_ms)
+            return true;
+    return false;
+}
+
+static void reroute_timer(void *ud)
+{
+    desk_route_all(ud);
+}
+
+static void offer_expired(void *ud)
+{
+    struct desk_chat *c = ud;
+    c->offer_timer = NULL;
+    log_info(LOG, "ticket %lld: offer to %s expired", (long long)c->id,
+             c->offered_to ? c->offered_to : "?");
+    desk_offer_withdraw(c, true);
+    if (c->waiting_in)
+        desk_route(c->waiting_in);
+}
+
+void desk_offer_withdraw(struct desk_chat *c, bool declined)
+{
+    struct desk *d = c->desk;
+    loop_timer_cancel(d->loop, c->offer_timer);
+    c->offer_timer = NULL;
+    if (!c->offered_to)
+        return;
+    struct desk_staff *s = desk_staff_get(d, c->offered_to);
+    if (s && s->offer == c)
+        s->offer = NULL;
+    if (declined && d->cfg->desk.decline_skip_s > 0) {
+        struct desk_name *n = calloc(1, sizeof *n);
+        if (n && (n->jid = strdup(c->offered_to))) {
+            n->until_ms = loop_now(d->loop) +
+                          (uint64_t)d->cfg->desk.decline_skip_s * 1000;
+            n->next = c->declines;
+            c->declines = n;
+            /* When the skip ends, the decliner may get it again. */
+            loop_timer_add(d->loop,
+                           (uint64_t)d->cfg->desk.decline_skip_s * 1000 + 50,
+                           reroute_timer, d, NULL);
+        } else {
+            free(n);
+        }
+    }
+    free(c->offered_to);
+    c->offered_to = NULL;
+}
+
+int desk_offer_make(struct desk_chat *c, const char *jid)
+{
+    struct desk *d = c->desk;
+    struct desk_queue *q = desk_queue_find(d, c->queue);
+    if (c->offered_to)
+        desk_offer_withdraw(c, false);
+    struct desk_staff *s = desk_staff_get(d, jid);
+    if (!s || !(c->offered_to = strdup(jid)))
+        return -1;
+    if (s->offer && s->offer != c)
+        desk_offer_withdraw(s->offer, false);
+    s->offer = c;
+    s->last_offer_ms = loop_now(d->loop);
+    int timeout = q ? q->offer_timeout_s : 20;
+    c->offer_timer = loop_timer_add(d->loop, (uint64_t)timeout * 1000,
+                                    offer_expired, c, NULL);
+    char reason[600];
+    snprintf(reason, sizeof reason, "Ticket #%lld from %.100s: %.400s",
+             (long long)c->id, c->customer_name ? c->customer_name : "a customer",
+             c->question ? c->question : "");
+    log_info(LOG, "ticket %lld offered to %s", (long long)c->id, jid);
+    desk_plugin_event(c, MUCDESK_EVENT_OFFERED, jid);
+    return muc_room_invite(c->room, jid, reason);
+}
+
+/* ---- routing ------------------------------------------------------------------ */
+
+static void route_one(struct desk_queue *q, struct desk_chat *c)
+{
+    struct desk *d = q->desk;
+    uint64_t now = loop_now(d->loop);
+    size_t n = 0;
+    struct mucdesk_candidate *cands =
+        calloc(q->member_count + 1, sizeof *cands);
+    if (!cands)
+        return;
+    for (size_t i = 0; i < q->member_count; i++) {
+        const struct desk_member *m = &q->members[i];
+        if (!desk_agent_available(d, q, m->jid))
+            continue;
+        struct desk_staff *s = desk_staff_get(d, m->jid);
+        if (!s || s->offer || declined_recently(c, m->jid, now))
+            continue;
+        if (c->room && muc_room_find_user(c->room, m->jid))
+            continue; /* already in that chat */
+        cands[n].jid = m->jid;
+        cands[n].active_chats = s->active;
+        cands[n].max_chats = m->max_chats;
+        cands[n].idle_since_ms = s->idle_since_ms;
+        cands[n].last_offer_ms = s->last_offer_ms;
+        cands[n].skills = (const char *const *)m->skills;
+        cands[n].skill_count = m->skill_count;
+        n++;
+    }
+    char *skills_copy = c->skills ? strdup(c->skills) : NULL;
+    const char *required[32];
+    size_t nreq = 0;
+    char *save = NULL;
+    for (char *tok = skills_copy ? strtok_r(skills_copy, ",", &save) : NULL;
+         tok && nreq < 32; tok = strtok_r(NULL, ",", &save))
+        if (*tok)
+            required[nreq++] = tok;
+    int pick = -1;
+    if (n && q->plugin && q->plugin->plugin->pick_agent) {
+        struct mucdesk_route_request req = {q->name, c->id, required, nreq,
+                                            cands, n};
+        pick = q->plugin->plugin->pick_agent(q->plugin->state, &req);
+    }
+    if (pick >= 0 && (size_t)pick < n)
+        desk_offer_make(c, cands[pick].jid);
+    free(skills_copy);
+    free(cands);
+}
+
+void desk_route(struct desk_queue *q)
+{
+    if (!q->room)
+        return;
+    for (struct desk_chat *c = q->wait_head; c; c = c->wnext) {
+        if (c->offered_to || !c->room)
+            continue;
+        route_one(q, c);
+    }
+    desk_queue_update_subject(q);
+}
+
+void desk_route_all(struct desk *d)
+{
+    for (struct desk_queue *q = d->queues; q; q = q->hh.next)
+        desk_route(q);
+}
+
+/* ---- the queue room's hooks ----------------------------------------------------- */
+
+static enum muc_join_verdict q_pre_join(void *ud, struct muc_room *room,
+                                        struct muc_join *j, struct xerr *err)
+{
+    struct desk_queue *q = ud;
+    (void)room;
+    if (!desk_authz_allows(desk_role_for(q->desk, j->bare_jid, q, NULL),
+                           DESK_ACT_ENTER_QUEUE)) {
+        xerr_set(err, XERR_REGISTRATION_REQUIRED,
+                 "This room is for the queue's staff");
+        return MUC_JOIN_DENY;
+    }
+    j->privileged = true;
+    if (j->affiliation < MUC_AFFIL_MEMBER)
+        j->affiliation = MUC_AFFIL_MEMBER;
+    return MUC_JOIN_ALLOW;
+}
+
+static void q_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
+{
+    struct desk_queue *q = ud;
+    (void)room;
+    char bare[BARE_MAX];
+    muc_occupant_bare_jid(o, bare, sizeof bare);
+    struct desk_staff *s = desk_staff_get(q->desk, bare);
+    if (s && !s->active)
+        s->idle_since_ms = loop_now(q->desk->loop);
+    desk_route(q);
+}
+
+static void q_left(void *ud, struct muc_room *room,
+                   const struct muc_occupant *o, enum muc_leave_reason why)
+{
+    struct desk_queue *q = ud;
+    (void)room;
+    (void)o;
+    if (why == MUC_LEFT_SHUTDOWN || why == MUC_LEFT_DESTROY)
+        return;
+    desk_queue_update_subject(q);
+}
+
+static void q_presence(void *ud, struct muc_room *room,
+                       struct muc_occupant *o)
+{
+    struct desk_queue *q = ud;
+    (void)room;
+    (void)o;
+    desk_route(q);
+}
+
+static enum muc_message_verdict q_message(void *ud, struct muc_room *room,
+                                          struct muc_occupant *from,
+                                          const char *body,
+                                          const struct stanza_in *in)
+{
+    struct desk_queue *q = ud;
+    (void)in;
+    if (body[0] != '/' || !muc_occupant_privileged(from))
+        return MUC_MESSAGE_PASS;
+    struct desk_cmdline cl;
+    if (desk_cmdline_parse(body, &cl) < 0)
+        return MUC_MESSAGE_PASS;
+    char bare[BARE_MAX];
+    muc_occupant_bare_jid(from, bare, sizeof bare);
+    struct buf reply = BUF_INIT;
+    struct desk_call call = {.desk = q->desk, .actor = bare, .occ = from,
+                             .place = DESK_IN_QUEUE, .queue = q,
+                             .reply = &reply};
+    struct xerr err;
+    xerr_init(&err);
+    if (desk_command_run(&call, body, &err) < 0)
+        muc_room_tell(room, from, err.text[0] ? err.text : "That failed.");
+    else if (reply.len)
+        muc_room_tell(room, from, buf_cstr(&reply));
+    buf_free(&reply);
+    return MUC_MESSAGE_CONSUMED;
+}
+
+static void send_chat_message(struct desk *d, const char *from,
+                              const char *to, const char *text)
+{
+    struct buf *out = router_out(d->router);
+    buf_append_str(out, "<message type='chat'");
+    xml_attr(out, "from", from);
+    xml_attr(out, "to", to);
+    buf_append_str(out, "><body>");
+    xml_text(out, text);
+    buf_append_str(out, "</body></message>");
+}
+
+/* A customer writes to the queue JID: the body is the question. */
+static void q_outsider(void *ud, struct muc_room *room,
+                       const struct stanza_in *in, const char *body)
+{
+    struct desk_queue *q = ud;
+    struct desk *d = q->desk;
+    if (!body || !body[0])
+        return; /* chat states and receipts: nothing to answer */
+    if (in->type && strcmp(in->type, "chat") != 0 &&
+        strcmp(in->type, "normal") != 0)
+        return;
+    char bare[BARE_MAX];
+    jid_bare_text(&in->from, bare, sizeof bare);
+    struct desk_request r = {.customer_full = in->from_text,
+                             .name = in->from.local[0] ? in->from.local
+                                                       : "Customer",
+                             .question = body};
+    struct desk_chat *c = NULL;
+    bool existing = false;
+    char token[2 * DESK_TOKEN_BYTES + 1];
+    struct xerr err;
+    xerr_init(&err);
+    if (desk_chat_request(q, &r, &c, &existing, token, sizeof token, &err) < 0) {
+        send_chat_message(d, muc_room_jid(room), in->from_text,
+                          err.text[0] ? err.text
+                                      : "Chat is not available right now.");
+        return;
+    }
+    char text[700];
+    snprintf(text, sizeof text,
+             "%s Your request is ticket #%lld. Join %s to talk with us: you "
+             "were sent an invitation.%s%s",
+             existing ? "You already have a chat with us."
+                      : "Thanks, we received your question.",
+             (long long)c->id, muc_room_jid(c->room),
+             token[0] ? " To come back from another address, use the resume "
+                        "token " : "",
+             token[0] ? token : "");
+    send_chat_message(d, muc_room_jid(room), in->from_text, text);
+    char reason[300];
+    snprintf(reason, sizeof reason, "Your support chat, ticket #%lld",
+             (long long)c->id);
+    muc_room_invite(c->room, in->from_text, reason);
+}
+
+static bool q_is_privileged(void *ud, struct muc_room *room, const char *bare)
+{
+    struct desk_queue *q = ud;
+    (void)room;
+    return desk_authz_allows(desk_role_for(q->desk, bare, q, NULL),
+                             DESK_ACT_ENTER_QUEUE);
+}
+
+static void q_destroyed(void *ud, struct muc_room *room)
+{
+    struct desk_queue *q = ud;
+    (void)room;
+    /* queue_drop() cleared q->room before destroying; at shutdown the
+     * queue outlives its room. */
+    if (q->room == room)
+        q->room = NULL;
+}
+
+static const struct muc_room_hooks queue_hooks = {
+    .pre_join = q_pre_join,
+    .joined = q_joined,
+    .left = q_left,
+    .presence_changed = q_presence,
+    .message = q_message,
+    .outsider_message = q_outsider,
+    .is_privileged = q_is_privileged,
+    .destroyed = q_destroyed,
+};
+
+int desk_queue_open_room(struct desk_queue *q)
+{
+    struct muc_room_options o = {
+        .title = q->title,
+        .description = "Support queue: staff room",
+        .hidden = true,
+        .members_only = true,
+        .persistent = true,
+        .semi_anonymous = false,
+        .archived = false,
+    };
+    q->room = muc_room_create(q->desk->muc, q->name, &o, &queue_hooks, q);
+    if (!q->room) {
+        log_error(LOG, "cannot open the room of queue %s (name taken?)",
+                  q->name);
+        return -1;
+    }
+    desk_queue_update_subject(q);
+    return 0;
+}

@@ -1,0 +1,278 @@
+/* Pure helpers of the desk (text.h). */
+#include "build-config.h"
+
+#include "desk/text.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int desk_cmdline_parse(const char *body, struct desk_cmdline *out)
+{
+    if (!body || body[0] != '/' || body[1] == '/')
+        return -1;
+    const char *p = body + 1;
+    size_t n = 0;
+    while (p[n] && !isspace((unsigned char)p[n]))
+        n++;
+    if (n == 0 || n >= sizeof out->name)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        out->name[i] = (char)tolower((unsigned char)p[i]);
+    out->name[n] = '\0';
+    p += n;
+    while (*p && isspace((unsigned char)*p))
+        p++;
+    out->args = p;
+    return 0;
+}
+
+bool desk_next_word(const char **args, char *word, size_t size)
+{
+    const char *p = *args;
+    while (*p && isspace((unsigned char)*p))
+        p++;
+    size_t n = 0;
+    while (p[n] && !isspace((unsigned char)p[n]))
+        n++;
+    if (n == 0 || size == 0)
+        return false;
+    size_t copy = n < size - 1 ? n : size - 1;
+    memcpy(word, p, copy);
+    word[copy] = '\0';
+    p += n;
+    while (*p && isspace((unsigned char)*p))
+        p++;
+    *args = p;
+    return true;
+}
+
+int desk_parse_int(const char *text, long min, long max, long *out)
+{
+    if (!text || !*text)
+        return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    while (*end && isspace((unsigned char)*end))
+        end++;
+    if (errno || end == text || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int desk_wait_estimate(double avg_s, int position)
+{
+    if (avg_s <= 0 || position < 1)
+        return -1;
+    double w = avg_s * (double)position;
+    return w > 86400.0 ? 86400 : (int)(w + 0.5);
+}
+
+void desk_format_duration(int seconds, char *out, size_t size)
+{
+    if (seconds < 60)
+        snprintf(out, size, "%d s", seconds < 0 ? 0 : seconds);
+    else
+        snprintf(out, size, "%d min", (seconds + 30) / 60);
+}
+
+void desk_rolling_add(struct desk_rolling *r, double value)
+{
+    r->values[r->next] = value;
+    r->next = (r->next + 1) % DESK_WAIT_SAMPLES;
+    if (r->count < DESK_WAIT_SAMPLES)
+        r->count++;
+}
+
+double desk_rolling_mean(const struct desk_rolling *r)
+{
+    if (!r->count)
+        return 0;
+    double sum = 0;
+    for (unsigned i = 0; i < r->count; i++)
+        sum += r->values[i];
+    return sum / r->count;
+}
+
+/* ---- JSON (flat objects of strings) ------------------------------------------ */
+
+static void json_string(struct buf *b, const char *s)
+{
+    buf_append_char(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': buf_append_str(b, "\\\""); break;
+        case '\\': buf_append_str(b, "\\\\"); break;
+        case '\n': buf_append_str(b, "\\n"); break;
+        case '\r': buf_append_str(b, "\\r"); break;
+        case '\t': buf_append_str(b, "\\t"); break;
+        default:
+            if (*p < 0x20)
+                buf_printf(b, "\\u%04x", *p);
+            else
+                buf_append_char(b, (char)*p);
+        }
+    }
+    buf_append_char(b, '"');
+}
+
+void desk_json_open(struct buf *b)
+{
+    buf_append_char(b, '{');
+}
+
+void desk_json_add(struct buf *b, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    if (b->len > 0 && b->data[b->len - 1] != '{')
+        buf_append_char(b, ',');
+    json_string(b, key);
+    buf_append_char(b, ':');
+    json_string(b, value);
+}
+
+void desk_json_close(struct buf *b)
+{
+    buf_append_char(b, '}');
+}
+
+static const char *skip_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+        p++;
+    return p;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads a JSON string at p (on the '"'); writes it (UTF-8) into out if out
+ * is not NULL.  Returns the position after it, or NULL. */
+static const char *read_string(const char *p, char *out, size_t size)
+{
+    if (*p != '"')
+        return NULL;
+    p++;
+    size_t n = 0;
+    while (*p && *p != '"') {
+        unsigned cp;
+        if (*p == '\\') {
+            p++;
+            switch (*p) {
+            case 'n': cp = '\n'; break;
+            case 'r': cp = '\r'; break;
+            case 't': cp = '\t'; break;
+            case 'b': cp = '\b'; break;
+            case 'f': cp = '\f'; break;
+            case '/': cp = '/'; break;
+            case '\\': cp = '\\'; break;
+            case '"': cp = '"'; break;
+            case 'u': {
+                cp = 0;
+                for (int i = 1; i <= 4; i++) {
+                    int h = hexval(p[i]);
+                    if (h < 0)
+                        return NULL;
+                    cp = cp * 16 + (unsigned)h;
+                }
+                p += 4;
+                break;
+            }
+            default: return NULL;
+            }
+            p++;
+            char enc[4];
+            size_t len;
+            if (cp < 0x80) { enc[0] = (char)cp; len = 1; }
+            else if (cp < 0x800) {
+                enc[0] = (char)(0xC0 | (cp >> 6));
+                enc[1] = (char)(0x80 | (cp & 0x3F));
+                len = 2;
+            } else {
+                enc[0] = (char)(0xE0 | (cp >> 12));
+                enc[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                enc[2] = (char)(0x80 | (cp & 0x3F));
+                len = 3;
+            }
+            for (size_t i = 0; i < len; i++)
+                if (out && n + 1 < size)
+                    out[n++] = enc[i];
+            continue;
+        }
+        if (out && n + 1 < size)
+            out[n++] = *p;
+        p++;
+    }
+    if (*p != '"')
+        return NULL;
+    if (out && size)
+        out[n] = '\0';
+    return p + 1;
+}
+
+int desk_json_get(const char *json, const char *key, char *out, size_t size)
+{
+    if (!json)
+        return -1;
+    const char *p = skip_ws(json);
+    if (*p++ != '{')
+        return -1;
+    p = skip_ws(p);
+    if (*p == '}')
+        return -1;
+    char k[128];
+    for (;;) {
+        p = read_string(skip_ws(p), k, sizeof k);
+        if (!p)
+            return -1;
+        p = skip_ws(p);
+        if (*p++ != ':')
+            return -1;
+        p = skip_ws(p);
+        bool match = strcmp(k, key) == 0;
+        if (*p != '"')
+            return -1; /* only strings in our objects */
+        p = read_string(p, match ? out : NULL, size);
+        if (!p)
+            return -1;
+        if (match)
+            return 0;
+        p = skip_ws(p);
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        return -1;
+    }
+}
+
+size_t desk_normalise_list(char *list)
+{
+    size_t count = 0, w = 0;
+    char *save = NULL;
+    char *copy = strdup(list);
+    if (!copy)
+        return 0;
+    list[0] = '\0';
+    for (char *tok = strtok_r(copy, ", \t", &save); tok;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        if (count)
+            list[w++] = ',';
+        for (char *c = tok; *c; c++)
+            list[w++] = (char)tolower((unsigned char)*c);
+        count++;
+    }
+    list[w] = '\0';
+    free(copy);
+    return count;
+}

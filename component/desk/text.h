@@ -1,0 +1,57 @@
+/* Pure helpers of the desk, without state: text command lines, the wait
+ * estimate, the session details (a flat JSON object of strings), numbers.
+ * Unit-tested in tests/unit/test_desk_text.c. */
+#ifndef MUCDESK_DESK_TEXT_H
+#define MUCDESK_DESK_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+/* "/close resolved thanks" -> name "close", args "resolved thanks".
+ * Returns 0, or -1 if body is not a command (no leading '/', or "//..."
+ * which is an escaped slash, or an empty name). */
+struct desk_cmdline {
+    char name[32];       /* lower-case, without the '/' */
+    const char *args;    /* into body, leading blanks skipped; "" if none */
+};
+int desk_cmdline_parse(const char *body, struct desk_cmdline *out);
+
+/* Splits the first word of *args into word[size] and moves *args past it
+ * (and the blanks after).  Returns false if there is no word. */
+bool desk_next_word(const char **args, char *word, size_t size);
+
+/* Parses a whole decimal integer within [min, max].  0 or -1. */
+int desk_parse_int(const char *text, long min, long max, long *out);
+
+/* Estimated wait in seconds for a chat at `position` (1 = next): the rolling
+ * average wait times (index + 1) where index = position - 1 (Openfire
+ * Fastpath's rule).  avg_s <= 0: no estimate (-1). */
+int desk_wait_estimate(double avg_s, int position);
+
+/* Minutes and seconds as "3 min" / "45 s" into out. */
+void desk_format_duration(int seconds, char *out, size_t size);
+
+/* A rolling average over the last DESK_WAIT_SAMPLES values. */
+#define DESK_WAIT_SAMPLES 20
+struct desk_rolling {
+    double values[DESK_WAIT_SAMPLES];
+    unsigned count, next;
+};
+void desk_rolling_add(struct desk_rolling *r, double value);
+double desk_rolling_mean(const struct desk_rolling *r); /* 0 if empty */
+
+/* The session details: a flat JSON object whose values are strings. */
+void desk_json_open(struct buf *b);
+void desk_json_add(struct buf *b, const char *key, const char *value);
+void desk_json_close(struct buf *b);
+/* The value of `key` (unescaped) into out[size]; 0, or -1 if absent or
+ * not a string (or the text is not a flat object). */
+int desk_json_get(const char *json, const char *key, char *out, size_t size);
+
+/* Lower-cases a comma-separated list and drops blanks and empty items, in
+ * place.  Returns the number of items. */
+size_t desk_normalise_list(char *list);
+
+#endif
