@@ -532,12 +532,12 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
         return -1;
     }
     desk_chat_save(c); /* now with its room */
-    set_room_subject(c);
     /* The transcript starts with the session details. */
     struct buf details = BUF_INIT;
     desk_chat_details_text(c, &details);
     muc_room_post(c->room, buf_cstr(&details), false);
     buf_free(&details);
+    set_room_subject(c);
     if (q->greeting)
         muc_room_post(c->room, q->greeting, false);
     c->state = DESK_CHAT_WAITING;
@@ -754,14 +754,18 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
         snprintf(x, sizeof x, "<desk xmlns='" NS_DESK "' event='closed' "
                               "status='%s'/>",
                  ticket_status_name(status));
-        muc_room_post_with(c->room,
-                           text ? text : "This chat has ended. Thank you!", x,
-                           false);
-        /* Out for the customer: the room is destroyed for them alone, and
-         * they lose their membership (no entry, no MAM); staff keep it. */
+        const char *said = text ? text : "This chat has ended. Thank you!";
+        /* In the transcript (and for staff once durable)... */
+        muc_room_post_with(c->room, said, x, false);
+        /* ...and told to the customer now, since they leave before the
+         * archived copy is shown: the room is destroyed for them alone,
+         * and they lose their membership (no entry, no MAM); staff keep
+         * it. */
         struct muc_occupant *o;
-        while ((o = desk_chat_customer_occupant(c)) != NULL)
+        while ((o = desk_chat_customer_occupant(c)) != NULL) {
+            muc_room_tell_with(c->room, o, said, x);
             muc_occupant_dismiss(o, "The chat has ended");
+        }
         for (struct desk_name *n = c->customers; n; n = n->next)
             muc_room_set_affiliation(c->room, n->jid, MUC_AFFIL_NONE, NULL);
     }
