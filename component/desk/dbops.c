@@ -98,6 +98,10 @@ static void done(struct store_op *op)
     case DIR_LOAD:
         d->dir_loading = false;
         if (o->rc == DESK_DB_OK) {
+            log_info(LOG, "directory version %lld: %zu queue(s), %zu "
+                          "membership(s)",
+                     (long long)o->dir.version, o->dir.queue_count,
+                     o->dir.agent_count);
             desk_dir_apply(d, &o->dir);
             d->dir_version = o->dir.version;
             d->dir_loaded = true;

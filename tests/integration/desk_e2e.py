@@ -56,8 +56,7 @@ def desk(mucdesk_factory, db):
             md.run_ctl(args, check=True)
         md.wait_for_log("component link up")
         md.wait_for_log("open ticket(s) restored")
-        for q in queues:
-            wait_log(md, "queue %s (" % q[0])
+        wait_log(md, "%d queue(s), %d membership(s)" % (len(queues), len(agents)))
         return md
 
     return make
