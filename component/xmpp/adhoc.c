@@ -556,7 +556,7 @@ static int on_command(void *ud, const struct stanza_in *in,
         return -1;
     }
     if (!visible_to(e, asker, target)) {
-        xerr_set(err, XERR_FORBIDDEN, "You may not run this command");
+        xerr_set(err, XERR_FORBIDDEN, "You are not allowed to do that");
         return -1;
     }
     unsigned bit;
