@@ -1,0 +1,143 @@
+/* Unit tests: the desk's pure helpers (desk/text.c): text command lines,
+ * the wait estimate, the rolling average, the session details JSON. */
+#include "cmocka_prelude.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "desk/text.h"
+
+static void test_cmdline(void **state)
+{
+    (void)state;
+    struct desk_cmdline cl;
+    assert_int_equal(desk_cmdline_parse("/close resolved  fixed it", &cl), 0);
+    assert_string_equal(cl.name, "close");
+    assert_string_equal(cl.args, "resolved  fixed it");
+    assert_int_equal(desk_cmdline_parse("/HELP", &cl), 0);
+    assert_string_equal(cl.name, "help");
+    assert_string_equal(cl.args, "");
+    assert_int_equal(desk_cmdline_parse("hello /close", &cl), -1);
+    assert_int_equal(desk_cmdline_parse("//not a command", &cl), -1);
+    assert_int_equal(desk_cmdline_parse("/ x", &cl), -1);
+    assert_int_equal(desk_cmdline_parse("/", &cl), -1);
+    assert_int_equal(
+        desk_cmdline_parse("/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &cl),
+        -1);
+    assert_int_equal(desk_cmdline_parse(NULL, &cl), -1);
+}
+
+static void test_words_and_ints(void **state)
+{
+    (void)state;
+    const char *args = "  queued   sales call back ";
+    char w[16];
+    assert_true(desk_next_word(&args, w, sizeof w));
+    assert_string_equal(w, "queued");
+    assert_true(desk_next_word(&args, w, sizeof w));
+    assert_string_equal(w, "sales");
+    assert_string_equal(args, "call back ");
+    const char *none = "   ";
+    assert_false(desk_next_word(&none, w, sizeof w));
+    long v;
+    assert_int_equal(desk_parse_int("42", 1, 100, &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(desk_parse_int("0", 1, 5, &v), -1);
+    assert_int_equal(desk_parse_int("6", 1, 5, &v), -1);
+    assert_int_equal(desk_parse_int("3x", 1, 5, &v), -1);
+    assert_int_equal(desk_parse_int("", 1, 5, &v), -1);
+    assert_int_equal(desk_parse_int("5 ", 1, 5, &v), 0);
+}
+
+static void test_wait_estimate(void **state)
+{
+    (void)state;
+    /* rolling average x (index + 1), position 1 = next */
+    assert_int_equal(desk_wait_estimate(60.0, 1), 60);
+    assert_int_equal(desk_wait_estimate(60.0, 3), 180);
+    assert_int_equal(desk_wait_estimate(12.5, 2), 25);
+    assert_int_equal(desk_wait_estimate(0, 2), -1);
+    assert_int_equal(desk_wait_estimate(60, 0), -1);
+    assert_int_equal(desk_wait_estimate(1e9, 5), 86400);
+    char t[16];
+    desk_format_duration(45, t, sizeof t);
+    assert_string_equal(t, "45 s");
+    desk_format_duration(150, t, sizeof t);
+    assert_string_equal(t, "3 min");
+}
+
+static void test_rolling_average(void **state)
+{
+    (void)state;
+    struct desk_rolling r = {0};
+    assert_true(desk_rolling_mean(&r) == 0);
+    desk_rolling_add(&r, 10);
+    desk_rolling_add(&r, 20);
+    assert_true(desk_rolling_mean(&r) == 15);
+    for (int i = 0; i < DESK_WAIT_SAMPLES; i++)
+        desk_rolling_add(&r, 100);
+    /* the old values have rolled out */
+    assert_true(desk_rolling_mean(&r) == 100);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    desk_json_open(&b);
+    desk_json_add(&b, "question", "line 1\nline \"2\" \\ é");
+    desk_json_add(&b, "page", "https://x/?a=1&b=2");
+    desk_json_add(&b, "skip", NULL);
+    desk_json_add(&b, "ctl", "\x01");
+    desk_json_close(&b);
+    assert_string_equal(buf_cstr(&b),
+                        "{\"question\":\"line 1\\nline \\\"2\\\" \\\\ é\","
+                        "\"page\":\"https://x/?a=1&b=2\",\"ctl\":\"\\u0001\"}");
+    char v[64];
+    assert_int_equal(desk_json_get(buf_cstr(&b), "question", v, sizeof v), 0);
+    assert_string_equal(v, "line 1\nline \"2\" \\ é");
+    assert_int_equal(desk_json_get(buf_cstr(&b), "ctl", v, sizeof v), 0);
+    assert_string_equal(v, "\x01");
+    assert_int_equal(desk_json_get(buf_cstr(&b), "nope", v, sizeof v), -1);
+    /* PostgreSQL's jsonb text form (spaces) and \u escapes */
+    assert_int_equal(desk_json_get("{\"a\": \"x\", \"b\": \"\\u00e9t\\u00e9\"}",
+                                   "b", v, sizeof v),
+                     0);
+    assert_string_equal(v, "été");
+    assert_int_equal(desk_json_get("{}", "a", v, sizeof v), -1);
+    assert_int_equal(desk_json_get("{\"a\": 1}", "a", v, sizeof v), -1);
+    assert_int_equal(desk_json_get("not json", "a", v, sizeof v), -1);
+    assert_int_equal(desk_json_get("{\"a\": \"unterminated", "a", v, sizeof v),
+                     -1);
+    /* truncation keeps a terminated string */
+    char small[4];
+    assert_int_equal(desk_json_get("{\"a\": \"abcdef\"}", "a", small,
+                                   sizeof small),
+                     0);
+    assert_string_equal(small, "abc");
+    buf_free(&b);
+}
+
+static void test_normalise_list(void **state)
+{
+    (void)state;
+    char s[] = " French, billing,,  VIP ";
+    assert_int_equal(desk_normalise_list(s), 3);
+    assert_string_equal(s, "french,billing,vip");
+    char e[] = " , ";
+    assert_int_equal(desk_normalise_list(e), 0);
+    assert_string_equal(e, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cmdline),
+        cmocka_unit_test(test_words_and_ints),
+        cmocka_unit_test(test_wait_estimate),
+        cmocka_unit_test(test_rolling_average),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_normalise_list),
+    };
+    return cmocka_run_group_tests_name("desk_text", tests, NULL, NULL);
+}
