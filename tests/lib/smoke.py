@@ -2,10 +2,12 @@
 
 Usage: smoke.py --port C2S_PORT --jid agent1@localhost --password PW
                 [--component support.localhost] [--anonymous anon.localhost]
+                [--queue support@support.localhost]
 
 Logs in with the account and (unless --anonymous '') anonymously, then asks
 the component for disco#info (it must answer with a conference identity)
-and pings it.  Prints one line per check and exits 0 if all passed, 1
+and pings it; with --queue, the anonymous user asks the queue for a chat
+(request-chat: a room, a ticket and a token must come back).  Prints one line per check and exits 0 if all passed, 1
 otherwise.  contrib/quickstart --smoke runs it.
 """
 
@@ -43,6 +45,29 @@ def check_component(client, component, who):
     return failures
 
 
+def check_request_chat(client, queue):
+    """request-chat on the queue, as the widget does; a list of failures."""
+    cmd_ns = stanzas.NS["cmd"]
+    reply = client.send_iq("<iq type='set' to=%s><command xmlns='%s' node='request-chat' "
+                           "action='execute'/></iq>" % (stanzas.attr(queue), cmd_ns))
+    cmd = reply.find("{%s}command" % cmd_ns)
+    if reply.get("type") != "result" or cmd is None or cmd.get("status") != "executing":
+        return ["request-chat on %s: no form: %s" % (queue, stanzas.short(reply))]
+    form = stanzas.submit_form({"name": "Smoke Test", "email": "smoke@example.org",
+                                "question": "Is the desk up?"})
+    reply = client.send_iq("<iq type='set' to=%s><command xmlns='%s' node='request-chat' "
+                           "action='complete' sessionid=%s>%s</command></iq>"
+                           % (stanzas.attr(queue), cmd_ns, stanzas.attr(cmd.get("sessionid")),
+                              form))
+    values = stanzas.form_values(reply)
+    if reply.get("type") != "result" or not all(values.get(k) for k in ("room", "ticket",
+                                                                        "token")):
+        return ["request-chat on %s: no chat: %s" % (queue, stanzas.short(reply))]
+    print("ok   anonymous: request-chat on %s: ticket %s, room %s"
+          % (queue, values["ticket"], values["room"]))
+    return []
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
@@ -52,6 +77,8 @@ def main(argv=None):
     ap.add_argument("--component", default="support.localhost")
     ap.add_argument("--anonymous", default="anon.localhost",
                     help="anonymous host to test too ('' to skip)")
+    ap.add_argument("--queue", default="",
+                    help="queue JID to ask for a chat (request-chat), '' to skip")
     ap.add_argument("--timeout", type=float, default=10.0)
     args = ap.parse_args(argv)
 
@@ -68,6 +95,8 @@ def main(argv=None):
                 anon = xs.anonymous(args.anonymous)
                 print("ok   logged in anonymously as %s" % anon.jid)
                 failures += check_component(anon, args.component, "anonymous")
+                if args.queue:
+                    failures += check_request_chat(anon, args.queue)
             except AssertionError as e:
                 failures.append(str(e))
     for f in failures:
