@@ -150,14 +150,15 @@ void service_free(struct service *svc)
 {
     if (!svc)
         return;
+    /* Finish the store's ops first: their callbacks use the desk, the MUC
+     * and the archive. */
+    if (svc->store)
+        store_stop(svc->store, 0);
     desk_free(svc->desk);
     muc_free(svc->muc);
     disco_free(svc->disco);
     router_free(svc->router);
     link_free(svc->link);
-    /* Finish the store's ops first: their callbacks use the archive. */
-    if (svc->store)
-        store_stop(svc->store, 0);
     archive_free(svc->archive);
     store_free(svc->store);
     free(svc);

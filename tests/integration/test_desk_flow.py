@@ -30,8 +30,11 @@ def test_request_offer_accept_talk_close(desk, xmpp, db):
     assert len(chat["token"]) >= 32 and chat["position"] == "1"
     assert chat["nick"] == "Ann" and chat["no-agents"] == "0"
 
-    # The queue room hears of it; the agent gets the offer.
+    # The queue room hears of it; its subject counts; the agent gets the offer.
     expect_notice(agent, jid("billing"), "New chat: ticket #%s from Ann" % ticket)
+    subject = agent.expect("/s:message[@from='%s']/s:subject[contains(., '1 waiting')]"
+                           % jid("billing"))
+    assert "agent(s) available" in subject.findtext("{jabber:client}subject")
     invite = expect_invite(agent, room)
     reason = invite.findtext(".//{%s}reason" % NS["mucu"])
     assert "#%s" % ticket in reason and "Ann" in reason and "Invoice 17" in reason

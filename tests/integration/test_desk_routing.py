@@ -148,6 +148,8 @@ def test_no_agent_within_max_wait_tells_the_customer(desk, xmpp, db):
     join(c, chat["room"], "Ann")
     expect_desk_event(c, chat["room"], "no-agents", timeout=6)
     expect_notice(a1, jid("billing"), "maximum wait")
+    # Agents must not miss it: announced again while it waits.
+    expect_notice(a1, jid("billing"), "Still waiting for", timeout=8)
     # The customer leaves a message and goes: the ticket stays QUEUED.
     say(c, chat["room"], "Please call me back on 555-1234")
     c.send("<presence to='%s/Ann' type='unavailable'><desk xmlns='urn:mucdesk:0' "
