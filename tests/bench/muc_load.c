@@ -245,6 +245,7 @@ struct opts {
     int cpu, daemon_cpu;
     double setup_timeout_s, drain_timeout_s, settle_s;
     bool verbose;
+    double timeline_s;       /* > 0: print latency figures per interval */
     char **cmd;              /* component to start, or NULL */
 };
 
@@ -296,6 +297,9 @@ struct driver {
     uint64_t d_cpu0, d_cpu1; /* clock ticks */
     double drv_cpu0, drv_cpu1;
     unsigned errors_shown;
+
+    /* --timeline: the current interval */
+    uint64_t tl_start_ns, tl_copies, tl_over_1ms, tl_max;
 };
 
 /* ---- /proc readings ---------------------------------------------------------- */
@@ -742,7 +746,15 @@ static void on_traffic_message(struct driver *d, const struct stanza *st,
     if (copies == 3)
         d->complete++;
     if (seq >= d->meas_first_seq && d->meas_start_ns)
-        hist_add(&d->lat, recv_ns > sent_ns ? recv_ns - sent_ns : 0);
+    {
+        uint64_t lat = recv_ns > sent_ns ? recv_ns - sent_ns : 0;
+        hist_add(&d->lat, lat);
+        d->tl_copies++;
+        if (lat > 1000000)
+            d->tl_over_1ms++;
+        if (lat > d->tl_max)
+            d->tl_max = lat;
+    }
 }
 
 static bool contains(const struct stanza *st, const char *lit)
@@ -1030,6 +1042,24 @@ static uint64_t generate(struct driver *d, uint64_t t)
 
 /* ---- the run ------------------------------------------------------------------------ */
 
+/* One line per interval: when the tail of the latency comes from
+ * something periodic (a timer, a flush, another process), it shows. */
+static void timeline(struct driver *d, uint64_t t)
+{
+    if (!d->tl_start_ns) {
+        d->tl_start_ns = t;
+        return;
+    }
+    if (t - d->tl_start_ns < (uint64_t)(d->o.timeline_s * 1e9))
+        return;
+    printf("  t=%7.3f s  copies %8" PRIu64 "  over 1 ms %6" PRIu64
+           "  max %8.3f ms\n",
+           (double)(t - d->meas_start_ns) / 1e9, d->tl_copies, d->tl_over_1ms,
+           (double)d->tl_max / 1e6);
+    d->tl_start_ns = t;
+    d->tl_copies = d->tl_over_1ms = d->tl_max = 0;
+}
+
 static void start_measuring(struct driver *d, uint64_t t)
 {
     d->meas_start_ns = t;
@@ -1215,6 +1245,8 @@ static void run(struct driver *d)
                 break;
             }
             sleep_ns = generate(d, t);
+            if (d->o.timeline_s > 0 && d->meas_start_ns)
+                timeline(d, t);
             break;
         }
         case PH_DRAIN:
@@ -1328,6 +1360,8 @@ static void usage(FILE *to)
         "  --setup-timeout S   (default 600)   --drain-timeout S (default 5)\n"
         "  --label TEXT        name of this run in the output\n"
         "  --verbose           show every error stanza\n"
+        "  --timeline S        print copies, copies over 1 ms and the\n"
+        "                      maximum latency every S seconds\n"
         "  -- COMMAND ...      start the component once listening; it is\n"
         "                      stopped (SIGTERM) at the end\n",
         to);
@@ -1363,7 +1397,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
     enum { O_PORT = 256, O_LISTEN, O_DOMAIN, O_SECRET, O_ROOMS, O_RATE,
            O_DURATION, O_WARMUP, O_PERROOM, O_WINDOW, O_SETUPWIN, O_ARCHIVE,
            O_BODY, O_ADMIN, O_PID, O_CPU, O_DCPU, O_SETTLE, O_SETUPTO,
-           O_DRAINTO, O_LABEL, O_VERBOSE, O_HELP };
+           O_DRAINTO, O_LABEL, O_VERBOSE, O_TIMELINE, O_HELP };
     static const struct option lo[] = {
         {"port", 1, 0, O_PORT}, {"listen", 1, 0, O_LISTEN},
         {"domain", 1, 0, O_DOMAIN}, {"secret", 1, 0, O_SECRET},
@@ -1376,7 +1410,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
         {"daemon-cpu", 1, 0, O_DCPU}, {"settle", 1, 0, O_SETTLE},
         {"setup-timeout", 1, 0, O_SETUPTO},
         {"drain-timeout", 1, 0, O_DRAINTO}, {"label", 1, 0, O_LABEL},
-        {"verbose", 0, 0, O_VERBOSE}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"verbose", 0, 0, O_VERBOSE}, {"timeline", 1, 0, O_TIMELINE},
+        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
         switch (c) {
@@ -1409,6 +1444,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
         case O_DRAINTO: o->drain_timeout_s = arg_double(optarg, "--drain-timeout"); break;
         case O_LABEL: o->label = optarg; break;
         case O_VERBOSE: o->verbose = true; break;
+        case O_TIMELINE: o->timeline_s = arg_double(optarg, "--timeline"); break;
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
