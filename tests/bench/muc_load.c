@@ -1109,6 +1109,9 @@ static void spawn(struct driver *d)
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
+        /* A process group of its own: a wrapper (strace, perf, env) and
+         * the component it starts are stopped together. */
+        setpgid(0, 0);
         close(d->lfd);
         pin_to(0, d->o.daemon_cpu, "component");
         execvp(d->o.cmd[0], d->o.cmd);
@@ -1124,15 +1127,26 @@ static void stop_spawned(struct driver *d)
 {
     if (!d->spawned)
         return;
-    kill(d->o.pid, SIGTERM);
-    for (int i = 0; i < 100; i++) { /* 10 s */
-        if (waitpid(d->o.pid, NULL, WNOHANG) == d->o.pid)
-            return;
-        usleep(100000);
+    pid_t group = -d->o.pid;
+    kill(group, SIGTERM);
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; i++) { /* 10 s */
+        gone = waitpid(d->o.pid, NULL, WNOHANG) == d->o.pid;
+        if (!gone)
+            usleep(100000);
     }
-    fprintf(stderr, "muc_load: component did not stop on SIGTERM; killing\n");
-    kill(d->o.pid, SIGKILL);
-    waitpid(d->o.pid, NULL, 0);
+    if (!gone) {
+        fprintf(stderr, "muc_load: component did not stop on SIGTERM; "
+                        "killing\n");
+        kill(group, SIGKILL);
+        waitpid(d->o.pid, NULL, 0);
+    }
+    /* Whatever the started process left behind in its group (a component
+     * under a wrapper that exited first) is stopped as well; give it the
+     * time to write what it must (a profile) first. */
+    for (int i = 0; i < 100 && kill(group, 0) == 0; i++)
+        usleep(100000);
+    kill(group, SIGKILL);
 }
 
 static void accept_component(struct driver *d)
