@@ -1,0 +1,603 @@
+// The widget's DOM: a launcher button and a chat panel in a shadow root.
+// It renders the session's state and turns clicks and keys into session
+// calls; it holds no protocol logic.  All text comes from the texts table;
+// message text is added as text nodes and safe links (linkify.js), never
+// as HTML.
+
+import { FormView } from "./formview.js";
+import { appendRichText } from "./linkify.js";
+import { translator } from "./texts.js";
+import { transcriptFileName, transcriptText } from "./transcript.js";
+import CSS from "./styles.css";
+
+const ICON_CHAT = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6v2h2V9H7zm4 0v2h2V9h-2zm4 0v2h2V9h-2z";
+const ICON_CLOSE = "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z";
+const SVG = "http://www.w3.org/2000/svg";
+
+function icon(doc, path, size, cls = null) {
+  const svg = doc.createElementNS(SVG, "svg");
+  if (cls) svg.setAttribute("class", cls);
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", String(size));
+  svg.setAttribute("height", String(size));
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  svg.setAttribute("fill", "currentColor");
+  const p = doc.createElementNS(SVG, "path");
+  p.setAttribute("d", path);
+  svg.appendChild(p);
+  return svg;
+}
+
+const CHAT_PHASES = new Set(["joining", "waiting", "chatting", "ended"]);
+
+function h(doc, tag, attrs = {}, ...children) {
+  const e = doc.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") e.className = v;
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    e.appendChild(typeof c === "string" ? doc.createTextNode(c) : c);
+  }
+  return e;
+}
+
+/**
+ * Mounts the widget.  options: { win, doc, config, session, container
+ * (default doc.body) }.  Returns { open, close, toggle, host, root,
+ * destroy }.
+ */
+export function mountWidget({ win, doc, config, session, container = null }) {
+  const t = translator(config.texts);
+  const host = h(doc, "div", { id: "mucdesk-widget", lang: config.lang });
+  host.style.setProperty("--md-accent", config.color);
+  host.style.setProperty("--md-accent-text", config.colorText);
+  host.style.setProperty("--md-z", String(config.zIndex));
+  const root = host.attachShadow({ mode: "open" });
+  root.appendChild(h(doc, "style", {}, CSS));
+
+  const timeFmt = new Intl.DateTimeFormat(config.lang, { hour: "numeric", minute: "2-digit" });
+  const dateTimeFmt = new Intl.DateTimeFormat(config.lang, { day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
+
+  // ------------------------------------------------------------ skeleton
+  const wrap = h(doc, "div", { class: "md-root", "data-position": config.position });
+  const launcher = h(doc, "button", { type: "button", class: "md-launcher", "aria-expanded": "false", "aria-controls": "md-panel", "aria-label": t("launcherLabel") });
+  launcher.appendChild(icon(doc, ICON_CHAT, 28, "md-icon-chat"));
+  launcher.appendChild(icon(doc, ICON_CLOSE, 28, "md-icon-close"));
+  const badge = h(doc, "span", { class: "md-badge", "aria-hidden": "true" });
+  badge.hidden = true;
+  launcher.appendChild(badge);
+
+  const panel = h(doc, "section", { class: "md-panel", id: "md-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "md-title" });
+  panel.hidden = true;
+  const title = h(doc, "h2", { class: "md-title", id: "md-title", tabindex: "-1" }, t("title"));
+  const subtitle = h(doc, "p", { class: "md-subtitle" });
+  subtitle.hidden = true;
+  const closeBtn = h(doc, "button", { type: "button", class: "md-close", "aria-label": t("close") });
+  closeBtn.appendChild(icon(doc, ICON_CLOSE, 24));
+  const header = h(doc, "header", { class: "md-header" }, h(doc, "div", { class: "md-header-text" }, title, subtitle), closeBtn);
+  const conn = h(doc, "div", { class: "md-conn", role: "status", "aria-live": "polite" });
+  const body = h(doc, "div", { class: "md-body" });
+  panel.append(header, conn, body);
+  wrap.append(panel, launcher);
+  root.appendChild(wrap);
+  (container || doc.body).appendChild(host);
+
+  let isOpen = false;
+  let unread = 0;
+  let view = null; // { key, ...parts }
+  let confirmEnd = false;
+
+  // ------------------------------------------------------------ open / close
+  function setUnread(n) {
+    unread = n;
+    badge.textContent = n > 99 ? "99+" : String(n);
+    badge.hidden = n === 0;
+    launcher.setAttribute("aria-label", n ? t("launcherUnread", { count: n }) : t("launcherLabel"));
+  }
+
+  function open({ focus = true } = {}) {
+    if (isOpen) return;
+    isOpen = true;
+    panel.hidden = false;
+    wrap.classList.add("md-open");
+    launcher.setAttribute("aria-expanded", "true");
+    setUnread(0);
+    session.setUi({ open: true });
+    const p = session.open();
+    render();
+    if (focus) focusView();
+    return p;
+  }
+
+  function close({ focusLauncher = true } = {}) {
+    if (!isOpen) return;
+    isOpen = false;
+    panel.hidden = true;
+    wrap.classList.remove("md-open");
+    launcher.setAttribute("aria-expanded", "false");
+    session.setUi({ open: false });
+    if (focusLauncher) launcher.focus();
+  }
+
+  function toggle() {
+    if (isOpen) close();
+    else open();
+  }
+
+  launcher.addEventListener("click", toggle);
+  closeBtn.addEventListener("click", () => close());
+  panel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      if (confirmEnd) {
+        confirmEnd = false;
+        render();
+        if (view && view.endBtn) view.endBtn.focus();
+      } else close();
+    }
+  });
+
+  function focusView() {
+    if (!isOpen || !view) return;
+    if (view.formView) view.formView.focusFirst();
+    else if (view.textarea && !view.textarea.disabled && session.state.phase !== "ended") view.textarea.focus();
+    else if (view.focusTarget) view.focusTarget.focus();
+    else title.focus();
+  }
+
+  // ------------------------------------------------------------ rendering
+  function render() {
+    const s = session.state;
+    renderHeader(s);
+    renderConn(s);
+    const key = CHAT_PHASES.has(s.phase) ? "chat" : s.phase === "form" || s.phase === "submitting" ? "form" : s.phase;
+    const hadFocus = root.activeElement && panel.contains(root.activeElement);
+    if (!view || view.key !== key || (key === "form" && view.form !== s.form)) {
+      body.textContent = "";
+      view = buildView(key, s);
+      if (hadFocus || (isOpen && key !== "chat")) focusView();
+    }
+    updateView(s);
+  }
+
+  function renderHeader(s) {
+    // The room's subject names the ticket itself (PRODUCT.md §1.4).
+    const text = s.subject ? s.subject : s.ticket ? t("ticket", { ticket: s.ticket }) : "";
+    subtitle.textContent = text;
+    subtitle.hidden = !text;
+  }
+
+  function renderConn(s) {
+    conn.textContent = "";
+    if (s.phase === "ended" || !CHAT_PHASES.has(s.phase)) return;
+    if (s.link === "retrying") {
+      const secs = s.retryAt ? Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000)) : 0;
+      conn.appendChild(h(doc, "span", {}, secs > 1 ? t("reconnectingIn", { seconds: secs }) : t("reconnecting")));
+      const b = h(doc, "button", { type: "button", class: "md-link-button" }, t("retryNow"));
+      b.addEventListener("click", () => session.retryNow());
+      conn.appendChild(b);
+    } else if (s.link === "connecting" && s.phase !== "joining") {
+      conn.appendChild(h(doc, "span", {}, t("reconnecting")));
+    }
+  }
+
+  function buildView(key, s) {
+    switch (key) {
+      case "form":
+        return buildFormView(s);
+      case "chat":
+        return buildChatView();
+      case "message-left": {
+        const box = h(doc, "div", { class: "md-scroll" });
+        const heading = h(doc, "p", { class: "md-ended-title", tabindex: "-1" }, t("messageLeft"));
+        box.appendChild(heading);
+        if (s.ticket) box.appendChild(h(doc, "p", {}, t("messageLeftTicket", { ticket: s.ticket })));
+        for (const n of s.notes || []) box.appendChild(h(doc, "p", { class: "md-note" }, n.text));
+        body.appendChild(box);
+        return { key, focusTarget: heading };
+      }
+      case "elsewhere": {
+        const box = h(doc, "div", { class: "md-scroll" });
+        const msg = h(doc, "p", { role: "status" }, t("elsewhere"));
+        const btn = h(doc, "button", { type: "button", class: "md-primary" }, t("continueHere"));
+        btn.addEventListener("click", () => session.continueHere());
+        box.append(msg, h(doc, "p", {}, btn));
+        body.appendChild(box);
+        return { key, focusTarget: btn };
+      }
+      case "failed":
+      case "lost": {
+        const box = h(doc, "div", { class: "md-scroll" });
+        const alert = h(doc, "p", { class: "md-alert", role: "alert" });
+        const btn = h(doc, "button", { type: "button", class: "md-primary" }, key === "lost" ? t("newChat") : t("retry"));
+        btn.addEventListener("click", () => (key === "lost" ? session.newChat() : session.retryNow()));
+        box.append(alert, h(doc, "p", {}, btn));
+        body.appendChild(box);
+        return { key, alert, focusTarget: btn };
+      }
+      default: {
+        const box = h(doc, "div", { class: "md-center", role: "status" }, t(s.phase === "loading" ? "loadingForm" : "connecting"));
+        body.appendChild(box);
+        return { key, focusTarget: null };
+      }
+    }
+  }
+
+  function buildFormView(s) {
+    const offline = s.formMode === "offline";
+    const formView = new FormView(doc, s.form, {
+      t,
+      idPrefix: "md-form",
+      values: s.formValues,
+      submitLabel: offline ? t("offlineSubmit") : t("startChat"),
+      intro: offline ? t("offlineIntro") : t("formIntro"),
+    });
+    const box = h(doc, "div", { class: "md-scroll" });
+    // The queue's own form title wins; the widget's only stands in for none.
+    if (offline && !s.form.title) box.appendChild(h(doc, "h3", { class: "md-form-title" }, t("offlineTitle")));
+    for (const n of s.notes || []) box.appendChild(h(doc, "p", { class: "md-note" }, n.text));
+    box.appendChild(formView.el);
+    body.appendChild(box);
+    formView.el.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if (session.state.phase !== "form") return;
+      const ok = await session.submitForm(formView.read());
+      if (!ok && view && view.formView === formView) {
+        formView.setErrors(session.state.formErrors, session.state.formError);
+        if (!formView.focusFirstInvalid()) formView.button.focus();
+      }
+    });
+    return { key: "form", form: s.form, formView, offline };
+  }
+
+  function buildChatView() {
+    const banner = h(doc, "div", { class: "md-banner", role: "status", "aria-live": "polite", tabindex: "-1" });
+    // A list of messages inside a log region: the region announces what is
+    // added, the list keeps list semantics for reading back.
+    const log = h(doc, "ol", { class: "md-log" });
+    const logRegion = h(doc, "div", { class: "md-log-region", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": t("title") }, log);
+    const scroll = h(doc, "div", { class: "md-scroll" }, logRegion);
+    const scrollToEnd = () => {
+      scroll.scrollTop = scroll.scrollHeight;
+    };
+    const typing = h(doc, "div", { class: "md-typing", "aria-live": "polite", "aria-atomic": "true" });
+
+    // Rating (shown when requested during the chat, and at its end).
+    const rating = buildRating();
+
+    // Composer.
+    const textarea = h(doc, "textarea", { id: "md-input", rows: "1", placeholder: t("messagePlaceholder"), maxlength: "4000" });
+    const label = h(doc, "label", { for: "md-input", class: "md-visually-hidden" }, t("messageLabel"));
+    const sendBtn = h(doc, "button", { type: "submit", class: "md-primary" }, t("send"));
+    const composer = h(doc, "form", { class: "md-composer" }, label, textarea, sendBtn);
+    composer.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const text = textarea.value;
+      if (!text.trim()) return;
+      session.sendMessage(text);
+      textarea.value = "";
+      autosize();
+      textarea.focus();
+    });
+    textarea.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        composer.requestSubmit ? composer.requestSubmit() : composer.dispatchEvent(new win.Event("submit", { cancelable: true }));
+      }
+    });
+    const autosize = () => {
+      textarea.style.height = "auto";
+      if (textarea.scrollHeight) textarea.style.height = Math.min(140, textarea.scrollHeight + 2) + "px";
+    };
+    textarea.addEventListener("input", () => {
+      autosize();
+      session.composing(textarea.value.trim() !== "");
+    });
+
+    // End / transcript actions.
+    const endBtn = h(doc, "button", { type: "button", class: "md-link-button" }, t("endChat"));
+    const transcriptBtn = h(doc, "button", { type: "button", class: "md-link-button" }, t("downloadTranscript"));
+    const actions = h(doc, "div", { class: "md-actions" }, endBtn, transcriptBtn);
+    endBtn.addEventListener("click", () => {
+      confirmEnd = true;
+      render();
+      view.confirmYes.focus();
+    });
+    transcriptBtn.addEventListener("click", downloadTranscript);
+    const confirmYes = h(doc, "button", { type: "button", class: "md-primary" }, t("endChatYes"));
+    const confirmNo = h(doc, "button", { type: "button", class: "md-secondary" }, t("endChatNo"));
+    const confirm = h(doc, "div", { class: "md-confirm", role: "group", "aria-labelledby": "md-confirm-q" }, h(doc, "p", { id: "md-confirm-q" }, t("endChatConfirm")), confirmYes, confirmNo);
+    confirmYes.addEventListener("click", () => {
+      confirmEnd = false;
+      session.endChat();
+    });
+    confirmNo.addEventListener("click", () => {
+      confirmEnd = false;
+      render();
+      endBtn.focus();
+    });
+
+    // The end: what to do next, below the conversation.
+    const endedTranscript = h(doc, "button", { type: "button", class: "md-secondary" }, t("downloadTranscript"));
+    const newChatBtn = h(doc, "button", { type: "button", class: "md-secondary" }, t("newChat"));
+    endedTranscript.addEventListener("click", downloadTranscript);
+    newChatBtn.addEventListener("click", () => session.newChat());
+    const ended = h(doc, "div", { class: "md-ended" }, endedTranscript, newChatBtn);
+
+    // The rating and the end actions scroll with the conversation, so a
+    // phone keeps room for both.
+    scroll.append(rating.el, ended);
+    body.append(banner, scroll, typing, confirm, composer, actions);
+    return {
+      key: "chat",
+      banner,
+      log,
+      scroll,
+      typing,
+      rating,
+      composer,
+      textarea,
+      actions,
+      endBtn,
+      confirm,
+      confirmYes,
+      ended,
+      scrollToEnd,
+      nodes: new Map(),
+      wasEnded: null,
+      focusTarget: banner,
+    };
+  }
+
+  function buildRating() {
+    const form = h(doc, "form", { class: "md-rating", novalidate: true });
+    const fs = h(doc, "fieldset");
+    const legend = h(doc, "legend", {}, t("rateTitle"));
+    const requested = h(doc, "p", { class: "md-note" }, t("rateRequested"));
+    const stars = h(doc, "div", { class: "md-stars" });
+    // Highest first in the DOM, shown reversed, so CSS can light "this and
+    // lower" stars; radios keep arrow-key navigation and a name per star.
+    for (let n = 5; n >= 1; n -= 1) {
+      const id = `md-star-${n}`;
+      const input = h(doc, "input", { type: "radio", name: "md-rating", id, value: String(n) });
+      const lab = h(doc, "label", { for: id, title: t(n === 1 ? "rateStar" : "rateStars", { count: n }) }, h(doc, "span", { "aria-hidden": "true" }, "★"), h(doc, "span", { class: "md-visually-hidden" }, t(n === 1 ? "rateStar" : "rateStars", { count: n })));
+      stars.append(input, lab);
+    }
+    fs.append(legend, stars);
+    const commentId = "md-rating-comment";
+    const comment = h(doc, "textarea", { id: commentId, rows: "2", maxlength: "1000" });
+    const commentLabel = h(doc, "label", { for: commentId }, t("rateComment"));
+    const error = h(doc, "p", { class: "md-error", role: "alert" });
+    error.hidden = true;
+    const submit = h(doc, "button", { type: "submit", class: "md-primary" }, t("rateSubmit"));
+    const thanks = h(doc, "p", { class: "md-thanks", role: "status", tabindex: "-1" }, t("rateThanks"));
+    const fields = h(doc, "div", { class: "md-field" }, commentLabel, comment);
+    form.append(requested, fs, fields, error, submit, thanks);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const chosen = form.querySelector('input[name="md-rating"]:checked');
+      await session.rate(chosen ? Number(chosen.value) : 0, comment.value.trim());
+      if (session.state.rating.state === "done") thanks.focus();
+    });
+    return { el: form, requested, fs, fields, error, submit, thanks, comment };
+  }
+
+  function updateView(s) {
+    if (!view) return;
+    if (view.key === "form") {
+      const busy = s.phase === "submitting";
+      view.formView.setBusy(busy, t("sending"), view.offline ? t("offlineSubmit") : t("startChat"));
+      if (!busy) view.formView.setErrors(s.formErrors, s.formError);
+      return;
+    }
+    if (view.key === "failed" || view.key === "lost") {
+      const e = s.error || { key: "errorGeneric" };
+      view.alert.textContent = e.text ? e.text : t(e.key);
+      return;
+    }
+    if (view.key !== "chat") return;
+    const endedNow = s.phase === "ended";
+
+    // Banner.
+    const lines = [];
+    if (endedNow) lines.push(t(s.endReason === "removed" ? "chatEndedRemoved" : "chatEnded"));
+    else if (s.phase === "chatting") lines.push(t("withAgent", { name: s.agents.join(", ") }));
+    else if (s.phase === "joining") lines.push(t("connecting"));
+    else {
+      if (s.noAgents) lines.push(t("noAgents"));
+      else if (s.position === 1) lines.push(t("queueNext"));
+      else if (s.position) lines.push(t("queuePosition", { position: s.position }));
+      else lines.push(t("waitingForAgent"));
+      if (!s.noAgents && s.wait !== null && s.wait !== undefined) lines.push(s.wait < 60 ? t("waitUnderMinute") : t("waitMinutes", { minutes: Math.round(s.wait / 60) }));
+    }
+    if (endedNow && s.endText) lines.push(s.endText);
+    const bannerText = lines.join("\n");
+    if (view.banner.dataset.text !== bannerText) {
+      view.banner.dataset.text = bannerText;
+      view.banner.textContent = "";
+      for (const l of lines) view.banner.appendChild(h(doc, "p", {}, l));
+    }
+
+    renderLog();
+
+    // Typing.
+    const typ = s.typing.length === 0 ? "" : s.typing.length === 1 ? t("typing", { name: s.typing[0] }) : t("typingSeveral");
+    if (view.typing.textContent !== typ) view.typing.textContent = typ;
+
+    // Rating.
+    const r = s.rating;
+    const showRating = !!s.ticket && (endedNow || r.state !== "none");
+    view.rating.el.hidden = !showRating;
+    view.rating.requested.hidden = endedNow || r.state !== "requested";
+    const done = r.state === "done";
+    view.rating.fs.hidden = done;
+    view.rating.fields.hidden = done;
+    view.rating.submit.hidden = done;
+    view.rating.thanks.hidden = !done;
+    view.rating.submit.disabled = r.state === "sending";
+    view.rating.submit.textContent = r.state === "sending" ? t("sending") : t("rateSubmit");
+    const err = r.state === "error" && r.error ? (r.error.text ? r.error.text : t(r.error.key)) : "";
+    view.rating.error.textContent = err;
+    view.rating.error.hidden = !err;
+
+    // Composer / actions / confirm / end.
+    view.composer.hidden = endedNow || confirmEnd;
+    view.actions.hidden = endedNow || confirmEnd;
+    view.confirm.hidden = endedNow || !confirmEnd;
+    view.ended.hidden = !endedNow;
+    const ratingShown = showRating && !view.ratingWasShown;
+    view.ratingWasShown = showRating;
+    if ((view.wasEnded === false && endedNow) || ratingShown) view.scrollToEnd();
+    if (view.wasEnded === false && endedNow && isOpen) {
+      // The composer just went away: put focus on the banner that says why.
+      view.banner.focus();
+    }
+    view.wasEnded = endedNow;
+  }
+
+  // ------------------------------------------------------------ the log
+  function itemSignature(it) {
+    return [it.body, it.state, it.edited ? 1 : 0, it.time, it.nick].join("\u0001");
+  }
+
+  function formatTime(ms) {
+    const d = new Date(ms);
+    const today = new Date();
+    return d.toDateString() === today.toDateString() ? timeFmt.format(d) : dateTimeFmt.format(d);
+  }
+
+  function timeEl(ms) {
+    if (!ms) return null;
+    return h(doc, "time", { datetime: new Date(ms).toISOString() }, formatTime(ms));
+  }
+
+  function buildItem(it) {
+    if (it.kind === "notice") {
+      return h(doc, "li", { class: "md-notice" }, t(it.notice.key, it.notice.vars || {}), timeEl(it.time));
+    }
+    if (it.kind === "status") {
+      const li = h(doc, "li", { class: "md-status" });
+      appendRichText(doc, li, it.body);
+      const te = timeEl(it.time);
+      if (te) li.appendChild(te);
+      return li;
+    }
+    const me = it.from === "me";
+    const li = h(doc, "li", { class: `md-msg ${me ? "md-me" : "md-agent"}${it.state === "failed" ? " md-failed" : ""}` });
+    const meta = h(doc, "div", { class: "md-meta" }, h(doc, "span", { class: "md-nick" }, me ? t("you") : it.nick || t("support")), " ", timeEl(it.time));
+    const bubble = h(doc, "div", { class: "md-bubble" });
+    appendRichText(doc, bubble, it.body);
+    if (it.edited) bubble.appendChild(h(doc, "span", { class: "md-msg-state" }, " " + t("edited")));
+    li.append(meta, bubble);
+    const stateLine = h(doc, "div", { class: "md-msg-state" });
+    if (it.state === "pending") stateLine.textContent = t("messagePending");
+    else if (it.state === "failed") {
+      stateLine.appendChild(doc.createTextNode(t("messageFailed") + " "));
+      const b = h(doc, "button", { type: "button", class: "md-link-button" }, t("retrySend"));
+      b.addEventListener("click", () => session.retryMessage(it.key));
+      stateLine.appendChild(b);
+    }
+    stateLine.hidden = it.state === "sent";
+    li.appendChild(stateLine);
+    return li;
+  }
+
+  function renderLog() {
+    if (!view || view.key !== "chat") return;
+    const { log, nodes, scroll } = view;
+    const items = session.timeline.items;
+    const nearBottom = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < 80;
+    let added = false;
+    const keep = new Set();
+    let prev = null;
+    for (const it of items) {
+      keep.add(it.key);
+      const sig = itemSignature(it);
+      let entry = nodes.get(it.key);
+      if (!entry) {
+        entry = { node: buildItem(it), sig };
+        nodes.set(it.key, entry);
+        added = true;
+      } else if (entry.sig !== sig) {
+        const fresh = buildItem(it);
+        entry.node.replaceWith(fresh);
+        entry.node = fresh;
+        entry.sig = sig;
+      }
+      const want = prev ? prev.nextSibling : log.firstChild;
+      if (want !== entry.node) log.insertBefore(entry.node, want);
+      prev = entry.node;
+    }
+    for (const [key, entry] of nodes) {
+      if (!keep.has(key)) {
+        entry.node.remove();
+        nodes.delete(key);
+      }
+    }
+    if (added && (nearBottom || items.length && items[items.length - 1].from === "me")) scroll.scrollTop = scroll.scrollHeight;
+  }
+
+  // ------------------------------------------------------------ transcript
+  function downloadTranscript() {
+    const s = session.state;
+    const text = transcriptText(session.timeline.items, config.texts, { ticket: s.ticket, queue: config.queue, exportedAt: Date.now() });
+    const name = transcriptFileName(s.ticket, Date.now());
+    const blob = new win.Blob([text], { type: "text/plain;charset=utf-8" });
+    if (!win.URL || typeof win.URL.createObjectURL !== "function") return { name, text };
+    const url = win.URL.createObjectURL(blob);
+    const a = h(doc, "a", { href: url, download: name });
+    a.style.display = "none";
+    root.appendChild(a);
+    a.click();
+    a.remove();
+    win.setTimeout(() => win.URL.revokeObjectURL(url), 10000);
+    return { name, text };
+  }
+
+  // ------------------------------------------------------------ wiring
+  const offChange = session.on("change", render);
+  const offTimeline = session.on("timeline", () => renderLog());
+  const offIncoming = session.on("incoming", () => {
+    if (!isOpen) setUnread(unread + 1);
+  });
+  let tick = null;
+  const ticker = () => {
+    // The "reconnecting in N s" countdown.
+    if (session.state.link === "retrying") renderConn(session.state);
+  };
+  tick = win.setInterval(ticker, 1000);
+  const onOnline = () => session.networkOnline();
+  win.addEventListener("online", onOnline);
+  // A phone that froze the tab in the background: check the link as soon
+  // as the page is looked at again, rather than at the next keepalive.
+  const onVisible = () => {
+    if (!doc.hidden) session.networkOnline();
+  };
+  doc.addEventListener("visibilitychange", onVisible);
+
+  render();
+  if (session.ui.open || config.open) open({ focus: false });
+
+  return {
+    host,
+    root,
+    open,
+    close,
+    toggle,
+    downloadTranscript,
+    isOpen: () => isOpen,
+    destroy() {
+      offChange();
+      offTimeline();
+      offIncoming();
+      win.clearInterval(tick);
+      win.removeEventListener("online", onOnline);
+      doc.removeEventListener("visibilitychange", onVisible);
+      host.remove();
+    },
+  };
+}
