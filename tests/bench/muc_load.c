@@ -61,6 +61,37 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The process group of the component the driver started, 0 if none.  The
+ * one global: a failing or interrupted driver must not leave a component
+ * behind (mucdesk would reconnect to a closed port forever), and die() and
+ * the signal handler have nothing else to reach it by. */
+static volatile pid_t child_group;
+
+static void kill_child_group(void)
+{
+    pid_t g = child_group;
+    if (g <= 0)
+        return;
+    kill(-g, SIGTERM);
+    /* Reap as we go: a zombie still counts as a member of the group. */
+    for (int i = 0; i < 50; i++) {
+        while (waitpid(-g, NULL, WNOHANG) > 0)
+            ;
+        if (kill(-g, 0) < 0)
+            break;
+        usleep(100000);
+    }
+    kill(-g, SIGKILL);
+    child_group = 0;
+}
+
+static void on_fatal_signal(int sig)
+{
+    kill_child_group();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static void die(const char *fmt, ...)
@@ -71,6 +102,7 @@ static void die(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+    kill_child_group();
     exit(2);
 }
 
@@ -272,6 +304,7 @@ struct driver {
     long rooms_busy; /* rooms being set up */
     long rooms_ready;
     uint64_t setup_started_ns, setup_done_ns;
+    uint64_t setup_progress_ns; /* last self-presence or config result */
 
     /* traffic */
     char *body;
@@ -682,6 +715,7 @@ static void show_error(struct driver *d, const struct stanza *st)
 static void on_self_presence(struct driver *d, long occ)
 {
     long r = occ / 3;
+    d->setup_progress_ns = now_ns();
     if (occ < 0 || r >= d->o.rooms)
         return;
     if (occ % 3 == 0 && d->room_state[r] == RS_CREATING) {
@@ -703,6 +737,7 @@ static void on_config_result(struct driver *d, struct span id)
     if (id.n < 2 || id.p[0] != 'c' || !parse_dec(id.p + 1, id.p + id.n, &r) ||
         r >= d->o.rooms || d->room_state[r] != RS_CONFIGURING)
         return;
+    d->setup_progress_ns = now_ns();
     d->room_state[r] = RS_JOINING;
     d->joined[r] = 1; /* the admin */
     send_join(d, r * 3 + 1);
@@ -757,6 +792,17 @@ static void on_traffic_message(struct driver *d, const struct stanza *st,
     }
 }
 
+/* A join or a room configuration refused: the component cannot take this
+ * load (no MUC service, the driver's admin not in [service] admins, a
+ * limit), and waiting for the setup timeout would only hide it. */
+static void setup_failed(struct driver *d)
+{
+    if (d->phase == PH_SETUP)
+        die("setup refused by the component after %ld of %ld rooms (the "
+            "error stanza is above)",
+            d->rooms_ready, d->o.rooms);
+}
+
 static bool contains(const struct stanza *st, const char *lit)
 {
     return memmem(st->p, st->len, lit, strlen(lit)) != NULL;
@@ -791,6 +837,7 @@ static void on_stanza(struct driver *d, struct stanza *st, uint64_t recv_ns)
             d->errors++;
             d->setup_errors++;
             show_error(d, st);
+            setup_failed(d);
             return;
         }
         if (contains(st, "code='110'") || contains(st, "code=\"110\""))
@@ -802,6 +849,7 @@ static void on_stanza(struct driver *d, struct stanza *st, uint64_t recv_ns)
             d->errors++;
             d->setup_errors++;
             show_error(d, st);
+            setup_failed(d);
             return;
         }
         if (span_is(st->type, "result"))
@@ -1121,6 +1169,10 @@ static void spawn(struct driver *d)
     }
     d->o.pid = pid;
     d->spawned = true;
+    /* Also here, not only in the child: the group must exist before a
+     * signal could try to reach it. */
+    setpgid(pid, pid);
+    child_group = pid;
 }
 
 static void stop_spawned(struct driver *d)
@@ -1147,6 +1199,7 @@ static void stop_spawned(struct driver *d)
     for (int i = 0; i < 100 && kill(group, 0) == 0; i++)
         usleep(100000);
     kill(group, SIGKILL);
+    child_group = 0;
 }
 
 static void accept_component(struct driver *d)
@@ -1216,7 +1269,7 @@ static void run(struct driver *d)
             if (t >= settle_until) {
                 d->rss_before_kb = d->o.pid > 0 ? read_rss_kb(d->o.pid) : -1;
                 d->phase = PH_SETUP;
-                d->setup_started_ns = t;
+                d->setup_started_ns = d->setup_progress_ns = t;
                 start_rooms(d);
                 sleep_ns = 0;
             } else {
@@ -1233,6 +1286,10 @@ static void run(struct driver *d)
                 if (d->o.warmup_s <= 0)
                     start_measuring(d, t);
                 sleep_ns = 0;
+            } else if (t - d->setup_progress_ns > 30 * S) {
+                die("setup stalled: no answer to joins for 30 s, %ld of %ld "
+                    "rooms ready (does the component serve MUC rooms?)",
+                    d->rooms_ready, d->o.rooms);
             } else if (t - d->setup_started_ns >
                        (uint64_t)(d->o.setup_timeout_s * 1e9)) {
                 die("setup incomplete after %.0f s: %ld of %ld rooms ready, "
@@ -1481,6 +1538,9 @@ int main(int argc, char **argv)
     struct driver *d = &drv;
     parse_args(&d->o, argc, argv);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_fatal_signal);
+    signal(SIGTERM, on_fatal_signal);
+    signal(SIGHUP, on_fatal_signal);
     pin_to(0, d->o.cpu, "the driver");
     /* Fixed-rate runs sleep for tens of microseconds between sends; the
      * default 50 us timer slack would make every sleep late. */
