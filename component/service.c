@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "store/archive.h"
 #include "store/db.h"
 #include "xmpp/disco.h"
 #include "xmpp/link.h"
@@ -23,6 +24,7 @@ struct service {
     const struct config *cfg;
     struct loop *loop;
     struct store *store;
+    struct archive *archive;
     struct link *link;
     struct router *router;
     struct disco *disco;
@@ -50,6 +52,12 @@ struct service *service_new(struct loop *loop, const struct config *cfg)
     svc->store = store_new(loop, &store_cfg);
     if (!svc->store) {
         log_error(LOG, "cannot set up the database thread");
+        goto fail;
+    }
+    /* Before the DB thread starts: the archive adds connect hooks. */
+    svc->archive = archive_new(loop, svc->store, cfg);
+    if (!svc->archive) {
+        log_error(LOG, "cannot set up the archive");
         goto fail;
     }
 
@@ -85,12 +93,18 @@ int service_start(struct service *svc)
         log_error(LOG, "cannot start the database thread");
         return -1;
     }
+    /* The journal is replayed (shipped again) before the link comes up. */
+    if (archive_start(svc->archive) < 0)
+        return -1;
     return link_start(svc->link);
 }
 
 int service_stop(struct service *svc)
 {
     link_close(svc->link, SHUTDOWN_LINK_MS);
+    /* Everything the link produced is appended by now: flush the journal
+     * and ship what the database takes within the time allowed. */
+    archive_stop(svc->archive, SHUTDOWN_STORE_MS);
     size_t lost = store_stop(svc->store, SHUTDOWN_STORE_MS);
     if (lost) {
         log_error(LOG, "%zu database operation(s) could not be completed",
@@ -107,6 +121,10 @@ void service_free(struct service *svc)
     disco_free(svc->disco);
     router_free(svc->router);
     link_free(svc->link);
+    /* Finish the store's ops first: their callbacks use the archive. */
+    if (svc->store)
+        store_stop(svc->store, 0);
+    archive_free(svc->archive);
     store_free(svc->store);
     free(svc);
 }

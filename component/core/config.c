@@ -48,10 +48,18 @@ static const struct key_spec schema[] = {
     {"database", "connect_timeout", KEY_INT, FIELD(database.connect_timeout_s), false, "5", 1, 300},
     {"database", "statement_timeout", KEY_INT, FIELD(database.statement_timeout_ms), false, "30000", 100, 3600000},
     {"database", "durability", KEY_DURABILITY, FIELD(database.durability), false, "journal", 0, 0},
+    {"database", "queue_memory", KEY_INT, FIELD(database.queue_memory_mb), false, "64", 1, 65536},
+    {"database", "journal_segment_size", KEY_INT, FIELD(database.journal_segment_mb), false, "64", 1, 1024},
+    {"database", "query_timeout", KEY_INT, FIELD(database.query_timeout_ms), false, "10000", 100, 600000},
 
     {"service", "name", KEY_STRING, FIELD(service.name), false, "mucdesk support", 0, 0},
     {"service", "admins", KEY_JID_LIST, FIELD(service.admins), true, NULL, 0, 0},
     {"service", "state_dir", KEY_STRING, FIELD(service.state_dir), false, "/var/lib/mucdesk", 0, 0},
+
+    {"retention", "closed_ticket_days", KEY_INT, FIELD(retention.closed_ticket_days), false, "0", 0, 36500},
+    {"retention", "personal_data_days", KEY_INT, FIELD(retention.personal_data_days), false, "0", 0, 36500},
+    {"retention", "batch_size", KEY_INT, FIELD(retention.batch_size), false, "500", 1, 100000},
+    {"retention", "interval", KEY_INT, FIELD(retention.interval_s), false, "3600", 1, 604800},
 
     {"log", "level", KEY_LOG_LEVEL, FIELD(log.level), false, "info", 0, 0},
     {"log", "file", KEY_STRING, FIELD(log.file), false, NULL, 0, 0},

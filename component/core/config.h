@@ -30,6 +30,9 @@ struct config {
         int connect_timeout_s;
         int statement_timeout_ms;
         enum config_durability durability;
+        int queue_memory_mb;     /* archive records held in memory */
+        int journal_segment_mb;  /* size of one journal segment file */
+        int query_timeout_ms;    /* archive reads give up after this */
     } database;
 
     struct {
@@ -38,6 +41,13 @@ struct config {
         size_t admin_count;
         char *state_dir;     /* journal and other local state */
     } service;
+
+    struct {
+        int closed_ticket_days;  /* events of closed tickets; 0: forever */
+        int personal_data_days;  /* customers' personal data; 0: forever */
+        int batch_size;          /* rows per background batch */
+        int interval_s;          /* between retention runs */
+    } retention;
 
     struct {
         enum log_level level;

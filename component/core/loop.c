@@ -274,6 +274,7 @@ static bool run_turn_hooks(struct loop *loop)
 int loop_run(struct loop *loop)
 {
     struct epoll_event events[64];
+    loop->stopping = false; /* a loop may be run again after it stopped */
     bool more_work = run_turn_hooks(loop);
 
     while (!loop->stopping) {

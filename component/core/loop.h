@@ -53,7 +53,8 @@ uint64_t loop_now(const struct loop *loop);
 /* Reads the clock afresh (for latency measurements). */
 uint64_t loop_clock_ms(void);
 
-/* Runs until loop_stop().  Returns 0, or -1 if epoll failed. */
+/* Runs until loop_stop() is called during the run (it may be run again
+ * afterwards: tests do).  Returns 0, or -1 if epoll failed. */
 int loop_run(struct loop *loop);
 /* Makes loop_run return after the current turn (turn hooks still run). */
 void loop_stop(struct loop *loop);

@@ -83,6 +83,21 @@ void archive_on_durable(struct archive *a, void (*fn)(void *ud, uint64_t seq),
 /* False while new chats must be refused (journal cannot grow). */
 bool archive_accepting(const struct archive *a);
 
+/* Counters for monitoring, tests and benchmarks. */
+struct archive_stats {
+    uint64_t appended;      /* last sequence number handed out */
+    uint64_t durable;
+    uint64_t written;       /* in the journal file (maybe not synced) */
+    uint64_t committed;     /* in PostgreSQL (or dead-lettered) */
+    uint64_t dead_letters;  /* records that can never be stored */
+    size_t tail_records;    /* unshipped records held in memory */
+    size_t tail_bytes;
+    size_t journal_segments;
+    uint64_t journal_bytes;
+    bool accepting;
+};
+void archive_get_stats(const struct archive *a, struct archive_stats *out);
+
 /* ---- reading (MAM, XEP-0313, with XEP-0059 paging) ------------------------ */
 
 struct archive_query {

@@ -45,6 +45,12 @@ struct store {
     int eventfd;               /* DB thread -> XMPP thread */
     atomic_bool connected;
 
+    struct connect_hook {
+        store_connect_fn fn;
+        void *ud;
+    } *hooks;                  /* set before the thread starts */
+    size_t hook_count;
+
     /* DB-thread-only state */
     PGconn *conn;
     struct backoff backoff;
@@ -132,6 +138,17 @@ fail:
     return NULL;
 }
 
+int store_on_connect(struct store *s, store_connect_fn fn, void *ud)
+{
+    struct connect_hook *h =
+        realloc(s->hooks, (s->hook_count + 1) * sizeof *s->hooks);
+    if (!h)
+        return -1;
+    s->hooks = h;
+    s->hooks[s->hook_count++] = (struct connect_hook){fn, ud};
+    return 0;
+}
+
 void store_submit(struct store *s, struct store_op *op)
 {
     op->failed = false;
@@ -168,11 +185,24 @@ static void finish(struct store *s, struct store_op *op)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* libpq messages span lines ("...\n\tIs the server running...?\n"); a log
+ * entry is one line. */
 static void one_line(char *text)
 {
-    for (char *p = text; *p; p++)
-        if (*p == '\n')
+    for (char *p = text; *p; p++) {
+        if (*p == '\t')
+            *p = ' ';
+        else if (*p == '\n')
             *p = (p[1] ? ' ' : '\0');
+    }
+}
+
+/* Server notices (NOTICE: relation ... already exists, skipping) go to the
+ * debug log instead of libpq's default, stderr. */
+static void notice_to_log(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug(LOG, "server notice: %.*s", (int)strcspn(message, "\n"), message);
 }
 
 static PGconn *open_connection(struct store *s, char *err, size_t errlen)
@@ -199,6 +229,7 @@ static PGconn *open_connection(struct store *s, char *err, size_t errlen)
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, notice_to_log, NULL);
     char sql[96];
     snprintf(sql, sizeof sql, "SET statement_timeout = %d",
              s->statement_timeout_ms);
@@ -264,19 +295,28 @@ static bool connect_with_backoff(struct store *s)
     static const char *const unreachable = "database unreachable";
     uint64_t down_since = now_ms();
     unsigned attempts = 0;
+    bool tried_while_stopping = false;
 
     for (;;) {
+        /* Once stopping, the database gets one more attempt: what it cannot
+         * take then is in the journal, or not worth delaying the exit for. */
         pthread_mutex_lock(&s->lock);
-        bool stop_now = s->stopping && (s->pending.head == NULL ||
-                                        now_ms() >= s->stop_deadline_ms);
+        bool stopping = s->stopping;
+        bool stop_now = stopping && (s->pending.head == NULL ||
+                                     tried_while_stopping ||
+                                     now_ms() >= s->stop_deadline_ms);
         pthread_mutex_unlock(&s->lock);
         if (stop_now)
             return false;
 
         s->conn = open_connection(s, err, sizeof err);
         attempts++;
+        tried_while_stopping = stopping;
         if (s->conn) {
             int applied = migrate_apply(s->conn, err, sizeof err);
+            for (size_t i = 0; applied >= 0 && i < s->hook_count; i++)
+                if (s->hooks[i].fn(s->hooks[i].ud, s->conn, err, sizeof err) < 0)
+                    applied = -1;
             if (applied >= 0) {
                 if (applied > 0)
                     log_info(LOG, "applied %d schema migration(s)", applied);
@@ -303,16 +343,13 @@ static bool connect_with_backoff(struct store *s)
                      attempts, err, (delay + 500) / 1000);
         expire_waiting_ops(s);
 
+        /* Sleep the whole delay: new work arriving must not cut the backoff
+         * short (every submitted op would otherwise cause an attempt); only
+         * a stop request does. */
         pthread_mutex_lock(&s->lock);
-        uint64_t wait = delay;
-        if (s->stopping) {
-            uint64_t now = now_ms();
-            wait = s->stop_deadline_ms > now ? s->stop_deadline_ms - now : 0;
-            if (wait > delay)
-                wait = delay;
-        }
-        if (wait)
-            wait_locked(s, wait);
+        uint64_t until = now_ms() + delay;
+        for (uint64_t now = now_ms(); !s->stopping && now < until; now = now_ms())
+            wait_locked(s, until - now);
         pthread_mutex_unlock(&s->lock);
     }
 }
@@ -444,6 +481,7 @@ void store_free(struct store *s)
     }
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->wake);
+    free(s->hooks);
     free(s->conninfo);
     free(s);
 }

@@ -47,6 +47,15 @@ struct store_config {
 };
 
 struct store *store_new(struct loop *loop, const struct store_config *cfg);
+
+/* Runs on the DB thread after every (re)connection, once the migrations are
+ * applied and before any op runs: prepare statements, create temporary
+ * tables.  Returns 0, or -1 with a one-line reason in err: the connection
+ * is then dropped and retried with backoff.  Hooks run in the order added;
+ * add them before store_start().  0, or -1 (out of memory). */
+typedef int (*store_connect_fn)(void *ud, PGconn *conn, char *err,
+                                size_t errlen);
+int store_on_connect(struct store *store, store_connect_fn fn, void *ud);
 /* Starts the DB thread.  The caller must have blocked the signals the main
  * thread handles (the thread inherits the mask).  0 or -1. */
 int store_start(struct store *store);

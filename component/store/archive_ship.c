@@ -1,0 +1,874 @@
+/* Shipping: the DB thread reads journaled records and writes them to
+ * PostgreSQL in batches, exactly once.
+ *
+ * A batch is one transaction: the ticket upserts it holds (prepared
+ * statement), then its events with COPY FROM STDIN straight into
+ * ticket_events / muc_archive.  That is the fast path; a stanza-id already
+ * there (a retry after a lost commit acknowledgement, a replay after a
+ * crash) makes COPY fail as a whole, and the batch is written again through
+ * a temporary staging table with INSERT ... SELECT ... ON CONFLICT
+ * (stanza_id) DO NOTHING.  Either way a row is stored once.
+ *
+ * Errors are told apart by SQLSTATE: a lost connection retries the batch
+ * after reconnecting (db.c); bad data (classes 22, 23, 54) splits the batch
+ * in halves until the one record that can never be stored is found, which
+ * goes to the dead-letter file, loudly, while the rest continues; anything
+ * else (a lock timeout, a statement timeout, a missing table) retries the
+ * batch later, never dropping it. */
+#include "build-config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "store/archive_impl.h"
+
+#define LOG ARCHIVE_LOG
+
+/* One transaction holds at most this much; a shipping op runs at most
+ * SHIP_TURN_MS before letting other operations (reads) have the thread. */
+#define BATCH_ROWS 20000
+#define BATCH_BYTES (8u << 20)
+#define SHIP_TURN_MS 250
+#define RETRY_MIN_MS 250
+#define RETRY_MAX_MS 5000
+#define COPY_CHUNK (256u << 10)
+
+enum ship_result {
+    SHIP_OK,
+    SHIP_CONN_LOST,  /* reconnect, then ship again */
+    SHIP_TRANSIENT,  /* try again later */
+    SHIP_DUP,        /* fast path: a stanza-id is already stored */
+    SHIP_BAD_DATA,   /* some record can never be stored */
+};
+
+struct item {
+    uint64_t seq;
+    uint8_t type;
+    size_t off, len;           /* payload in batch.raw */
+    struct journal_pos after;  /* reader position after this record */
+};
+
+struct shipper {
+    struct archive *a;
+    struct journal_reader *reader;  /* at committed + 1 when positioned */
+    struct journal_reader *scan;    /* for reads of unshipped records */
+    bool positioned;
+    uint64_t committed;             /* DB thread's exact copy */
+    bool staging;                   /* recent duplicates: skip the fast path */
+    bool force_staging;             /* benchmark knob (see shipper_new) */
+    struct buf raw;
+    struct item *items;
+    size_t n, cap;
+    struct buf copy;                /* COPY text, sent a chunk at a time */
+    char sqlstate[6];
+    char error[512];
+
+    /* archive_stop's drain */
+    pthread_mutex_t drain_lock;
+    pthread_cond_t drain_cond;
+    int drain_state;                /* 0 idle, 1 queued, 2 running, 3 done */
+    bool drain_abandoned;
+    atomic_bool stop;               /* no shipping after archive_stop */
+};
+
+struct ship_op {
+    struct store_op op;
+    struct archive *a;
+    bool transient;
+    bool drain;
+    uint64_t drain_upto;
+    uint64_t drain_deadline_ms;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct shipper *shipper_new(struct archive *a)
+{
+    struct shipper *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        return NULL;
+    sh->a = a;
+    /* For tests/bench only: always write through the staging table, to
+     * compare it with plain COPY (doc/performance.md). */
+    sh->force_staging = getenv("MUCDESK_BENCH_SHIP_STAGING") != NULL;
+    sh->staging = sh->force_staging;
+    pthread_mutex_init(&sh->drain_lock, NULL);
+    pthread_cond_init(&sh->drain_cond, NULL);
+    return sh;
+}
+
+void shipper_free(struct shipper *sh)
+{
+    if (!sh)
+        return;
+    journal_reader_free(sh->reader);
+    journal_reader_free(sh->scan);
+    buf_free(&sh->raw);
+    buf_free(&sh->copy);
+    free(sh->items);
+    pthread_mutex_destroy(&sh->drain_lock);
+    pthread_cond_destroy(&sh->drain_cond);
+    free(sh);
+}
+
+uint64_t shipper_committed(const struct shipper *sh)
+{
+    return sh->committed;
+}
+
+void shipper_set_committed(struct shipper *sh, uint64_t seq)
+{
+    sh->committed = seq;
+    sh->positioned = false;
+}
+
+/* ---- COPY text ------------------------------------------------------------------ */
+
+void pgtext_copy_str(struct buf *b, const char *s)
+{
+    if (!s) {
+        buf_append(b, "\\N", 2);
+        return;
+    }
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        const char *esc = NULL;
+        switch (*p) {
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default: continue;
+        }
+        buf_append(b, run, (size_t)(p - run));
+        buf_append(b, esc, 2);
+        run = p + 1;
+    }
+    buf_append_str(b, run);
+}
+
+void pgtext_timestamp(char out[64], int64_t us)
+{
+    if (!us) {
+        out[0] = '\0';
+        return;
+    }
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)frac);
+}
+
+int64_t pgtext_parse_us(const char *text)
+{
+    return text ? strtoll(text, NULL, 10) : 0;
+}
+
+static void copy_sep(struct buf *b)
+{
+    buf_append_char(b, '\t');
+}
+
+static void copy_event(struct shipper *sh, struct buf *b, uint64_t seq,
+                       const struct archive_event *ev)
+{
+    char ts[64];
+    char num[24];
+    pgtext_timestamp(ts, ev->at_us ? ev->at_us : (int64_t)archive_now_us());
+    if (ev->ticket_id > 0) {
+        if (sh->staging) {
+            snprintf(num, sizeof num, "%" PRIu64, seq);
+            buf_append_str(b, num);
+            copy_sep(b);
+        }
+        snprintf(num, sizeof num, "%" PRId64, ev->ticket_id);
+        buf_append_str(b, num);
+        copy_sep(b);
+        buf_append_str(b, ts);
+        copy_sep(b);
+        buf_append_str(b, archive_kind_name(ev->kind));
+        copy_sep(b);
+        pgtext_copy_str(b, ev->actor_jid);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->actor_nick);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->body);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->stanza_id);
+        copy_sep(b);
+        buf_append_str(b, ev->staff_only ? "t" : "f");
+        copy_sep(b);
+        pgtext_copy_str(b, ev->occupant_id);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->payload);
+        copy_sep(b);
+        buf_append_str(b, archive_kind_text(ev->kind));
+        buf_append_char(b, '\n');
+    } else {
+        if (sh->staging) {
+            snprintf(num, sizeof num, "%" PRIu64, seq);
+            buf_append_str(b, num);
+            copy_sep(b);
+        }
+        pgtext_copy_str(b, ev->room);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->stanza_id);
+        copy_sep(b);
+        buf_append_str(b, ts);
+        copy_sep(b);
+        buf_append_str(b, archive_kind_text(ev->kind));
+        copy_sep(b);
+        pgtext_copy_str(b, ev->actor_nick);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->actor_jid);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->occupant_id);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->body);
+        copy_sep(b);
+        pgtext_copy_str(b, ev->payload);
+        copy_sep(b);
+        buf_append_str(b, ev->staff_only ? "t" : "f");
+        buf_append_char(b, '\n');
+    }
+}
+
+#define EVENT_COLS "ticket_id, at, kind, actor_jid, actor_nick, body, " \
+                   "stanza_id, staff_only, occupant_id, payload, mam_kind"
+#define ROOM_COLS "room, stanza_id, at, kind, nick, actor_jid, occupant_id, " \
+                  "body, payload, staff_only"
+
+/* ---- errors --------------------------------------------------------------------- */
+
+static void one_line(char *text)
+{
+    for (char *p = text; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = p[1] ? ' ' : '\0';
+}
+
+/* Classifies a failed result (res may be NULL: a libpq-level failure). */
+static enum ship_result classify(struct shipper *sh, PGconn *conn,
+                                 PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : NULL;
+    snprintf(sh->error, sizeof sh->error, "%s",
+             msg && msg[0] ? msg : PQerrorMessage(conn));
+    one_line(sh->error);
+    snprintf(sh->sqlstate, sizeof sh->sqlstate, "%s", state ? state : "");
+    if (PQstatus(conn) != CONNECTION_OK)
+        return SHIP_CONN_LOST;
+    if (!state)
+        return SHIP_TRANSIENT;
+    if (strcmp(state, "23505") == 0 && !sh->staging) {
+        const char *c = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        if (c && (strcmp(c, "ticket_events_stanza_id_key") == 0 ||
+                  strcmp(c, "muc_archive_stanza_id_key") == 0))
+            return SHIP_DUP;
+    }
+    if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+        strncmp(state, "54", 2) == 0)
+        return SHIP_BAD_DATA;
+    return SHIP_TRANSIENT;
+}
+
+static enum ship_result exec_cmd(struct shipper *sh, PGconn *conn,
+                                 const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    enum ship_result r = SHIP_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        r = classify(sh, conn, res);
+    PQclear(res);
+    return r;
+}
+
+static void rollback(PGconn *conn)
+{
+    if (PQstatus(conn) != CONNECTION_OK)
+        return;
+    PGresult *res = PQexec(conn, "ROLLBACK");
+    PQclear(res);
+}
+
+/* Streams the events of items [lo, hi) that belong in one table (ticket
+ * events or room events) through COPY ... FROM STDIN, formatting the next
+ * chunk while the server parses the previous one. */
+static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
+                                const char *sql, size_t lo, size_t hi,
+                                bool tickets)
+{
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        enum ship_result r = classify(sh, conn, res);
+        PQclear(res);
+        return r;
+    }
+    PQclear(res);
+    bool ok = true;
+    struct buf *b = &sh->copy;
+    buf_reset(b);
+    for (size_t i = lo; i < hi && ok; i++) {
+        const struct item *it = &sh->items[i];
+        struct archive_event ev;
+        if (it->type != RECORD_EVENT ||
+            record_decode_event((const uint8_t *)sh->raw.data + it->off,
+                                it->len, &ev) < 0 ||
+            (ev.ticket_id > 0) != tickets)
+            continue;
+        copy_event(sh, b, it->seq, &ev);
+        if (b->len >= COPY_CHUNK) {
+            ok = !buf_failed(b) && PQputCopyData(conn, b->data, (int)b->len) == 1;
+            buf_reset(b);
+        }
+    }
+    if (ok && b->len)
+        ok = !buf_failed(b) && PQputCopyData(conn, b->data, (int)b->len) == 1;
+    if (PQputCopyEnd(conn, ok ? NULL : "mucdesk: send failed") != 1)
+        ok = false;
+    enum ship_result r = SHIP_OK;
+    while ((res = PQgetResult(conn))) {
+        if (r == SHIP_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
+            r = classify(sh, conn, res);
+        PQclear(res);
+    }
+    if (r == SHIP_OK && !ok) {
+        r = classify(sh, conn, NULL);
+        if (r == SHIP_TRANSIENT && buf_failed(b))
+            snprintf(sh->error, sizeof sh->error, "out of memory");
+    }
+    return r;
+}
+
+/* Staging: COPY into the temporary table, then move what is new. */
+static enum ship_result stage_in(struct shipper *sh, PGconn *conn,
+                                 const char *copy_sql, size_t lo, size_t hi,
+                                 bool tickets, const char *insert_sql,
+                                 long rows, bool *clean)
+{
+    enum ship_result r = copy_in(sh, conn, copy_sql, lo, hi, tickets);
+    if (r != SHIP_OK)
+        return r;
+    PGresult *res = PQexec(conn, insert_sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        r = classify(sh, conn, res);
+    } else if (atol(PQcmdTuples(res)) != rows) {
+        *clean = false;
+    }
+    PQclear(res);
+    return r;
+}
+
+/* ---- one transaction ------------------------------------------------------------- */
+
+static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
+                                  size_t hi)
+{
+    enum ship_result r;
+    long rows_t = 0, rows_r = 0;
+
+    if ((r = exec_cmd(sh, conn, "BEGIN")) != SHIP_OK)
+        return r;
+    /* Tickets first (their events refer to them), counting the events. */
+    for (size_t i = lo; i < hi; i++) {
+        const struct item *it = &sh->items[i];
+        const uint8_t *p = (const uint8_t *)sh->raw.data + it->off;
+        if (it->type == RECORD_TICKET) {
+            struct store_ticket t;
+            if (record_decode_ticket(p, it->len, &t) < 0) {
+                snprintf(sh->error, sizeof sh->error, "undecodable ticket record");
+                r = SHIP_BAD_DATA;
+                goto fail;
+            }
+            if (tickets_upsert(conn, &t, sh->error, sizeof sh->error,
+                               sh->sqlstate) < 0) {
+                r = PQstatus(conn) != CONNECTION_OK ? SHIP_CONN_LOST
+                    : (strncmp(sh->sqlstate, "22", 2) == 0 ||
+                       strncmp(sh->sqlstate, "23", 2) == 0 ||
+                       strncmp(sh->sqlstate, "54", 2) == 0)
+                        ? SHIP_BAD_DATA
+                        : SHIP_TRANSIENT;
+                goto fail;
+            }
+        } else if (it->type == RECORD_EVENT) {
+            struct archive_event ev;
+            if (record_decode_event(p, it->len, &ev) < 0) {
+                snprintf(sh->error, sizeof sh->error, "undecodable event record");
+                r = SHIP_BAD_DATA;
+                goto fail;
+            }
+            if (ev.ticket_id > 0)
+                rows_t++;
+            else
+                rows_r++;
+        }
+    }
+    bool clean = true;
+    if (rows_t) {
+        r = sh->staging
+                ? stage_in(sh, conn, "COPY md_stage_events (ord, " EVENT_COLS
+                           ") FROM STDIN", lo, hi, true,
+                           "INSERT INTO ticket_events (" EVENT_COLS ") SELECT "
+                           EVENT_COLS " FROM md_stage_events ORDER BY ord "
+                           "ON CONFLICT (stanza_id) DO NOTHING",
+                           rows_t, &clean)
+                : copy_in(sh, conn, "COPY ticket_events (" EVENT_COLS
+                          ") FROM STDIN", lo, hi, true);
+        if (r != SHIP_OK)
+            goto fail;
+    }
+    if (rows_r) {
+        r = sh->staging
+                ? stage_in(sh, conn, "COPY md_stage_rooms (ord, " ROOM_COLS
+                           ") FROM STDIN", lo, hi, false,
+                           "INSERT INTO muc_archive (" ROOM_COLS ") SELECT "
+                           ROOM_COLS " FROM md_stage_rooms ORDER BY ord "
+                           "ON CONFLICT (stanza_id) DO NOTHING",
+                           rows_r, &clean)
+                : copy_in(sh, conn, "COPY muc_archive (" ROOM_COLS
+                          ") FROM STDIN", lo, hi, false);
+        if (r != SHIP_OK)
+            goto fail;
+    }
+    if ((r = exec_cmd(sh, conn, "COMMIT")) != SHIP_OK)
+        goto fail;
+    if (sh->staging && clean && !sh->force_staging)
+        sh->staging = false; /* no duplicates any more: back to plain COPY */
+    return SHIP_OK;
+fail:
+    rollback(conn);
+    return r;
+}
+
+/* ---- dead letters ----------------------------------------------------------------- */
+
+static void json_str(struct buf *b, const char *s)
+{
+    if (!s) {
+        buf_append_str(b, "null");
+        return;
+    }
+    buf_append_char(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            buf_append_char(b, '\\');
+            buf_append_char(b, (char)*p);
+        } else if (*p < 0x20) {
+            buf_printf(b, "\\u%04x", *p);
+        } else {
+            buf_append_char(b, (char)*p);
+        }
+    }
+    buf_append_char(b, '"');
+}
+
+static void dead_letter(struct shipper *sh, const struct item *it)
+{
+    struct archive *a = sh->a;
+    const uint8_t *p = (const uint8_t *)sh->raw.data + it->off;
+    struct buf line = BUF_INIT;
+    const char *id = "?";
+    char ts[64];
+
+    buf_printf(&line, "{\"seq\":%" PRIu64 ",\"at\":%" PRIu64 ",\"sqlstate\":",
+               it->seq, archive_now_us());
+    json_str(&line, sh->sqlstate);
+    buf_append_str(&line, ",\"error\":");
+    json_str(&line, sh->error);
+    if (it->type == RECORD_EVENT) {
+        struct archive_event ev;
+        if (record_decode_event(p, it->len, &ev) == 0) {
+            id = ev.stanza_id;
+            pgtext_timestamp(ts, ev.at_us);
+            buf_printf(&line, ",\"event\":{\"ticket_id\":%" PRId64 ",\"room\":",
+                       ev.ticket_id);
+            json_str(&line, ev.room);
+            buf_append_str(&line, ",\"stanza_id\":");
+            json_str(&line, ev.stanza_id);
+            buf_append_str(&line, ",\"at\":");
+            json_str(&line, ts);
+            buf_append_str(&line, ",\"kind\":");
+            json_str(&line, archive_kind_text(ev.kind));
+            buf_append_str(&line, ",\"actor_jid\":");
+            json_str(&line, ev.actor_jid);
+            buf_append_str(&line, ",\"actor_nick\":");
+            json_str(&line, ev.actor_nick);
+            buf_append_str(&line, ",\"occupant_id\":");
+            json_str(&line, ev.occupant_id);
+            buf_append_str(&line, ",\"body\":");
+            json_str(&line, ev.body);
+            buf_append_str(&line, ",\"payload\":");
+            json_str(&line, ev.payload);
+            buf_printf(&line, ",\"staff_only\":%s}", ev.staff_only ? "true" : "false");
+        }
+    } else if (it->type == RECORD_TICKET) {
+        struct store_ticket t;
+        if (record_decode_ticket(p, it->len, &t) == 0) {
+            buf_printf(&line, ",\"ticket\":{\"id\":%" PRId64 ",\"queue\":", t.id);
+            json_str(&line, t.queue);
+            buf_append_str(&line, ",\"status\":");
+            json_str(&line, ticket_status_name(t.status));
+            buf_append_str(&line, ",\"room\":");
+            json_str(&line, t.room);
+            buf_append_str(&line, ",\"customer_jid\":");
+            json_str(&line, t.customer_jid);
+            buf_append_str(&line, ",\"customer_name\":");
+            json_str(&line, t.customer_name);
+            buf_append_str(&line, ",\"details\":");
+            json_str(&line, t.details);
+            buf_append_char(&line, '}');
+            id = "(ticket)";
+        }
+    }
+    buf_append_str(&line, "}\n");
+
+    log_error(LOG, "record %" PRIu64 " (stanza-id %s) can never be stored: "
+              "%s [%s]; kept in %s, shipping goes on", it->seq, id, sh->error,
+              sh->sqlstate, a->dead_letter_path);
+    int fd = open(a->dead_letter_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                  0600);
+    if (fd < 0 || buf_failed(&line) ||
+        write(fd, line.data, line.len) != (ssize_t)line.len ||
+        (a->sync && fdatasync(fd) < 0))
+        log_error(LOG, "cannot write the dead-letter file %s: %s",
+                  a->dead_letter_path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    buf_free(&line);
+    atomic_fetch_add(&a->dead_letters, 1);
+}
+
+/* ---- batches ---------------------------------------------------------------------- */
+
+static void publish(struct shipper *sh, size_t last)
+{
+    sh->committed = sh->items[last].seq;
+    atomic_store(&sh->a->committed, sh->committed);
+}
+
+/* Ships items [lo, hi): splits on bad data until the bad record is
+ * isolated.  Commits (and publishes) whole sub-ranges in order. */
+static enum ship_result ship_range(struct shipper *sh, PGconn *conn, size_t lo,
+                                   size_t hi)
+{
+    enum ship_result r = try_range(sh, conn, lo, hi);
+    if (r == SHIP_DUP) {
+        sh->staging = true;
+        r = try_range(sh, conn, lo, hi);
+    }
+    if (r == SHIP_OK) {
+        publish(sh, hi - 1);
+        return SHIP_OK;
+    }
+    if (r != SHIP_BAD_DATA)
+        return r;
+    if (hi - lo == 1) {
+        dead_letter(sh, &sh->items[lo]);
+        publish(sh, lo);
+        return SHIP_OK;
+    }
+    size_t mid = lo + (hi - lo) / 2;
+    r = ship_range(sh, conn, lo, mid);
+    return r == SHIP_OK ? ship_range(sh, conn, mid, hi) : r;
+}
+
+static uint64_t shippable(const struct archive *a)
+{
+    /* Only durable records (so PostgreSQL never has a line nobody was
+     * allowed to see); if fsync broke, whatever is written. */
+    if (atomic_load(&a->sync_broken))
+        return atomic_load(&a->written);
+    return atomic_load(&a->synced);
+}
+
+static int ensure_reader(struct shipper *sh)
+{
+    if (!sh->reader) {
+        sh->reader = journal_reader_new(sh->a->journal);
+        if (!sh->reader)
+            return -1;
+    }
+    if (!sh->positioned) {
+        journal_reader_seek(sh->reader, sh->committed + 1);
+        sh->positioned = true;
+    }
+    return 0;
+}
+
+/* Reads the next batch and ships it. */
+static enum ship_result ship_some(struct shipper *sh, PGconn *conn, uint64_t limit)
+{
+    if (ensure_reader(sh) < 0)
+        return SHIP_TRANSIENT;
+    buf_reset(&sh->raw);
+    sh->n = 0;
+    struct journal_record rec;
+    int rc;
+    while (sh->n < BATCH_ROWS && sh->raw.len < BATCH_BYTES &&
+           (rc = journal_reader_next(sh->reader, limit, &rec)) == 1) {
+        if (sh->n == sh->cap) {
+            size_t cap = sh->cap ? sh->cap * 2 : 1024;
+            struct item *v = realloc(sh->items, cap * sizeof *v);
+            if (!v)
+                break;
+            sh->items = v;
+            sh->cap = cap;
+        }
+        struct item *it = &sh->items[sh->n++];
+        it->seq = rec.seq;
+        it->type = rec.type;
+        it->off = sh->raw.len;
+        it->len = rec.len;
+        buf_append(&sh->raw, rec.payload, rec.len);
+        journal_reader_tell(sh->reader, &it->after);
+    }
+    if (buf_failed(&sh->raw)) {
+        sh->positioned = false;
+        return SHIP_TRANSIENT;
+    }
+    if (sh->n == 0) {
+        struct journal_pos pos;
+        journal_reader_tell(sh->reader, &pos);
+        if (pos.next_seq - 1 > sh->committed && pos.next_seq - 1 <= limit) {
+            /* The reader skipped records it could not read (logged). */
+            sh->committed = pos.next_seq - 1;
+            atomic_store(&sh->a->committed, sh->committed);
+        }
+        return SHIP_OK;
+    }
+    enum ship_result r = ship_range(sh, conn, 0, sh->n);
+    if (r != SHIP_OK) {
+        /* Back to just after what was committed. */
+        size_t k = 0;
+        while (k < sh->n && sh->items[k].seq <= sh->committed)
+            k++;
+        if (k > 0)
+            journal_reader_restore(sh->reader, &sh->items[k - 1].after);
+        else
+            sh->positioned = false;
+    }
+    return r;
+}
+
+/* ---- the shipping op -------------------------------------------------------------- */
+
+static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
+{
+    struct ship_op *sop = (struct ship_op *)op;
+    struct archive *a = sop->a;
+    struct shipper *sh = a->ship;
+
+    if (sop->drain) {
+        pthread_mutex_lock(&sh->drain_lock);
+        bool abandoned = sh->drain_abandoned;
+        if (!abandoned)
+            sh->drain_state = 2;
+        pthread_mutex_unlock(&sh->drain_lock);
+        if (abandoned)
+            return STORE_RUN_DONE;
+    } else if (atomic_load(&sh->stop)) {
+        return STORE_RUN_DONE;
+    }
+
+    uint64_t deadline = sop->drain ? sop->drain_deadline_ms
+                                   : mono_ms() + SHIP_TURN_MS;
+    enum store_run_result result = STORE_RUN_DONE;
+    for (;;) {
+        uint64_t limit = shippable(a);
+        if (sop->drain && limit > sop->drain_upto)
+            limit = sop->drain_upto;
+        if (sh->committed >= limit && sh->positioned)
+            break;
+        enum ship_result r = ship_some(sh, conn, limit);
+        if (r == SHIP_CONN_LOST) {
+            snprintf(op->error, sizeof op->error, "%.255s", sh->error);
+            result = sop->drain ? STORE_RUN_DONE : STORE_RUN_RETRY;
+            if (sop->drain)
+                op->failed = true;
+            break;
+        }
+        if (r == SHIP_TRANSIENT) {
+            log_warn(LOG, "shipping to PostgreSQL failed, will retry: %s [%s]",
+                     sh->error, sh->sqlstate);
+            snprintf(op->error, sizeof op->error, "%.255s", sh->error);
+            sop->transient = true;
+            if (!sop->drain)
+                break;
+            usleep(200000);
+        }
+        if (mono_ms() >= deadline)
+            break;
+    }
+
+    if (sop->drain) {
+        pthread_mutex_lock(&sh->drain_lock);
+        sh->drain_state = 3;
+        pthread_cond_broadcast(&sh->drain_cond);
+        pthread_mutex_unlock(&sh->drain_lock);
+    }
+    return result;
+}
+
+static void ship_retry(void *ud)
+{
+    struct archive *a = ud;
+    a->ship_timer = NULL;
+    archive_ship_kick(a);
+}
+
+static void ship_done(struct store_op *op)
+{
+    struct ship_op *sop = (struct ship_op *)op;
+    struct archive *a = sop->a;
+    bool drain = sop->drain;
+    bool again = op->failed || sop->transient;
+    free(op);
+    if (drain)
+        return;
+    a->ship_in_flight = false;
+    archive_committed(a);
+    if (a->stopped || atomic_load(&a->ship->stop))
+        return;
+    if (again) {
+        a->ship_retry_ms = a->ship_retry_ms ? a->ship_retry_ms * 2 : RETRY_MIN_MS;
+        if (a->ship_retry_ms > RETRY_MAX_MS)
+            a->ship_retry_ms = RETRY_MAX_MS;
+        a->ship_timer = loop_timer_add(a->loop, a->ship_retry_ms, ship_retry, a,
+                                       NULL);
+        return;
+    }
+    a->ship_retry_ms = 0;
+    archive_ship_kick(a);
+}
+
+void archive_ship_kick(struct archive *a)
+{
+    if (!a->started || a->stopped || a->ship_in_flight || a->ship_timer ||
+        atomic_load(&a->ship->stop))
+        return;
+    if (shippable(a) <= a->committed_seen)
+        return;
+    struct ship_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return;
+    op->op.run = ship_run;
+    op->op.done = ship_done;
+    op->a = a;
+    a->ship_in_flight = true;
+    store_submit(a->store, &op->op);
+}
+
+void archive_ship_drain(struct archive *a, uint64_t upto, unsigned timeout_ms)
+{
+    struct shipper *sh = a->ship;
+    uint64_t deadline = mono_ms() + timeout_ms;
+    if (timeout_ms && atomic_load(&a->committed) < upto) {
+        struct ship_op *op = calloc(1, sizeof *op);
+        if (op) {
+            op->op.run = ship_run;
+            op->op.done = ship_done;
+            op->op.deadline_ms = deadline;
+            op->a = a;
+            op->drain = true;
+            op->drain_upto = upto;
+            op->drain_deadline_ms = deadline;
+            pthread_mutex_lock(&sh->drain_lock);
+            sh->drain_state = 1;
+            pthread_mutex_unlock(&sh->drain_lock);
+            store_submit(a->store, &op->op);
+
+            pthread_mutex_lock(&sh->drain_lock);
+            while (sh->drain_state != 3) {
+                if (sh->drain_state == 1 && mono_ms() >= deadline) {
+                    sh->drain_abandoned = true; /* the database never came */
+                    break;
+                }
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 50 * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&sh->drain_cond, &sh->drain_lock, &ts);
+            }
+            pthread_mutex_unlock(&sh->drain_lock);
+        }
+    }
+    atomic_store(&sh->stop, true);
+    a->committed_seen = atomic_load(&a->committed);
+}
+
+/* ---- connection set-up ------------------------------------------------------------ */
+
+int shipper_on_connect(void *ud, PGconn *conn, char *err, size_t errlen)
+{
+    struct shipper *sh = ud;
+    static const char *const setup[] = {
+        /* A lock held by someone else makes us retry, not wait. */
+        "SET lock_timeout = '2s'",
+        "CREATE TEMP TABLE IF NOT EXISTS md_stage_events ("
+        " ord bigint, ticket_id bigint, at timestamptz, kind text,"
+        " actor_jid text, actor_nick text, body text, stanza_id text,"
+        " staff_only boolean, occupant_id text, payload text, mam_kind text)"
+        " ON COMMIT DELETE ROWS",
+        "CREATE TEMP TABLE IF NOT EXISTS md_stage_rooms ("
+        " ord bigint, room text, stanza_id text, at timestamptz, kind text,"
+        " nick text, actor_jid text, occupant_id text, body text,"
+        " payload text, staff_only boolean) ON COMMIT DELETE ROWS",
+    };
+    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) {
+        PGresult *res = PQexec(conn, setup[i]);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok) {
+            snprintf(err, errlen, "archive set-up: %s", PQresultErrorMessage(res));
+            one_line(err);
+        }
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    (void)sh;
+    return 0;
+}
+
+/* ---- reads of what is not shipped yet ------------------------------------------ */
+
+void shipper_scan_unshipped(struct shipper *sh, uint64_t below, ship_record_fn fn,
+                            void *ud)
+{
+    if (!sh->scan) {
+        sh->scan = journal_reader_new(sh->a->journal);
+        if (!sh->scan)
+            return;
+    }
+    uint64_t limit = atomic_load(&sh->a->written);
+    if (below && below - 1 < limit)
+        limit = below - 1;
+    if (limit <= sh->committed)
+        return;
+    journal_reader_seek(sh->scan, sh->committed + 1);
+    struct journal_record rec;
+    while (journal_reader_next(sh->scan, limit, &rec) == 1)
+        fn(ud, rec.seq, rec.type, rec.payload, rec.len);
+}
