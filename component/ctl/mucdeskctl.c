@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/jid.h"
 #include "desk/directory.h"
 #include "store/migrate.h"
 
@@ -204,10 +205,15 @@ static int cmd_agent_add(PGconn *conn, int argc, char **argv, int i)
         fprintf(stderr, "mucdeskctl: --role must be agent or supervisor\n");
         return EXIT_USAGE;
     }
-    if (!strchr(a.jid, '@') || strchr(a.jid, '/')) {
+    /* Prepared as the daemon prepares the JIDs it compares this with. */
+    struct jid j;
+    char bare[JID_TEXT_MAX + 1];
+    if (jid_parse(a.jid, &j) < 0 || !jid_has_local(&j) ||
+        jid_has_resource(&j) || jid_bare_text(&j, bare, sizeof bare) < 0) {
         fprintf(stderr, "mucdeskctl: %s is not a bare JID\n", a.jid);
         return EXIT_USAGE;
     }
+    a.jid = bare;
     if (int_option(argc, argv, i + 2, "--max-chats", 1, 100, &a.max_chats) < 0)
         return EXIT_USAGE;
     a.skills = (char *)option(argc, argv, i + 2, "--skills");
@@ -259,8 +265,12 @@ static int cmd_directory(const struct config *cfg, const char *command,
     } else if (strcmp(command, "agent-add") == 0) {
         status = cmd_agent_add(conn, argc, argv, i);
     } else if (strcmp(command, "agent-remove") == 0 && i + 2 == argc) {
-        int rc = desk_db_agent_remove(conn, argv[i], argv[i + 1], err,
-                                      sizeof err);
+        struct jid j;
+        char bare[JID_TEXT_MAX + 1];
+        const char *who = argv[i + 1];
+        if (jid_parse(who, &j) == 0 && jid_bare_text(&j, bare, sizeof bare) > 0)
+            who = bare;
+        int rc = desk_db_agent_remove(conn, argv[i], who, err, sizeof err);
         if (rc == DESK_DB_OK)
             printf("%s removed from queue %s\n", argv[i + 1], argv[i]);
         status = db_status(rc, err);

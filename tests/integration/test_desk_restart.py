@@ -56,7 +56,8 @@ def test_mucdeskctl_changes_reach_the_running_daemon(desk, xmpp, db):
     agent = xmpp.login("agent2")
     refused = join(agent, jid("billing"), "Al")
     assert error_condition(refused)[1] == "registration-required"
-    md.run_ctl(["agent-add", "billing", "agent2@localhost", "--role", "agent"], check=True)
+    # The JID is prepared as XMPP does (case): the daemon compares it so.
+    md.run_ctl(["agent-add", "billing", "Agent2@LocalHost", "--role", "agent"], check=True)
     md.wait_for_log("1 membership(s)", after=0)
     join_queue(agent, "billing", "Al")
     md.run_ctl(["queue-create", "sales", "--name", "Sales", "--strategy", "least-busy"],

@@ -204,3 +204,34 @@ def test_resume_on_a_new_jid_gets_the_missed_messages(desk, xmpp, db):
     wrong, _, _ = command(third, "support.localhost", "rate-chat",
                           {"ticket": ticket, "token": "f" * 40, "rating": "1"}, check=False)
     assert error_condition(wrong)[1] == "forbidden"
+
+
+def test_help_lists_what_the_caller_may_use_and_forms_do_what_text_does(desk, xmpp, db):
+    customer, agent, chat = started_chat(desk, xmpp, db)
+    room, ticket = chat["room"], chat["ticket"]
+    boss = xmpp.login("super1")
+    join_queue(boss, "billing", "Boss")
+    say(agent, jid("billing"), "/help")
+    text = expect_notice(agent, jid("billing"), "Commands here").findtext("{jabber:client}body")
+    assert "/accept N" in text and "/observe" not in text
+    say(boss, jid("billing"), "/help")
+    text = expect_notice(boss, jid("billing"), "Commands here").findtext("{jabber:client}body")
+    assert "/observe N" in text and "/take N" in text
+    say(agent, room, "/help")
+    text = expect_notice(agent, room, "Commands here").findtext("{jabber:client}body")
+    assert "/close" in text and "/visible" not in text
+    say(agent, room, "/frobnicate")
+    expect_notice(agent, room, "Unknown command /frobnicate")
+    say(agent, jid("billing"), "/waiting")
+    expect_notice(agent, jid("billing"), "Waiting chats: none.")
+    # The same action as an ad-hoc command: a note, then the close.
+    _, _, notes = command(agent, "support.localhost", "note",
+                          {"ticket": ticket, "text": "by form"})
+    assert notes == [("info", "Note added (staff only).")]
+    _, _, notes = command(agent, "support.localhost", "close",
+                          {"ticket": ticket, "status": "resolved"})
+    assert notes == [("info", "Ticket #%s closed (RESOLVED)." % ticket)]
+    expect_desk_event(customer, room, "closed")
+    wait_for(lambda: db.value("SELECT count(*) FROM ticket_events WHERE ticket_id=%s AND "
+                              "kind='note' AND body='by form' AND staff_only" % ticket) == "1",
+             what="note by form")
