@@ -199,7 +199,6 @@ unsigned desk_queue_available_count(const struct desk_queue *q);
 unsigned desk_queue_online_count(const struct desk_queue *q);
 void desk_push_positions(struct desk_queue *q, bool force);
 int desk_chat_position(const struct desk_chat *c);
-void desk_queue_hooks(const struct muc_room_hooks **out);
 struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name);
 void desk_plugins_free(struct desk *d);
 void desk_plugin_event(struct desk_chat *c, enum mucdesk_event_kind kind,
@@ -250,7 +249,6 @@ int desk_chat_add_customer(struct desk_chat *c, const char *bare);
 struct desk_chat *desk_chat_by_token(struct desk *d, const char *token);
 bool desk_chat_token_matches(const struct desk_chat *c, const char *token);
 void desk_chat_details_text(const struct desk_chat *c, struct buf *out);
-void desk_session_hooks(const struct muc_room_hooks **out);
 struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c);
 bool desk_chat_has_staff(const struct desk_chat *c);
 

@@ -468,7 +468,8 @@ static void test_durability_holds_messages(void **state)
 /* ---- programmatic rooms: invisible observers, off the record --------------------------------- */
 
 struct desk {
-    int joined, left, consumed, declined;
+    int joined, left, consumed, declined, leaving_marked;
+    enum muc_leave_reason last_why;
     bool next_invisible;
 };
 
@@ -499,8 +500,20 @@ static void desk_left(void *ud, struct muc_room *r,
 {
     (void)r;
     (void)o;
-    (void)why;
     ((struct desk *)ud)->left++;
+    ((struct desk *)ud)->last_why = why;
+}
+
+/* The leaving hook sees the unavailable presence (the desk reads the
+ * widget's <desk event='leave'/> there). */
+static void desk_leaving(void *ud, struct muc_room *r,
+                         const struct muc_occupant *o,
+                         const struct stanza_in *in)
+{
+    (void)r;
+    (void)o;
+    if (stanza_child(in->st, "desk", "urn:mucdesk:0"))
+        ((struct desk *)ud)->leaving_marked++;
 }
 
 static enum muc_message_verdict desk_message(void *ud, struct muc_room *room,
@@ -530,6 +543,7 @@ static const struct muc_room_hooks desk_hooks = {
     .pre_join = desk_pre_join,
     .joined = desk_joined,
     .left = desk_left,
+    .leaving = desk_leaving,
     .message = desk_message,
     .invite_declined = desk_declined,
 };
@@ -770,6 +784,51 @@ static void test_invitations(void **state)
     muc_room_destroy(room, NULL, NULL);
 }
 
+static void test_desk_api_additions(void **state)
+{
+    (void)state;
+    struct desk d = {0};
+    struct muc_room *room = session_room(&d, "api");
+    join("customer@anon.localhost/c", "api/Ann");
+    join("staff1@localhost/s", "api/Agent");
+    make_durable(&f.archive, f.archive.appended);
+    struct muc_occupant *ann = muc_room_find_occupant(room, "Ann");
+    /* A notice with a payload element, to one occupant, not archived. */
+    uint64_t before = f.archive.appended;
+    buf_reset(link_out(f.link));
+    muc_room_tell_with(room, ann, "You are number 1",
+                       "<desk xmlns='urn:mucdesk:0' event='queue'/>");
+    const char *out = buf_cstr(link_out(f.link));
+    assert_non_null(strstr(out, "<body>You are number 1</body><desk "
+                                "xmlns='urn:mucdesk:0' event='queue'/>"));
+    assert_int_equal(count(out, "<message"), 1);
+    assert_int_equal(f.archive.appended, before);
+    /* A post with a payload is archived with it. */
+    assert_int_equal(muc_room_post_with(room, "Closed",
+                                        "<desk xmlns='urn:mucdesk:0' "
+                                        "event='closed'/>", false), 0);
+    assert_int_equal(f.archive.appended, before + 1);
+    buf_reset(link_out(f.link));
+    make_durable(&f.archive, f.archive.appended);
+    assert_int_equal(count(buf_cstr(link_out(f.link)), "event='closed'"), 2);
+    /* Dismissed: destroyed for Ann alone; Agent sees a plain leave. */
+    buf_reset(link_out(f.link));
+    muc_occupant_dismiss(ann, "The chat has ended");
+    out = buf_cstr(link_out(f.link));
+    assert_int_equal(count(out, "<destroy>"), 1);
+    assert_non_null(strstr(out, "<reason>The chat has ended</reason>"));
+    assert_int_equal(count(out, "type='unavailable'"), 2);
+    assert_int_equal(d.last_why, MUC_LEFT_DESTROY);
+    assert_int_equal(muc_room_occupant_count(room), 1);
+    assert_non_null(muc_room_find(f.muc, "api"));
+    /* The leaving hook sees what the leaver said. */
+    send_xml("<presence type='unavailable' from='staff1@localhost/s' "
+             "to='api@support.localhost/Agent'><desk xmlns='urn:mucdesk:0' "
+             "event='leave'/></presence>");
+    assert_int_equal(d.leaving_marked, 1);
+    muc_room_destroy(room, NULL, NULL);
+}
+
 static void test_shutdown_says_332(void **state)
 {
     (void)state;
@@ -877,6 +936,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invisible_observer_never_leaks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invitations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_observer_kick_names_no_actor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_desk_api_additions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_says_332, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mam_renders_archive_pages, setup, teardown),
     };
