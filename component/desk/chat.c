@@ -270,6 +270,7 @@ void desk_chat_free(struct desk_chat *c)
     loop_timer_cancel(d->loop, c->maxwait_timer);
     loop_timer_cancel(d->loop, c->announce_timer);
     loop_timer_cancel(d->loop, c->expire_timer);
+    loop_timer_cancel(d->loop, c->rejoin_timer);
     if (c->id && desk_chat_find(d, c->id) == c)
         HASH_DEL(d->chats, c);
     if (c->room) {
@@ -783,6 +784,34 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
 
 /* ---- restoring at start-up ------------------------------------------------------- */
 
+/* After a restart, clients notice (the widget self-pings every 30 s, then
+ * reconnects with backoff) and rejoin; whoever has not come back within
+ * three customer graces is taken as gone. */
+#define REJOIN_GRACES 3
+
+static void rejoin_timer(void *ud)
+{
+    struct desk_chat *c = ud;
+    struct desk *d = c->desk;
+    c->rejoin_timer = NULL;
+    if (c->state == DESK_CHAT_ENDED)
+        return;
+    if (!desk_chat_customer_occupant(c)) {
+        log_info(LOG, "ticket %lld: the customer did not come back after the "
+                      "restart", (long long)c->id);
+        enum ticket_status st = c->state == DESK_CHAT_ACTIVE ? TICKET_RESOLVED
+                                                             : TICKET_QUEUED;
+        desk_chat_end(c, st, NULL, NULL,
+                      "The customer did not come back after a restart.");
+        return;
+    }
+    if (c->state == DESK_CHAT_ACTIVE && !desk_chat_has_staff(c)) {
+        struct desk_queue *q = desk_queue_find(d, c->queue);
+        if (q)
+            desk_chat_requeue(c, q, NULL, "agent did not come back");
+    }
+}
+
 struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t)
 {
     if (!t->room || desk_chat_find(d, t->id))
@@ -846,6 +875,10 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
             start_waiting_timers(c, q);
         }
     }
+    c->rejoin_timer = loop_timer_add(
+        d->loop,
+        (uint64_t)d->cfg->desk.customer_grace_s * 1000 * REJOIN_GRACES + 1,
+        rejoin_timer, c, NULL);
     log_info(LOG, "ticket %lld: room %s restored (%s)", (long long)c->id,
              c->room_name, ticket_status_name(c->status));
     return c;

@@ -118,6 +118,7 @@ struct desk_chat {
     struct loop_timer *maxwait_timer;
     struct loop_timer *announce_timer;
     struct loop_timer *expire_timer;
+    struct loop_timer *rejoin_timer; /* after a restart: people come back */
     int last_position, last_wait;
     uint64_t last_status_ms;
     /* chat time */

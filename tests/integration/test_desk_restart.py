@@ -75,3 +75,30 @@ def test_mucdeskctl_changes_reach_the_running_daemon(desk, xmpp, db):
     assert md.run_ctl(["queue-create", "sales"]).returncode == 2   # exists
     md.run_ctl(["queue-delete", "sales"], check=True)
     md.wait_for_log("queue sales removed", after=0)
+
+
+def test_after_a_restart_who_does_not_come_back_is_taken_as_gone(desk, xmpp, db):
+    md = desk(queues=[("billing", "round-robin")],
+              agents=[("billing", "agent1@localhost", "agent")])
+    agent = xmpp.login("agent1")
+    join_queue(agent, "billing", "Alex")
+    stays, goes = xmpp.anonymous(), xmpp.anonymous()
+    c1 = request_chat(stays, "billing", name="Stays")
+    join(stays, c1["room"], "Stays")
+    expect_invite(agent, c1["room"])
+    join(agent, c1["room"], "Alex")
+    c2 = request_chat(goes, "billing", name="Goes")
+    join(goes, c2["room"], "Goes")
+    assert md.stop(signal.SIGTERM) == 0
+    mark = md.mark()
+    md.start()
+    md.wait_for_log("open ticket(s) restored", after=mark)
+    md.wait_for_log("component link up", after=mark)
+    # The customer of chat 1 comes back, its agent does not; the customer
+    # of chat 2 does not: after three graces (2 s each here) chat 1 is back
+    # in the queue and chat 2 is over, waiting for an answer.
+    join(stays, c1["room"], "Stays")
+    wait_for(lambda: ticket_row(db, c1["ticket"], "status, owner_jid") == [("QUEUED", None)],
+             timeout=15, what="chat 1 requeued")
+    wait_for(lambda: ticket_row(db, c2["ticket"], "status, ended_at IS NOT NULL")
+             == [("QUEUED", "t")], timeout=15, what="chat 2 ended")

@@ -316,6 +316,39 @@ static void test_deferred_answer(void **state)
     assert_non_null(strstr(buf_cstr(link_out(f->link)), "service-unavailable"));
 }
 
+static void stop_loop(void *ud)
+{
+    loop_stop(ud);
+}
+
+static void test_session_expiry(void **state)
+{
+    struct fixture *f = *state;
+    struct adhoc *quick = f->adhoc;
+    /* A framework whose sessions last 1 ms, on the same router: replace
+     * the iq handlers for this test only. */
+    adhoc_free(quick);
+    router_free(f->router);
+    disco_free(f->disco);
+    f->router = router_new(f->loop, f->link, "support.localhost");
+    f->disco = disco_new(f->router, "Support");
+    f->adhoc = adhoc_new(f->loop, f->router, f->disco, 1);
+    const struct adhoc_command c = {"two", "Two stages", NULL, NULL, two_stage,
+                                    count_free, NULL};
+    assert_int_equal(adhoc_register(f->adhoc, &c), 0);
+    char sid[64];
+    const char *out = cmd(f, USER, "two", NULL, NULL, NULL);
+    session_of(out, sid, sizeof sid);
+    loop_timer_add(f->loop, 5, stop_loop, f->loop, NULL);
+    loop_run(f->loop);
+    out = cmd(f, USER, "two", "next", sid,
+              "<x xmlns='jabber:x:data' type='submit'><field var='a'>"
+              "<value>1</value></field></x>");
+    assert_non_null(strstr(out, "<not-allowed"));
+    assert_non_null(strstr(out, "<session-expired"));
+    assert_int_equal(adhoc_session_count(f->adhoc), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_one_shot_with_form),
         cmocka_unit_test(test_disco_filtered_and_room_targets),
         cmocka_unit_test(test_deferred_answer),
+        cmocka_unit_test(test_session_expiry), /* last: rebuilds the fixture */
     };
     return cmocka_run_group_tests_name("adhoc", tests, setup, teardown);
 }
