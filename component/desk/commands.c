@@ -348,8 +348,17 @@ static int cmd_forward(struct desk_call *call, const char *args,
     char body[300];
     snprintf(body, sizeof body, "forwarded to %.250s", bare);
     desk_chat_event(c, ARCHIVE_TRANSFER, call->actor, NULL, body, false);
+    struct muc_occupant *there = c->room ? muc_room_find_user(c->room, bare)
+                                         : NULL;
+    if (there && !muc_occupant_invisible(there)) {
+        /* Already in the chat: theirs at once. */
+        desk_chat_accept(c, bare, muc_occupant_nick(there));
+        buf_printf(call->reply, "Ticket #%lld is now %.200s's.",
+                   (long long)c->id, bare);
+        return 0;
+    }
     desk_offer_make(c, bare);
-    buf_printf(call->reply, "Ticket #%lld offered to %s: they take it by "
+    buf_printf(call->reply, "Ticket #%lld offered to %.200s: they take it by "
                             "joining.",
                (long long)c->id, bare);
     return 0;

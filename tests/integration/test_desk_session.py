@@ -130,11 +130,16 @@ def test_forward_to_an_agent_and_take(desk, xmpp, db):
     join(boss, room, "Boss")
     wait_for(lambda: ticket_row(db, ticket, "owner_jid") == [("super1@localhost",)],
              what="taken")
+    # /forward to someone in the chat makes it theirs at once...
+    say(boss, room, "/forward agent1@localhost")
+    expect_notice(boss, room, "is now agent1@localhost's")
+    wait_for(lambda: ticket_row(db, ticket, "owner_jid") == [("agent1@localhost",)],
+             what="forwarded back")
+    # ...to someone elsewhere, it is an offer they take by joining.
+    agent.send("<presence type='unavailable' to='%s/Alex'/>" % room)
+    agent.expect("/s:presence[@type='unavailable'][@from='%s/Alex']" % room)
     say(boss, room, "/forward agent1@localhost")
     expect_invite(agent, room)
-    # agent1 is still in the room: /forward to someone present is an offer
-    # they take by joining; here they rejoin.
-    agent.send("<presence type='unavailable' to='%s/Alex'/>" % room)
     join(agent, room, "Alex")
     wait_for(lambda: ticket_row(db, ticket, "owner_jid") == [("agent1@localhost",)],
              what="forwarded back")
