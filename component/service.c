@@ -118,12 +118,13 @@ void service_free(struct service *svc)
 {
     if (!svc)
         return;
+    /* Finish the store's ops first: their callbacks use the modules above
+     * it (the archive, the MUC). */
+    if (svc->store)
+        store_stop(svc->store, 0);
     disco_free(svc->disco);
     router_free(svc->router);
     link_free(svc->link);
-    /* Finish the store's ops first: their callbacks use the archive. */
-    if (svc->store)
-        store_stop(svc->store, 0);
     archive_free(svc->archive);
     store_free(svc->store);
     free(svc);
