@@ -338,7 +338,8 @@ static int dedupe(struct query_op *qo, PGconn *conn, const struct table *t,
             }
     }
     PQclear(res);
-    qsort(u->v, u->n, sizeof *u->v, cand_cmp);
+    if (u->n)
+        qsort(u->v, u->n, sizeof *u->v, cand_cmp);
     return 0;
 }
 
@@ -478,7 +479,8 @@ static enum store_run_result query_run(struct store_op *op, PGconn *conn)
         *c = u.v[i];
         memset(&u.v[i].item, 0, sizeof u.v[i].item);
     }
-    qsort(out->v, out->n, sizeof *out->v, cand_cmp);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cand_cmp);
     qo->page.complete = out->n <= q->max;
     if (out->n > q->max) {
         /* Keep the max items nearest the starting point. */

@@ -400,7 +400,7 @@ static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
                 r = SHIP_BAD_DATA;
                 goto fail;
             }
-            if (tickets_upsert(conn, &t, sh->error, sizeof sh->error,
+            if (tickets_upsert(sh->a, conn, &t, sh->error, sizeof sh->error,
                                sh->sqlstate) < 0) {
                 r = PQstatus(conn) != CONNECTION_OK ? SHIP_CONN_LOST
                     : (strncmp(sh->sqlstate, "22", 2) == 0 ||

@@ -75,6 +75,14 @@ class TestPostgres(Postgres):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+    def release_locks(self, proc):
+        """Ends a lock_in_background() early (its backend is terminated)."""
+        self.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE query LIKE 'BEGIN; LOCK TABLE%' AND pid <> pg_backend_pid()",
+                  "postgres")
+        proc.wait(30)
+
+
 @pytest.fixture
 def pg(run_dir):
     p = TestPostgres(run_dir / "pg")
