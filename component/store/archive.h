@@ -103,6 +103,11 @@ struct archive_stats {
     size_t journal_segments;
     uint64_t journal_bytes;
     bool accepting;
+    /* Journal batches (one write + one sync each): how many, and their
+     * durations in a log2 histogram: sync_hist[i] counts batches that took
+     * less than 2^i microseconds (the last bucket: longer). */
+    uint64_t batches;
+    uint64_t sync_hist[24];
 };
 void archive_get_stats(const struct archive *a, struct archive_stats *out);
 

@@ -100,6 +100,8 @@ struct archive {
     _Atomic uint64_t committed;  /* last seq shipped (or dead-lettered) */
     _Atomic uint64_t inflight;   /* bytes handed over and not yet written */
     _Atomic uint64_t dead_letters;
+    _Atomic uint64_t batches;
+    _Atomic uint64_t sync_hist[24];
     atomic_bool failing;         /* journal writes fail: refuse appends */
     atomic_bool disk_low;        /* next segment cannot be prepared */
     atomic_bool sync_broken;     /* an fsync failed: never trust it again */

@@ -36,6 +36,10 @@
 #define BATCH_ROWS 20000
 #define BATCH_BYTES (8u << 20)
 #define SHIP_TURN_MS 250
+/* Once caught up, the next shipping op waits this long: a steady trickle
+ * is written in a few transactions a second, not one per journal sync
+ * (each commit is a WAL fsync competing with the journal's own). */
+#define SHIP_IDLE_MS 50
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 5000
 #define COPY_CHUNK (256u << 10)
@@ -82,6 +86,7 @@ struct ship_op {
     struct store_op op;
     struct archive *a;
     bool transient;
+    bool caught_up;
     bool drain;
     uint64_t drain_upto;
     uint64_t drain_deadline_ms;
@@ -697,8 +702,10 @@ static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
         uint64_t limit = shippable(a);
         if (sop->drain && limit > sop->drain_upto)
             limit = sop->drain_upto;
-        if (sh->committed >= limit && sh->positioned)
+        if (sh->committed >= limit && sh->positioned) {
+            sop->caught_up = true;
             break;
+        }
         enum ship_result r = ship_some(sh, conn, limit);
         if (r == SHIP_CONN_LOST) {
             snprintf(op->error, sizeof op->error, "%.255s", sh->error);
@@ -742,6 +749,7 @@ static void ship_done(struct store_op *op)
     struct archive *a = sop->a;
     bool drain = sop->drain;
     bool again = op->failed || sop->transient;
+    bool idle = sop->caught_up;
     free(op);
     if (drain)
         return;
@@ -758,7 +766,10 @@ static void ship_done(struct store_op *op)
         return;
     }
     a->ship_retry_ms = 0;
-    archive_ship_kick(a);
+    if (idle)
+        a->ship_timer = loop_timer_add(a->loop, SHIP_IDLE_MS, ship_retry, a, NULL);
+    else
+        archive_ship_kick(a);
 }
 
 void archive_ship_kick(struct archive *a)

@@ -781,6 +781,27 @@ int main(int argc, char **argv)
                l.lat_us[l.lat_n * 99 / 100], l.lat_us[l.lat_n * 999 / 1000],
                l.lat_us[l.lat_n - 1]);
     }
+    if (l.o.latency) {
+        /* The journal's own share: write + fdatasync per batch. */
+        struct archive_stats js;
+        archive_get_stats(l.archive, &js);
+        uint64_t seen = 0, p50 = 0, p99 = 0, p999 = 0, max = 0;
+        for (int i = 0; i < 24; i++) {
+            uint64_t upper = 1ull << i;
+            if (!p50 && (seen + js.sync_hist[i]) * 2 >= js.batches && js.batches)
+                p50 = upper;
+            if (!p99 && (seen + js.sync_hist[i]) * 100 >= js.batches * 99 && js.batches)
+                p99 = upper;
+            if (!p999 && (seen + js.sync_hist[i]) * 1000 >= js.batches * 999 && js.batches)
+                p999 = upper;
+            if (js.sync_hist[i])
+                max = upper;
+            seen += js.sync_hist[i];
+        }
+        printf("journal batches=%" PRIu64 " write_sync_p50_us_below=%" PRIu64
+               " p99_us_below=%" PRIu64 " p999_us_below=%" PRIu64
+               " max_us_below=%" PRIu64 "\n", js.batches, p50, p99, p999, max);
+    }
     double secs = (double)(now_ns() - l.started_ns) / 1e9;
     printf("summary seconds=%.3f events=%" PRIu64 " rate=%.0f\n", secs,
            l.appended, l.appended / secs);
