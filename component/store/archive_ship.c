@@ -41,7 +41,7 @@
  * (each commit is a WAL fsync competing with the journal's own). */
 #define SHIP_IDLE_MS 50
 #define RETRY_MIN_MS 250
-#define RETRY_MAX_MS 5000
+#define RETRY_MAX_MS 2000
 #define COPY_CHUNK (256u << 10)
 
 enum ship_result {
