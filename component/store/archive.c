@@ -197,8 +197,9 @@ static void journal_write_batch(struct archive *a, struct buf *batch)
         atomic_fetch_sub(&a->inflight, done);
         atomic_store(&a->written, journal_next_seq(a->journal) - 1);
         if (rc == 0) {
-            set_flag(a, &a->failing, false, NULL,
-                     "the journal is writable again", 0);
+            if (!atomic_load(&a->sync_broken))
+                set_flag(a, &a->failing, false, NULL,
+                         "the journal is writable again", 0);
             break;
         }
         int err = errno;

@@ -73,6 +73,9 @@ struct shipper {
     struct buf copy;                /* COPY text, sent a chunk at a time */
     char sqlstate[6];
     char error[512];
+    char last_logged[512];          /* the last transient error logged */
+    uint64_t last_logged_ms;
+    uint64_t transient_count;
 
     /* archive_stop's drain */
     pthread_mutex_t drain_lock;
@@ -707,6 +710,12 @@ static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
             break;
         }
         enum ship_result r = ship_some(sh, conn, limit);
+        if (r == SHIP_OK && sh->transient_count) {
+            log_info(LOG, "shipping to PostgreSQL resumed after %llu failed "
+                     "attempt(s)", (unsigned long long)sh->transient_count);
+            sh->transient_count = 0;
+            sh->last_logged[0] = '\0';
+        }
         if (r == SHIP_CONN_LOST) {
             snprintf(op->error, sizeof op->error, "%.255s", sh->error);
             result = sop->drain ? STORE_RUN_DONE : STORE_RUN_RETRY;
@@ -715,8 +724,18 @@ static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
             break;
         }
         if (r == SHIP_TRANSIENT) {
-            log_warn(LOG, "shipping to PostgreSQL failed, will retry: %s [%s]",
-                     sh->error, sh->sqlstate);
+            /* One line per kind of failure, then a reminder every 30 s. */
+            uint64_t now = mono_ms();
+            sh->transient_count++;
+            if (strcmp(sh->error, sh->last_logged) != 0 ||
+                now >= sh->last_logged_ms + 30000) {
+                log_warn(LOG, "shipping to PostgreSQL failed (%llu time(s) so "
+                         "far), will retry: %s [%s]",
+                         (unsigned long long)sh->transient_count, sh->error,
+                         sh->sqlstate);
+                snprintf(sh->last_logged, sizeof sh->last_logged, "%s", sh->error);
+                sh->last_logged_ms = now;
+            }
             snprintf(op->error, sizeof op->error, "%.255s", sh->error);
             sop->transient = true;
             if (!sop->drain)
