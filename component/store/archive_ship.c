@@ -897,7 +897,17 @@ void shipper_scan_unshipped(struct shipper *sh, uint64_t below, ship_record_fn f
         limit = below - 1;
     if (limit <= sh->committed)
         return;
-    journal_reader_seek(sh->scan, sh->committed + 1);
+    /* Start where shipping stands (no scan from the segment's start). */
+    struct journal_pos pos;
+    if (sh->reader && sh->positioned) {
+        journal_reader_tell(sh->reader, &pos);
+        if (pos.next_seq == sh->committed + 1 && pos.segment)
+            journal_reader_restore(sh->scan, &pos);
+        else
+            journal_reader_seek(sh->scan, sh->committed + 1);
+    } else {
+        journal_reader_seek(sh->scan, sh->committed + 1);
+    }
     struct journal_record rec;
     while (journal_reader_next(sh->scan, limit, &rec) == 1)
         fn(ud, rec.seq, rec.type, rec.payload, rec.len);
