@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "muc/muc.h"
 #include "store/archive.h"
 #include "store/db.h"
 #include "xmpp/disco.h"
@@ -28,6 +29,7 @@ struct service {
     struct link *link;
     struct router *router;
     struct disco *disco;
+    struct muc *muc;
 };
 
 static void on_link_stanza(void *ud, xmpp_stanza_t *st)
@@ -81,6 +83,15 @@ struct service *service_new(struct loop *loop, const struct config *cfg)
         log_error(LOG, "cannot register the base protocol handlers");
         goto fail;
     }
+    struct muc_archive archive = {svc->archive, archive_append,
+                                  archive_durable, archive_on_durable,
+                                  archive_query};
+    svc->muc = muc_new(loop, svc->router, svc->disco, svc->store, &archive,
+                       cfg);
+    if (!svc->muc) {
+        log_error(LOG, "cannot set up the MUC service");
+        goto fail;
+    }
     return svc;
 fail:
     service_free(svc);
@@ -93,6 +104,10 @@ int service_start(struct service *svc)
         log_error(LOG, "cannot start the database thread");
         return -1;
     }
+    if (muc_start(svc->muc) < 0) {
+        log_error(LOG, "cannot start the MUC service");
+        return -1;
+    }
     /* The journal is replayed (shipped again) before the link comes up. */
     if (archive_start(svc->archive) < 0)
         return -1;
@@ -101,6 +116,8 @@ int service_start(struct service *svc)
 
 int service_stop(struct service *svc)
 {
+    /* Occupants are told (332) while the link can still carry it. */
+    muc_shutdown(svc->muc);
     link_close(svc->link, SHUTDOWN_LINK_MS);
     /* Everything the link produced is appended by now: flush the journal
      * and ship what the database takes within the time allowed. */
@@ -122,10 +139,16 @@ void service_free(struct service *svc)
      * it (the archive, the MUC). */
     if (svc->store)
         store_stop(svc->store, 0);
+    muc_free(svc->muc);
     disco_free(svc->disco);
     router_free(svc->router);
     link_free(svc->link);
     archive_free(svc->archive);
     store_free(svc->store);
     free(svc);
+}
+
+struct muc *service_muc(struct service *svc)
+{
+    return svc->muc;
 }

@@ -20,4 +20,8 @@ int service_start(struct service *svc);
 int service_stop(struct service *svc);
 void service_free(struct service *svc);
 
+struct muc;
+/* The MUC service, for the layer above it (borrowed, lives as long as svc). */
+struct muc *service_muc(struct service *svc);
+
 #endif

@@ -70,6 +70,8 @@ static const struct key_spec schema[] = {
     {"muc", "max_occupants", KEY_INT, FIELD(muc.max_occupants), false, "200", 2, 100000},
     {"muc", "message_rate", KEY_INT, FIELD(muc.message_rate), false, "50", 1, 100000},
     {"muc", "history_size", KEY_INT, FIELD(muc.history_max), false, "50", 0, 10000},
+    {"muc", "history_bytes", KEY_INT, FIELD(muc.history_bytes), false, "1024", 0, 16777216},
+    {"muc", "archive_by_default", KEY_INT, FIELD(muc.archive_by_default), false, "1", 0, 1},
 };
 
 #define SCHEMA_SIZE (sizeof schema / sizeof schema[0])

@@ -61,6 +61,8 @@ struct config {
         int max_occupants;       /* per room */
         int message_rate;        /* groupchat messages per occupant per 10 s */
         int history_max;         /* messages kept in memory per room */
+        int history_bytes;       /* bytes of history kept per room */
+        int archive_by_default;  /* 1: new plain rooms are archived */
     } muc;
 };
 

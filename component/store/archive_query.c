@@ -338,7 +338,7 @@ static int dedupe(struct query_op *qo, PGconn *conn, const struct table *t,
             }
     }
     PQclear(res);
-    if (u->n)
+    if (u->n) /* qsort's base must not be NULL (UBSan) */
         qsort(u->v, u->n, sizeof *u->v, cand_cmp);
     return 0;
 }
@@ -479,7 +479,7 @@ static enum store_run_result query_run(struct store_op *op, PGconn *conn)
         *c = u.v[i];
         memset(&u.v[i].item, 0, sizeof u.v[i].item);
     }
-    if (out->n)
+    if (out->n) /* qsort's base must not be NULL, even for no items (UBSan) */
         qsort(out->v, out->n, sizeof *out->v, cand_cmp);
     qo->page.complete = out->n <= q->max;
     if (out->n > q->max) {

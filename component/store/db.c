@@ -185,11 +185,16 @@ static void finish(struct store *s, struct store_op *op)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* libpq messages span lines ("...\n\tIs the server running...?\n"); a log
+ * entry is one line. */
 static void one_line(char *text)
 {
-    for (char *p = text; *p; p++)
-        if (*p == '\n')
+    for (char *p = text; *p; p++) {
+        if (*p == '\t')
+            *p = ' ';
+        else if (*p == '\n')
             *p = (p[1] ? ' ' : '\0');
+    }
 }
 
 /* Server notices (NOTICE: relation ... already exists, skipping) go to the
@@ -290,17 +295,23 @@ static bool connect_with_backoff(struct store *s)
     static const char *const unreachable = "database unreachable";
     uint64_t down_since = now_ms();
     unsigned attempts = 0;
+    bool tried_while_stopping = false;
 
     for (;;) {
+        /* Once stopping, the database gets one more attempt: what it cannot
+         * take then is in the journal, or not worth delaying the exit for. */
         pthread_mutex_lock(&s->lock);
-        bool stop_now = s->stopping && (s->pending.head == NULL ||
-                                        now_ms() >= s->stop_deadline_ms);
+        bool stopping = s->stopping;
+        bool stop_now = stopping && (s->pending.head == NULL ||
+                                     tried_while_stopping ||
+                                     now_ms() >= s->stop_deadline_ms);
         pthread_mutex_unlock(&s->lock);
         if (stop_now)
             return false;
 
         s->conn = open_connection(s, err, sizeof err);
         attempts++;
+        tried_while_stopping = stopping;
         if (s->conn) {
             int applied = migrate_apply(s->conn, err, sizeof err);
             for (size_t i = 0; applied >= 0 && i < s->hook_count; i++)
@@ -332,16 +343,13 @@ static bool connect_with_backoff(struct store *s)
                      attempts, err, (delay + 500) / 1000);
         expire_waiting_ops(s);
 
+        /* Sleep the whole delay: new work arriving must not cut the backoff
+         * short (every submitted op would otherwise cause an attempt); only
+         * a stop request does. */
         pthread_mutex_lock(&s->lock);
-        uint64_t wait = delay;
-        if (s->stopping) {
-            uint64_t now = now_ms();
-            wait = s->stop_deadline_ms > now ? s->stop_deadline_ms - now : 0;
-            if (wait > delay)
-                wait = delay;
-        }
-        if (wait)
-            wait_locked(s, wait);
+        uint64_t until = now_ms() + delay;
+        for (uint64_t now = now_ms(); !s->stopping && now < until; now = now_ms())
+            wait_locked(s, until - now);
         pthread_mutex_unlock(&s->lock);
     }
 }

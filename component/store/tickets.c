@@ -505,7 +505,7 @@ static enum store_run_result tickets_run(struct store_op *op, PGconn *conn)
     for (size_t i = 0; i < to->ncarried; i++)
         if (to->carried_seq[i] > committed)
             overlay(to, &to->carried[i].t);
-    if (to->n)
+    if (to->n) /* qsort's base must not be NULL (UBSan) */
         qsort(to->v, to->n, sizeof *to->v, cmp_ticket);
     return STORE_RUN_DONE;
 }

@@ -446,5 +446,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_disk_refuses_instead_of_losing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ticket_create_needs_reserved_numbers, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("archive", tests, NULL, NULL);
 }

@@ -531,5 +531,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_segment_without_header_is_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare_preallocates_the_next_segment, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
 }

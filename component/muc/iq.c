@@ -1,0 +1,210 @@
+/* iq to occupant JIDs: XEP-0410 self-ping answered by the room, anything
+ * else (vCard, version, disco...) forwarded to the occupant's real JID with
+ * a fresh id and the answer routed back (§18.3).  A nick the sender may not
+ * see gets exactly the answer of a nick nobody holds. */
+#include "build-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "muc/handlers.h"
+#include "muc/visibility.h"
+#include "xmpp/ping.h"
+#include "xmpp/xml.h"
+
+#define LOG "muc"
+#define FORWARD_TIMEOUT_MS 30000
+
+/* One forwarded iq waiting for its answer.  Kept in a list so that the
+ * service can free the ones still waiting when it stops. */
+struct muc_forward {
+    struct muc_forward *prev, *next;
+    struct muc *muc;
+    char *requester;  /* real full JID that asked */
+    char *id;         /* its iq id */
+    char *target_jid; /* the real JID we asked */
+    char *from;       /* room@D/target-nick: the answer's from */
+};
+
+static void forward_free(struct muc_forward *f)
+{
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        f->muc->forwards = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    free(f->requester);
+    free(f->id);
+    free(f->target_jid);
+    free(f->from);
+    free(f);
+}
+
+void muc_forwards_free_all(struct muc *muc)
+{
+    while (muc->forwards)
+        forward_free(muc->forwards);
+}
+
+static bool delivery_failed(const struct stanza_in *in)
+{
+    xmpp_stanza_t *error = stanza_child(in->st, "error", NULL);
+    if (!error)
+        return false;
+    static const char *const conds[] = {
+        "gone", "item-not-found", "recipient-unavailable", "redirect",
+        "remote-server-not-found", "remote-server-timeout", NULL};
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(error); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *name = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c)
+                                                 : NULL;
+        for (const char *const *p = conds; name && *p; p++)
+            if (strcmp(name, *p) == 0)
+                return true;
+    }
+    return false;
+}
+
+static void on_answer(void *ud, const struct stanza_in *in)
+{
+    struct muc_forward *f = ud;
+    struct muc *muc = f->muc;
+    struct buf *out = router_out(muc->router);
+
+    if (!in) {
+        buf_append_str(out, "<iq type='error'");
+        xml_attr(out, "from", f->from);
+        xml_attr(out, "to", f->requester);
+        xml_attr(out, "id", f->id);
+        buf_append_str(out, "><error type='wait'><remote-server-timeout"
+                            " xmlns='" NS_STANZAS "'/></error></iq>");
+        forward_free(f);
+        return;
+    }
+    buf_append_str(out, "<iq");
+    xml_attr(out, "type", in->type);
+    xml_attr(out, "from", f->from);
+    xml_attr(out, "to", f->requester);
+    xml_attr(out, "id", f->id);
+    buf_append_char(out, '>');
+    xml_write_children(out, in->st, XML_NS_COMPONENT);
+    buf_append_str(out, "</iq>");
+    bool gone = in->type && strcmp(in->type, "error") == 0 &&
+                delivery_failed(in);
+    char *target = f->target_jid;
+    f->target_jid = NULL;
+    forward_free(f);
+    if (gone)
+        muc_ghost_remove(muc, target); /* §17.3 */
+    free(target);
+}
+
+static bool is_disco(xmpp_stanza_t *payload)
+{
+    const char *ns = xmpp_stanza_get_ns(payload);
+    return ns && (strcmp(ns, NS_DISCO_INFO) == 0 ||
+                  strcmp(ns, NS_DISCO_ITEMS) == 0);
+}
+
+int muc_iq_to_occupant(void *ud, const struct stanza_in *in,
+                       xmpp_stanza_t *payload, struct xerr *err)
+{
+    struct muc *muc = ud;
+    struct muc_room *room = muc_room_find(muc, in->to.local);
+    if (!room || room->destroying) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+        return -1;
+    }
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    if (!s) {
+        /* The same answer whatever the nick: nothing to learn here. */
+        if (is_disco(payload))
+            xerr_set(err, XERR_BAD_REQUEST, "You are not in this room");
+        else
+            xerr_set(err, XERR_NOT_ACCEPTABLE, "You are not in this room");
+        return -1;
+    }
+    struct muc_occupant *from = s->occ;
+    const char *ns = xmpp_stanza_get_ns(payload);
+    if (ns && strcmp(ns, NS_PING) == 0 && strcmp(in->type, "get") == 0 &&
+        strcmp(from->nick, in->to.resource) == 0) {
+        /* XEP-0410 self-ping: answered by the room. */
+        struct buf *out = router_out(muc->router);
+        stanza_open_reply(out, in, "result");
+        buf_append_str(out, "/>");
+        return 0;
+    }
+    struct muc_occupant *to = muc_visible_occupant(room, in->to.resource, from,
+                                                   from->privileged);
+    if (!to) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND,
+                 "There is nobody with that nickname here");
+        return -1;
+    }
+    if (muc_pm_check(room, from, to) == MUC_PM_UNSEEN) {
+        xerr_set(err, XERR_NOT_ACCEPTABLE,
+                 "While observing invisibly you can reach only staff");
+        return -1;
+    }
+
+    struct muc_forward *f = calloc(1, sizeof *f);
+    char sender[JID_TEXT_MAX + 1], target[JID_TEXT_MAX + 1], id[64];
+    snprintf(sender, sizeof sender, "%s/%s", room->jid, from->nick);
+    snprintf(target, sizeof target, "%s/%s", room->jid, to->nick);
+    router_new_id(muc->router, id, sizeof id);
+    if (!f || !(f->requester = strdup(in->from_text)) ||
+        !(f->id = strdup(in->id)) || !(f->target_jid = strdup(to->sessions->jid)) ||
+        !(f->from = strdup(target))) {
+        if (f) {
+            free(f->requester);
+            free(f->id);
+            free(f->target_jid);
+            free(f);
+        }
+        return -1; /* internal-server-error */
+    }
+    f->muc = muc;
+    f->next = muc->forwards;
+    if (muc->forwards)
+        muc->forwards->prev = f;
+    muc->forwards = f;
+    if (router_expect_reply(muc->router, id, FORWARD_TIMEOUT_MS, on_answer,
+                            f) < 0) {
+        forward_free(f);
+        return -1;
+    }
+    struct buf *out = router_out(muc->router);
+    buf_append_str(out, "<iq");
+    xml_attr(out, "type", in->type);
+    xml_attr(out, "from", sender);
+    xml_attr(out, "to", to->sessions->jid);
+    xml_attr(out, "id", id);
+    buf_append_char(out, '>');
+    xml_write_stanza(out, payload, XML_NS_COMPONENT);
+    buf_append_str(out, "</iq>");
+    return 0;
+}
+
+int muc_iq_ping_room(void *ud, const struct stanza_in *in,
+                     xmpp_stanza_t *payload, struct xerr *err)
+{
+    struct muc *muc = ud;
+    (void)payload;
+    struct muc_room *room = muc_room_find(muc, in->to.local);
+    if (!room || room->destroying) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+        return -1;
+    }
+    if (strcmp(in->type, "get") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "ping is an iq of type get");
+        return -1;
+    }
+    struct buf *out = router_out(muc->router);
+    stanza_open_reply(out, in, "result");
+    buf_append_str(out, "/>");
+    return 0;
+}

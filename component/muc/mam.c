@@ -1,0 +1,529 @@
+/* XEP-0313 message archive management on room JIDs, with XEP-0059 paging,
+ * served by archive_query() (store/archive.h) for every page: the archive
+ * sees everything appended, shipped to PostgreSQL yet or not.
+ *
+ * Who may read: occupants; in members-only rooms members and up; in open
+ * rooms anyone not banned; and privileged staff (the room's is_privileged
+ * hook).  Staff-only records reach privileged readers only, real JIDs only
+ * readers allowed to see them (visibility.c).  Private messages are never
+ * archived, so they cannot come back this way. */
+#include "build-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "muc/handlers.h"
+#include "muc/visibility.h"
+#include "xmpp/form.h"
+#include "xmpp/stamp.h"
+#include "xmpp/xml.h"
+
+#define LOG "muc"
+#define MAM_DEFAULT_MAX 20
+#define MAM_MAX 100
+/* How long a query may wait for the database before it is answered with
+ * an error (the archive applies it). */
+
+/* The archive also keeps joins, leaves and ticket events, which MAM does
+ * not show: a page is filled by asking the archive again from where the
+ * last answer stopped, at most this many times. */
+#define MAX_ROUNDS 20
+
+/* One result, rendered, and its archive id. */
+struct shown {
+    char *xml;
+    char *id;
+};
+
+/* One query waiting for the archive.  Holds copies: the room may be gone
+ * when the answer comes. */
+struct muc_mam_query {
+    struct muc_mam_query *prev, *next;
+    struct muc *muc;          /* NULL once the service is gone */
+    char *requester;
+    char *id;
+    char *queryid;
+    char *room_jid;
+    bool jids_visible;
+    bool flip;
+    /* The archive query, re-issued to fill the page; its strings: */
+    struct archive_query aq;
+    char *room, *with_jid, *with_nick, *after_id, *before_id;
+    bool backward;            /* the page nearest the end (<before/>) */
+    unsigned want;            /* results to show */
+    unsigned rounds;
+    struct shown *items;      /* chronological */
+    size_t count;
+};
+
+bool muc_mam_enabled(const struct muc_room *room)
+{
+    return muc_archiving(room) && room->muc->archive.query != NULL;
+}
+
+static void query_free(struct muc_mam_query *q)
+{
+    if (q->muc) {
+        if (q->prev)
+            q->prev->next = q->next;
+        else
+            q->muc->mam_queries = q->next;
+        if (q->next)
+            q->next->prev = q->prev;
+    }
+    free(q->requester);
+    free(q->id);
+    free(q->queryid);
+    free(q->room_jid);
+    free(q->room);
+    free(q->with_jid);
+    free(q->with_nick);
+    free(q->after_id);
+    free(q->before_id);
+    for (size_t i = 0; i < q->count; i++) {
+        free(q->items[i].xml);
+        free(q->items[i].id);
+    }
+    free(q->items);
+    free(q);
+}
+
+void muc_mam_orphan_all(struct muc *muc)
+{
+    /* The archive still owes these an answer; when it comes, the callback
+     * only frees them. */
+    for (struct muc_mam_query *q = muc->mam_queries; q; q = q->next)
+        q->muc = NULL;
+    muc->mam_queries = NULL;
+}
+
+/* ---- rendering one archived item --------------------------------------------------------- */
+
+/* Renders one archived record as a MAM result; false for records that
+ * are not room messages (nothing written). */
+static bool write_item(struct buf *out, const struct muc_mam_query *q,
+                       const struct archive_item *it)
+{
+    const char *element;
+    bool from_room = false;
+    switch (it->kind) {
+    case ARCHIVE_MESSAGE:
+    case ARCHIVE_NOTE:
+    case ARCHIVE_FILE:
+        element = "body";
+        break;
+    case ARCHIVE_SUBJECT:
+        element = "subject";
+        from_room = !it->actor_nick;
+        break;
+    case ARCHIVE_SYSTEM:
+        element = "body";
+        from_room = true;
+        break;
+    default:
+        return false; /* joins, leaves, ticket events: not room messages */
+    }
+    if (!from_room && !it->actor_nick)
+        from_room = true;
+    char from[JID_TEXT_MAX + 1];
+    if (from_room)
+        snprintf(from, sizeof from, "%s", q->room_jid);
+    else
+        snprintf(from, sizeof from, "%s/%s", q->room_jid, it->actor_nick);
+    char stamp[STAMP_TEXT_MAX];
+    stamp_format(it->at_us, stamp);
+
+    buf_append_str(out, "<message");
+    xml_attr(out, "from", q->room_jid);
+    xml_attr(out, "to", q->requester);
+    buf_append_str(out, "><result xmlns='" NS_MAM "'");
+    xml_attr(out, "queryid", q->queryid);
+    xml_attr(out, "id", it->stanza_id);
+    buf_append_str(out, "><forwarded xmlns='" NS_FORWARD "'>"
+                        "<delay xmlns='" NS_DELAY "'");
+    xml_attr(out, "stamp", stamp);
+    buf_append_str(out, "/><message xmlns='jabber:client' type='groupchat'");
+    xml_attr(out, "from", from);
+    buf_append_char(out, '>');
+    buf_append_char(out, '<');
+    buf_append_str(out, element);
+    buf_append_char(out, '>');
+    if (it->body)
+        xml_text(out, it->body);
+    buf_append_str(out, "</");
+    buf_append_str(out, element);
+    buf_append_char(out, '>');
+    if (it->payload)
+        buf_append_str(out, it->payload);
+    if (q->jids_visible && it->actor_jid && !from_room) {
+        buf_append_str(out, "<x xmlns='" NS_MUC_USER "'><item");
+        xml_attr(out, "jid", it->actor_jid);
+        buf_append_str(out, "/></x>");
+    }
+    if (it->occupant_id && !from_room) {
+        buf_append_str(out, "<occupant-id xmlns='" NS_OCCUPANT_ID "'");
+        xml_attr(out, "id", it->occupant_id);
+        buf_append_str(out, "/>");
+    }
+    buf_append_str(out, "<stanza-id xmlns='" NS_SID "'");
+    xml_attr(out, "id", it->stanza_id);
+    xml_attr(out, "by", q->room_jid);
+    buf_append_str(out, "/></message></forwarded></result></message>");
+    return true;
+}
+
+static void write_error(struct buf *out, const struct muc_mam_query *q,
+                        enum xerr_cond cond, const char *text)
+{
+    buf_append_str(out, "<iq type='error'");
+    xml_attr(out, "from", q->room_jid);
+    xml_attr(out, "to", q->requester);
+    xml_attr(out, "id", q->id);
+    buf_append_str(out, "><error");
+    xml_attr(out, "type", xerr_cond_type(cond));
+    buf_append_str(out, "><");
+    buf_append_str(out, xerr_cond_name(cond));
+    buf_append_str(out, " xmlns='" NS_STANZAS "'/><text xmlns='" NS_STANZAS
+                        "' xml:lang='en'>");
+    xml_text(out, text);
+    buf_append_str(out, "</text></error></iq>");
+}
+
+static void on_page(void *ud, const struct archive_page *page);
+
+static int set_copy(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = NULL;
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+static int ask_archive(struct muc_mam_query *q)
+{
+    q->aq.room = q->room;
+    q->aq.with_jid = q->with_jid;
+    q->aq.with_nick = q->with_nick;
+    q->aq.after_id = q->after_id;
+    q->aq.before_id = q->before_id;
+    q->aq.max = q->want - (unsigned)q->count;
+    q->rounds++;
+    return q->muc->archive.query(q->muc->archive.archive, &q->aq, on_page, q);
+}
+
+static void finish(struct muc_mam_query *q, bool complete,
+                   const char *raw_first, const char *raw_last)
+{
+    struct buf *out = router_out(q->muc->router);
+    for (size_t i = 0; i < q->count; i++) {
+        size_t k = q->flip ? q->count - 1 - i : i;
+        buf_append_str(out, q->items[k].xml);
+    }
+    buf_append_str(out, "<iq type='result'");
+    xml_attr(out, "from", q->room_jid);
+    xml_attr(out, "to", q->requester);
+    xml_attr(out, "id", q->id);
+    buf_append_str(out, "><fin xmlns='" NS_MAM "'");
+    if (complete)
+        buf_append_str(out, " complete='true'");
+    buf_append_str(out, "><set xmlns='" NS_RSM "'>");
+    /* The results shown; if none could be shown before giving up, the
+     * records passed over, so that paging moves on. */
+    const char *first = q->count ? q->items[0].id : raw_first;
+    const char *last = q->count ? q->items[q->count - 1].id : raw_last;
+    if (first && last) {
+        buf_append_str(out, "<first>");
+        xml_text(out, first);
+        buf_append_str(out, "</first><last>");
+        xml_text(out, last);
+        buf_append_str(out, "</last>");
+    }
+    buf_append_str(out, "</set></fin></iq>");
+}
+
+static void on_page(void *ud, const struct archive_page *page)
+{
+    struct muc_mam_query *q = ud;
+    if (!q->muc) {
+        query_free(q);
+        return;
+    }
+    struct buf *out = router_out(q->muc->router);
+    if (page->failed) {
+        write_error(out, q, XERR_RESOURCE_CONSTRAINT,
+                    "The archive is not available right now; try again");
+        query_free(q);
+        return;
+    }
+    if (page->unknown_id) {
+        write_error(out, q, XERR_ITEM_NOT_FOUND,
+                    "That message is not in the archive");
+        query_free(q);
+        return;
+    }
+    /* Render this answer, oldest first, and add it on the side it extends:
+     * after what we have going forwards, before it going backwards. */
+    struct shown *fresh = calloc(page->count ? page->count : 1, sizeof *fresh);
+    size_t n = 0;
+    struct buf b = BUF_INIT;
+    for (size_t i = 0; fresh && i < page->count; i++) {
+        buf_reset(&b);
+        if (!write_item(&b, q, &page->items[i]) || buf_failed(&b))
+            continue;
+        fresh[n].xml = strdup(buf_cstr(&b));
+        fresh[n].id = strdup(page->items[i].stanza_id);
+        if (fresh[n].xml && fresh[n].id)
+            n++;
+        else {
+            free(fresh[n].xml);
+            free(fresh[n].id);
+        }
+    }
+    buf_free(&b);
+    struct shown *all = fresh ? realloc(q->items, (q->count + n + 1) *
+                                                      sizeof *all)
+                              : NULL;
+    if (!all) {
+        for (size_t i = 0; i < n; i++) {
+            free(fresh[i].xml);
+            free(fresh[i].id);
+        }
+        free(fresh);
+        write_error(out, q, XERR_INTERNAL_SERVER_ERROR, "Out of memory");
+        query_free(q);
+        return;
+    }
+    q->items = all;
+    if (q->backward) {
+        memmove(q->items + n, q->items, q->count * sizeof *q->items);
+        memcpy(q->items, fresh, n * sizeof *q->items);
+    } else {
+        memcpy(q->items + q->count, fresh, n * sizeof *q->items);
+    }
+    q->count += n;
+    free(fresh);
+
+    bool exhausted = page->complete || page->count == 0;
+    const char *raw_first = page->count ? page->items[0].stanza_id : NULL;
+    const char *raw_last =
+        page->count ? page->items[page->count - 1].stanza_id : NULL;
+    if (q->count < q->want && !exhausted && q->rounds < MAX_ROUNDS) {
+        /* Ask again from where this answer stopped. */
+        int rc = q->backward ? set_copy(&q->before_id, raw_first)
+                             : set_copy(&q->after_id, raw_last);
+        q->aq.last_page = false;
+        if (rc == 0 && ask_archive(q) == 0)
+            return;
+    }
+    finish(q, exhausted, raw_first, raw_last);
+    query_free(q);
+}
+
+/* ---- the query ------------------------------------------------------------------------- */
+
+static void write_query_form(struct buf *out, const struct stanza_in *in)
+{
+    stanza_open_reply(out, in, "result");
+    buf_append_str(out, "><query xmlns='" NS_MAM "'>");
+    form_open(out, "form", NS_MAM, NULL, NULL);
+    form_add(out, "with", "jid-single", NULL, NULL);
+    form_add(out, "start", "text-single", NULL, NULL);
+    form_add(out, "end", "text-single", NULL, NULL);
+    form_add(out, "before-id", "text-single", NULL, NULL);
+    form_add(out, "after-id", "text-single", NULL, NULL);
+    form_close(out);
+    buf_append_str(out, "</query></iq>");
+}
+
+static bool field_known(const char *var)
+{
+    static const char *const known[] = {"FORM_TYPE", "with", "start", "end",
+                                        "before-id", "after-id", NULL};
+    for (const char *const *k = known; *k; k++)
+        if (strcmp(var, *k) == 0)
+            return true;
+    return false;
+}
+
+static bool may_read(struct muc_room *room, const struct muc_occupant *occ,
+                     bool privileged, enum muc_affiliation affil)
+{
+    if (privileged)
+        return true;
+    if (affil == MUC_AFFIL_OUTCAST)
+        return false;
+    if (occ)
+        return true;
+    return !room->cfg.members_only || affil >= MUC_AFFIL_MEMBER;
+}
+
+int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
+               struct xerr *err)
+{
+    struct muc *muc = ud;
+    struct muc_room *room = muc_room_find(muc, in->to.local);
+    if (!room || room->destroying || room->locked) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+        return -1;
+    }
+    if (!muc_mam_enabled(room)) {
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "This room keeps no message archive");
+        return -1;
+    }
+    char bare[JID_TEXT_MAX + 1];
+    jid_bare_text(&in->from, bare, sizeof bare);
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    struct muc_occupant *occ = s ? s->occ : NULL;
+    bool privileged = occ ? occ->privileged
+                          : muc_outsider_privileged(room, bare);
+    if (!may_read(room, occ, privileged, muc_room_affiliation(room, bare))) {
+        xerr_set(err, XERR_FORBIDDEN, "You may not read this room's archive");
+        return -1;
+    }
+    const char *name = xmpp_stanza_get_name(payload);
+    if (strcmp(in->type, "get") == 0) {
+        if (!name || strcmp(name, "query") != 0) {
+            xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED, NULL);
+            return -1;
+        }
+        write_query_form(router_out(muc->router), in);
+        return 0;
+    }
+    if (!name || strcmp(name, "query") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "Expected a query");
+        return -1;
+    }
+
+    struct archive_query aq = {
+        .room = room->name,
+        .ticket_id = room->ticket_id,
+        .max = MAM_DEFAULT_MAX,
+        .include_staff_only = privileged,
+    };
+    bool jids_visible = muc_jids_visible_to(room, occ, privileged);
+    char with_bare[JID_TEXT_MAX + 1];
+    char with_nick[JID_PART_MAX + 1];
+
+    xmpp_stanza_t *form = form_find(payload);
+    if (form) {
+        for (xmpp_stanza_t *f = xmpp_stanza_get_children(form); f;
+             f = xmpp_stanza_get_next(f)) {
+            const char *fname = xmpp_stanza_is_tag(f) ? xmpp_stanza_get_name(f)
+                                                      : NULL;
+            const char *var = stanza_attr(f, "var");
+            if (fname && strcmp(fname, "field") == 0 && var &&
+                !field_known(var)) {
+                xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
+                         "Unknown query field %.100s", var);
+                return -1;
+            }
+        }
+        const char *ft = form_form_type(form);
+        if (ft && strcmp(ft, NS_MAM) != 0) {
+            xerr_set(err, XERR_BAD_REQUEST, "FORM_TYPE must be " NS_MAM);
+            return -1;
+        }
+        const char *with = form_value(form, "with");
+        if (with && *with) {
+            struct jid wj;
+            if (jid_parse(with, &wj) < 0) {
+                xerr_set(err, XERR_BAD_REQUEST, "'with' is not a JID");
+                return -1;
+            }
+            if (strcmp(wj.local, room->name) == 0 &&
+                strcmp(wj.domain, muc->domain) == 0 && wj.resource[0]) {
+                snprintf(with_nick, sizeof with_nick, "%s", wj.resource);
+                aq.with_nick = with_nick;
+            } else {
+                if (!jids_visible) {
+                    xerr_set(err, XERR_FORBIDDEN,
+                             "You may not search by real address here");
+                    return -1;
+                }
+                jid_bare_text(&wj, with_bare, sizeof with_bare);
+                aq.with_jid = with_bare;
+            }
+        }
+        const char *start = form_value(form, "start");
+        const char *end = form_value(form, "end");
+        if ((start && *start && stamp_parse(start, &aq.start_us) < 0) ||
+            (end && *end && stamp_parse(end, &aq.end_us) < 0)) {
+            xerr_set(err, XERR_BAD_REQUEST,
+                     "start and end must be XEP-0082 date-times");
+            return -1;
+        }
+        const char *after = form_value(form, "after-id");
+        const char *before = form_value(form, "before-id");
+        aq.after_id = after && *after ? after : NULL;
+        aq.before_id = before && *before ? before : NULL;
+    }
+    xmpp_stanza_t *set = stanza_child(payload, "set", NS_RSM);
+    if (set) {
+        xmpp_stanza_t *m = stanza_child(set, "max", NULL);
+        if (m) {
+            long n = strtol(stanza_text(m), NULL, 10);
+            aq.max = n < 0 ? 0 : n > MAM_MAX ? MAM_MAX : (unsigned)n;
+        }
+        xmpp_stanza_t *after = stanza_child(set, "after", NULL);
+        xmpp_stanza_t *before = stanza_child(set, "before", NULL);
+        if (after && *stanza_text(after))
+            aq.after_id = stanza_text(after);
+        if (before) {
+            if (*stanza_text(before))
+                aq.before_id = stanza_text(before);
+            else
+                aq.last_page = true;
+        }
+        if (stanza_child(set, "index", NULL)) {
+            xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
+                     "Paging by index is not supported");
+            return -1;
+        }
+    }
+
+    struct muc_mam_query *q = calloc(1, sizeof *q);
+    if (!q)
+        return -1;
+    q->muc = muc;
+    q->jids_visible = jids_visible;
+    q->flip = stanza_child(payload, "flip-page", NULL) != NULL;
+    q->aq = aq;
+    q->want = aq.max;
+    q->backward = aq.last_page || aq.before_id;
+    const char *queryid = stanza_attr(payload, "queryid");
+    if (!(q->requester = strdup(in->from_text)) || !(q->id = strdup(in->id)) ||
+        (queryid && !(q->queryid = strdup(queryid))) ||
+        !(q->room_jid = strdup(room->jid)) || set_copy(&q->room, room->name) ||
+        set_copy(&q->with_jid, aq.with_jid) ||
+        set_copy(&q->with_nick, aq.with_nick) ||
+        set_copy(&q->after_id, aq.after_id) ||
+        set_copy(&q->before_id, aq.before_id)) {
+        q->muc = NULL;
+        query_free(q);
+        return -1;
+    }
+    if (q->want == 0) {
+        /* RSM max 0: only the count (which we do not keep); say nothing. */
+        finish(q, false, NULL, NULL);
+        q->muc = NULL;
+        query_free(q);
+        return 0;
+    }
+    q->next = muc->mam_queries;
+    if (muc->mam_queries)
+        muc->mam_queries->prev = q;
+    muc->mam_queries = q;
+    if (ask_archive(q) < 0) {
+        query_free(q);
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT,
+                 "The archive is busy; try again");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,885 @@
+/* Messages: groupchat to the room (§7.4) with limits and the desk's
+ * message hook, subject changes (§8.1), private messages (§7.5: off the
+ * record, never archived), mediated invitations and declines (§7.8.2),
+ * messages from outsiders, error bounces (ghosts), and the delivery of
+ * history (§7.2.15) and subject (§7.2.16) on join. */
+#include "build-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "muc/handlers.h"
+#include "muc/history.h"
+#include "muc/privilege.h"
+#include "muc/visibility.h"
+#include "xmpp/form.h"
+#include "xmpp/stamp.h"
+#include "xmpp/xml.h"
+
+#define LOG "muc"
+
+static struct buf *out_of(const struct muc *muc)
+{
+    return router_out(muc->router);
+}
+
+static void reply_error(struct muc *muc, const struct stanza_in *in,
+                        const char *by, enum xerr_cond cond, const char *text)
+{
+    struct xerr err;
+    xerr_set(&err, cond, "%s", text ? text : "");
+    muc_error_write(out_of(muc), in, &err, by, NULL);
+}
+
+/* ---- error bounces ----------------------------------------------------------------- */
+
+static const char *error_condition(const struct stanza_in *in)
+{
+    xmpp_stanza_t *error = stanza_child(in->st, "error", NULL);
+    if (!error)
+        return NULL;
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(error); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *ns = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_ns(c) : NULL;
+        if (ns && strcmp(ns, NS_STANZAS) == 0)
+            return xmpp_stanza_get_name(c);
+    }
+    return NULL;
+}
+
+/* §17.3: errors that say the recipient is not there.  A message to a
+ * full JID that has gone offline bounces with service-unavailable (RFC 6121
+ * 8.5.3.2.1), so it counts for messages. */
+static bool is_delivery_error(const char *cond)
+{
+    static const char *const conds[] = {
+        "gone", "item-not-found", "recipient-unavailable", "redirect",
+        "remote-server-not-found", "remote-server-timeout",
+        "service-unavailable", NULL};
+    for (const char *const *c = conds; cond && *c; c++)
+        if (strcmp(cond, *c) == 0)
+            return true;
+    return false;
+}
+
+static void handle_bounce(struct muc *muc, const struct stanza_in *in)
+{
+    if (is_delivery_error(error_condition(in)))
+        muc_ghost_remove(muc, in->from_text);
+}
+
+/* ---- limits ---------------------------------------------------------------------------- */
+
+/* A token bucket per occupant: message_rate messages per 10 seconds, with
+ * bursts up to message_rate. */
+static bool rate_allows(struct muc *muc, struct muc_occupant *occ)
+{
+    uint32_t rate = (uint32_t)muc->cfg->muc.message_rate;
+    uint32_t cap = rate * 1000u;
+    uint32_t now = (uint32_t)loop_now(muc->loop);
+    if (occ->rate_at_ms == 0 && occ->rate_credit == 0) {
+        occ->rate_credit = cap; /* a new occupant starts full */
+    } else {
+        uint32_t elapsed = now - occ->rate_at_ms;
+        uint64_t refill = (uint64_t)elapsed * rate / 10u;
+        occ->rate_credit = (uint32_t)(occ->rate_credit + refill > cap
+                                          ? cap
+                                          : occ->rate_credit + refill);
+    }
+    occ->rate_at_ms = now;
+    if (occ->rate_credit < 1000u)
+        return false;
+    occ->rate_credit -= 1000u;
+    return true;
+}
+
+static bool body_too_long(struct muc *muc, const char *body)
+{
+    return body && strlen(body) > (size_t)muc->cfg->muc.max_body_bytes;
+}
+
+/* ---- serialising a message's payload ------------------------------------------------------- */
+
+/* Children we never pass on: ids only the room may stamp (XEP-0359,
+ * XEP-0421), and muc#user data only the service may generate. */
+static bool message_child_kept(xmpp_stanza_t *c, const char *room_jid)
+{
+    const char *name = xmpp_stanza_get_name(c);
+    const char *ns = xmpp_stanza_get_ns(c);
+    if (!name)
+        return false;
+    if (!ns)
+        return true;
+    if (strcmp(ns, NS_OCCUPANT_ID) == 0 || strcmp(ns, NS_MUC_USER) == 0)
+        return false;
+    if (strcmp(ns, NS_SID) == 0 && strcmp(name, "stanza-id") == 0) {
+        const char *by = stanza_attr(c, "by");
+        return !(by && strcmp(by, room_jid) == 0);
+    }
+    return true;
+}
+
+/* Writes <body/> first, then the other kept children; *others_at is where
+ * the others start (the archive keeps body and the rest apart). */
+static void write_payload(struct buf *b, const struct stanza_in *in,
+                          const char *room_jid, const char *body,
+                          size_t *others_at)
+{
+    buf_reset(b);
+    if (body) {
+        buf_append_str(b, "<body>");
+        xml_text(b, body);
+        buf_append_str(b, "</body>");
+    }
+    *others_at = b->len;
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(in->st); c;
+         c = xmpp_stanza_get_next(c)) {
+        if (!xmpp_stanza_is_tag(c))
+            continue;
+        const char *name = xmpp_stanza_get_name(c);
+        if (name && strcmp(name, "body") == 0)
+            continue; /* written above (the first one only) */
+        if (message_child_kept(c, room_jid))
+            xml_write_stanza(b, c, XML_NS_COMPONENT);
+    }
+}
+
+static xmpp_stanza_t *body_element(const struct stanza_in *in)
+{
+    return stanza_child(in->st, "body", NULL);
+}
+
+/* ---- subject --------------------------------------------------------------------------------- */
+
+static int set_subject(struct muc_room *room, const char *subject,
+                       const struct muc_occupant *by, const char *id)
+{
+    struct muc *muc = room->muc;
+    char *copy = strdup(subject);
+    char *nick = by ? strdup(by->nick) : NULL;
+    if (!copy || (by && !nick)) {
+        free(copy);
+        free(nick);
+        return -1;
+    }
+    struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
+                          .nick = by ? by->nick : NULL, .id = id,
+                          .occupant_id = by ? by->occupant_id : NULL};
+    struct buf *b = &muc->scratch;
+    buf_reset(b);
+    buf_append_str(b, "<subject>");
+    xml_text(b, subject);
+    buf_append_str(b, "</subject>");
+    msg.payload = buf_cstr(b);
+    msg.payload_len = b->len;
+    muc_stanza_id_make(muc, msg.stanza_id);
+    uint64_t seq = 0;
+    if (muc_archiving(room)) {
+        seq = muc_archive_event(room, ARCHIVE_SUBJECT, by,
+                                by ? by->nick : NULL, subject, NULL,
+                                msg.stanza_id, msg.at_us, false);
+        if (seq == 0) {
+            free(copy);
+            free(nick);
+            return -1;
+        }
+    }
+    free(room->subject);
+    free(room->subject_nick);
+    room->subject = copy;
+    room->subject_nick = nick;
+    room->subject_at_us = msg.at_us;
+    if (room->stored)
+        muc_persist_subject(room);
+    return muc_msg_release(&msg, seq);
+}
+
+int muc_room_set_subject(struct muc_room *room, const char *subject)
+{
+    if (room->destroying)
+        return -1;
+    if (room->subject && strcmp(room->subject, subject) == 0)
+        return 0;
+    return set_subject(room, subject, NULL, NULL) < 0 ? -1 : 1;
+}
+
+void muc_subject_send(struct muc_room *room, const char *to_jid)
+{
+    struct buf *out = out_of(room->muc);
+    buf_append_str(out, "<message type='groupchat'");
+    if (room->subject_nick) {
+        char from[JID_TEXT_MAX + 1];
+        snprintf(from, sizeof from, "%s/%s", room->jid, room->subject_nick);
+        xml_attr(out, "from", from);
+    } else {
+        xml_attr(out, "from", room->jid);
+    }
+    xml_attr(out, "to", to_jid);
+    buf_append_str(out, "><subject>");
+    if (room->subject)
+        xml_text(out, room->subject);
+    buf_append_str(out, "</subject>");
+    if (room->subject) {
+        char stamp[STAMP_TEXT_MAX];
+        stamp_format(room->subject_at_us, stamp);
+        buf_append_str(out, "<delay xmlns='" NS_DELAY "'");
+        xml_attr(out, "from", room->jid);
+        xml_attr(out, "stamp", stamp);
+        buf_append_str(out, "/>");
+    }
+    buf_append_str(out, "</message>");
+}
+
+/* ---- history on join ---------------------------------------------------------------------- */
+
+static long attr_long(xmpp_stanza_t *el, const char *name, long dflt)
+{
+    const char *v = stanza_attr(el, name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return (*end || n < 0) ? dflt : n;
+}
+
+/* What one history message costs a client, roughly, for maxchars: our
+ * envelope is about 250 characters beyond the payload. */
+static size_t history_chars(const struct muc_history_entry *e)
+{
+    return 250 + e->nick_len + e->stanza_id_len + e->occupant_id_len +
+           e->payload_len;
+}
+
+void muc_history_send(struct muc_room *room, const struct muc_occupant *occ,
+                      const char *to_jid, xmpp_stanza_t *history)
+{
+    const struct muc_history *h = &room->history;
+    if (h->count == 0)
+        return;
+    long maxstanzas = muc_room_history_size(room);
+    long maxchars = -1;
+    int64_t not_before = INT64_MIN;
+    if (history) {
+        long asked = attr_long(history, "maxstanzas", maxstanzas);
+        if (asked < maxstanzas)
+            maxstanzas = asked;
+        maxchars = attr_long(history, "maxchars", -1);
+        long seconds = attr_long(history, "seconds", -1);
+        if (seconds >= 0)
+            not_before = stamp_now_us() - (int64_t)seconds * 1000000;
+        const char *since = stanza_attr(history, "since");
+        int64_t since_us;
+        if (since && stamp_parse(since, &since_us) == 0 && since_us > not_before)
+            not_before = since_us;
+    }
+    if (maxstanzas <= 0 || maxchars == 0)
+        return;
+
+    /* Choose from the newest backwards, then send oldest first. */
+    size_t *offsets = malloc(h->count * sizeof *offsets);
+    if (!offsets)
+        return;
+    size_t n = 0, pos = 0;
+    struct muc_history_entry e;
+    size_t at = 0;
+    while (at = pos, n < h->count && muc_history_next(h, &pos, &e)) {
+        if (!muc_event_visible_to(e.staff_only, occ->privileged))
+            continue;
+        if (e.at_us < not_before)
+            continue;
+        offsets[n++] = at;
+    }
+    size_t first = n, chars = 0;
+    while (first > 0 && (long)(n - first) < maxstanzas) {
+        size_t p = offsets[first - 1];
+        muc_history_next(h, &p, &e);
+        size_t c = history_chars(&e);
+        if (maxchars > 0 && chars + c > (size_t)maxchars)
+            break;
+        chars += c;
+        first--;
+    }
+
+    struct buf *out = out_of(room->muc);
+    for (size_t i = first; i < n; i++) {
+        size_t p = offsets[i];
+        muc_history_next(h, &p, &e);
+        char from[JID_TEXT_MAX + 1];
+        if (e.nick_len)
+            snprintf(from, sizeof from, "%s/%.*s", room->jid, (int)e.nick_len,
+                     e.nick);
+        else
+            snprintf(from, sizeof from, "%s", room->jid);
+        char stamp[STAMP_TEXT_MAX];
+        stamp_format(e.at_us, stamp);
+        buf_append_str(out, "<message type='groupchat'");
+        xml_attr(out, "from", from);
+        xml_attr(out, "to", to_jid);
+        buf_append_char(out, '>');
+        buf_append(out, e.payload, e.payload_len);
+        buf_append_str(out, "<delay xmlns='" NS_DELAY "'");
+        xml_attr(out, "from", room->jid);
+        xml_attr(out, "stamp", stamp);
+        buf_append_str(out, "/><stanza-id xmlns='" NS_SID "' id='");
+        buf_append(out, e.stanza_id, e.stanza_id_len);
+        buf_append_str(out, "'");
+        xml_attr(out, "by", room->jid);
+        buf_append_str(out, "/>");
+        if (e.occupant_id_len) {
+            buf_append_str(out, "<occupant-id xmlns='" NS_OCCUPANT_ID "' id='");
+            buf_append(out, e.occupant_id, e.occupant_id_len);
+            buf_append_str(out, "'/>");
+        }
+        buf_append_str(out, "</message>");
+    }
+    free(offsets);
+}
+
+/* ---- groupchat --------------------------------------------------------------------------------- */
+
+static bool is_subject_change(const struct stanza_in *in)
+{
+    return stanza_child(in->st, "subject", NULL) && !body_element(in) &&
+           !stanza_child(in->st, "thread", NULL);
+}
+
+static void groupchat(struct muc *muc, struct muc_room *room,
+                      const struct stanza_in *in)
+{
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    if (!s) {
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "You are not in this room");
+        return;
+    }
+    struct muc_occupant *occ = s->occ;
+
+    if (is_subject_change(in)) {
+        if (occ->invisible) {
+            reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                        "You are observing invisibly and cannot change the "
+                        "subject");
+            return;
+        }
+        if (!muc_priv_change_subject((enum muc_role)occ->role,
+                                     room->cfg.change_subject)) {
+            reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                        "You are not allowed to change the subject");
+            return;
+        }
+        const char *subject = stanza_text(stanza_child(in->st, "subject",
+                                                       NULL));
+        if (body_too_long(muc, subject)) {
+            reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                        "The subject is too long");
+            return;
+        }
+        if (set_subject(room, subject, occ, in->id) < 0)
+            reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                        "The subject could not be stored; try again");
+        return;
+    }
+
+    xmpp_stanza_t *body_el = body_element(in);
+    const char *body = body_el ? stanza_text(body_el) : NULL;
+    if (body_too_long(muc, body)) {
+        char text[96];
+        snprintf(text, sizeof text,
+                 "Your message is too long (at most %d bytes)",
+                 muc->cfg->muc.max_body_bytes);
+        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION, text);
+        return;
+    }
+    /* Every groupchat message is fanned out, chat states included: all of
+     * them count. */
+    if (!rate_allows(muc, occ)) {
+        struct xerr err;
+        xerr_set(&err, XERR_RESOURCE_CONSTRAINT,
+                 "You are sending messages too fast; wait a moment");
+        muc_error_write(out_of(muc), in, &err, room->jid, NULL);
+        return;
+    }
+    if (body && room->hooks && room->hooks->message) {
+        enum muc_message_verdict v =
+            room->hooks->message(room->ud, room, occ, body, in);
+        if (v == MUC_MESSAGE_CONSUMED)
+            return;
+        /* The hook may have acted on the room or on the sender. */
+        if (room->destroying || !(s = muc_session_find(room, in->from_text)))
+            return;
+        occ = s->occ;
+    }
+    if (occ->invisible) {
+        reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                    "You are observing invisibly: your messages would not be "
+                    "seen. Private messages to staff are possible.");
+        return;
+    }
+    if (!muc_priv_speak((enum muc_role)occ->role, room->cfg.moderated)) {
+        reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                    "You need voice to write in this room");
+        return;
+    }
+
+    struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
+                          .nick = occ->nick, .id = in->id,
+                          .occupant_id = occ->occupant_id,
+                          .history = body != NULL};
+    size_t others_at;
+    struct buf *b = &muc->scratch;
+    write_payload(b, in, room->jid, body, &others_at);
+    if (b->len > (size_t)muc->cfg->muc.max_stanza_bytes) {
+        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                    "Your message is too large");
+        return;
+    }
+    msg.payload = buf_cstr(b);
+    msg.payload_len = b->len;
+    uint64_t seq = 0;
+    if (body) {
+        muc_stanza_id_make(muc, msg.stanza_id);
+        if (muc_archiving(room)) {
+            seq = muc_archive_event(room, ARCHIVE_MESSAGE, occ, occ->nick,
+                                    body,
+                                    b->len > others_at ? b->data + others_at
+                                                       : NULL,
+                                    msg.stanza_id, msg.at_us, false);
+            if (seq == 0) {
+                reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                            "Your message could not be stored; try again");
+                return;
+            }
+        }
+    }
+    if (muc_msg_release(&msg, seq) < 0)
+        reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                    "Your message could not be sent; try again");
+}
+
+/* ---- invitations ----------------------------------------------------------------------------- */
+
+static void write_invitation(struct buf *out, const struct muc_room *room,
+                             const char *to, const char *from,
+                             const char *reason, const char *id)
+{
+    buf_append_str(out, "<message");
+    xml_attr(out, "from", room->jid);
+    xml_attr(out, "to", to);
+    xml_attr(out, "id", id);
+    buf_append_str(out, "><x xmlns='" NS_MUC_USER "'><invite");
+    xml_attr(out, "from", from);
+    if (reason && reason[0]) {
+        buf_append_str(out, "><reason>");
+        xml_text(out, reason);
+        buf_append_str(out, "</reason></invite>");
+    } else {
+        buf_append_str(out, "/>");
+    }
+    if (room->cfg.password) {
+        buf_append_str(out, "<password>");
+        xml_text(out, room->cfg.password);
+        buf_append_str(out, "</password>");
+    }
+    buf_append_str(out, "</x>");
+    /* The same invitation in XEP-0249 form, for clients that only
+     * understand direct invitations. */
+    buf_append_str(out, "<x xmlns='" NS_CONFERENCE "'");
+    xml_attr(out, "jid", room->jid);
+    xml_attr(out, "reason", reason && reason[0] ? reason : NULL);
+    xml_attr(out, "password", room->cfg.password);
+    buf_append_str(out, "/></message>");
+}
+
+int muc_room_invite(struct muc_room *room, const char *to_jid,
+                    const char *reason)
+{
+    struct jid j;
+    char to[JID_TEXT_MAX + 1];
+    if (room->destroying || jid_parse(to_jid, &j) < 0 ||
+        jid_full_text(&j, to, sizeof to) < 0)
+        return -1;
+    write_invitation(out_of(room->muc), room, to, room->jid, reason, NULL);
+    return 0;
+}
+
+static void invite(struct muc *muc, struct muc_room *room,
+                   const struct stanza_in *in, xmpp_stanza_t *x)
+{
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    if (!s) {
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "You are not in this room");
+        return;
+    }
+    struct muc_occupant *occ = s->occ;
+    /* Staff (privileged occupants) may always invite colleagues. */
+    if (!occ->privileged &&
+        !muc_priv_invite((enum muc_role)occ->role,
+                         (enum muc_affiliation)occ->affiliation,
+                         room->cfg.members_only, room->cfg.allow_invites)) {
+        reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                    "You are not allowed to invite people to this room");
+        return;
+    }
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(x); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *name = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c)
+                                                 : NULL;
+        if (!name || strcmp(name, "invite") != 0)
+            continue;
+        const char *to_text = stanza_attr(c, "to");
+        struct jid to;
+        char to_full[JID_TEXT_MAX + 1], to_bare[JID_TEXT_MAX + 1];
+        if (!to_text || jid_parse(to_text, &to) < 0) {
+            reply_error(muc, in, room->jid, XERR_JID_MALFORMED,
+                        "The invitee's address is not valid");
+            return;
+        }
+        jid_full_text(&to, to_full, sizeof to_full);
+        jid_bare_text(&to, to_bare, sizeof to_bare);
+        xmpp_stanza_t *reason = stanza_child(c, "reason", NULL);
+        /* Members-only rooms admit whoever their inviters may admit
+         * (§9.3); open rooms never grant membership by invitation. */
+        if (room->cfg.members_only &&
+            muc_room_affiliation(room, to_bare) == MUC_AFFIL_NONE)
+            muc_room_set_affiliation(room, to_bare, MUC_AFFIL_MEMBER, NULL);
+        char from[JID_TEXT_MAX + 1];
+        if (occ->invisible)
+            snprintf(from, sizeof from, "%s", room->jid);
+        else
+            snprintf(from, sizeof from, "%s/%s", room->jid, occ->nick);
+        write_invitation(out_of(muc), room, to_full, from,
+                         reason ? stanza_text(reason) : NULL, in->id);
+    }
+}
+
+static void decline(struct muc *muc, struct muc_room *room,
+                    const struct stanza_in *in, xmpp_stanza_t *d)
+{
+    xmpp_stanza_t *reason_el = stanza_child(d, "reason", NULL);
+    const char *reason = reason_el ? stanza_text(reason_el) : NULL;
+    const char *to_text = stanza_attr(d, "to");
+    struct jid to;
+    if (to_text && jid_parse(to_text, &to) == 0 &&
+        strcmp(to.domain, muc->domain) != 0) {
+        /* The invitation came from a user: tell them (§7.8.2). */
+        char bare[JID_TEXT_MAX + 1], to_full[JID_TEXT_MAX + 1];
+        jid_bare_text(&in->from, bare, sizeof bare);
+        jid_full_text(&to, to_full, sizeof to_full);
+        struct buf *out = out_of(muc);
+        buf_append_str(out, "<message");
+        xml_attr(out, "from", room->jid);
+        xml_attr(out, "to", to_full);
+        xml_attr(out, "id", in->id);
+        buf_append_str(out, "><x xmlns='" NS_MUC_USER "'><decline");
+        xml_attr(out, "from", bare);
+        if (reason) {
+            buf_append_str(out, "><reason>");
+            xml_text(out, reason);
+            buf_append_str(out, "</reason></decline>");
+        } else {
+            buf_append_str(out, "/>");
+        }
+        buf_append_str(out, "</x></message>");
+    } else if (to_text && jid_parse(to_text, &to) == 0 && to.resource[0] &&
+               strcmp(to.local, room->name) == 0) {
+        /* Declined to an occupant JID (we sent invitations from those):
+         * pass it to that occupant if the decliner may know of it. */
+        struct muc_occupant *inviter =
+            muc_visible_occupant(room, to.resource, NULL, false);
+        if (inviter) {
+            char bare[JID_TEXT_MAX + 1];
+            jid_bare_text(&in->from, bare, sizeof bare);
+            struct buf *out = out_of(muc);
+            for (struct muc_session *s = inviter->sessions; s; s = s->next) {
+                buf_append_str(out, "<message");
+                xml_attr(out, "from", room->jid);
+                xml_attr(out, "to", s->jid);
+                buf_append_str(out, "><x xmlns='" NS_MUC_USER "'><decline");
+                xml_attr(out, "from", bare);
+                if (reason) {
+                    buf_append_str(out, "><reason>");
+                    xml_text(out, reason);
+                    buf_append_str(out, "</reason></decline>");
+                } else {
+                    buf_append_str(out, "/>");
+                }
+                buf_append_str(out, "</x></message>");
+            }
+        }
+    }
+    if (room->hooks && room->hooks->invite_declined)
+        room->hooks->invite_declined(room->ud, room, in->from_text, reason);
+}
+
+/* ---- voice requests (§7.13, §8.6) ------------------------------------------------------------------------ */
+
+/* A visitor asks for voice: each moderator who may see it gets an approval
+ * form; a moderator's submitted form with muc#request_allow grants it. */
+static void voice_request(struct muc *muc, struct muc_room *room,
+                          const struct stanza_in *in, xmpp_stanza_t *form)
+{
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    if (!s) {
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "You are not in this room");
+        return;
+    }
+    struct muc_occupant *occ = s->occ;
+    if (strcmp(form_type(form), "submit") == 0 &&
+        form_value(form, "muc#request_allow")) {
+        /* A moderator's answer. */
+        bool allow = false;
+        const char *nick = form_value(form, "muc#roomnick");
+        form_parse_bool(form_value(form, "muc#request_allow"), &allow);
+        if (occ->role != MUC_ROLE_MODERATOR) {
+            reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                        "Only moderators may grant voice");
+            return;
+        }
+        struct muc_occupant *target =
+            nick ? muc_visible_occupant(room, nick, occ, occ->privileged) : NULL;
+        if (!target) {
+            reply_error(muc, in, room->jid, XERR_ITEM_NOT_FOUND,
+                        "There is nobody with that nickname here");
+            return;
+        }
+        if (allow && target->role == MUC_ROLE_VISITOR)
+            muc_occupant_set_role(target, MUC_ROLE_PARTICIPANT, NULL);
+        return;
+    }
+    if (occ->role != MUC_ROLE_VISITOR)
+        return; /* nothing to ask for */
+    struct buf *out = out_of(muc);
+    for (struct muc_occupant *m = room->occupants; m; m = m->next) {
+        if (m->role != MUC_ROLE_MODERATOR ||
+            !muc_visible_to(room, m, m->privileged, occ))
+            continue;
+        for (struct muc_session *ms = m->sessions; ms; ms = ms->next) {
+            buf_append_str(out, "<message");
+            xml_attr(out, "from", room->jid);
+            xml_attr(out, "to", ms->jid);
+            buf_append_char(out, '>');
+            form_open(out, "form", NS_MUC_REQUEST, "Voice request",
+                      "To approve this request for voice, select the "
+                      "\"Grant voice\" checkbox and click OK.");
+            form_add(out, "muc#role", "list-single", "Requested role",
+                     "participant");
+            if (muc_jids_visible_to(room, m, m->privileged))
+                form_add(out, "muc#jid", "jid-single", "User ID",
+                         occ->sessions->jid);
+            form_add(out, "muc#roomnick", "text-single", "Room nickname",
+                     occ->nick);
+            form_add_bool(out, "muc#request_allow", "Grant voice", false);
+            form_close(out);
+            buf_append_str(out, "</message>");
+        }
+    }
+}
+
+/* ---- the handlers --------------------------------------------------------------------------------- */
+
+void muc_message_to_room(void *ud, const struct stanza_in *in)
+{
+    struct muc *muc = ud;
+    if (in->type && strcmp(in->type, "error") == 0) {
+        handle_bounce(muc, in);
+        return;
+    }
+    struct muc_room *room = muc_room_find(muc, in->to.local);
+    if (!room || room->destroying ||
+        (room->locked && !muc_session_find(room, in->from_text))) {
+        reply_error(muc, in, NULL, XERR_ITEM_NOT_FOUND,
+                    "The room does not exist");
+        return;
+    }
+    if (in->type && strcmp(in->type, "groupchat") == 0) {
+        groupchat(muc, room, in);
+        return;
+    }
+    xmpp_stanza_t *x = stanza_child(in->st, "x", NS_MUC_USER);
+    if (x && stanza_child(x, "invite", NULL)) {
+        invite(muc, room, in, x);
+        return;
+    }
+    if (x && stanza_child(x, "decline", NULL)) {
+        decline(muc, room, in, stanza_child(x, "decline", NULL));
+        return;
+    }
+    xmpp_stanza_t *form = form_find(in->st);
+    if (form && form_form_type(form) &&
+        strcmp(form_form_type(form), NS_MUC_REQUEST) == 0) {
+        voice_request(muc, room, in, form);
+        return;
+    }
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    if (!s) {
+        xmpp_stanza_t *body = body_element(in);
+        if (room->hooks && room->hooks->outsider_message) {
+            if (body && body_too_long(muc, stanza_text(body))) {
+                reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                            "Your message is too long");
+                return;
+            }
+            room->hooks->outsider_message(room->ud, room, in,
+                                          body ? stanza_text(body) : NULL);
+            return;
+        }
+        if (body)
+            reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                        "You are not in this room");
+        return;
+    }
+    if (body_element(in))
+        reply_error(muc, in, room->jid, XERR_BAD_REQUEST,
+                    "Messages to the room must be of type groupchat");
+}
+
+void muc_message_to_occupant(void *ud, const struct stanza_in *in)
+{
+    struct muc *muc = ud;
+    if (in->type && strcmp(in->type, "error") == 0) {
+        handle_bounce(muc, in);
+        return;
+    }
+    struct muc_room *room = muc_room_find(muc, in->to.local);
+    if (!room || room->destroying) {
+        reply_error(muc, in, NULL, XERR_ITEM_NOT_FOUND,
+                    "The room does not exist");
+        return;
+    }
+    if (in->type && strcmp(in->type, "groupchat") == 0) {
+        reply_error(muc, in, room->jid, XERR_BAD_REQUEST,
+                    "A private message cannot be of type groupchat");
+        return;
+    }
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    if (!s) {
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "You are not in this room");
+        return;
+    }
+    struct muc_occupant *from = s->occ;
+    /* Policy before existence: a refusal must not tell a nick that exists
+     * from one that does not. */
+    if (room->cfg.pm_privileged_only && !from->privileged) {
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "Private messages are not available in this room");
+        return;
+    }
+    struct muc_occupant *to = muc_visible_occupant(room, in->to.resource, from,
+                                                   from->privileged);
+    if (!to) {
+        reply_error(muc, in, room->jid, XERR_ITEM_NOT_FOUND,
+                    "There is nobody with that nickname here");
+        return;
+    }
+    switch (muc_pm_check(room, from, to)) {
+    case MUC_PM_OK:
+        break;
+    case MUC_PM_UNSEEN:
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "While observing invisibly you can write privately only "
+                    "to staff");
+        return;
+    case MUC_PM_NOT_ACCEPTABLE:
+    default:
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "Private messages are not available in this room");
+        return;
+    }
+    xmpp_stanza_t *body_el = body_element(in);
+    const char *body = body_el ? stanza_text(body_el) : NULL;
+    if (body_too_long(muc, body)) {
+        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                    "Your message is too long");
+        return;
+    }
+    if (body && !rate_allows(muc, from)) {
+        reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                    "You are sending messages too fast; wait a moment");
+        return;
+    }
+    /* Off the record: delivered, never archived nor kept (PRODUCT.md 2). */
+    size_t others_at;
+    struct buf *b = &muc->scratch;
+    write_payload(b, in, room->jid, body, &others_at);
+    if (b->len > (size_t)muc->cfg->muc.max_stanza_bytes) {
+        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                    "Your message is too large");
+        return;
+    }
+    char sender[JID_TEXT_MAX + 1];
+    snprintf(sender, sizeof sender, "%s/%s", room->jid, from->nick);
+    struct buf *out = out_of(muc);
+    for (struct muc_session *t = to->sessions; t; t = t->next) {
+        buf_append_str(out, "<message");
+        xml_attr(out, "from", sender);
+        xml_attr(out, "to", t->jid);
+        xml_attr(out, "type", in->type);
+        xml_attr(out, "id", in->id);
+        buf_append_char(out, '>');
+        buf_append(out, b->data ? b->data : "", b->len);
+        buf_append_str(out, "<x xmlns='" NS_MUC_USER "'/>"
+                            "<occupant-id xmlns='" NS_OCCUPANT_ID "' id='");
+        buf_append_str(out, from->occupant_id);
+        buf_append_str(out, "'/></message>");
+    }
+}
+
+/* ---- room status messages ------------------------------------------------------------------------- */
+
+int muc_room_post(struct muc_room *room, const char *text, bool staff_only)
+{
+    if (room->destroying)
+        return -1;
+    struct muc *muc = room->muc;
+    struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
+                          .staff_only = staff_only, .history = true};
+    struct buf *b = &muc->scratch;
+    buf_reset(b);
+    buf_append_str(b, "<body>");
+    xml_text(b, text);
+    buf_append_str(b, "</body>");
+    msg.payload = buf_cstr(b);
+    msg.payload_len = b->len;
+    muc_stanza_id_make(muc, msg.stanza_id);
+    uint64_t seq = 0;
+    if (muc_archiving(room)) {
+        seq = muc_archive_event(room, ARCHIVE_SYSTEM, NULL, NULL, text, NULL,
+                                msg.stanza_id, msg.at_us, staff_only);
+        if (seq == 0)
+            return -1;
+    }
+    return muc_msg_release(&msg, seq);
+}
+
+void muc_room_tell(struct muc_room *room, struct muc_occupant *occ,
+                   const char *text)
+{
+    if (room->destroying || occ->room != room)
+        return;
+    muc_notice_write(out_of(room->muc), room, occ, text);
+}
+
+void muc_status_message_broadcast(struct muc_room *room, const int *codes)
+{
+    struct buf *out = out_of(room->muc);
+    for (struct muc_occupant *o = room->occupants; o; o = o->next) {
+        for (struct muc_session *s = o->sessions; s; s = s->next) {
+            buf_append_str(out, "<message type='groupchat'");
+            xml_attr(out, "from", room->jid);
+            xml_attr(out, "to", s->jid);
+            buf_append_str(out, "><x xmlns='" NS_MUC_USER "'>");
+            for (int i = 0; i < MUC_MAX_CODES && codes[i]; i++) {
+                buf_append_str(out, "<status code='");
+                muc_buf_int(out, codes[i]);
+                buf_append_str(out, "'/>");
+            }
+            buf_append_str(out, "</x></message>");
+        }
+    }
+}

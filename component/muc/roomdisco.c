@@ -1,0 +1,307 @@
+/* Service discovery for the MUC (§6): the service's room list (what the
+ * asker may see: public rooms and rooms it may enter, with RSM paging),
+ * disco#info on rooms (features from the configuration, the muc#roominfo
+ * form with the occupant count as the asker may see it), disco#items on
+ * rooms (occupants the asker may see, to occupants only), and the
+ * x-roomuser-item node (§7.12). */
+#include "build-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "muc/handlers.h"
+#include "muc/visibility.h"
+#include "xmpp/form.h"
+#include "xmpp/ping.h"
+#include "xmpp/xml.h"
+
+#define ROOM_LIST_DEFAULT_MAX 200
+#define ROOM_LIST_CAP 1000
+
+bool muc_outsider_privileged(struct muc_room *room, const char *bare_jid)
+{
+    if (room->hooks && room->hooks->is_privileged)
+        return room->hooks->is_privileged(room->ud, room, bare_jid);
+    return false;
+}
+
+/* Who is asking, as the room sees them. */
+struct asker {
+    struct muc_occupant *occ; /* NULL: not in the room */
+    bool privileged;
+    char bare[JID_TEXT_MAX + 1];
+};
+
+static void identify(struct muc_room *room, const struct stanza_in *in,
+                     struct asker *a)
+{
+    jid_bare_text(&in->from, a->bare, sizeof a->bare);
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    a->occ = s ? s->occ : NULL;
+    a->privileged = a->occ ? a->occ->privileged
+                           : muc_outsider_privileged(room, a->bare);
+}
+
+static struct muc_room *room_for(struct muc *muc, const struct stanza_in *in,
+                                 struct xerr *err)
+{
+    struct muc_room *room = muc_room_find(muc, in->to.local);
+    if (!room || room->destroying ||
+        (room->locked && !muc_session_find(room, in->from_text))) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+        return NULL;
+    }
+    return room;
+}
+
+/* ---- disco#info on a room ------------------------------------------------------------ */
+
+static void feature(struct buf *out, const char *var)
+{
+    disco_write_feature(out, var);
+}
+
+static const char *allowpm_value(const struct muc_room *room,
+                                 const struct asker *a)
+{
+    if (room->cfg.pm_privileged_only && !a->privileged)
+        return "none";
+    switch ((enum muc_pm_policy)room->cfg.allow_pm) {
+    case MUC_PM_ANYONE: return "anyone";
+    case MUC_PM_PARTICIPANTS: return "participants";
+    case MUC_PM_MODERATORS: return "moderators";
+    default: return "none";
+    }
+}
+
+static int room_info(void *ud, const struct stanza_in *in,
+                     xmpp_stanza_t *payload, struct xerr *err)
+{
+    struct muc *muc = ud;
+    if (strcmp(in->type, "get") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "disco#info is read-only");
+        return -1;
+    }
+    struct muc_room *room = room_for(muc, in, err);
+    if (!room)
+        return -1;
+    struct asker a;
+    identify(room, in, &a);
+    const char *node = stanza_attr(payload, "node");
+    struct buf *out = router_out(muc->router);
+
+    if (node && strcmp(node, "x-roomuser-item") == 0) {
+        stanza_open_reply(out, in, "result");
+        buf_append_str(out, "><query xmlns='" NS_DISCO_INFO "'");
+        xml_attr(out, "node", node);
+        buf_append_char(out, '>');
+        struct muc_affil_record *rec = muc_affil_find(room, a.bare);
+        const char *nick = rec && rec->nick ? rec->nick
+                                            : (a.occ ? a.occ->nick : NULL);
+        if (nick) {
+            buf_append_str(out, "<identity category='conference' type='text'");
+            xml_attr(out, "name", nick);
+            buf_append_str(out, "/>");
+        }
+        buf_append_str(out, "</query></iq>");
+        return 0;
+    }
+    if (node && strcmp(node, "http://jabber.org/protocol/muc#traffic") == 0) {
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE, NULL); /* §17.1.1 */
+        return -1;
+    }
+    if (node) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
+        return -1;
+    }
+
+    const struct muc_room_config *c = &room->cfg;
+    stanza_open_reply(out, in, "result");
+    buf_append_str(out, "><query xmlns='" NS_DISCO_INFO "'>"
+                        "<identity category='conference' type='text'");
+    xml_attr(out, "name", muc_room_title(room));
+    buf_append_str(out, "/>");
+    feature(out, NS_DISCO_INFO);
+    feature(out, NS_DISCO_ITEMS);
+    feature(out, NS_MUC);
+    feature(out, NS_MUC_STABLE_ID);
+    feature(out, NS_MUC_SELF_PING);
+    feature(out, NS_OCCUPANT_ID);
+    feature(out, NS_SID);
+    feature(out, NS_PING);
+    if (muc_mam_enabled(room))
+        feature(out, NS_MAM);
+    feature(out, c->hidden ? "muc_hidden" : "muc_public");
+    feature(out, c->members_only ? "muc_membersonly" : "muc_open");
+    feature(out, c->moderated ? "muc_moderated" : "muc_unmoderated");
+    feature(out, c->semi_anonymous ? "muc_semianonymous" : "muc_nonanonymous");
+    feature(out, c->persistent ? "muc_persistent" : "muc_temporary");
+    feature(out, c->password ? "muc_passwordprotected" : "muc_unsecured");
+
+    char count[16];
+    snprintf(count, sizeof count, "%u",
+             muc_visible_count(room, a.occ, a.privileged));
+    char hist[16];
+    snprintf(hist, sizeof hist, "%d", muc_room_history_size(room));
+    form_open(out, "result", NS_MUC_ROOMINFO, NULL, NULL);
+    form_add(out, "muc#roomconfig_roomname", "text-single", "Name",
+             muc_room_title(room));
+    form_add(out, "muc#roominfo_description", "text-single", "Description",
+             c->description ? c->description : "");
+    form_add(out, "muc#roominfo_subject", "text-single", "Subject",
+             room->subject ? room->subject : "");
+    form_add(out, "muc#roominfo_occupants", "text-single",
+             "Number of occupants", count);
+    form_add_bool(out, "muc#roomconfig_changesubject",
+                  "Occupants may change the subject", c->change_subject);
+    form_add(out, "muc#roomconfig_allowpm", "list-single",
+             "Who may send private messages", allowpm_value(room, &a));
+    form_add(out, "muc#maxhistoryfetch", "text-single",
+             "Maximum number of history messages returned by the room", hist);
+    form_close(out);
+    buf_append_str(out, "</query></iq>");
+    return 0;
+}
+
+/* ---- disco#items on a room ------------------------------------------------------------ */
+
+static int room_items(void *ud, const struct stanza_in *in,
+                      xmpp_stanza_t *payload, struct xerr *err)
+{
+    struct muc *muc = ud;
+    if (strcmp(in->type, "get") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "disco#items is read-only");
+        return -1;
+    }
+    struct muc_room *room = room_for(muc, in, err);
+    if (!room)
+        return -1;
+    if (stanza_attr(payload, "node")) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
+        return -1;
+    }
+    struct asker a;
+    identify(room, in, &a);
+    struct buf *out = router_out(muc->router);
+    stanza_open_reply(out, in, "result");
+    buf_append_str(out, "><query xmlns='" NS_DISCO_ITEMS "'>");
+    /* The occupant list is private (§6.5) except to those in the room, and
+     * to privileged staff; each sees only whom it may see. */
+    if (a.occ || a.privileged) {
+        for (struct muc_occupant *o = room->occupants; o; o = o->next) {
+            if (!muc_visible_to(room, a.occ, a.privileged, o))
+                continue;
+            char jid[JID_TEXT_MAX + 1];
+            snprintf(jid, sizeof jid, "%s/%s", room->jid, o->nick);
+            buf_append_str(out, "<item");
+            xml_attr(out, "jid", jid);
+            xml_attr(out, "name", o->nick);
+            buf_append_str(out, "/>");
+        }
+    }
+    buf_append_str(out, "</query></iq>");
+    return 0;
+}
+
+/* ---- the service's room list -------------------------------------------------------------- */
+
+static bool listed_for(struct muc_room *room, const char *bare,
+                       const char *full)
+{
+    if (room->destroying || room->locked)
+        return false;
+    if (!room->cfg.hidden)
+        return true;
+    /* Hidden rooms only to those who belong there. */
+    if (muc_room_affiliation(room, bare) >= MUC_AFFIL_MEMBER)
+        return true;
+    if (muc_session_find(room, full))
+        return true;
+    return muc_outsider_privileged(room, bare);
+}
+
+static int service_items(void *ud, const struct stanza_in *in,
+                         const char *node, struct buf *out, struct xerr *err)
+{
+    struct muc *muc = ud;
+    (void)node;
+    char bare[JID_TEXT_MAX + 1];
+    jid_bare_text(&in->from, bare, sizeof bare);
+
+    long max = ROOM_LIST_DEFAULT_MAX;
+    const char *after = NULL;
+    bool rsm = false;
+    xmpp_stanza_t *query = stanza_child(in->st, "query", NS_DISCO_ITEMS);
+    xmpp_stanza_t *set = query ? stanza_child(query, "set", NS_RSM) : NULL;
+    if (set) {
+        rsm = true;
+        xmpp_stanza_t *m = stanza_child(set, "max", NULL);
+        if (m) {
+            max = strtol(stanza_text(m), NULL, 10);
+            if (max < 0)
+                max = 0;
+            if (max > ROOM_LIST_CAP)
+                max = ROOM_LIST_CAP;
+        }
+        xmpp_stanza_t *af = stanza_child(set, "after", NULL);
+        after = af ? stanza_text(af) : NULL;
+    }
+    struct muc_room *start = muc->rooms;
+    if (after) {
+        struct jid aj;
+        struct muc_room *r = NULL;
+        if (jid_parse(after, &aj) == 0 && strcmp(aj.domain, muc->domain) == 0)
+            r = muc_room_find(muc, aj.local);
+        if (!r) {
+            xerr_set(err, XERR_ITEM_NOT_FOUND, "No such item to page after");
+            return -1;
+        }
+        start = r->hh.next;
+    }
+    long n = 0;
+    const char *first = NULL, *last = NULL;
+    bool more = false;
+    for (struct muc_room *r = start; r; r = r->hh.next) {
+        if (!listed_for(r, bare, in->from_text))
+            continue;
+        if (n == max) {
+            more = true;
+            break;
+        }
+        buf_append_str(out, "<item");
+        xml_attr(out, "jid", r->jid);
+        xml_attr(out, "name", muc_room_title(r));
+        buf_append_str(out, "/>");
+        if (!first)
+            first = r->jid;
+        last = r->jid;
+        n++;
+    }
+    if (rsm || more) {
+        buf_append_str(out, "<set xmlns='" NS_RSM "'>");
+        if (first) {
+            buf_append_str(out, "<first>");
+            xml_text(out, first);
+            buf_append_str(out, "</first><last>");
+            xml_text(out, last);
+            buf_append_str(out, "</last>");
+        }
+        buf_append_str(out, "</set>");
+    }
+    return 0;
+}
+
+int muc_disco_register(struct muc *muc)
+{
+    if (router_on_iq(muc->router, ROUTE_ROOM, NS_DISCO_INFO, room_info, muc) ||
+        router_on_iq(muc->router, ROUTE_ROOM, NS_DISCO_ITEMS, room_items,
+                     muc) ||
+        disco_add_items(muc->disco, NULL, service_items, muc) ||
+        disco_add_feature(muc->disco, NS_MUC) ||
+        disco_add_feature(muc->disco, NS_MUC_STABLE_ID) ||
+        disco_add_feature(muc->disco, NS_OCCUPANT_ID))
+        return -1;
+    return 0;
+}

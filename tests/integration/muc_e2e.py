@@ -1,0 +1,144 @@
+"""Helpers for the MUC's end-to-end tests (real Prosody, PostgreSQL,
+slixmpp).
+
+    from muc_e2e import testdesk, join, ...   # noqa: F401 (fixture)
+
+    def test_x(testdesk, xmpp, db):
+        md = testdesk("s1 members_only pm_privileged_only archived ticket=7")
+        customer = xmpp.anonymous()
+        join(customer, "s1", "Customer")
+
+`testdesk(rooms)` starts tests/muc/mucdesk-testdesk (mucdesk plus the
+scripted desk of tests/muc/testdesk.c) against the test's Prosody and
+database; plain `mucdesk` (conftest) is the real daemon.
+
+Every helper waits on events (a stanza, or a ping round trip through
+mucdesk), never on time.
+"""
+
+import itertools
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from mdtest import REPO, procs
+from mdtest.mucdesk import LINK_UP, Mucdesk, make_config
+from mdtest.prosody import COMPONENT_UP
+from mdtest.pytest_support import mark_failed
+from mdtest.stanzas import NS, muc_status_codes
+
+DOMAIN = "support.localhost"
+SECRET = "integration-secret"
+_ids = itertools.count(1)
+
+
+def testdesk_binary():
+    build = os.environ.get("MUCDESK_BUILD_DIR")
+    if build:
+        return Path(build) / "tests" / "muc" / "mucdesk-testdesk"
+    return REPO / "build" / "tests" / "muc" / "mucdesk-testdesk"
+
+
+def room_jid(room, nick=None):
+    return "%s@%s%s" % (room, DOMAIN, "/" + nick if nick else "")
+
+
+@pytest.fixture
+def testdesk(request, prosody, db, run_dir):
+    """make(rooms, overrides=None, wait=True) -> a started testdesk."""
+    made = []
+
+    def make(rooms="", overrides=None, wait=True, name=None):
+        cfg = make_config(run_dir, prosody.component_port, SECRET, db.conninfo,
+                          domain=DOMAIN, admins="admin@localhost")
+        for section, keys in (overrides or {}).items():
+            cfg.setdefault(section, {}).update(keys)
+        rooms_path = run_dir / ("rooms%d.txt" % len(made))
+        rooms_path.write_text(rooms + "\n")
+        md = Mucdesk(cfg, run_dir=run_dir, binary_path=testdesk_binary(),
+                     name=name or "testdesk%s" % (len(made) or ""))
+        made.append(md)
+        md.run_ctl(["migrate"], check=True)
+        mark = prosody.mark()
+        md.start(["-d", str(rooms_path)])
+        if wait:
+            md.wait_for_log(LINK_UP)
+            prosody.wait_for_log(COMPONENT_UP, after=mark)
+            md.wait_for_log("persistent room(s) loaded")
+        return md
+
+    yield make
+
+    problems = []
+    for md in made:
+        if md.is_running():
+            try:
+                rc = md.stop(signal.SIGTERM)
+                if rc != 0:
+                    problems.append("%s exited with %s; log tail:\n%s"
+                                    % (md.name, rc, procs.tail(md.log_text())))
+            except AssertionError as e:
+                problems.append(str(e))
+        try:
+            md.check_sanitizers()
+        except AssertionError as e:
+            problems.append(str(e))
+    if problems:
+        mark_failed(request)
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def barrier(client):
+    """A ping through mucdesk: everything the client sent before has been
+    handled, and what mucdesk wrote before answering has been routed."""
+    client.sync(to=DOMAIN)
+
+
+def join(client, room, nick, history="<history maxstanzas='0'/>", extra=""):
+    """Join and wait for the self-presence (or the error); returns it."""
+    target = room_jid(room, nick)
+    client.send("<presence to='%s'><x xmlns='http://jabber.org/protocol/muc'>%s</x>%s"
+                "</presence>" % (target, history, extra))
+
+    def done(el):
+        if el.tag != "{jabber:client}presence" or el.get("from", "").split("/")[0] != \
+                room_jid(room):
+            return False
+        return el.get("type") == "error" or 110 in muc_status_codes(el)
+    return client.expect(done)
+
+
+def groupchat(client, room, body, ident=None):
+    ident = ident or "gc%d" % next(_ids)
+    client.send("<message type='groupchat' to='%s' id='%s'><body>%s</body></message>"
+                % (room_jid(room), ident, body))
+    return ident
+
+
+def pm(client, room, nick, body):
+    client.send("<message type='chat' to='%s' id='pm%d'><body>%s</body>"
+                "<x xmlns='http://jabber.org/protocol/muc#user'/></message>"
+                % (room_jid(room, nick), next(_ids), body))
+
+
+def mam_query(client, room, form="", rsm="", queryid=None):
+    """A MAM query on the room; returns (results, fin iq)."""
+    queryid = queryid or "q%d" % next(_ids)
+    x = ("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
+         "<value>urn:xmpp:mam:2</value></field>%s</x>" % form) if form else ""
+    rsm = "<set xmlns='http://jabber.org/protocol/rsm'>%s</set>" % rsm if rsm else ""
+    reply = client.send_iq("<iq type='set' to='%s'><query xmlns='urn:xmpp:mam:2' "
+                           "queryid='%s'>%s%s</query></iq>" % (room_jid(room), queryid, x, rsm))
+    results = client.take_all(
+        "/s:message/mam:result[@queryid='%s']" % queryid)
+    return results, reply
+
+
+def result_body(result):
+    return result.xpath("string(mam:result/fwd:forwarded/c:message/c:body)", namespaces=NS)
+
+
+def status_codes(el):
+    return muc_status_codes(el)
