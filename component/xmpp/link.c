@@ -12,6 +12,7 @@
 
 #include "core/backoff.h"
 #include "core/log.h"
+#include "xmpp/strophe_render.h"
 
 #define LOG "link"
 
@@ -193,6 +194,7 @@ static void on_connection_event(xmpp_conn_t *conn, xmpp_conn_event_t status,
         loop_timer_cancel(link->loop, link->tick_timer);
         link->tick_timer = NULL;
         update_interest(link);
+        strophe_render_skip(true);
         log_info(LOG, "component link up: %s connected to %s:%u", link->domain,
                  link->host, link->port);
         if (link->events.up)
@@ -203,6 +205,7 @@ static void on_connection_event(xmpp_conn_t *conn, xmpp_conn_event_t status,
         return;
 
     bool was_up = link->state == LINK_UP;
+    strophe_render_skip(false);
     loop_io_remove(link->loop, link->fd);
     link->fd = -1;
     link->watched = 0;
