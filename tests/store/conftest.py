@@ -216,11 +216,3 @@ def archive_load(request, run_dir, config):
     if problems:
         mark_failed(request)
         pytest.fail("\n\n".join(problems), pytrace=False)
-
-
-def read_acked(path):
-    """The stanza-ids archive-load reported durable (a list)."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    return [line for line in p.read_text().splitlines() if line]
