@@ -168,9 +168,26 @@ static void set_flag(struct archive *a, atomic_bool *flag, bool on,
     (void)a;
 }
 
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void count_batch(struct archive *a, uint64_t us)
+{
+    unsigned i = 0;
+    while (i < 23 && us >= (1ull << i))
+        i++;
+    atomic_fetch_add(&a->sync_hist[i], 1);
+    atomic_fetch_add(&a->batches, 1);
+}
+
 /* Writes one batch: everything handed over since the last one. */
 static void journal_write_batch(struct archive *a, struct buf *batch)
 {
+    uint64_t started = mono_us();
     size_t off = 0;
     while (off < batch->len) {
         size_t done = 0;
@@ -180,8 +197,9 @@ static void journal_write_batch(struct archive *a, struct buf *batch)
         atomic_fetch_sub(&a->inflight, done);
         atomic_store(&a->written, journal_next_seq(a->journal) - 1);
         if (rc == 0) {
-            set_flag(a, &a->failing, false, NULL,
-                     "the journal is writable again", 0);
+            if (!atomic_load(&a->sync_broken))
+                set_flag(a, &a->failing, false, NULL,
+                         "the journal is writable again", 0);
             break;
         }
         int err = errno;
@@ -216,6 +234,7 @@ static void journal_write_batch(struct archive *a, struct buf *batch)
                      "restart mucdesk once the disk is fixed", NULL, err);
         }
     }
+    count_batch(a, mono_us() - started);
 }
 
 /* The committed mark: how far PostgreSQL is known to have everything, so
@@ -741,4 +760,7 @@ void archive_get_stats(const struct archive *a, struct archive_stats *out)
     if (a->journal)
         out->journal_segments = journal_segments(a->journal, &out->journal_bytes);
     out->accepting = archive_accepting(a);
+    out->batches = atomic_load(&a->batches);
+    for (int i = 0; i < 24; i++)
+        out->sync_hist[i] = atomic_load(&a->sync_hist[i]);
 }

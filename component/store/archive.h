@@ -13,9 +13,14 @@
  *    muc_archive (plain and queue rooms).
  *  - archive_query() sees every appended event, shipped to PostgreSQL yet
  *    or not, and never blocks the calling thread: the answer comes later
- *    through the callback, on the XMPP thread.
+ *    through the callback, on the XMPP thread (never from inside the
+ *    call).  Pages are in archive order: the order events were appended,
+ *    which is the order occupants saw them.  A page that follows an event
+ *    still held in memory (a client catching up after a reconnect) is
+ *    answered without the database, so also while it is down.
  *
- * All functions are called on the XMPP thread. */
+ * Implementation notes: component/store/README.md.  All functions are
+ * called on the XMPP thread. */
 #ifndef MUCDESK_STORE_ARCHIVE_H
 #define MUCDESK_STORE_ARCHIVE_H
 
@@ -64,20 +69,23 @@ struct archive *archive_new(struct loop *loop, struct store *store,
                             const struct config *cfg);
 /* Opens (and replays) the journal.  0 or -1 with the reason logged. */
 int archive_start(struct archive *a);
-/* Writes everything accepted so far (waiting at most timeout_ms for the
- * database), then stops.  What could not be shipped stays in the journal
- * for the next start. */
+/* Syncs everything accepted so far to the journal, ships it (waiting at
+ * most timeout_ms, and only if the database is connected), then stops.
+ * What could not be shipped stays in the journal for the next start. */
 void archive_stop(struct archive *a, unsigned timeout_ms);
 void archive_free(struct archive *a);
 
 /* Copies the event into the archive.  Returns its sequence number (> 0), or
- * 0 if it cannot be recorded (journal disk full or failing): the caller must
- * then refuse the action that produced it. */
+ * 0 if it cannot be recorded (journal disk full or failing, the disk not
+ * keeping up with [database] queue_memory, or an event without stanza_id
+ * or room): the caller must then refuse the action that produced it. */
 uint64_t archive_append(struct archive *a, const struct archive_event *ev);
 /* The highest sequence number that is durable. */
 uint64_t archive_durable(const struct archive *a);
-/* Called on the XMPP thread each time archive_durable() advances.  One
- * listener (the MUC releases held messages from it). */
+/* Called on the XMPP thread each time archive_durable() advances (after a
+ * journal sync; in async mode at the end of the loop turn of the append),
+ * never from inside archive_append().  One listener (the MUC releases held
+ * messages from it). */
 void archive_on_durable(struct archive *a, void (*fn)(void *ud, uint64_t seq),
                         void *ud);
 /* False while new chats must be refused (journal cannot grow). */
@@ -95,6 +103,11 @@ struct archive_stats {
     size_t journal_segments;
     uint64_t journal_bytes;
     bool accepting;
+    /* Journal batches (one write + one sync each): how many, and their
+     * durations in a log2 histogram: sync_hist[i] counts batches that took
+     * less than 2^i microseconds (the last bucket: longer). */
+    uint64_t batches;
+    uint64_t sync_hist[24];
 };
 void archive_get_stats(const struct archive *a, struct archive_stats *out);
 

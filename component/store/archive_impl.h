@@ -100,6 +100,8 @@ struct archive {
     _Atomic uint64_t committed;  /* last seq shipped (or dead-lettered) */
     _Atomic uint64_t inflight;   /* bytes handed over and not yet written */
     _Atomic uint64_t dead_letters;
+    _Atomic uint64_t batches;
+    _Atomic uint64_t sync_hist[24];
     atomic_bool failing;         /* journal writes fail: refuse appends */
     atomic_bool disk_low;        /* next segment cannot be prepared */
     atomic_bool sync_broken;     /* an fsync failed: never trust it again */
@@ -114,6 +116,8 @@ struct archive {
 
     /* ---- DB thread ---- */
     struct shipper *ship;
+    uint64_t db_gen;             /* connections made (connect hook) */
+    uint64_t upsert_gen, ids_gen; /* connection a statement was prepared on */
 };
 
 /* archive.c */
@@ -160,8 +164,8 @@ void tickets_refill(struct archive *a);
 void tickets_free(struct archive *a);
 int tickets_on_connect(void *ud, PGconn *conn, char *err, size_t errlen);
 /* DB thread: applies ticket records to PostgreSQL (one upsert). */
-int tickets_upsert(PGconn *conn, const struct store_ticket *t, char *err,
-                   size_t errlen, char sqlstate[6]);
+int tickets_upsert(struct archive *a, PGconn *conn, const struct store_ticket *t,
+                   char *err, size_t errlen, char sqlstate[6]);
 
 /* retention.c */
 void retention_start(struct archive *a);

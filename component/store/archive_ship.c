@@ -36,8 +36,12 @@
 #define BATCH_ROWS 20000
 #define BATCH_BYTES (8u << 20)
 #define SHIP_TURN_MS 250
+/* Once caught up, the next shipping op waits this long: a steady trickle
+ * is written in a few transactions a second, not one per journal sync
+ * (each commit is a WAL fsync competing with the journal's own). */
+#define SHIP_IDLE_MS 50
 #define RETRY_MIN_MS 250
-#define RETRY_MAX_MS 5000
+#define RETRY_MAX_MS 2000
 #define COPY_CHUNK (256u << 10)
 
 enum ship_result {
@@ -51,8 +55,10 @@ enum ship_result {
 struct item {
     uint64_t seq;
     uint8_t type;
+    bool decoded;              /* RECORD_EVENT: ev is valid */
     size_t off, len;           /* payload in batch.raw */
     struct journal_pos after;  /* reader position after this record */
+    struct archive_event ev;   /* decoded once, points into batch.raw */
 };
 
 struct shipper {
@@ -69,6 +75,9 @@ struct shipper {
     struct buf copy;                /* COPY text, sent a chunk at a time */
     char sqlstate[6];
     char error[512];
+    char last_logged[512];          /* the last transient error logged */
+    uint64_t last_logged_ms;
+    uint64_t transient_count;
 
     /* archive_stop's drain */
     pthread_mutex_t drain_lock;
@@ -82,6 +91,7 @@ struct ship_op {
     struct store_op op;
     struct archive *a;
     bool transient;
+    bool caught_up;
     bool drain;
     uint64_t drain_upto;
     uint64_t drain_deadline_ms;
@@ -142,25 +152,33 @@ void pgtext_copy_str(struct buf *b, const char *s)
         buf_append(b, "\\N", 2);
         return;
     }
-    const char *run = s;
-    for (const char *p = s; *p; p++) {
-        const char *esc = NULL;
-        switch (*p) {
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        default: continue;
-        }
-        buf_append(b, run, (size_t)(p - run));
+    for (;;) {
+        size_t run = strcspn(s, "\\\n\r\t");
+        buf_append(b, s, run);
+        s += run;
+        if (!*s)
+            return;
+        char esc[2] = {'\\', *s == '\\' ? '\\' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : 't'};
         buf_append(b, esc, 2);
-        run = p + 1;
+        s++;
     }
-    buf_append_str(b, run);
 }
 
+static void digits(char *out, unsigned v, int n)
+{
+    while (n--) {
+        out[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* "YYYY-MM-DD HH:MM:SS.uuuuuu+00".  The part up to the second changes once
+ * a second: it is kept per thread (formatting it with gmtime_r and
+ * snprintf was a third of archiving's cost per message). */
 void pgtext_timestamp(char out[64], int64_t us)
 {
+    static _Thread_local int64_t cached_secs = INT64_MIN;
+    static _Thread_local char cached[48];
     if (!us) {
         out[0] = '\0';
         return;
@@ -170,12 +188,20 @@ void pgtext_timestamp(char out[64], int64_t us)
         frac += 1000000;
         secs--;
     }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, 64, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)frac);
+    if (secs != cached_secs) {
+        time_t t = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(cached, sizeof cached, "%04d-%02d-%02d %02d:%02d:%02d",
+                 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+                 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+                 tm.tm_sec % 100);
+        cached_secs = secs;
+    }
+    memcpy(out, cached, 19);
+    out[19] = '.';
+    digits(out + 20, (unsigned)frac, 6);
+    memcpy(out + 26, "+00", 4);
 }
 
 int64_t pgtext_parse_us(const char *text)
@@ -330,13 +356,10 @@ static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
     buf_reset(b);
     for (size_t i = lo; i < hi && ok; i++) {
         const struct item *it = &sh->items[i];
-        struct archive_event ev;
-        if (it->type != RECORD_EVENT ||
-            record_decode_event((const uint8_t *)sh->raw.data + it->off,
-                                it->len, &ev) < 0 ||
-            (ev.ticket_id > 0) != tickets)
+        if (it->type != RECORD_EVENT || !it->decoded ||
+            (it->ev.ticket_id > 0) != tickets)
             continue;
-        copy_event(sh, b, it->seq, &ev);
+        copy_event(sh, b, it->seq, &it->ev);
         if (b->len >= COPY_CHUNK) {
             ok = !buf_failed(b) && PQputCopyData(conn, b->data, (int)b->len) == 1;
             buf_reset(b);
@@ -400,7 +423,7 @@ static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
                 r = SHIP_BAD_DATA;
                 goto fail;
             }
-            if (tickets_upsert(conn, &t, sh->error, sizeof sh->error,
+            if (tickets_upsert(sh->a, conn, &t, sh->error, sizeof sh->error,
                                sh->sqlstate) < 0) {
                 r = PQstatus(conn) != CONNECTION_OK ? SHIP_CONN_LOST
                     : (strncmp(sh->sqlstate, "22", 2) == 0 ||
@@ -411,13 +434,12 @@ static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
                 goto fail;
             }
         } else if (it->type == RECORD_EVENT) {
-            struct archive_event ev;
-            if (record_decode_event(p, it->len, &ev) < 0) {
+            if (!it->decoded) {
                 snprintf(sh->error, sizeof sh->error, "undecodable event record");
                 r = SHIP_BAD_DATA;
                 goto fail;
             }
-            if (ev.ticket_id > 0)
+            if (it->ev.ticket_id > 0)
                 rows_t++;
             else
                 rows_r++;
@@ -646,6 +668,13 @@ static enum ship_result ship_some(struct shipper *sh, PGconn *conn, uint64_t lim
         sh->positioned = false;
         return SHIP_TRANSIENT;
     }
+    /* Decode each event once, now that raw no longer moves. */
+    for (size_t i = 0; i < sh->n; i++) {
+        struct item *it = &sh->items[i];
+        it->decoded = it->type == RECORD_EVENT &&
+                      record_decode_event((const uint8_t *)sh->raw.data + it->off,
+                                          it->len, &it->ev) == 0;
+    }
     if (sh->n == 0) {
         struct journal_pos pos;
         journal_reader_tell(sh->reader, &pos);
@@ -697,9 +726,17 @@ static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
         uint64_t limit = shippable(a);
         if (sop->drain && limit > sop->drain_upto)
             limit = sop->drain_upto;
-        if (sh->committed >= limit && sh->positioned)
+        if (sh->committed >= limit && sh->positioned) {
+            sop->caught_up = true;
             break;
+        }
         enum ship_result r = ship_some(sh, conn, limit);
+        if (r == SHIP_OK && sh->transient_count) {
+            log_info(LOG, "shipping to PostgreSQL resumed after %llu failed "
+                     "attempt(s)", (unsigned long long)sh->transient_count);
+            sh->transient_count = 0;
+            sh->last_logged[0] = '\0';
+        }
         if (r == SHIP_CONN_LOST) {
             snprintf(op->error, sizeof op->error, "%.255s", sh->error);
             result = sop->drain ? STORE_RUN_DONE : STORE_RUN_RETRY;
@@ -708,8 +745,18 @@ static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
             break;
         }
         if (r == SHIP_TRANSIENT) {
-            log_warn(LOG, "shipping to PostgreSQL failed, will retry: %s [%s]",
-                     sh->error, sh->sqlstate);
+            /* One line per kind of failure, then a reminder every 30 s. */
+            uint64_t now = mono_ms();
+            sh->transient_count++;
+            if (strcmp(sh->error, sh->last_logged) != 0 ||
+                now >= sh->last_logged_ms + 30000) {
+                log_warn(LOG, "shipping to PostgreSQL failed (%llu time(s) so "
+                         "far), will retry: %s [%s]",
+                         (unsigned long long)sh->transient_count, sh->error,
+                         sh->sqlstate);
+                snprintf(sh->last_logged, sizeof sh->last_logged, "%s", sh->error);
+                sh->last_logged_ms = now;
+            }
             snprintf(op->error, sizeof op->error, "%.255s", sh->error);
             sop->transient = true;
             if (!sop->drain)
@@ -742,6 +789,7 @@ static void ship_done(struct store_op *op)
     struct archive *a = sop->a;
     bool drain = sop->drain;
     bool again = op->failed || sop->transient;
+    bool idle = sop->caught_up;
     free(op);
     if (drain)
         return;
@@ -758,7 +806,10 @@ static void ship_done(struct store_op *op)
         return;
     }
     a->ship_retry_ms = 0;
-    archive_ship_kick(a);
+    if (idle)
+        a->ship_timer = loop_timer_add(a->loop, SHIP_IDLE_MS, ship_retry, a, NULL);
+    else
+        archive_ship_kick(a);
 }
 
 void archive_ship_kick(struct archive *a)
@@ -867,7 +918,17 @@ void shipper_scan_unshipped(struct shipper *sh, uint64_t below, ship_record_fn f
         limit = below - 1;
     if (limit <= sh->committed)
         return;
-    journal_reader_seek(sh->scan, sh->committed + 1);
+    /* Start where shipping stands (no scan from the segment's start). */
+    struct journal_pos pos;
+    if (sh->reader && sh->positioned) {
+        journal_reader_tell(sh->reader, &pos);
+        if (pos.next_seq == sh->committed + 1 && pos.segment)
+            journal_reader_restore(sh->scan, &pos);
+        else
+            journal_reader_seek(sh->scan, sh->committed + 1);
+    } else {
+        journal_reader_seek(sh->scan, sh->committed + 1);
+    }
     struct journal_record rec;
     while (journal_reader_next(sh->scan, limit, &rec) == 1)
         fn(ud, rec.seq, rec.type, rec.payload, rec.len);

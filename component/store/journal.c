@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/crc32c.h"
@@ -267,6 +268,32 @@ static int zero_fill(int fd, uint64_t from, uint64_t size, bool sync)
         if (full_pwrite(fd, zeros, n, off) < 0)
             return -1;
         off += n;
+    }
+    return sync ? fdatasync(fd) : 0;
+}
+
+/* zero_fill for a segment prepared ahead: written and flushed a chunk at a
+ * time, at most PREPARE_BYTES_PER_S, so that the journal's own syncs never
+ * queue behind tens of megabytes of zeros (they did: p99.9 ~110 ms). */
+#define PREPARE_CHUNK (256u << 10)
+#define PREPARE_BYTES_PER_S (64u << 20)
+
+static int zero_fill_paced(int fd, uint64_t size, bool sync)
+{
+    static const uint8_t zeros[PREPARE_CHUNK];
+    struct timespec pause = {0, (long)(1000000000ull * PREPARE_CHUNK /
+                                       PREPARE_BYTES_PER_S)};
+    for (uint64_t off = 0; off < size;) {
+        size_t n = size - off < PREPARE_CHUNK ? (size_t)(size - off) : PREPARE_CHUNK;
+        if (full_pwrite(fd, zeros, n, off) < 0)
+            return -1;
+        if (sync && sync_file_range(fd, (off_t)off, (off_t)n,
+                                    SYNC_FILE_RANGE_WAIT_BEFORE |
+                                        SYNC_FILE_RANGE_WRITE |
+                                        SYNC_FILE_RANGE_WAIT_AFTER) < 0)
+            return -1;
+        off += n;
+        nanosleep(&pause, NULL);
     }
     return sync ? fdatasync(fd) : 0;
 }
@@ -718,7 +745,7 @@ int journal_prepare(struct journal *j)
     int saved = errno;
     /* Allocate first (a full disk shows up at once), then initialise. */
     if (fd >= 0 && (preallocate(fd, 0, j->segment_size) < 0 ||
-                    zero_fill(fd, 0, j->segment_size, j->sync) < 0)) {
+                    zero_fill_paced(fd, j->segment_size, j->sync) < 0)) {
         saved = errno;
         close(fd);
         unlinkat(j->dirfd, name, 0);

@@ -79,34 +79,42 @@ static const char upsert_sql[] =
     " chat_seconds, rating, rating_comment, room,"                             \
     " encode(resume_token_hash, 'hex'), details::text FROM tickets"
 
+/* Statements are prepared on first use after each (re)connection, not in
+ * the connect hook: preparing an INSERT takes a lock on its table, and a
+ * table locked by someone else must delay only what writes to it, not make
+ * the whole connection fail. */
 int tickets_on_connect(void *ud, PGconn *conn, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name, *sql;
-        int nparams;
-    } stmts[] = {
-        {"md_ticket_upsert", upsert_sql, 18},
-        {"md_reserve_ids",
-         "SELECT nextval(pg_get_serial_sequence('tickets', 'id'))"
-         " FROM generate_series(1, $1::integer)", 1},
-    };
-    (void)ud;
-    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
-        PGresult *res = PQprepare(conn, stmts[i].name, stmts[i].sql,
-                                  stmts[i].nparams, NULL);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok) {
-            snprintf(err, errlen, "preparing %s: %s", stmts[i].name,
-                     PQresultErrorMessage(res));
-            for (char *p = err; *p; p++)
-                if (*p == '\n')
-                    *p = ' ';
-        }
-        PQclear(res);
-        if (!ok)
-            return -1;
-    }
+    struct archive *a = ud;
+    (void)conn;
+    (void)err;
+    (void)errlen;
+    a->db_gen++;
     return 0;
+}
+
+static int prepare_once(struct archive *a, PGconn *conn, uint64_t *have,
+                        const char *name, const char *sql, int nparams,
+                        char *err, size_t errlen, char sqlstate[6])
+{
+    if (*have == a->db_gen)
+        return 0;
+    PGresult *res = PQprepare(conn, name, sql, nparams, NULL);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (sqlstate)
+            snprintf(sqlstate, 6, "%s", state ? state : "");
+        snprintf(err, errlen, "preparing %s: %s", name, PQresultErrorMessage(res));
+        for (char *p = err; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+        rc = -1;
+    } else {
+        *have = a->db_gen;
+    }
+    PQclear(res);
+    return rc;
 }
 
 static void hex(char *out, const uint8_t *p, size_t n)
@@ -119,9 +127,12 @@ static void hex(char *out, const uint8_t *p, size_t n)
     out[2 * n] = '\0';
 }
 
-int tickets_upsert(PGconn *conn, const struct store_ticket *t, char *err,
-                   size_t errlen, char sqlstate[6])
+int tickets_upsert(struct archive *a, PGconn *conn, const struct store_ticket *t,
+                   char *err, size_t errlen, char sqlstate[6])
 {
+    if (prepare_once(a, conn, &a->upsert_gen, "md_ticket_upsert", upsert_sql, 18,
+                     err, errlen, sqlstate) < 0)
+        return -1;
     char id[24], prio[8], created[24], accepted[24], ended[24], secs[16], rating[8];
     char token[2 * TICKET_TOKEN_HASH_SIZE + 1];
     snprintf(id, sizeof id, "%" PRId64, t->id);
@@ -170,7 +181,16 @@ struct ids_op {
 static enum store_run_result ids_run(struct store_op *op, PGconn *conn)
 {
     struct ids_op *io = (struct ids_op *)op;
-    char want[16];
+    char want[16], state[6];
+    if (prepare_once(io->a, conn, &io->a->ids_gen, "md_reserve_ids",
+                     "SELECT nextval(pg_get_serial_sequence('tickets', 'id'))"
+                     " FROM generate_series(1, $1::integer)", 1,
+                     op->error, sizeof op->error, state) < 0) {
+        if (store_connection_lost(conn))
+            return STORE_RUN_RETRY;
+        op->failed = true;
+        return STORE_RUN_DONE;
+    }
     snprintf(want, sizeof want, "%d", io->want);
     const char *v[1] = {want};
     PGresult *res = PQexecPrepared(conn, "md_reserve_ids", 1, v, NULL, NULL, 0);

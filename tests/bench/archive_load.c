@@ -25,7 +25,10 @@
  * ok items=N" or "query check FAILED ...").  --query-from-tail: the same,
  * the way a client catches up after a reconnect (forwards from after the
  * room's first event, then the newest page): answered from memory, so it
- * also works while PostgreSQL is down.
+ * also works while PostgreSQL is down.  --tickets-check: once durable, read
+ * the open tickets (store_tickets_load_open) and the oldest ticket by room
+ * (store_ticket_find) and check them against what this run created and
+ * resolved: prints "tickets check ok open=N" or "tickets check FAILED ...".
  *
  * SIGTERM/SIGINT stop it cleanly (archive_stop flushes); exit status 0. */
 #include "build-config.h"
@@ -68,6 +71,7 @@ struct opts {
     unsigned ticket_every;
     bool query_check;
     bool query_from_tail;
+    bool tickets_check;
 };
 
 struct load {
@@ -103,6 +107,8 @@ struct load {
     size_t got_n, got_cap;
     int check_phase;          /* 0 not started, 1 forward, 2 backward, 3 done */
     bool check_started;
+    int tickets_phase;        /* 0 not started, 1 open, 2 find, 3 done */
+    size_t open_total;
 };
 
 #define RING (1u << 22)
@@ -303,6 +309,7 @@ static void finish(struct load *l)
 
 static void tick(void *ud);
 static void check_start(struct load *l);
+static void tickets_check_start(struct load *l);
 
 static void schedule_tick(struct load *l, uint64_t ms)
 {
@@ -352,6 +359,12 @@ static void tick(void *ud)
         archive_get_stats(l->archive, &st);
         bool durable = st.durable >= st.appended;
         bool committed = st.committed >= st.appended;
+        if (durable && l->o.tickets_check && l->tickets_phase != 3) {
+            if (!l->tickets_phase)
+                tickets_check_start(l);
+            schedule_tick(l, 1);
+            return;
+        }
         if (durable && l->o.query_check && l->check_phase != 3) {
             if (!l->check_started) {
                 l->check_started = true;
@@ -492,6 +505,74 @@ static void check_page(void *ud, const struct archive_page *page)
     l->check_phase = 3;
 }
 
+/* ---- --tickets-check ---- */
+
+static void tickets_fail(struct load *l, const char *why)
+{
+    printf("tickets check FAILED: %s\n", why);
+    l->exit_status = 1;
+    l->tickets_phase = 3;
+}
+
+static void on_found(void *ud, const struct store_ticket_list *list)
+{
+    struct load *l = ud;
+    char room[64];
+    snprintf(room, sizeof room, "%s-t0", l->o.prefix);
+    if (list->failed || list->count != 1)
+        return tickets_fail(l, "find by room");
+    const struct store_ticket *t = &list->tickets[0];
+    enum ticket_status want = l->ticket_base > 0 ? TICKET_RESOLVED : TICKET_INPROGRESS;
+    if (t->id != l->ticket_ids[0] || t->status != want || !t->room ||
+        strcmp(t->room, room) != 0 || !t->customer_name ||
+        strcmp(t->customer_name, "Customer 0") != 0)
+        return tickets_fail(l, "the ticket found is not the one created");
+    struct archive_stats st;
+    archive_get_stats(l->archive, &st);
+    printf("tickets check ok open=%u all_open=%zu committed=%" PRIu64 "\n",
+           l->tickets_made - l->ticket_base, l->open_total, st.committed);
+    l->tickets_phase = 3;
+}
+
+static void on_open(void *ud, const struct store_ticket_list *list)
+{
+    struct load *l = ud;
+    if (list->failed)
+        return tickets_fail(l, "load_open failed");
+    /* This run's tickets among them (earlier runs may have left some). */
+    unsigned want = l->tickets_made - l->ticket_base, mine = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        const struct store_ticket *t = &list->tickets[i];
+        if (t->status == TICKET_RESOLVED)
+            return tickets_fail(l, "a resolved ticket among the open ones");
+        for (unsigned k = 0; k < l->tickets_made; k++)
+            if (l->ticket_ids[k] == t->id) {
+                if (k < l->ticket_base)
+                    return tickets_fail(l, "a ticket resolved by this run is open");
+                mine++;
+            }
+    }
+    if (mine != want) {
+        printf("tickets check: %u of this run's tickets open, expected %u\n",
+               mine, want);
+        return tickets_fail(l, "open count");
+    }
+    l->open_total = list->count;
+    l->tickets_phase = 2;
+    char room[64];
+    snprintf(room, sizeof room, "%s-t0", l->o.prefix);
+    struct store_ticket_key key = {.room = room};
+    if (store_ticket_find(l->archive, &key, on_found, l) < 0)
+        tickets_fail(l, "cannot queue find");
+}
+
+static void tickets_check_start(struct load *l)
+{
+    l->tickets_phase = 1;
+    if (store_tickets_load_open(l->archive, on_open, l) < 0)
+        tickets_fail(l, "cannot queue load_open");
+}
+
 static void stats_tick(void *ud)
 {
     struct load *l = ud;
@@ -588,6 +669,7 @@ int main(int argc, char **argv)
         {"ticket-every", required_argument, NULL, 'E'},
         {"query-check", no_argument, NULL, 'K'},
         {"query-from-tail", no_argument, NULL, 'F'},
+        {"tickets-check", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     struct load l = {.o = {.rooms = 10, .prefix = "load", .body_size = 100,
@@ -615,6 +697,7 @@ int main(int argc, char **argv)
         case 'E': l.o.ticket_every = (unsigned)atoi(optarg); break;
         case 'K': l.o.query_check = true; break;
         case 'F': l.o.query_check = l.o.query_from_tail = true; break;
+        case 'C': l.o.tickets_check = true; break;
         default: usage(); return 2;
         }
     }
@@ -697,6 +780,27 @@ int main(int argc, char **argv)
                l.lat_n, l.lat_us[l.lat_n / 2], l.lat_us[l.lat_n * 9 / 10],
                l.lat_us[l.lat_n * 99 / 100], l.lat_us[l.lat_n * 999 / 1000],
                l.lat_us[l.lat_n - 1]);
+    }
+    if (l.o.latency) {
+        /* The journal's own share: write + fdatasync per batch. */
+        struct archive_stats js;
+        archive_get_stats(l.archive, &js);
+        uint64_t seen = 0, p50 = 0, p99 = 0, p999 = 0, max = 0;
+        for (int i = 0; i < 24; i++) {
+            uint64_t upper = 1ull << i;
+            if (!p50 && (seen + js.sync_hist[i]) * 2 >= js.batches && js.batches)
+                p50 = upper;
+            if (!p99 && (seen + js.sync_hist[i]) * 100 >= js.batches * 99 && js.batches)
+                p99 = upper;
+            if (!p999 && (seen + js.sync_hist[i]) * 1000 >= js.batches * 999 && js.batches)
+                p999 = upper;
+            if (js.sync_hist[i])
+                max = upper;
+            seen += js.sync_hist[i];
+        }
+        printf("journal batches=%" PRIu64 " write_sync_p50_us_below=%" PRIu64
+               " p99_us_below=%" PRIu64 " p999_us_below=%" PRIu64
+               " max_us_below=%" PRIu64 "\n", js.batches, p50, p99, p999, max);
     }
     double secs = (double)(now_ns() - l.started_ns) / 1e9;
     printf("summary seconds=%.3f events=%" PRIu64 " rate=%.0f\n", secs,

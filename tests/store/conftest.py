@@ -75,6 +75,14 @@ class TestPostgres(Postgres):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+    def release_locks(self, proc):
+        """Ends a lock_in_background() early (its backend is terminated)."""
+        self.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE query LIKE 'BEGIN; LOCK TABLE%' AND pid <> pg_backend_pid()",
+                  "postgres")
+        proc.wait(30)
+
+
 @pytest.fixture
 def pg(run_dir):
     p = TestPostgres(run_dir / "pg")
@@ -208,11 +216,3 @@ def archive_load(request, run_dir, config):
     if problems:
         mark_failed(request)
         pytest.fail("\n\n".join(problems), pytrace=False)
-
-
-def read_acked(path):
-    """The stanza-ids archive-load reported durable (a list)."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    return [line for line in p.read_text().splitlines() if line]

@@ -17,6 +17,7 @@
 #include "core/loop.h"
 #include "store/archive.h"
 #include "store/db.h"
+#include "store/archive_impl.h"
 #include "store/records.h"
 #include "store/tickets.h"
 
@@ -233,6 +234,40 @@ static void test_record_codec(void **state)
     buf_free(&b);
 }
 
+static void test_copy_text_and_timestamps(void **state)
+{
+    char ts[64];
+    (void)state;
+    pgtext_timestamp(ts, 1700000000123456);
+    assert_string_equal(ts, "2023-11-14 22:13:20.123456+00");
+    /* The cached date part is replaced when the second changes, in both
+     * directions. */
+    pgtext_timestamp(ts, 1700000000999999);
+    assert_string_equal(ts, "2023-11-14 22:13:20.999999+00");
+    pgtext_timestamp(ts, 1700000001000000);
+    assert_string_equal(ts, "2023-11-14 22:13:21.000000+00");
+    pgtext_timestamp(ts, 1699999999000001);
+    assert_string_equal(ts, "2023-11-14 22:13:19.000001+00");
+    pgtext_timestamp(ts, -1); /* before the epoch */
+    assert_string_equal(ts, "1969-12-31 23:59:59.999999+00");
+    pgtext_timestamp(ts, 0);
+    assert_string_equal(ts, "");
+
+    struct buf b = BUF_INIT;
+    pgtext_copy_str(&b, "plain");
+    buf_append_char(&b, '|');
+    pgtext_copy_str(&b, "tab\there\nnew\rline \\ back");
+    buf_append_char(&b, '|');
+    pgtext_copy_str(&b, NULL);
+    buf_append_char(&b, '|');
+    pgtext_copy_str(&b, "");
+    buf_append_char(&b, '|');
+    pgtext_copy_str(&b, "\t\t");
+    assert_string_equal(buf_cstr(&b),
+                        "plain|tab\\there\\nnew\\rline \\\\ back|\\N||\\t\\t");
+    buf_free(&b);
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -438,6 +473,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_codec),
         cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_copy_text_and_timestamps),
         cmocka_unit_test_setup_teardown(test_appends_become_durable_by_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_events_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_survives_restart, setup, teardown),
