@@ -33,17 +33,21 @@ def assert_exactly_once(pg, acked, table="muc_archive", prefix=None):
     return stored
 
 
-def test_database_down_60s_in_the_middle_of_a_chat(pg, archive_load, run_dir):
-    """PostgreSQL is stopped for 60 s while chats go on: appends and durable
+def test_database_down_in_the_middle_of_a_chat(pg, archive_load, run_dir):
+    """PostgreSQL is stopped for 15 s while chats go on: appends and durable
     acknowledgements continue, tickets are created and resolved from the
-    reserved numbers, and afterwards every line is stored exactly once."""
+    reserved numbers, and afterwards every line is stored exactly once.
+    (The full 60 s outage runs through real groupchat in
+    tests/integration/test_archive_e2e.py; this one drives the archive
+    directly, with tickets.)"""
     acked = run_dir / "acked.txt"
-    load = archive_load("--rate", 300, "--duration", 78, "--tickets", 4,
-                        "--ticket-every", 1000, "--prefix", "outage",
+    load = archive_load("--rate", 300, "--duration", 33, "--tickets", 4,
+                        "--ticket-every", 300, "--prefix", "outage",
                         "--acked", acked, "--stats-ms", 250, "--wait-committed",
                         "--stop-timeout", 60000)
     load.wait_stats(lambda s: s["committed"] > 500, 20, "first events shipped")
 
+    stopped_at = time.time()
     pg.stop()
     time.sleep(1)  # a stats line taken after the server went
     down = load.last()
@@ -56,11 +60,12 @@ def test_database_down_60s_in_the_middle_of_a_chat(pg, archive_load, run_dir):
     assert mid["refused"] == 0
     assert mid["committed"] == down["committed"]
     assert mid["connected"] == 0
-    time.sleep(50)
+    time.sleep(5)
     before_up = load.last()
-    assert before_up["durable"] - down["durable"] >= 16000
+    assert before_up["durable"] - down["durable"] >= 4000
     assert before_up["committed"] == down["committed"]
     assert before_up["refused"] == 0
+    restarted_at = time.time()
     pg.start()
 
     # The backoff may wait up to 30 s before the next attempt.
@@ -78,12 +83,12 @@ def test_database_down_60s_in_the_middle_of_a_chat(pg, archive_load, run_dir):
     # Tickets opened during the outage exist, with their events and the
     # final state of each snapshot.
     tickets = pg.db_rows("SELECT room, status FROM tickets ORDER BY id")
-    assert len(tickets) >= 4 + 15
+    assert len(tickets) >= 4 + 25
     assert all(t[1] == "RESOLVED" for t in tickets[:-4])
     assert all(t[1] == "QUEUED" for t in tickets[-4:])
     created_while_down = pg.db_value(
-        "SELECT count(*) FROM tickets WHERE created_at > now() - interval '75 s' "
-        "AND created_at < now() - interval '15 s'")
+        "SELECT count(*) FROM tickets WHERE created_at > to_timestamp(%f) "
+        "AND created_at < to_timestamp(%f)" % (stopped_at, restarted_at))
     assert int(created_while_down) >= 10
     assert "database unreachable" in load.text()
 
