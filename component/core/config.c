@@ -64,6 +64,17 @@ static const struct key_spec schema[] = {
     {"desk", "reload_interval", KEY_INT, FIELD(desk.reload_interval_s), false, "5", 1, 3600},
     {"desk", "closed_room_hours", KEY_INT, FIELD(desk.closed_room_hours), false, "24", 0, 8760},
     {"desk", "command_timeout", KEY_INT, FIELD(desk.command_timeout_s), false, "600", 10, 86400},
+    {"desk", "plugins", KEY_STRING, FIELD(desk.plugins), false, "ratings", 0, 0},
+
+    {"mail", "from", KEY_STRING, FIELD(mail.from), false, NULL, 0, 0},
+    {"mail", "sendmail", KEY_STRING, FIELD(mail.sendmail), false, "/usr/sbin/sendmail", 0, 0},
+    {"mail", "timeout", KEY_INT, FIELD(mail.timeout_s), false, "60", 1, 3600},
+    {"mail", "retry_interval", KEY_INT, FIELD(mail.retry_s), false, "60", 1, 86400},
+    {"mail", "max_attempts", KEY_INT, FIELD(mail.max_attempts), false, "8", 1, 100},
+
+    {"widget", "script_url", KEY_STRING, FIELD(widget.script_url), false, NULL, 0, 0},
+    {"widget", "websocket_url", KEY_STRING, FIELD(widget.websocket_url), false, NULL, 0, 0},
+    {"widget", "anonymous_domain", KEY_STRING, FIELD(widget.anonymous_domain), false, NULL, 0, 0},
 
     {"retention", "closed_ticket_days", KEY_INT, FIELD(retention.closed_ticket_days), false, "0", 0, 36500},
     {"retention", "personal_data_days", KEY_INT, FIELD(retention.personal_data_days), false, "0", 0, 36500},

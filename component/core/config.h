@@ -51,7 +51,22 @@ struct config {
         int reload_interval_s;  /* queues/agents checked for changes */
         int closed_room_hours;  /* a closed chat's room is kept (MAM, rating) */
         int command_timeout_s;  /* ad-hoc command sessions expire */
+        char *plugins;          /* feature plugins to load ("none": none) */
     } desk;
+
+    struct {
+        char *from;             /* sender address; NULL: no mail at all */
+        char *sendmail;         /* a program with sendmail's -t interface */
+        int timeout_s;          /* a sendmail run is killed after this */
+        int retry_s;            /* first retry after this, then doubling */
+        int max_attempts;       /* then the job is given up (logged) */
+    } mail;
+
+    struct {
+        char *script_url;       /* where sites load mucdesk-widget.js */
+        char *websocket_url;    /* the XMPP server's WebSocket endpoint */
+        char *anonymous_domain; /* the anonymous host customers log in to */
+    } widget;
 
     struct {
         int closed_ticket_days;  /* events of closed tickets; 0: forever */

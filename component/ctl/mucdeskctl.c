@@ -22,6 +22,8 @@ static void usage(FILE *to)
             "       mucdeskctl -c FILE queue-create QUEUE [--name TEXT] [--strategy S]\n"
             "                  [--offer-timeout SECONDS] [--max-wait SECONDS]\n"
             "                  [--greeting TEXT] [--offline-message TEXT]\n"
+            "                  [--prechat-fields LINES] [--hours TEXT] [--timezone ZONE]\n"
+            "                  [--closed-message TEXT] [--transcript-email yes|no]\n"
             "       mucdeskctl -c FILE queue-configure QUEUE [the options above]\n"
             "       mucdeskctl -c FILE queue-list\n"
             "       mucdeskctl -c FILE queue-delete QUEUE\n"
@@ -139,10 +141,10 @@ static int int_option(int argc, char **argv, int from, const char *name,
 static int cmd_queue_save(PGconn *conn, int argc, char **argv, int i,
                           bool create)
 {
-    static const char *const allowed[] = {"--name", "--strategy",
-                                          "--offer-timeout", "--max-wait",
-                                          "--greeting", "--offline-message",
-                                          NULL};
+    static const char *const allowed[] = {
+        "--name", "--strategy", "--offer-timeout", "--max-wait",
+        "--greeting", "--offline-message", "--prechat-fields", "--hours",
+        "--timezone", "--closed-message", "--transcript-email", NULL};
     if (i >= argc || check_options(argc, argv, i + 1, allowed) < 0)
         return EXIT_USAGE;
     struct desk_queue_row q = {.name = argv[i]};
@@ -155,6 +157,22 @@ static int cmd_queue_save(PGconn *conn, int argc, char **argv, int i,
     q.strategy = (char *)option(argc, argv, i + 1, "--strategy");
     q.greeting = (char *)option(argc, argv, i + 1, "--greeting");
     q.offline_message = (char *)option(argc, argv, i + 1, "--offline-message");
+    q.prechat_fields = (char *)option(argc, argv, i + 1, "--prechat-fields");
+    q.hours = (char *)option(argc, argv, i + 1, "--hours");
+    q.timezone = (char *)option(argc, argv, i + 1, "--timezone");
+    q.closed_message = (char *)option(argc, argv, i + 1, "--closed-message");
+    const char *te = option(argc, argv, i + 1, "--transcript-email");
+    q.transcript_email = -1;
+    if (te) {
+        if (strcmp(te, "yes") == 0 || strcmp(te, "1") == 0)
+            q.transcript_email = 1;
+        else if (strcmp(te, "no") == 0 || strcmp(te, "0") == 0)
+            q.transcript_email = 0;
+        else {
+            fprintf(stderr, "mucdeskctl: --transcript-email must be yes or no\n");
+            return EXIT_USAGE;
+        }
+    }
     if (q.strategy && !desk_strategy_known(q.strategy)) {
         fprintf(stderr, "mucdeskctl: --strategy must be manual, round-robin, "
                         "least-busy or skills\n");
@@ -185,9 +203,10 @@ static int cmd_queue_list(PGconn *conn)
         size_t agents = 0;
         for (size_t k = 0; k < dir.agent_count; k++)
             agents += strcmp(dir.agents[k].queue, q->name) == 0;
-        printf("%s\t%s\t%s\toffer-timeout=%d\tmax-wait=%d\tagents=%zu\n",
+        printf("%s\t%s\t%s\toffer-timeout=%d\tmax-wait=%d\tagents=%zu\t"
+               "timezone=%s\ttranscript-email=%s\n",
                q->name, q->title, q->strategy, q->offer_timeout, q->max_wait,
-               agents);
+               agents, q->timezone, q->transcript_email ? "yes" : "no");
     }
     desk_directory_free(&dir);
     return EXIT_OK;

@@ -151,6 +151,11 @@ static bool supervisors_only(void *ud, const char *asker, const char *target)
 
 /* ---- request-chat (on a queue JID) ----------------------------------------------- */
 
+static bool mail_enabled(const struct desk *d)
+{
+    return d->cfg->mail.from != NULL;
+}
+
 static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
@@ -159,25 +164,33 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         xerr_set(err, XERR_ITEM_NOT_FOUND, "No such queue");
         return -1;
     }
-    bool offline = desk_queue_online_count(q) == 0;
+    bool closed = !desk_queue_open_now(q);
+    bool offline = closed || desk_queue_online_count(q) == 0;
     if (!st->form) {
         char title[300];
         snprintf(title, sizeof title, "%s %s",
                  offline ? "Leave a message for" : "Chat with",
                  q->title ? q->title : q->name);
         const char *instr =
-            offline ? (q->offline_message
-                           ? q->offline_message
-                           : "Nobody can chat right now. Leave us a message "
-                             "and we will answer by email.")
-                    : (q->greeting ? q->greeting
-                                   : "Tell us about your question.");
+            closed ? desk_queue_closed_text(q)
+            : offline ? (q->offline_message
+                             ? q->offline_message
+                             : "Nobody can chat right now. Leave us a message "
+                               "and we will answer by email.")
+                      : (q->greeting ? q->greeting
+                                     : "Tell us about your question.");
         form_open(st->payload, "form", FORM_REQUEST, title, instr);
         field(st->payload, "name", "text-single", "Your name", NULL, true,
               NULL);
         field(st->payload, "email", "text-single", "Email", NULL, true, NULL);
         field(st->payload, "question", "text-multi", "Question", NULL, true,
               NULL);
+        if (q->prechat)
+            desk_prechat_form(q->prechat, st->payload);
+        if (!offline && mail_enabled(d) && !q->transcript_email)
+            form_add_field(st->payload, "transcript", "boolean",
+                           "Email me a transcript of this chat", "0", false,
+                           NULL);
         field(st->payload, "page", "hidden", NULL, NULL, false, NULL);
         field(st->payload, "browser", "hidden", NULL, NULL, false, NULL);
         field(st->payload, "skills", "hidden", NULL, NULL, false, NULL);
@@ -187,7 +200,7 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         executing(st, 1);
         return 0;
     }
-    struct buf question = BUF_INIT;
+    struct buf question = BUF_INIT, extras = BUF_INIT;
     values(st->form, "question", "\n", &question);
     const char *name = value(st->form, "name");
     const char *email = value(st->form, "email");
@@ -208,6 +221,21 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         xerr_set(err, XERR_BAD_REQUEST, "name: at most 100 characters");
         goto out;
     }
+    char problem[200];
+    if (q->prechat &&
+        desk_prechat_read(q->prechat, st->form, &extras, problem,
+                          sizeof problem) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "%s", problem);
+        goto out;
+    }
+    bool transcript = false;
+    const char *tv = value(st->form, "transcript");
+    if (*tv && form_parse_bool(tv, &transcript) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "transcript: yes or no");
+        goto out;
+    }
+    if (transcript && mail_enabled(d))
+        desk_json_add(&extras, "transcript", "1");
     char nick[JID_PART_MAX + 1];
     if (jid_prep_resource(name, nick) < 0)
         snprintf(nick, sizeof nick, "Customer");
@@ -223,8 +251,9 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         .browser = value(st->form, "browser"),
         .skills = skills,
         .nick = nick,
+        .extra_json = extras.len ? buf_cstr(&extras) : NULL,
     };
-    if (strcmp(value(st->form, "offline"), "1") == 0) {
+    if (strcmp(value(st->form, "offline"), "1") == 0 || closed) {
         int64_t id;
         if (desk_chat_leave_message(q, &r, &id, err) < 0)
             goto out;
@@ -270,6 +299,7 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     rc = 0;
 out:
     buf_free(&question);
+    buf_free(&extras);
     return rc;
 }
 
@@ -453,7 +483,25 @@ static void queue_fields(struct buf *out, const struct desk_queue *q,
     field(out, "greeting", "text-multi", "Greeting",
           q ? q->greeting : NULL, false, NULL);
     field(out, "offline-message", "text-multi", "Offline message",
-          q ? q->offline_message : NULL, false, NULL);
+          q ? q->offline_message : NULL, false,
+          "Shown when no agent is online");
+    field(out, "prechat-fields", "text-multi", "Extra pre-chat fields",
+          q && q->prechat_text ? q->prechat_text : NULL, false,
+          "One per line: var|type|label|required|options, e.g. "
+          "plan|list-single|Your plan|required|free,pro");
+    field(out, "hours", "text-multi", "Business hours",
+          q && q->hours_text ? q->hours_text : NULL, false,
+          "e.g. mon-fri 09:00-17:30; sat 10:00-13:00; 2025-12-25 closed. "
+          "Empty: always open");
+    field(out, "timezone", "text-single", "Time zone of the hours",
+          q && q->timezone ? q->timezone : "UTC", false,
+          "An IANA name such as Europe/Paris");
+    field(out, "closed-message", "text-multi", "Closed-hours message",
+          q ? q->closed_message : NULL, false,
+          "Shown outside business hours, above the leave-a-message form");
+    form_add_field(out, "transcript-email", "boolean",
+                   "Email the transcript to the customer after every chat",
+                   q && q->transcript_email ? "1" : "0", false, NULL);
 }
 
 /* Reads the queue settings of a form into row; NULL/-1 for absent ones. */
@@ -503,6 +551,62 @@ static int read_queue_fields(xmpp_stanza_t *form, struct desk_queue_row *row,
     return 0;
 }
 
+/* The settings added with issue 7, in their own buffers (freed by
+ * settings_free). */
+struct settings_text {
+    struct buf prechat, hours, closed;
+};
+
+static void settings_free(struct settings_text *t)
+{
+    buf_free(&t->prechat);
+    buf_free(&t->hours);
+    buf_free(&t->closed);
+}
+
+static int read_more_fields(xmpp_stanza_t *form, struct desk_queue_row *row,
+                            struct settings_text *t, struct xerr *err)
+{
+    row->transcript_email = -1;
+    if (form_field(form, "prechat-fields")) {
+        values(form, "prechat-fields", "\n", &t->prechat);
+        buf_append_str(&t->prechat, "");
+        row->prechat_fields = (char *)buf_cstr(&t->prechat);
+    }
+    if (form_field(form, "hours")) {
+        values(form, "hours", "\n", &t->hours);
+        buf_append_str(&t->hours, "");
+        row->hours = (char *)buf_cstr(&t->hours);
+    }
+    if (form_field(form, "closed-message")) {
+        values(form, "closed-message", "\n", &t->closed);
+        buf_append_str(&t->closed, "");
+        row->closed_message = (char *)buf_cstr(&t->closed);
+    }
+    const char *tzname = form_value(form, "timezone");
+    row->timezone = tzname && *tzname ? (char *)tzname : NULL;
+    const char *te = form_value(form, "transcript-email");
+    if (te && *te) {
+        bool b;
+        if (form_parse_bool(te, &b) < 0) {
+            xerr_set(err, XERR_BAD_REQUEST, "transcript-email: yes or no");
+            return -1;
+        }
+        row->transcript_email = b;
+    }
+    /* Checked here too, so that the admin hears at once what is wrong
+     * (the pre-chat fields and hours are pure; the time zone is checked
+     * when the change is saved, on the DB thread: reading it is I/O). */
+    char problem[300];
+    struct desk_queue_row pure = *row;
+    pure.timezone = NULL;
+    if (desk_queue_row_problem(&pure, problem, sizeof problem)) {
+        xerr_set(err, XERR_BAD_REQUEST, "%s", problem);
+        return -1;
+    }
+    return 0;
+}
+
 static int queue_create(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
@@ -522,7 +626,10 @@ static int queue_create(void *ud, struct adhoc_step *st, struct xerr *err)
         return -1;
     }
     struct buf g = BUF_INIT, o = BUF_INIT;
+    struct settings_text more = {BUF_INIT, BUF_INIT, BUF_INIT};
     int rc = read_queue_fields(st->form, &row, &g, &o, err);
+    if (rc == 0)
+        rc = read_more_fields(st->form, &row, &more, err);
     row.name = (char *)name;
     char done[200];
     snprintf(done, sizeof done, "Queue %s created.", name);
@@ -530,6 +637,7 @@ static int queue_create(void *ud, struct adhoc_step *st, struct xerr *err)
         rc = defer_write(d, st, "queue-create", &row, NULL, done, err);
     buf_free(&g);
     buf_free(&o);
+    settings_free(&more);
     return rc;
 }
 
@@ -584,9 +692,14 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
         st->data = data;
         snprintf(data->queue, sizeof data->queue, "%s", name);
         /* A script may send the settings along with the queue. */
-        if (!form_field(st->form, "name") && !form_field(st->form, "strategy") &&
-            !form_field(st->form, "offer-timeout") &&
-            !form_field(st->form, "max-wait")) {
+        static const char *const settings[] = {
+            "name", "strategy", "offer-timeout", "max-wait", "greeting",
+            "offline-message", "prechat-fields", "hours", "timezone",
+            "closed-message", "transcript-email", NULL};
+        bool any = false;
+        for (const char *const *f = settings; *f && !any; f++)
+            any = form_field(st->form, *f) != NULL;
+        if (!any) {
             st->form = NULL;
             st->stage = 1;
         }
@@ -608,7 +721,10 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
     }
     struct desk_queue_row row = {0};
     struct buf g = BUF_INIT, o = BUF_INIT;
+    struct settings_text more = {BUF_INIT, BUF_INIT, BUF_INIT};
     int rc = read_queue_fields(st->form, &row, &g, &o, err);
+    if (rc == 0)
+        rc = read_more_fields(st->form, &row, &more, err);
     row.name = q->name;
     char done[200];
     snprintf(done, sizeof done, "Queue %s configured.", q->name);
@@ -616,6 +732,7 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
         rc = defer_write(d, st, "queue-configure", &row, NULL, done, err);
     buf_free(&g);
     buf_free(&o);
+    settings_free(&more);
     return rc;
 }
 

@@ -390,6 +390,10 @@ static char *make_details(const struct desk_request *r)
     desk_json_add(&b, "browser", r->browser);
     desk_json_add(&b, "skills", r->skills);
     desk_json_add(&b, "nick", r->nick);
+    if (r->extra_json && r->extra_json[0]) {
+        buf_append_char(&b, ',');
+        buf_append_str(&b, r->extra_json);
+    }
     desk_json_close(&b);
     return buf_steal(&b);
 }

@@ -46,6 +46,10 @@ static void row_free(struct dir_op *o)
     free(o->q.strategy);
     free(o->q.greeting);
     free(o->q.offline_message);
+    free(o->q.prechat_fields);
+    free(o->q.hours);
+    free(o->q.timezone);
+    free(o->q.closed_message);
     free(o->a.queue);
     free(o->a.jid);
     free(o->a.role);
@@ -187,6 +191,11 @@ int desk_dir_write(struct desk *d, const char *kind,
         o->q.strategy = dup_opt(q->strategy);
         o->q.greeting = dup_opt(q->greeting);
         o->q.offline_message = dup_opt(q->offline_message);
+        o->q.prechat_fields = dup_opt(q->prechat_fields);
+        o->q.hours = dup_opt(q->hours);
+        o->q.timezone = dup_opt(q->timezone);
+        o->q.closed_message = dup_opt(q->closed_message);
+        o->q.transcript_email = q->transcript_email;
         o->q.offer_timeout = q->offer_timeout;
         o->q.max_wait = q->max_wait;
     }
@@ -248,6 +257,29 @@ static void split_skills(struct desk_member *m, const char *list)
     free(copy);
 }
 
+void desk_queue_free_fields(struct desk_queue *q)
+{
+    members_free(q);
+    free(q->name);
+    free(q->title);
+    free(q->strategy);
+    free(q->greeting);
+    free(q->offline_message);
+    free(q->closed_message);
+    free(q->prechat_text);
+    free(q->hours_text);
+    free(q->timezone);
+    free(q->prechat);
+    free(q->hours);
+    tz_free(q->tz);
+    q->name = q->title = q->strategy = q->greeting = NULL;
+    q->offline_message = q->closed_message = NULL;
+    q->prechat_text = q->hours_text = q->timezone = NULL;
+    q->prechat = NULL;
+    q->hours = NULL;
+    q->tz = NULL;
+}
+
 static void queue_drop(struct desk *d, struct desk_queue *q)
 {
     log_info(LOG, "queue %s removed", q->name);
@@ -266,13 +298,79 @@ static void queue_drop(struct desk *d, struct desk_queue *q)
         q->room = NULL;
         muc_room_destroy(room, "This queue was removed", NULL);
     }
-    members_free(q);
-    free(q->name);
-    free(q->title);
-    free(q->strategy);
-    free(q->greeting);
-    free(q->offline_message);
+    desk_queue_free_fields(q);
     free(q);
+}
+
+/* The settings with a syntax of their own; problems (possible only if the
+ * table was changed by hand) are logged and the setting ignored. */
+static void apply_settings(struct desk_queue *q, struct desk_queue_row *row)
+{
+    char err[300];
+    struct desk_prechat *p = calloc(1, sizeof *p);
+    if (p && desk_prechat_parse(row->prechat_fields, p, err, sizeof err) < 0) {
+        log_warn(LOG, "queue %s: %s (ignored)", q->name, err);
+        memset(p, 0, sizeof *p);
+    }
+    struct desk_hours *h = calloc(1, sizeof *h);
+    if (h && desk_hours_parse(row->hours, h, err, sizeof err) < 0) {
+        log_warn(LOG, "queue %s: %s (always open)", q->name, err);
+        memset(h, 0, sizeof *h);
+        h->always = true;
+    }
+    if (row->tz_problem)
+        log_warn(LOG, "queue %s: %s (UTC used)", q->name, row->tz_problem);
+    if (p && h && row->tz) {
+        free(q->prechat);
+        free(q->hours);
+        tz_free(q->tz);
+        q->prechat = p;
+        q->hours = h;
+        q->tz = row->tz;
+        row->tz = NULL;
+    } else {
+        free(p);
+        free(h);
+    }
+    set_str(&q->closed_message, row->closed_message);
+    set_str(&q->prechat_text, row->prechat_fields);
+    set_str(&q->hours_text, row->hours);
+    set_str(&q->timezone, row->timezone);
+    q->transcript_email = row->transcript_email > 0;
+}
+
+static void canned_apply(struct desk *d, const struct desk_directory *dir)
+{
+    desk_canned_free(d);
+    d->canned = calloc(dir->canned_count + 1, sizeof *d->canned);
+    if (!d->canned)
+        return;
+    for (size_t i = 0; i < dir->canned_count; i++) {
+        struct desk_canned *c = &d->canned[d->canned_count];
+        const struct desk_canned_row *r = &dir->canned[i];
+        c->queue = strdup(r->queue ? r->queue : "");
+        c->name = strdup(r->name);
+        c->body = strdup(r->body);
+        if (!c->queue || !c->name || !c->body) {
+            free(c->queue);
+            free(c->name);
+            free(c->body);
+            continue;
+        }
+        d->canned_count++;
+    }
+}
+
+void desk_canned_free(struct desk *d)
+{
+    for (size_t i = 0; i < d->canned_count; i++) {
+        free(d->canned[i].queue);
+        free(d->canned[i].name);
+        free(d->canned[i].body);
+    }
+    free(d->canned);
+    d->canned = NULL;
+    d->canned_count = 0;
 }
 
 /* Staff no longer members leave the queue room. */
@@ -298,12 +396,13 @@ static void evict_strangers(struct desk *d, struct desk_queue *q)
     }
 }
 
-void desk_dir_apply(struct desk *d, const struct desk_directory *dir)
+void desk_dir_apply(struct desk *d, struct desk_directory *dir)
 {
+    canned_apply(d, dir);
     for (struct desk_queue *q = d->queues; q; q = q->hh.next)
         q->seen = false;
     for (size_t i = 0; i < dir->queue_count; i++) {
-        const struct desk_queue_row *row = &dir->queues[i];
+        struct desk_queue_row *row = &dir->queues[i];
         struct desk_queue *q = desk_queue_find(d, row->name);
         if (!q) {
             q = calloc(1, sizeof *q);
@@ -323,6 +422,7 @@ void desk_dir_apply(struct desk *d, const struct desk_directory *dir)
         }
         set_str(&q->greeting, row->greeting);
         set_str(&q->offline_message, row->offline_message);
+        apply_settings(q, row);
         q->offer_timeout_s = row->offer_timeout;
         q->max_wait_s = row->max_wait;
         members_free(q);

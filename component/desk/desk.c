@@ -169,7 +169,6 @@ static void after_directory(struct desk *d)
     }
 }
 
-void desk_dir_apply(struct desk *d, const struct desk_directory *dir);
 
 /* ---- life ------------------------------------------------------------------- */
 
@@ -284,18 +283,7 @@ void desk_free(struct desk *d)
     struct desk_queue *q, *qtmp;
     HASH_ITER(hh, d->queues, q, qtmp) {
         HASH_DEL(d->queues, q);
-        for (size_t i = 0; i < q->member_count; i++) {
-            free(q->members[i].jid);
-            for (size_t k = 0; k < q->members[i].skill_count; k++)
-                free(q->members[i].skills[k]);
-            free(q->members[i].skills);
-        }
-        free(q->members);
-        free(q->name);
-        free(q->title);
-        free(q->strategy);
-        free(q->greeting);
-        free(q->offline_message);
+        desk_queue_free_fields(q);
         free(q);
     }
     struct desk_staff *s, *stmp;
@@ -305,6 +293,7 @@ void desk_free(struct desk *d)
         free(s);
     }
     desk_plugins_free(d);
+    desk_canned_free(d);
     adhoc_free(d->adhoc);
     free(d->adhoc_data);
     free(d);

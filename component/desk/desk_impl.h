@@ -6,9 +6,12 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "core/tz.h"
 #include "desk/authz.h"
 #include "desk/desk.h"
 #include "desk/directory.h"
+#include "desk/hours.h"
+#include "desk/prechat.h"
 #include "desk/text.h"
 #include "plugin.h"
 #include "store/tickets.h"
@@ -45,6 +48,14 @@ struct desk_queue {
     char *strategy;
     char *greeting;
     char *offline_message;
+    char *closed_message;         /* outside business hours; NULL: none */
+    char *prechat_text;           /* the admin's texts, for the forms */
+    char *hours_text;
+    char *timezone;
+    struct desk_prechat *prechat; /* extra pre-chat fields (never NULL) */
+    struct desk_hours *hours;     /* never NULL (always open if none) */
+    struct tz *tz;                /* the hours' time zone (never NULL) */
+    bool transcript_email;        /* mail every transcript */
     int offer_timeout_s;
     int max_wait_s;
     struct desk_member *members;
@@ -132,6 +143,13 @@ struct desk_chat {
     UT_hash_handle hh;
 };
 
+/* A canned response (the directory's canned_responses). */
+struct desk_canned {
+    char *queue;                  /* "" for every queue */
+    char *name;
+    char *body;
+};
+
 struct desk {
     struct loop *loop;
     struct router *router;
@@ -146,6 +164,8 @@ struct desk {
     struct desk_staff *staff;
     struct desk_chat *chats;
     struct desk_plugin_ref *plugins;
+    struct desk_canned *canned;
+    size_t canned_count;
     int64_t dir_version;
     bool dir_loaded;
     bool dir_loading;
@@ -198,6 +218,10 @@ bool desk_agent_available(struct desk *d, const struct desk_queue *q,
                           const char *jid);
 unsigned desk_queue_available_count(const struct desk_queue *q);
 unsigned desk_queue_online_count(const struct desk_queue *q);
+/* Within the queue's business hours now (always, if it has none). */
+bool desk_queue_open_now(const struct desk_queue *q);
+/* What customers read outside business hours. */
+const char *desk_queue_closed_text(const struct desk_queue *q);
 void desk_push_positions(struct desk_queue *q, bool force);
 int desk_chat_position(const struct desk_chat *c);
 struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name);
@@ -216,6 +240,7 @@ struct desk_request {
     const char *browser;
     const char *skills;
     const char *nick;
+    const char *extra_json;       /* more "key":"value" members, or NULL */
 };
 
 /* Creates the ticket and its room, or returns the customer's open chat in
@@ -291,6 +316,11 @@ int desk_dir_write(struct desk *d, const char *kind,
                    const struct desk_queue_row *q,
                    const struct desk_agent_row *a, desk_db_done_fn fn,
                    void *ud);
-void desk_dir_apply(struct desk *d, const struct desk_directory *dir);
+/* Takes what it keeps (the time zones) out of dir. */
+void desk_dir_apply(struct desk *d, struct desk_directory *dir);
+/* Frees a queue's settings and members (not the queue, its room or its
+ * waiting list). */
+void desk_queue_free_fields(struct desk_queue *q);
+void desk_canned_free(struct desk *d);
 
 #endif

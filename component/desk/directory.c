@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tz.h"
+#include "desk/hours.h"
+#include "desk/prechat.h"
+
 static const char *const strategies[] = {"manual", "round-robin",
                                          "least-busy", "skills", NULL};
 
@@ -55,7 +59,19 @@ void desk_directory_free(struct desk_directory *d)
         free(q->strategy);
         free(q->greeting);
         free(q->offline_message);
+        free(q->prechat_fields);
+        free(q->hours);
+        free(q->timezone);
+        free(q->closed_message);
+        tz_free(q->tz);
+        free(q->tz_problem);
     }
+    for (size_t i = 0; i < d->canned_count; i++) {
+        free(d->canned[i].queue);
+        free(d->canned[i].name);
+        free(d->canned[i].body);
+    }
+    free(d->canned);
     for (size_t i = 0; i < d->agent_count; i++) {
         struct desk_agent_row *a = &d->agents[i];
         free(a->queue);
@@ -115,7 +131,9 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
     if (rc < 0)
         goto fail;
     res = PQexec(conn, "SELECT name, title, strategy, offer_timeout, max_wait, "
-                       "greeting, offline_message FROM queues ORDER BY name");
+                       "greeting, offline_message, prechat_fields, hours, "
+                       "timezone, closed_message, transcript_email "
+                       "FROM queues ORDER BY name");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = result_error(conn, res, err, errlen);
         goto fail;
@@ -137,6 +155,18 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         q->max_wait = atoi(PQgetvalue(res, i, 4));
         q->greeting = dup_or_null(res, i, 5);
         q->offline_message = dup_or_null(res, i, 6);
+        q->prechat_fields = dup_or_null(res, i, 7);
+        q->hours = dup_or_null(res, i, 8);
+        q->timezone = dup_or_null(res, i, 9);
+        q->closed_message = dup_or_null(res, i, 10);
+        q->transcript_email = strcmp(PQgetvalue(res, i, 11), "t") == 0;
+        /* Read here, on the DB thread: the XMPP thread reads no files. */
+        char tzerr[200];
+        q->tz = tz_load(q->timezone, tzerr, sizeof tzerr);
+        if (!q->tz) {
+            q->tz_problem = strdup(tzerr);
+            q->tz = tz_utc();
+        }
         out->queue_count++;
     }
     PQclear(res);
@@ -165,6 +195,28 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         out->agent_count++;
     }
     PQclear(res);
+    res = PQexec(conn, "SELECT coalesce(queue, ''), name, body FROM "
+                       "canned_responses ORDER BY queue NULLS FIRST, name");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = result_error(conn, res, err, errlen);
+        goto fail;
+    }
+    n = PQntuples(res);
+    out->canned = calloc((size_t)n + 1, sizeof *out->canned);
+    if (!out->canned) {
+        PQclear(res);
+        snprintf(err, errlen, "out of memory");
+        rc = DESK_DB_FAILED;
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        struct desk_canned_row *c = &out->canned[i];
+        c->queue = dup_or_null(res, i, 0);
+        c->name = dup_or_null(res, i, 1);
+        c->body = dup_or_null(res, i, 2);
+        out->canned_count++;
+    }
+    PQclear(res);
     PQclear(PQexec(conn, "COMMIT"));
     return DESK_DB_OK;
 fail:
@@ -173,9 +225,45 @@ fail:
     return rc;
 }
 
+const char *desk_queue_row_problem(const struct desk_queue_row *q, char *err,
+                                   size_t errlen)
+{
+    char why[300];
+    if (q->prechat_fields) {
+        struct desk_prechat *p = malloc(sizeof *p);
+        int rc = p ? desk_prechat_parse(q->prechat_fields, p, why, sizeof why)
+                   : -1;
+        free(p);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", p ? why : "out of memory");
+            return err;
+        }
+    }
+    if (q->hours) {
+        struct desk_hours *h = malloc(sizeof *h);
+        int rc = h ? desk_hours_parse(q->hours, h, why, sizeof why) : -1;
+        free(h);
+        if (rc < 0) {
+            snprintf(err, errlen, "%s", h ? why : "out of memory");
+            return err;
+        }
+    }
+    if (q->timezone) {
+        struct tz *tz = tz_load(q->timezone, why, sizeof why);
+        if (!tz) {
+            snprintf(err, errlen, "timezone: %s", why);
+            return err;
+        }
+        tz_free(tz);
+    }
+    return NULL;
+}
+
 int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
                        bool create, char *err, size_t errlen)
 {
+    if (desk_queue_row_problem(q, err, errlen))
+        return DESK_DB_INVALID;
     char timeout[16] = "", wait[16] = "";
     if (q->offer_timeout >= 0)
         snprintf(timeout, sizeof timeout, "%d", q->offer_timeout);
@@ -187,14 +275,24 @@ int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
                             timeout[0] ? timeout : NULL,
                             wait[0] ? wait : NULL,
                             q->greeting,
-                            q->offline_message};
+                            q->offline_message,
+                            q->prechat_fields,
+                            q->hours,
+                            q->timezone,
+                            q->closed_message,
+                            q->transcript_email < 0 ? NULL
+                            : q->transcript_email ? "true"
+                                                  : "false"};
     const char *sql =
         create
             ? "INSERT INTO queues (name, title, strategy, offer_timeout, "
-              "max_wait, greeting, offline_message) VALUES ($1, "
+              "max_wait, greeting, offline_message, prechat_fields, hours, "
+              "timezone, closed_message, transcript_email) VALUES ($1, "
               "coalesce($2, $1), coalesce($3, 'round-robin'), "
               "coalesce($4::integer, 20), coalesce($5::integer, 240), "
-              "nullif($6, ''), nullif($7, ''))"
+              "nullif($6, ''), nullif($7, ''), coalesce($8, ''), "
+              "coalesce($9, ''), coalesce($10, 'UTC'), nullif($11, ''), "
+              "coalesce($12::boolean, false))"
             : "UPDATE queues SET title = coalesce($2, title), "
               "strategy = coalesce($3, strategy), "
               "offer_timeout = coalesce($4::integer, offer_timeout), "
@@ -202,8 +300,15 @@ int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
               "greeting = CASE WHEN $6::text IS NULL THEN greeting "
               "ELSE nullif($6, '') END, "
               "offline_message = CASE WHEN $7::text IS NULL THEN "
-              "offline_message ELSE nullif($7, '') END WHERE name = $1";
-    PGresult *res = PQexecParams(conn, sql, 7, NULL, params, NULL, NULL, 0);
+              "offline_message ELSE nullif($7, '') END, "
+              "prechat_fields = coalesce($8, prechat_fields), "
+              "hours = coalesce($9, hours), "
+              "timezone = coalesce($10, timezone), "
+              "closed_message = CASE WHEN $11::text IS NULL THEN "
+              "closed_message ELSE nullif($11, '') END, "
+              "transcript_email = coalesce($12::boolean, transcript_email) "
+              "WHERE name = $1";
+    PGresult *res = PQexecParams(conn, sql, 12, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return result_error(conn, res, err, errlen);
     bool none = strcmp(PQcmdTuples(res), "0") == 0;

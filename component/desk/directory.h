@@ -20,6 +20,8 @@ enum desk_db_result {
     DESK_DB_INVALID = -4,    /* a value the schema refuses */
 };
 
+struct tz;
+
 struct desk_queue_row {
     char *name;             /* the queue room's local part */
     char *title;
@@ -28,6 +30,22 @@ struct desk_queue_row {
     int max_wait;           /* seconds */
     char *greeting;         /* NULL: none */
     char *offline_message;  /* NULL: none */
+    char *prechat_fields;   /* desk/prechat.h's text; "" none */
+    char *hours;            /* desk/hours.h's text; "" always open */
+    char *timezone;         /* IANA name */
+    char *closed_message;   /* NULL: none */
+    int transcript_email;   /* 0 or 1 (< 0 on save: keep) */
+    /* Loaded only: the time zone read from the system (UTC if it could
+     * not be: tz_problem says why).  Owned by the row until taken. */
+    struct tz *tz;
+    char *tz_problem;
+};
+
+/* A canned response (queue "" for every queue). */
+struct desk_canned_row {
+    char *queue;
+    char *name;
+    char *body;
 };
 
 struct desk_agent_row {
@@ -45,6 +63,8 @@ struct desk_directory {
     size_t queue_count;
     struct desk_agent_row *agents;  /* by queue, then order of addition */
     size_t agent_count;
+    struct desk_canned_row *canned; /* by queue ("" first), then name */
+    size_t canned_count;
 };
 
 void desk_directory_free(struct desk_directory *d);
@@ -55,7 +75,8 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
 
 /* create: refuse an existing queue (DESK_DB_EXISTS); otherwise update it
  * (DESK_DB_NOT_FOUND if it does not exist).  NULL strings keep the
- * current value on update; ints < 0 too. */
+ * current value on update; ints < 0 too.  The pre-chat fields, hours and
+ * time zone are checked first (DESK_DB_INVALID, err naming the field). */
 int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
                        bool create, char *err, size_t errlen);
 int desk_db_queue_delete(PGconn *conn, const char *name, char *err,
@@ -72,5 +93,10 @@ int desk_db_agent_remove(PGconn *conn, const char *queue, const char *jid,
 const char *desk_queue_name_problem(const char *name);
 /* Whether `name` is one of the routing strategies shipped with mucdesk. */
 bool desk_strategy_known(const char *name);
+/* Checks the queue settings that have a syntax of their own (pre-chat
+ * fields, hours, time zone; NULL ones are not checked).  NULL if fine,
+ * else what is wrong (in err, naming the field). */
+const char *desk_queue_row_problem(const struct desk_queue_row *q, char *err,
+                                   size_t errlen);
 
 #endif

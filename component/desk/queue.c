@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/jid.h"
 #include "core/log.h"
@@ -133,6 +134,21 @@ unsigned desk_queue_online_count(const struct desk_queue *q)
         n += o && muc_occupant_show(o) != MUC_SHOW_DND;
     }
     return n;
+}
+
+bool desk_queue_open_now(const struct desk_queue *q)
+{
+    return !q->hours || desk_hours_open(q->hours, q->tz, (int64_t)time(NULL));
+}
+
+const char *desk_queue_closed_text(const struct desk_queue *q)
+{
+    if (q->closed_message)
+        return q->closed_message;
+    if (q->offline_message)
+        return q->offline_message;
+    return "We are closed right now. Leave us a message and we will answer "
+           "by email.";
 }
 
 /* ---- subject and announcements -------------------------------------------------- */

@@ -36,21 +36,14 @@ static const char delete_events_sql[] =
     " LIMIT $2::integer)";
 
 /* The customer's JID, name, e-mail, token, comment and pre-chat details on
- * the ticket, and their JID and nick on the ticket's events. */
+ * the ticket, and their JID and nick on the ticket's events: the SQL
+ * function of sql/005_commands.sql, which purge-customer uses too. */
 static const char erase_personal_sql[] =
-    "WITH victims AS ("
-    " SELECT id, customer_jid FROM tickets"
+    "SELECT mucdesk_erase_personal_data(array("
+    " SELECT id FROM tickets"
     " WHERE status = 'RESOLVED' AND personal_data_erased_at IS NULL"
     "  AND ended_at < now() - make_interval(days => $1::integer)"
-    " LIMIT $2::integer FOR UPDATE SKIP LOCKED),"
-    " events AS ("
-    " UPDATE ticket_events e SET actor_jid = NULL, actor_nick = NULL"
-    " FROM victims v WHERE e.ticket_id = v.id AND v.customer_jid IS NOT NULL"
-    "  AND e.actor_jid = v.customer_jid RETURNING 1)"
-    " UPDATE tickets t SET customer_jid = NULL, customer_name = NULL,"
-    " customer_email = NULL, resume_token_hash = NULL, rating_comment = NULL,"
-    " details = '{}'::jsonb, personal_data_erased_at = now()"
-    " FROM victims v WHERE t.id = v.id";
+    " ORDER BY id LIMIT $2::integer FOR UPDATE SKIP LOCKED), false)";
 
 static long run_batch(struct store_op *op, PGconn *conn, const char *sql,
                       int days, unsigned batch)
@@ -63,6 +56,8 @@ static long run_batch(struct store_op *op, PGconn *conn, const char *sql,
     long count = -1;
     if (PQresultStatus(res) == PGRES_COMMAND_OK) {
         count = atol(PQcmdTuples(res));
+    } else if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        count = atol(PQgetvalue(res, 0, 0)); /* a function's count */
     } else {
         snprintf(op->error, sizeof op->error, "%s", PQresultErrorMessage(res));
         for (char *p = op->error; *p; p++)

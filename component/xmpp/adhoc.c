@@ -34,6 +34,7 @@ struct session {
     unsigned default_action;
     void *data;
     uint64_t expires_ms;
+    bool busy;          /* a deferred step has not answered yet */
     UT_hash_handle hh;
 };
 
@@ -59,6 +60,11 @@ struct adhoc {
 
 static int on_command(void *ud, const struct stanza_in *in,
                       xmpp_stanza_t *payload, struct xerr *err);
+static void set_app_error(struct xerr *err, enum xerr_cond cond,
+                          const char *app, const char *text);
+static void write_reply(struct adhoc *a, const struct stanza_in *in,
+                        const char *node, const char *sid,
+                        const struct adhoc_step *st);
 static int service_items(void *ud, const struct stanza_in *in,
                          const char *node, struct buf *out, struct xerr *err);
 
@@ -157,8 +163,60 @@ struct buf *adhoc_reply_payload(struct adhoc_reply *r)
     return &r->payload;
 }
 
+static struct session *reply_session(struct adhoc_reply *r)
+{
+    struct session *s = NULL;
+    if (r->sid)
+        HASH_FIND_STR(r->a->sessions, r->sid, s);
+    return s;
+}
+
+static void end_session_of(struct adhoc_reply *r)
+{
+    struct session *s = reply_session(r);
+    if (s)
+        session_free(r->a, s);
+}
+
+void *adhoc_reply_data(struct adhoc_reply *r)
+{
+    struct session *s = reply_session(r);
+    return s ? s->data : NULL;
+}
+
+void adhoc_continue(struct adhoc_reply *r, unsigned next_stage,
+                    unsigned actions, unsigned default_action)
+{
+    struct session *s = reply_session(r);
+    if (!s) {
+        struct xerr err;
+        set_app_error(&err, XERR_NOT_ALLOWED, "session-expired",
+                      "The session expired: start again");
+        adhoc_fail(r, &err);
+        return;
+    }
+    struct adhoc_step st = {.status = ADHOC_EXECUTING,
+                            .actions = actions ? actions : ADHOC_ACT_COMPLETE,
+                            .default_action = default_action,
+                            .payload = &r->payload};
+    if (!(st.actions & st.default_action))
+        st.default_action = (st.actions & ADHOC_ACT_COMPLETE)
+                                ? ADHOC_ACT_COMPLETE
+                                : ADHOC_ACT_NEXT;
+    s->busy = false;
+    s->stage = next_stage;
+    s->actions = st.actions;
+    s->default_action = st.default_action;
+    s->expires_ms = loop_now(r->a->loop) + r->a->ttl_ms;
+    struct stanza_in in;
+    reply_in(r, &in);
+    write_reply(r->a, &in, r->node, s->id, &st);
+    reply_free(r);
+}
+
 void adhoc_finish(struct adhoc_reply *r)
 {
+    end_session_of(r);
     struct buf *out = router_out(r->a->router);
     struct stanza_in in;
     reply_in(r, &in);
@@ -174,6 +232,7 @@ void adhoc_finish(struct adhoc_reply *r)
 
 void adhoc_fail(struct adhoc_reply *r, const struct xerr *err)
 {
+    end_session_of(r);
     struct stanza_in in;
     reply_in(r, &in);
     stanza_write_error(router_out(r->a->router), &in, err);
@@ -613,6 +672,13 @@ static int on_command(void *ud, const struct stanza_in *in,
                           "Unknown session");
             goto out;
         }
+        if (s->busy) {
+            /* Not freed: the deferred step still answers. */
+            s = NULL;
+            xerr_set(err, XERR_UNEXPECTED_REQUEST,
+                     "The previous step has not answered yet");
+            goto out;
+        }
         if (loop_now(a->loop) > s->expires_ms) {
             set_app_error(err, XERR_NOT_ALLOWED, "session-expired",
                           "The session expired: start again");
@@ -645,7 +711,9 @@ static int on_command(void *ud, const struct stanza_in *in,
             goto fail;
     }
     if (st.deferred_out) {
-        session_free(a, s);
+        /* The reply (adhoc_finish, _fail or _continue) ends or goes on
+         * with the session. */
+        s->busy = true;
         rc = 0;
         goto out;
     }

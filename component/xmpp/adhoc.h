@@ -116,16 +116,27 @@ bool adhoc_room_has_commands(const struct adhoc *a, const char *local);
 void adhoc_note(struct adhoc_step *step, const char *type, const char *fmt,
                 ...) __attribute__((format(printf, 3, 4)));
 
-/* A final step that must wait (for the database) calls adhoc_defer() and
- * returns 0 with nothing written; the session ends there.  Later exactly
- * one of adhoc_finish() (completed, with the notes/result form written into
- * adhoc_reply_payload()) or adhoc_fail() answers the iq and frees the
- * handle.  adhoc_free() answers pending ones with an error. */
+/* A step that must wait (for the database) calls adhoc_defer() and returns
+ * 0 with nothing written.  Later exactly one of these answers the iq and
+ * frees the handle:
+ *  - adhoc_finish(): completed, with the notes/result form written into
+ *    adhoc_reply_payload(); the session ends;
+ *  - adhoc_fail(): the error; the session ends;
+ *  - adhoc_continue(): executing, with the next stage's form written into
+ *    the payload; the session goes on at next_stage with those actions (as
+ *    a step's EXECUTING would), or, if it expired meanwhile, the
+ *    session-expired error.
+ * Until then a request on the same session is refused (unexpected-request).
+ * adhoc_free() answers pending ones with an error. */
 struct adhoc_reply;
 struct adhoc_reply *adhoc_defer(struct adhoc_step *step);
 struct buf *adhoc_reply_payload(struct adhoc_reply *r);
 void adhoc_finish(struct adhoc_reply *r);
 void adhoc_fail(struct adhoc_reply *r, const struct xerr *err);
+void adhoc_continue(struct adhoc_reply *r, unsigned next_stage,
+                    unsigned actions, unsigned default_action);
+/* The session's step->data, or NULL if the session is gone. */
+void *adhoc_reply_data(struct adhoc_reply *r);
 
 /* Live sessions (tests). */
 unsigned adhoc_session_count(const struct adhoc *a);

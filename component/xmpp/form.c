@@ -157,3 +157,64 @@ void form_add_list(struct buf *out, const char *var, const char *label,
     }
     form_field_close(out);
 }
+
+void form_add_field(struct buf *out, const char *var, const char *type,
+                    const char *label, const char *value, bool required,
+                    const char *desc)
+{
+    form_field_open(out, var, type, label);
+    if (desc) {
+        buf_append_str(out, "<desc>");
+        xml_text(out, desc);
+        buf_append_str(out, "</desc>");
+    }
+    if (required)
+        buf_append_str(out, "<required/>");
+    if (value)
+        form_add_value(out, value);
+    form_field_close(out);
+}
+
+void form_add_option(struct buf *out, const char *value, const char *label)
+{
+    buf_append_str(out, "<option");
+    xml_attr(out, "label", label);
+    buf_append_char(out, '>');
+    form_add_value(out, value);
+    buf_append_str(out, "</option>");
+}
+
+void form_add_choice(struct buf *out, const char *var, const char *type,
+                     const char *label, const char *value,
+                     const char *const *options, bool required)
+{
+    form_field_open(out, var, type, label);
+    if (required)
+        buf_append_str(out, "<required/>");
+    if (value)
+        form_add_value(out, value);
+    for (const char *const *o = options; o && o[0]; o += 2)
+        form_add_option(out, o[0], o[1]);
+    form_field_close(out);
+}
+
+struct joiner {
+    struct buf *b;
+    const char *sep;
+    size_t start;
+};
+
+static void join_one(void *ud, const char *v)
+{
+    struct joiner *j = ud;
+    if (j->b->len > j->start)
+        buf_append_str(j->b, j->sep);
+    buf_append_str(j->b, v);
+}
+
+int form_join_values(const xmpp_stanza_t *form, const char *var,
+                     const char *sep, struct buf *out)
+{
+    struct joiner j = {out, sep, out->len};
+    return form ? form_each_value(form, var, join_one, &j) : 0;
+}

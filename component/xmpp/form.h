@@ -53,5 +53,20 @@ void form_field_open(struct buf *out, const char *var, const char *type,
                      const char *label);
 void form_add_value(struct buf *out, const char *value);
 void form_field_close(struct buf *out);
+/* A field with an optional label, <desc/>, <required/> and value. */
+void form_add_field(struct buf *out, const char *var, const char *type,
+                    const char *label, const char *value, bool required,
+                    const char *desc);
+/* <option label='LABEL'><value>VALUE</value></option> */
+void form_add_option(struct buf *out, const char *value, const char *label);
+/* A list-single or list-multi field: options are value, label pairs
+ * (NULL-terminated); value the current one (NULL: none). */
+void form_add_choice(struct buf *out, const char *var, const char *type,
+                     const char *label, const char *value,
+                     const char *const *options, bool required);
+/* Appends every <value/> of a field, joined with sep, to out (a text-multi
+ * field's lines, a list-multi's items).  Returns how many. */
+int form_join_values(const xmpp_stanza_t *form, const char *var,
+                     const char *sep, struct buf *out);
 
 #endif

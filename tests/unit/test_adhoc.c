@@ -94,6 +94,23 @@ static int later(void *ud, struct adhoc_step *st, struct xerr *err)
     return 0;
 }
 
+/* Stage 0 waits (for "the database") before showing stage 1's form; stage
+ * 1 completes with what stage 0 remembered. */
+static int later_then_form(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    (void)ud;
+    (void)err;
+    if (st->stage == 0) {
+        if (!st->data)
+            st->data = strdup("remembered");
+        fx->pending = adhoc_defer(st);
+        return 0;
+    }
+    adhoc_note(st, "info", "%s %s", (char *)st->data,
+               st->form ? form_value(st->form, "x") : "-");
+    return 0;
+}
+
 static const char *room_class(void *ud, const char *local)
 {
     (void)ud;
@@ -119,6 +136,8 @@ static int setup(void **state)
         {"secret", "Admins", NULL, only_admin, instant, NULL, NULL},
         {"here", "On queues", "queue", NULL, instant, NULL, NULL},
         {"later", "Deferred", NULL, NULL, later, NULL, NULL},
+        {"later2", "Deferred stage", NULL, NULL, later_then_form, count_free,
+         NULL},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         assert_int_equal(adhoc_register(f.adhoc, &cmds[i]), 0);
@@ -316,6 +335,78 @@ static void test_deferred_answer(void **state)
     assert_non_null(strstr(buf_cstr(link_out(f->link)), "service-unavailable"));
 }
 
+static void test_deferred_next_stage(void **state)
+{
+    struct fixture *f = *state;
+    const char *out = cmd(f, USER, "later2", NULL, NULL, NULL);
+    assert_string_equal(out, "");
+    assert_non_null(f->pending);
+    assert_string_equal(adhoc_reply_data(f->pending), "remembered");
+    /* While it waits, the session takes no request. */
+    char sid[64];
+    struct adhoc_reply *r = f->pending;
+    buf_reset(link_out(f->link));
+    buf_append_str(adhoc_reply_payload(r), "<x xmlns='jabber:x:data' "
+                                          "type='form'/>");
+    /* (the session id is the one the continued answer carries) */
+    int frees = f->frees;
+    adhoc_continue(r, 1, ADHOC_ACT_COMPLETE, ADHOC_ACT_COMPLETE);
+    f->pending = NULL;
+    out = buf_cstr(link_out(f->link));
+    assert_non_null(strstr(out, "status='executing'"));
+    assert_non_null(strstr(out, "<actions execute='complete'><complete/>"));
+    session_of(out, sid, sizeof sid);
+    out = cmd(f, USER, "later2", "complete", sid,
+              "<x xmlns='jabber:x:data' type='submit'><field var='x'>"
+              "<value>1</value></field></x>");
+    assert_non_null(strstr(out, "status='completed'"));
+    assert_non_null(strstr(out, "remembered 1"));
+    assert_int_equal(f->frees, frees + 1);
+    /* A request while the step still waits is refused; the late answer
+     * still arrives. */
+    cmd(f, USER, "later2", NULL, NULL, NULL);
+    r = f->pending;
+    f->pending = NULL;
+    buf_reset(link_out(f->link));
+    adhoc_continue(r, 1, 0, 0);
+    session_of(buf_cstr(link_out(f->link)), sid, sizeof sid);
+    cmd(f, USER, "later2", NULL, NULL, NULL); /* another session */
+    r = f->pending;
+    f->pending = NULL;
+    out = cmd(f, USER, "later2", "complete", sid, NULL);
+    assert_non_null(strstr(out, "status='completed'"));
+    buf_reset(link_out(f->link));
+    struct xerr err;
+    xerr_set(&err, XERR_SERVICE_UNAVAILABLE, "db away");
+    adhoc_fail(r, &err);
+    assert_non_null(strstr(buf_cstr(link_out(f->link)), "service-unavailable"));
+    assert_int_equal(adhoc_session_count(f->adhoc), 0);
+}
+
+static void test_busy_session_refused(void **state)
+{
+    struct fixture *f = *state;
+    /* Stage 1 defers when it gets no form (a script's empty complete). */
+    const char *out = cmd(f, USER, "later2", NULL, NULL, NULL);
+    struct adhoc_reply *r = f->pending;
+    f->pending = NULL;
+    buf_reset(link_out(f->link));
+    adhoc_continue(r, 0, ADHOC_ACT_NEXT, ADHOC_ACT_NEXT);
+    char sid[64];
+    session_of(buf_cstr(link_out(f->link)), sid, sizeof sid);
+    out = cmd(f, USER, "later2", "next", sid, NULL); /* stage 0 again: waits */
+    assert_string_equal(out, "");
+    r = f->pending;
+    f->pending = NULL;
+    out = cmd(f, USER, "later2", "next", sid, NULL);
+    assert_non_null(strstr(out, "unexpected-request"));
+    buf_reset(link_out(f->link));
+    buf_append_str(adhoc_reply_payload(r), "<note type='info'>late</note>");
+    adhoc_finish(r);
+    assert_non_null(strstr(buf_cstr(link_out(f->link)), "late"));
+    assert_int_equal(adhoc_session_count(f->adhoc), 0);
+}
+
 static void stop_loop(void *ud)
 {
     loop_stop(ud);
@@ -357,6 +448,8 @@ int main(void)
         cmocka_unit_test(test_one_shot_with_form),
         cmocka_unit_test(test_disco_filtered_and_room_targets),
         cmocka_unit_test(test_deferred_answer),
+        cmocka_unit_test(test_deferred_next_stage),
+        cmocka_unit_test(test_busy_session_refused),
         cmocka_unit_test(test_session_expiry), /* last: rebuilds the fixture */
     };
     return cmocka_run_group_tests_name("adhoc", tests, setup, teardown);
