@@ -8,24 +8,35 @@
  * does not implement are NULL.  Everything runs on the XMPP thread and
  * must not block.
  *
- * Hooks:
- *  - pick_agent (routing strategies: a queue's `strategy` names the plugin):
- *    given the chat and the agents who may take it now, the index of the
- *    one to offer it to, or -1 for nobody (the chat is announced and waits
- *    for an agent's /accept).
- *  - event: the desk tells of ticket life events (created, offered,
- *    accepted, closed...).  Informational.
- *  - command: a text command the desk does not know (issue 7's /canned,
- *    /kb...).  Reserved: the desk does not call it yet.
- * New hooks are added at the end, with the ABI version raised only if an
- * existing member changes. */
+ * Two kinds, one descriptor: routing strategies, loaded by name when a
+ * queue's `strategy` names them, and feature plugins, loaded at start from
+ * [desk] plugins (the ratings plugin gives /rate).  Hooks:
+ *  - pick_agent (strategies): given the chat and the agents who may take
+ *    it now, the index of the one to offer it to, or -1 for nobody (the
+ *    chat is announced and waits for an agent's /accept).
+ *  - event: ticket life events (created, offered, accepted, requeued,
+ *    closed): a strategy hears those of its queues, a feature plugin all.
+ *  - commands + command: the text commands the plugin adds (/rate...).
+ *    The desk lists them in /help, offers each as an ad-hoc command (with
+ *    a `ticket` field for session commands, and `args`), checks that the
+ *    caller is staff of the queue concerned (authz: DESK_ACT_SESSION), and
+ *    only then calls `command`.
+ *  - message: every groupchat message in a session room that is not a
+ *    staff command, before it is archived and shown; may consume it.
+ *  - attach: the desk's services (struct mucdesk_host), once after init.
+ *
+ * Versions: a plugin of another ABI is refused.  Members are only ever
+ * added at the end, and the version is raised with every addition: an
+ * older descriptor is shorter, and reading a member past its end would
+ * read beyond the plugin's data.  ABI 2 added commands, attach and
+ * message, and defined struct mucdesk_command_call. */
 #ifndef MUCDESK_PLUGIN_H
 #define MUCDESK_PLUGIN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define MUCDESK_PLUGIN_ABI 1
+#define MUCDESK_PLUGIN_ABI 2
 #define MUCDESK_PLUGIN_SYMBOL "mucdesk_plugin"
 
 /* One agent who could take the chat now: present in the queue room and
@@ -70,8 +81,63 @@ struct mucdesk_event {
     const char *status;         /* the ticket's status after the event */
 };
 
-/* Reserved for text commands handled by plugins (issue 7). */
-struct mucdesk_command_call;
+/* What the desk does for a plugin (attach).  Everything on the XMPP
+ * thread; ctx is the desk's, to pass back. */
+struct mucdesk_host {
+    void *ctx;
+    /* A status message from the ticket's session room to everyone in it,
+     * archived (extra_xml: elements after <body/>, e.g. a <desk/> event or
+     * a data form; NULL: none).  0, or -1 if the chat is not open. */
+    int (*post)(void *ctx, int64_t ticket, const char *text,
+                const char *extra_xml);
+    /* A notice to the ticket's customer only, not archived.  0 or -1. */
+    int (*tell_customer)(void *ctx, int64_t ticket, const char *text);
+    /* Records the customer's rating (1 to 5) and comment (NULL: none) on
+     * the ticket, with a rating event in its transcript.  0, or -1. */
+    int (*rate)(void *ctx, int64_t ticket, int rating, const char *comment);
+};
+
+enum mucdesk_place { MUCDESK_IN_QUEUE, MUCDESK_IN_SESSION };
+
+/* A text command a plugin adds; arrays end with name NULL. */
+struct mucdesk_command_info {
+    const char *name;            /* "rate": typed as /rate */
+    const char *usage;           /* "/rate", for /help */
+    enum mucdesk_place place;    /* where it is typed */
+    const char *description;     /* the ad-hoc command's name */
+};
+
+/* One call of a plugin's command.  reply: what the caller is told (a
+ * failure's text: "args: ..." names what is wrong). */
+struct mucdesk_command_call {
+    const char *name;
+    const char *args;            /* after the name, blanks skipped; "" */
+    const char *queue;
+    int64_t ticket;              /* the session room's; 0 in a queue room */
+    const char *actor_jid;       /* bare */
+    const char *actor_nick;      /* NULL when run as an ad-hoc command */
+    char reply[1024];
+};
+
+enum mucdesk_command_result {
+    MUCDESK_COMMAND_DONE = 0,
+    MUCDESK_COMMAND_FAILED = -1, /* bad input or state: reply says why */
+};
+
+/* A groupchat message with a body in a session room. */
+struct mucdesk_message {
+    const char *queue;
+    int64_t ticket;
+    const char *from_jid;        /* bare */
+    const char *nick;
+    int from_customer;           /* 1: the customer, 0: staff */
+    const char *body;
+};
+
+enum mucdesk_message_verdict {
+    MUCDESK_MESSAGE_PASS = 0,    /* archived and shown as usual */
+    MUCDESK_MESSAGE_CONSUMED = 1,/* neither */
+};
 
 struct mucdesk_plugin {
     unsigned abi;               /* MUCDESK_PLUGIN_ABI */
@@ -83,7 +149,13 @@ struct mucdesk_plugin {
     void (*fini)(void *state);
     int (*pick_agent)(void *state, const struct mucdesk_route_request *req);
     void (*event)(void *state, const struct mucdesk_event *ev);
+    /* One of `commands`: enum mucdesk_command_result. */
     int (*command)(void *state, struct mucdesk_command_call *call);
+    /* ABI 2 */
+    const struct mucdesk_command_info *commands; /* NULL: none */
+    void (*attach)(void *state, const struct mucdesk_host *host);
+    /* enum mucdesk_message_verdict */
+    int (*message)(void *state, const struct mucdesk_message *msg);
 };
 
 #endif

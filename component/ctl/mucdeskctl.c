@@ -10,7 +10,15 @@
 #include "core/config.h"
 #include "core/jid.h"
 #include "desk/directory.h"
+#include "desk/library.h"
+#include "desk/reports.h"
+#include "desk/text.h"
+#include "desk/transcript.h"
 #include "store/migrate.h"
+#include "xmpp/stamp.h"
+
+#include <pwd.h>
+#include <unistd.h>
 
 enum exit_status { EXIT_OK = 0, EXIT_FAILURE_ = 1, EXIT_USAGE = 2 };
 
@@ -31,13 +39,36 @@ static void usage(FILE *to)
             "                  [--max-chats N] [--skills a,b]\n"
             "       mucdeskctl -c FILE agent-remove QUEUE JID\n"
             "       mucdeskctl -c FILE agent-list [QUEUE]\n"
+            "       mucdeskctl -c FILE canned-list [QUEUE]\n"
+            "       mucdeskctl -c FILE canned-set QUEUE|- NAME TEXT\n"
+            "       mucdeskctl -c FILE canned-delete QUEUE|- NAME\n"
+            "       mucdeskctl -c FILE kb-add --title TEXT [--body TEXT] [--url URL]\n"
+            "                  [--queue QUEUE]\n"
+            "       mucdeskctl -c FILE kb-update ID [the options above]\n"
+            "       mucdeskctl -c FILE kb-delete ID\n"
+            "       mucdeskctl -c FILE kb-list\n"
+            "       mucdeskctl -c FILE kb-search QUERY [--queue QUEUE]\n"
+            "       mucdeskctl -c FILE stats [--queue QUEUE] [--from WHEN] [--to WHEN]\n"
+            "       mucdeskctl -c FILE ticket-search [--customer TEXT] [--status S]\n"
+            "                  [--queue QUEUE] [--agent JID] [--from WHEN] [--to WHEN]\n"
+            "                  [--text TEXT] [--max N]\n"
+            "       mucdeskctl -c FILE transcript TICKET [--view staff|customer]\n"
+            "       mucdeskctl -c FILE purge-customer EMAIL-OR-JID --yes\n"
+            "       mucdeskctl -c FILE widget-snippet QUEUE-OR-QUEUE-JID\n"
             "       mucdeskctl --version | --help\n"
             "\n"
             "  check-config FILE  validate a configuration file exactly as the\n"
             "                     daemon does; prints nothing and exits 0 if valid\n"
             "  migrate            apply pending schema migrations\n"
             "  queue-*, agent-*   manage queues and agents (a running mucdesk\n"
-            "                     picks the change up within [desk] reload_interval)\n");
+            "                     picks the change up within [desk] reload_interval)\n"
+            "  canned-*, kb-*     canned responses (QUEUE '-': every queue) and the\n"
+            "                     knowledge base\n"
+            "  stats, ticket-search, transcript   reports (WHEN: 2025-01-31 or\n"
+            "                     2025-01-31T10:00:00Z)\n"
+            "  purge-customer     erase a customer's personal data and transcripts\n"
+            "                     (closed tickets; recorded in audit_events)\n"
+            "  widget-snippet     the HTML of doc/widget-protocol.md section 8\n");
 }
 
 static int load_config(const char *path, struct config *cfg)
@@ -303,6 +334,364 @@ static int cmd_directory(const struct config *cfg, const char *command,
     return status;
 }
 
+/* ---- canned responses and the knowledge base ---------------------------------- */
+
+static const char *queue_arg(const char *a)
+{
+    return strcmp(a, "-") == 0 ? "" : a;
+}
+
+static int cmd_canned_list(PGconn *conn, const char *queue)
+{
+    struct desk_directory dir;
+    char err[512];
+    int rc = desk_db_load(conn, &dir, err, sizeof err);
+    if (rc != DESK_DB_OK)
+        return db_status(rc, err);
+    for (size_t i = 0; i < dir.canned_count; i++) {
+        const struct desk_canned_row *c = &dir.canned[i];
+        if (queue && strcmp(c->queue, queue_arg(queue)) != 0)
+            continue;
+        printf("%s\t%s\t", c->queue[0] ? c->queue : "-", c->name);
+        for (const char *p = c->body; *p; p++)
+            putchar(*p == '\n' ? ' ' : *p);
+        putchar('\n');
+    }
+    desk_directory_free(&dir);
+    return EXIT_OK;
+}
+
+static int kb_options(int argc, char **argv, int from,
+                      struct desk_kb_article *a)
+{
+    static const char *const allowed[] = {"--title", "--body", "--url",
+                                          "--queue", NULL};
+    if (check_options(argc, argv, from, allowed) < 0)
+        return -1;
+    a->title = (char *)option(argc, argv, from, "--title");
+    a->body = (char *)option(argc, argv, from, "--body");
+    a->url = (char *)option(argc, argv, from, "--url");
+    a->queue = (char *)option(argc, argv, from, "--queue");
+    char url[2048];
+    if (a->url && a->url[0] && !desk_is_url(a->url, url, sizeof url)) {
+        fprintf(stderr, "mucdeskctl: --url must be an http(s) address\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_kb_search(PGconn *conn, int argc, char **argv, int i)
+{
+    static const char *const allowed[] = {"--queue", NULL};
+    if (i >= argc || check_options(argc, argv, i + 1, allowed) < 0)
+        return EXIT_USAGE;
+    struct desk_kb_article *hits;
+    size_t n;
+    char err[512];
+    int rc = desk_db_kb_search(conn, option(argc, argv, i + 1, "--queue"),
+                               argv[i], 10, &hits, &n, err, sizeof err);
+    if (rc != DESK_DB_OK)
+        return db_status(rc, err);
+    for (size_t k = 0; k < n; k++)
+        printf("%lld\t%.4f\t%s\t%s\n", (long long)hits[k].id, hits[k].rank,
+               hits[k].title, hits[k].url ? hits[k].url : "");
+    desk_kb_articles_free(hits, n);
+    return EXIT_OK;
+}
+
+static int parse_id(const char *s, int64_t *id)
+{
+    long v;
+    if (desk_parse_int(s[0] == '#' ? s + 1 : s, 1, INT64_MAX / 2, &v) < 0) {
+        fprintf(stderr, "mucdeskctl: %s is not a number\n", s);
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+static int cmd_library(PGconn *conn, const char *command, int argc,
+                       char **argv, int i)
+{
+    char err[512] = "";
+    int rc;
+    if (strcmp(command, "canned-list") == 0 && i + 1 >= argc)
+        return cmd_canned_list(conn, i < argc ? argv[i] : NULL);
+    if (strcmp(command, "canned-set") == 0 && i + 3 == argc) {
+        rc = desk_db_canned_save(conn, queue_arg(argv[i]), argv[i + 1],
+                                 argv[i + 2], err, sizeof err);
+        if (rc == DESK_DB_OK)
+            printf("canned response %s saved\n", argv[i + 1]);
+        return db_status(rc, err);
+    }
+    if (strcmp(command, "canned-delete") == 0 && i + 2 == argc) {
+        rc = desk_db_canned_delete(conn, queue_arg(argv[i]), argv[i + 1], err,
+                                   sizeof err);
+        if (rc == DESK_DB_OK)
+            printf("canned response %s deleted\n", argv[i + 1]);
+        return db_status(rc, err);
+    }
+    if (strcmp(command, "kb-add") == 0 || strcmp(command, "kb-update") == 0) {
+        struct desk_kb_article a = {0};
+        bool add = strcmp(command, "kb-add") == 0;
+        int from = i;
+        if (!add) {
+            if (i >= argc || parse_id(argv[i], &a.id) < 0)
+                return EXIT_USAGE;
+            from = i + 1;
+        }
+        if (kb_options(argc, argv, from, &a) < 0)
+            return EXIT_USAGE;
+        rc = desk_db_kb_save(conn, &a, err, sizeof err);
+        if (rc == DESK_DB_OK)
+            printf("%lld\n", (long long)a.id);
+        return db_status(rc, err);
+    }
+    if (strcmp(command, "kb-delete") == 0 && i + 1 == argc) {
+        int64_t id;
+        if (parse_id(argv[i], &id) < 0)
+            return EXIT_USAGE;
+        rc = desk_db_kb_delete(conn, id, err, sizeof err);
+        if (rc == DESK_DB_OK)
+            printf("article %lld deleted\n", (long long)id);
+        return db_status(rc, err);
+    }
+    if (strcmp(command, "kb-list") == 0 && i == argc) {
+        struct desk_kb_article *list;
+        size_t n;
+        rc = desk_db_kb_list(conn, &list, &n, err, sizeof err);
+        if (rc != DESK_DB_OK)
+            return db_status(rc, err);
+        for (size_t k = 0; k < n; k++)
+            printf("%lld\t%s\t%s\t%s\n", (long long)list[k].id,
+                   list[k].queue ? list[k].queue : "-", list[k].title,
+                   list[k].url ? list[k].url : "");
+        desk_kb_articles_free(list, n);
+        return EXIT_OK;
+    }
+    if (strcmp(command, "kb-search") == 0)
+        return cmd_kb_search(conn, argc, argv, i);
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+/* ---- reports ------------------------------------------------------------------- */
+
+static int when_option(int argc, char **argv, int from, const char *name,
+                       int64_t *us)
+{
+    const char *v = option(argc, argv, from, name);
+    *us = 0;
+    if (v && desk_parse_when(v, us) < 0) {
+        fprintf(stderr, "mucdeskctl: %s: a date (2025-01-31) or a time "
+                        "(2025-01-31T10:00:00Z)\n", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_stats(PGconn *conn, int argc, char **argv, int i)
+{
+    static const char *const allowed[] = {"--queue", "--from", "--to", NULL};
+    int64_t from, to;
+    if (check_options(argc, argv, i, allowed) < 0 ||
+        when_option(argc, argv, i, "--from", &from) < 0 ||
+        when_option(argc, argv, i, "--to", &to) < 0)
+        return EXIT_USAGE;
+    const char *queue = option(argc, argv, i, "--queue");
+    const char *only[] = {queue, NULL};
+    struct desk_stats *rows;
+    size_t n;
+    char err[512];
+    int rc = desk_db_stats(conn, from, to, queue ? only : NULL, queue ? 1 : 0,
+                           &rows, &n, err, sizeof err);
+    if (rc != DESK_DB_OK)
+        return db_status(rc, err);
+    struct desk_stats total;
+    memset(&total, 0, sizeof total);
+    total.waiting = total.active = total.online = total.available = -1;
+    struct buf out = BUF_INIT;
+    for (size_t k = 0; k < n; k++) {
+        desk_stats_add(&total, &rows[k]);
+        desk_stats_text(&rows[k], &out);
+        buf_append_char(&out, '\n');
+    }
+    if (!queue) {
+        desk_stats_text(&total, &out);
+        buf_append_char(&out, '\n');
+    }
+    fputs(buf_cstr(&out), stdout);
+    buf_free(&out);
+    free(rows);
+    return EXIT_OK;
+}
+
+static int cmd_ticket_search(PGconn *conn, int argc, char **argv, int i)
+{
+    static const char *const allowed[] = {"--customer", "--status", "--queue",
+                                          "--agent", "--from", "--to",
+                                          "--text", "--max", NULL};
+    struct desk_search q = {0};
+    int max;
+    if (check_options(argc, argv, i, allowed) < 0 ||
+        when_option(argc, argv, i, "--from", &q.from_us) < 0 ||
+        when_option(argc, argv, i, "--to", &q.to_us) < 0 ||
+        int_option(argc, argv, i, "--max", 1, 100000, &max) < 0)
+        return EXIT_USAGE;
+    q.limit = max > 0 ? max : 100;
+    q.customer = option(argc, argv, i, "--customer");
+    q.status = option(argc, argv, i, "--status");
+    q.queue = option(argc, argv, i, "--queue");
+    q.agent = option(argc, argv, i, "--agent");
+    q.text = option(argc, argv, i, "--text");
+    struct desk_found *found;
+    size_t n;
+    char err[512];
+    int rc = desk_db_ticket_search(conn, &q, &found, &n, err, sizeof err);
+    if (rc != DESK_DB_OK)
+        return db_status(rc, err);
+    for (size_t k = 0; k < n; k++) {
+        const struct desk_found *f = &found[k];
+        char when[STAMP_TEXT_MAX];
+        stamp_format(f->created_us, when);
+        printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", (long long)f->id,
+               f->queue, f->status, when,
+               f->customer_name ? f->customer_name : "",
+               f->customer_email ? f->customer_email : "",
+               f->owner_jid ? f->owner_jid : "", f->subject ? f->subject : "");
+    }
+    desk_found_free(found, n);
+    return EXIT_OK;
+}
+
+static int cmd_transcript(PGconn *conn, int argc, char **argv, int i)
+{
+    static const char *const allowed[] = {"--view", NULL};
+    int64_t id;
+    if (i >= argc || parse_id(argv[i], &id) < 0 ||
+        check_options(argc, argv, i + 1, allowed) < 0)
+        return EXIT_USAGE;
+    const char *view = option(argc, argv, i + 1, "--view");
+    if (view && strcmp(view, "staff") && strcmp(view, "customer")) {
+        fprintf(stderr, "mucdeskctl: --view must be staff or customer\n");
+        return EXIT_USAGE;
+    }
+    struct desk_transcript t;
+    char err[512];
+    int rc = desk_db_transcript(conn, id, 0, &t, err, sizeof err);
+    if (rc != DESK_DB_OK)
+        return db_status(rc, err);
+    struct buf out = BUF_INIT;
+    desk_transcript_text(&t, view && strcmp(view, "customer") == 0
+                                 ? DESK_VIEW_CUSTOMER
+                                 : DESK_VIEW_STAFF,
+                         &out);
+    fputs(buf_cstr(&out), stdout);
+    buf_free(&out);
+    desk_transcript_free(&t);
+    return EXIT_OK;
+}
+
+static int cmd_purge(PGconn *conn, int argc, char **argv, int i)
+{
+    if (i + 2 != argc || strcmp(argv[i + 1], "--yes") != 0) {
+        fprintf(stderr, "mucdeskctl: purge-customer EMAIL-OR-JID --yes (it "
+                        "cannot be undone)\n");
+        return EXIT_USAGE;
+    }
+    const char *who = argv[i];
+    struct jid j;
+    char bare[JID_TEXT_MAX + 1];
+    if (strchr(who, '@') && jid_parse(who, &j) == 0 && jid_has_local(&j) &&
+        jid_bare_text(&j, bare, sizeof bare) > 0)
+        who = bare;
+    const struct passwd *pw = getpwuid(geteuid());
+    char actor[300];
+    snprintf(actor, sizeof actor, "mucdeskctl:%s", pw ? pw->pw_name : "?");
+    long erased, open;
+    char err[512];
+    int rc = desk_db_purge_customer(conn, who, actor, &erased, &open, err,
+                                    sizeof err);
+    if (rc != DESK_DB_OK)
+        return db_status(rc, err);
+    printf("erased %ld ticket(s)", erased);
+    if (open)
+        printf("; %ld open chat(s) left: purge again once they are closed",
+               open);
+    printf("\n");
+    return EXIT_OK;
+}
+
+static int cmd_reports(PGconn *conn, const char *command, int argc,
+                       char **argv, int i)
+{
+    if (strcmp(command, "stats") == 0)
+        return cmd_stats(conn, argc, argv, i);
+    if (strcmp(command, "ticket-search") == 0)
+        return cmd_ticket_search(conn, argc, argv, i);
+    if (strcmp(command, "transcript") == 0)
+        return cmd_transcript(conn, argc, argv, i);
+    return cmd_purge(conn, argc, argv, i);
+}
+
+/* The snippet needs the database only to check that the queue exists; a
+ * queue JID is taken as it is. */
+static int cmd_snippet(const struct config *cfg, int argc, char **argv, int i)
+{
+    if (i + 1 != argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!cfg->widget.script_url || !cfg->widget.websocket_url ||
+        !cfg->widget.anonymous_domain) {
+        fprintf(stderr, "mucdeskctl: set script_url, websocket_url and "
+                        "anonymous_domain in [widget] first\n");
+        return EXIT_USAGE;
+    }
+    char jid[JID_TEXT_MAX + 1];
+    const char *queue = argv[i];
+    if (strchr(queue, '@')) {
+        snprintf(jid, sizeof jid, "%s", queue);
+    } else {
+        PGconn *conn = connect_db(cfg);
+        if (!conn)
+            return EXIT_FAILURE_;
+        struct desk_directory dir;
+        char err[512];
+        int rc = desk_db_load(conn, &dir, err, sizeof err);
+        PQfinish(conn);
+        if (rc != DESK_DB_OK)
+            return db_status(rc, err);
+        bool found = false;
+        for (size_t k = 0; k < dir.queue_count; k++)
+            found = found || strcmp(dir.queues[k].name, queue) == 0;
+        desk_directory_free(&dir);
+        if (!found) {
+            fprintf(stderr, "mucdeskctl: no queue named %s\n", queue);
+            return EXIT_USAGE;
+        }
+        snprintf(jid, sizeof jid, "%s@%s", queue, cfg->component.jid);
+    }
+    struct buf out = BUF_INIT;
+    desk_widget_snippet(&out, cfg->widget.script_url, cfg->widget.websocket_url,
+                        cfg->widget.anonymous_domain, cfg->component.jid, jid);
+    fputs(buf_cstr(&out), stdout);
+    buf_free(&out);
+    return EXIT_OK;
+}
+
+static int with_db(const struct config *cfg, const char *command, int argc,
+                   char **argv, int i,
+                   int (*fn)(PGconn *, const char *, int, char **, int))
+{
+    PGconn *conn = connect_db(cfg);
+    if (!conn)
+        return EXIT_FAILURE_;
+    int status = fn(conn, command, argc, argv, i);
+    PQfinish(conn);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -354,6 +743,16 @@ int main(int argc, char **argv)
     } else if (strncmp(command, "queue-", 6) == 0 ||
                strncmp(command, "agent-", 6) == 0) {
         status = cmd_directory(&cfg, command, argc, argv, i);
+    } else if (strncmp(command, "canned-", 7) == 0 ||
+               strncmp(command, "kb-", 3) == 0) {
+        status = with_db(&cfg, command, argc, argv, i, cmd_library);
+    } else if (strcmp(command, "stats") == 0 ||
+               strcmp(command, "ticket-search") == 0 ||
+               strcmp(command, "transcript") == 0 ||
+               strcmp(command, "purge-customer") == 0) {
+        status = with_db(&cfg, command, argc, argv, i, cmd_reports);
+    } else if (strcmp(command, "widget-snippet") == 0) {
+        status = cmd_snippet(&cfg, argc, argv, i);
     } else {
         fprintf(stderr, "mucdeskctl: unknown command '%s'\n", command);
         usage(stderr);

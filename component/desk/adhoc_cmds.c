@@ -28,77 +28,24 @@
 
 /* ---- form helpers ------------------------------------------------------------- */
 
-static void field(struct buf *out, const char *var, const char *type,
-                  const char *label, const char *value, bool required,
-                  const char *desc)
-{
-    form_field_open(out, var, type, label);
-    if (desc) {
-        buf_append_str(out, "<desc>");
-        xml_text(out, desc);
-        buf_append_str(out, "</desc>");
-    }
-    if (required)
-        buf_append_str(out, "<required/>");
-    if (value)
-        form_add_value(out, value);
-    form_field_close(out);
-}
-
-static void list_field(struct buf *out, const char *var, const char *label,
-                       const char *value, const char *const *options,
-                       bool required)
-{
-    form_field_open(out, var, "list-single", label);
-    if (required)
-        buf_append_str(out, "<required/>");
-    if (value)
-        form_add_value(out, value);
-    for (const char *const *o = options; o[0]; o += 2) {
-        buf_append_str(out, "<option");
-        xml_attr(out, "label", o[1]);
-        buf_append_char(out, '>');
-        form_add_value(out, o[0]);
-        buf_append_str(out, "</option>");
-    }
-    form_field_close(out);
-}
-
-/* A text value, trimmed; "" if absent. */
-static const char *value(xmpp_stanza_t *form, const char *var)
+const char *desk_form_text(xmpp_stanza_t *form, const char *var)
 {
     const char *v = form ? form_value(form, var) : NULL;
     return v ? v : "";
 }
 
-struct joiner {
-    struct buf *b;
-    const char *sep;
-};
-
-static void join_one(void *ud, const char *v)
+void desk_form_lines(xmpp_stanza_t *form, const char *var, const char *sep,
+                     struct buf *out)
 {
-    struct joiner *j = ud;
-    if (j->b->len)
-        buf_append_str(j->b, j->sep);
-    buf_append_str(j->b, v);
+    form_join_values(form, var, sep, out);
 }
 
-/* All values of a field joined (text-multi lines, list-multi items). */
-static void values(xmpp_stanza_t *form, const char *var, const char *sep,
-                   struct buf *out)
-{
-    struct joiner j = {out, sep};
-    if (form)
-        form_each_value(form, var, join_one, &j);
-}
-
-static void result_open(struct adhoc_step *st)
+void desk_result_open(struct adhoc_step *st)
 {
     form_open(st->payload, "result", NULL, NULL, NULL);
 }
 
-static void executing(struct adhoc_step *st, unsigned next_stage)
+void desk_step_executing(struct adhoc_step *st, unsigned next_stage)
 {
     st->status = ADHOC_EXECUTING;
     st->next_stage = next_stage;
@@ -121,21 +68,21 @@ static bool everyone(void *ud, const char *asker, const char *target)
     return true;
 }
 
-static bool admins_only(void *ud, const char *asker, const char *target)
+bool desk_visible_admin(void *ud, const char *asker, const char *target)
 {
     struct desk *d = ud;
     (void)target;
     return config_is_admin(d->cfg, asker);
 }
 
-static bool staff_only(void *ud, const char *asker, const char *target)
+bool desk_visible_staff(void *ud, const char *asker, const char *target)
 {
     struct desk *d = ud;
     (void)target;
     return config_is_admin(d->cfg, asker) || desk_is_staff_anywhere(d, asker);
 }
 
-static bool supervisors_only(void *ud, const char *asker, const char *target)
+bool desk_visible_supervisor(void *ud, const char *asker, const char *target)
 {
     struct desk *d = ud;
     (void)target;
@@ -180,10 +127,10 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
                       : (q->greeting ? q->greeting
                                      : "Tell us about your question.");
         form_open(st->payload, "form", FORM_REQUEST, title, instr);
-        field(st->payload, "name", "text-single", "Your name", NULL, true,
+        form_add_field(st->payload, "name", "text-single", "Your name", NULL, true,
               NULL);
-        field(st->payload, "email", "text-single", "Email", NULL, true, NULL);
-        field(st->payload, "question", "text-multi", "Question", NULL, true,
+        form_add_field(st->payload, "email", "text-single", "Email", NULL, true, NULL);
+        form_add_field(st->payload, "question", "text-multi", "Question", NULL, true,
               NULL);
         if (q->prechat)
             desk_prechat_form(q->prechat, st->payload);
@@ -191,19 +138,19 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
             form_add_field(st->payload, "transcript", "boolean",
                            "Email me a transcript of this chat", "0", false,
                            NULL);
-        field(st->payload, "page", "hidden", NULL, NULL, false, NULL);
-        field(st->payload, "browser", "hidden", NULL, NULL, false, NULL);
-        field(st->payload, "skills", "hidden", NULL, NULL, false, NULL);
+        form_add_field(st->payload, "page", "hidden", NULL, NULL, false, NULL);
+        form_add_field(st->payload, "browser", "hidden", NULL, NULL, false, NULL);
+        form_add_field(st->payload, "skills", "hidden", NULL, NULL, false, NULL);
         if (offline)
-            field(st->payload, "offline", "hidden", NULL, "1", false, NULL);
+            form_add_field(st->payload, "offline", "hidden", NULL, "1", false, NULL);
         form_close(st->payload);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         return 0;
     }
     struct buf question = BUF_INIT, extras = BUF_INIT;
-    values(st->form, "question", "\n", &question);
-    const char *name = value(st->form, "name");
-    const char *email = value(st->form, "email");
+    desk_form_lines(st->form, "question", "\n", &question);
+    const char *name = desk_form_text(st->form, "name");
+    const char *email = desk_form_text(st->form, "email");
     int rc = -1;
     if (!*name) {
         xerr_set(err, XERR_BAD_REQUEST, "name: please tell us your name");
@@ -229,7 +176,7 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         goto out;
     }
     bool transcript = false;
-    const char *tv = value(st->form, "transcript");
+    const char *tv = desk_form_text(st->form, "transcript");
     if (*tv && form_parse_bool(tv, &transcript) < 0) {
         xerr_set(err, XERR_BAD_REQUEST, "transcript: yes or no");
         goto out;
@@ -240,27 +187,27 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     if (jid_prep_resource(name, nick) < 0)
         snprintf(nick, sizeof nick, "Customer");
     char skills[256];
-    snprintf(skills, sizeof skills, "%s", value(st->form, "skills"));
+    snprintf(skills, sizeof skills, "%s", desk_form_text(st->form, "skills"));
     desk_normalise_list(skills);
     struct desk_request r = {
         .customer_full = st->in->from_text,
         .name = name,
         .email = email,
         .question = buf_cstr(&question),
-        .page = value(st->form, "page"),
-        .browser = value(st->form, "browser"),
+        .page = desk_form_text(st->form, "page"),
+        .browser = desk_form_text(st->form, "browser"),
         .skills = skills,
         .nick = nick,
         .extra_json = extras.len ? buf_cstr(&extras) : NULL,
     };
-    if (strcmp(value(st->form, "offline"), "1") == 0 || closed) {
+    if (strcmp(desk_form_text(st->form, "offline"), "1") == 0 || closed) {
         int64_t id;
         if (desk_chat_leave_message(q, &r, &id, err) < 0)
             goto out;
         adhoc_note(st, "info", "Thank you: we will answer by email. Your "
                                "ticket number is %lld.",
                    (long long)id);
-        result_open(st);
+        desk_result_open(st);
         char n[32];
         snprintf(n, sizeof n, "%lld", (long long)id);
         form_add(st->payload, "ticket", "text-single", "Ticket", n);
@@ -274,7 +221,7 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     char token[2 * DESK_TOKEN_BYTES + 1];
     if (desk_chat_request(q, &r, &c, &existing, token, sizeof token, err) < 0)
         goto out;
-    result_open(st);
+    desk_result_open(st);
     char n[32];
     form_add(st->payload, "room", "jid-single", "Chat room",
              muc_room_jid(c->room));
@@ -311,13 +258,13 @@ static int resume_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     if (!st->form) {
         form_open(st->payload, "form", "urn:mucdesk:resume-chat",
                   "Resume a chat", NULL);
-        field(st->payload, "token", "text-private", "Resume token", NULL,
+        form_add_field(st->payload, "token", "text-private", "Resume token", NULL,
               true, NULL);
         form_close(st->payload);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         return 0;
     }
-    struct desk_chat *c = desk_chat_by_token(d, value(st->form, "token"));
+    struct desk_chat *c = desk_chat_by_token(d, desk_form_text(st->form, "token"));
     if (!c || !c->room) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "token: unknown or expired");
         return -1;
@@ -339,7 +286,7 @@ static int resume_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     /* Membership: to come in while it lasts, to read the archive after. */
     desk_chat_add_customer(c, st->asker);
     log_info(LOG, "ticket %lld: resumed by a new address", (long long)c->id);
-    result_open(st);
+    desk_result_open(st);
     char n[32];
     form_add(st->payload, "room", "jid-single", "Chat room",
              muc_room_jid(c->room));
@@ -367,40 +314,34 @@ static int rate_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     if (!st->form) {
         form_open(st->payload, "form", "urn:mucdesk:rate-chat",
                   "Rate your chat", "How did we do?");
-        field(st->payload, "ticket", "text-single", "Ticket", NULL, true,
+        form_add_field(st->payload, "ticket", "text-single", "Ticket", NULL, true,
               NULL);
-        field(st->payload, "token", "text-private", "Resume token", NULL, true,
+        form_add_field(st->payload, "token", "text-private", "Resume token", NULL, true,
               NULL);
-        list_field(st->payload, "rating", "Rating (5 is best)", NULL, ratings,
+        form_add_choice(st->payload, "rating", "list-single", "Rating (5 is best)", NULL, ratings,
                    true);
-        field(st->payload, "comment", "text-multi", "Comment", NULL, false,
+        form_add_field(st->payload, "comment", "text-multi", "Comment", NULL, false,
               NULL);
         form_close(st->payload);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         return 0;
     }
     long id, rating;
     struct desk_chat *c = NULL;
-    if (desk_parse_int(value(st->form, "ticket"), 1, INT64_MAX / 2, &id) == 0)
+    if (desk_parse_int(desk_form_text(st->form, "ticket"), 1, INT64_MAX / 2, &id) == 0)
         c = desk_chat_find(d, (int64_t)id);
-    if (!c || !desk_chat_token_matches(c, value(st->form, "token"))) {
+    if (!c || !desk_chat_token_matches(c, desk_form_text(st->form, "token"))) {
         xerr_set(err, XERR_FORBIDDEN, "token: not valid for this ticket");
         return -1;
     }
-    if (desk_parse_int(value(st->form, "rating"), 1, 5, &rating) < 0) {
+    if (desk_parse_int(desk_form_text(st->form, "rating"), 1, 5, &rating) < 0) {
         xerr_set(err, XERR_BAD_REQUEST, "rating: choose 1 to 5");
         return -1;
     }
     struct buf comment = BUF_INIT;
-    values(st->form, "comment", "\n", &comment);
-    c->rating = (int)rating;
-    free(c->rating_comment);
-    c->rating_comment = comment.len ? strndup(buf_cstr(&comment), 2000) : NULL;
-    desk_chat_save(c);
-    char body[2100];
-    snprintf(body, sizeof body, "%ld%s%.2000s", rating, comment.len ? ": " : "",
-             buf_cstr(&comment));
-    desk_chat_event(c, ARCHIVE_RATING, st->asker, NULL, body, false);
+    desk_form_lines(st->form, "comment", "\n", &comment);
+    desk_chat_rate(c, (int)rating, comment.len ? buf_cstr(&comment) : NULL,
+                   st->asker);
     buf_free(&comment);
     adhoc_note(st, "info", "Thank you for your feedback!");
     return 0;
@@ -468,35 +409,35 @@ static void queue_fields(struct buf *out, const struct desk_queue *q,
 {
     char n[16];
     if (with_name)
-        field(out, "queue", "text-single", "Queue (local part of its JID)",
+        form_add_field(out, "queue", "text-single", "Queue (local part of its JID)",
               NULL, true, NULL);
-    field(out, "name", "text-single", "Name", q ? q->title : NULL, with_name,
+    form_add_field(out, "name", "text-single", "Name", q ? q->title : NULL, with_name,
           NULL);
-    list_field(out, "strategy", "Routing strategy",
+    form_add_choice(out, "strategy", "list-single", "Routing strategy",
                q ? q->strategy : "round-robin", strategy_options, false);
     snprintf(n, sizeof n, "%d", q ? q->offer_timeout_s : 20);
-    field(out, "offer-timeout", "text-single", "Offer timeout (seconds)", n,
+    form_add_field(out, "offer-timeout", "text-single", "Offer timeout (seconds)", n,
           false, NULL);
     snprintf(n, sizeof n, "%d", q ? q->max_wait_s : 240);
-    field(out, "max-wait", "text-single", "Maximum wait (seconds)", n, false,
+    form_add_field(out, "max-wait", "text-single", "Maximum wait (seconds)", n, false,
           NULL);
-    field(out, "greeting", "text-multi", "Greeting",
+    form_add_field(out, "greeting", "text-multi", "Greeting",
           q ? q->greeting : NULL, false, NULL);
-    field(out, "offline-message", "text-multi", "Offline message",
+    form_add_field(out, "offline-message", "text-multi", "Offline message",
           q ? q->offline_message : NULL, false,
           "Shown when no agent is online");
-    field(out, "prechat-fields", "text-multi", "Extra pre-chat fields",
+    form_add_field(out, "prechat-fields", "text-multi", "Extra pre-chat fields",
           q && q->prechat_text ? q->prechat_text : NULL, false,
           "One per line: var|type|label|required|options, e.g. "
           "plan|list-single|Your plan|required|free,pro");
-    field(out, "hours", "text-multi", "Business hours",
+    form_add_field(out, "hours", "text-multi", "Business hours",
           q && q->hours_text ? q->hours_text : NULL, false,
           "e.g. mon-fri 09:00-17:30; sat 10:00-13:00; 2025-12-25 closed. "
           "Empty: always open");
-    field(out, "timezone", "text-single", "Time zone of the hours",
+    form_add_field(out, "timezone", "text-single", "Time zone of the hours",
           q && q->timezone ? q->timezone : "UTC", false,
           "An IANA name such as Europe/Paris");
-    field(out, "closed-message", "text-multi", "Closed-hours message",
+    form_add_field(out, "closed-message", "text-multi", "Closed-hours message",
           q ? q->closed_message : NULL, false,
           "Shown outside business hours, above the leave-a-message form");
     form_add_field(out, "transcript-email", "boolean",
@@ -539,12 +480,12 @@ static int read_queue_fields(xmpp_stanza_t *form, struct desk_queue_row *row,
         row->max_wait = (int)v;
     }
     if (form_field(form, "greeting")) {
-        values(form, "greeting", "\n", greeting);
+        desk_form_lines(form, "greeting", "\n", greeting);
         buf_append_str(greeting, ""); /* "" clears it */
         row->greeting = (char *)buf_cstr(greeting);
     }
     if (form_field(form, "offline-message")) {
-        values(form, "offline-message", "\n", offline);
+        desk_form_lines(form, "offline-message", "\n", offline);
         buf_append_str(offline, "");
         row->offline_message = (char *)buf_cstr(offline);
     }
@@ -569,17 +510,17 @@ static int read_more_fields(xmpp_stanza_t *form, struct desk_queue_row *row,
 {
     row->transcript_email = -1;
     if (form_field(form, "prechat-fields")) {
-        values(form, "prechat-fields", "\n", &t->prechat);
+        desk_form_lines(form, "prechat-fields", "\n", &t->prechat);
         buf_append_str(&t->prechat, "");
         row->prechat_fields = (char *)buf_cstr(&t->prechat);
     }
     if (form_field(form, "hours")) {
-        values(form, "hours", "\n", &t->hours);
+        desk_form_lines(form, "hours", "\n", &t->hours);
         buf_append_str(&t->hours, "");
         row->hours = (char *)buf_cstr(&t->hours);
     }
     if (form_field(form, "closed-message")) {
-        values(form, "closed-message", "\n", &t->closed);
+        desk_form_lines(form, "closed-message", "\n", &t->closed);
         buf_append_str(&t->closed, "");
         row->closed_message = (char *)buf_cstr(&t->closed);
     }
@@ -615,11 +556,11 @@ static int queue_create(void *ud, struct adhoc_step *st, struct xerr *err)
                   NULL);
         queue_fields(st->payload, NULL, true);
         form_close(st->payload);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         return 0;
     }
     struct desk_queue_row row = {0};
-    const char *name = value(st->form, "queue");
+    const char *name = desk_form_text(st->form, "queue");
     const char *problem = desk_queue_name_problem(name);
     if (problem) {
         xerr_set(err, XERR_BAD_REQUEST, "queue: %s", problem);
@@ -645,7 +586,7 @@ struct configure_data {
     char queue[128];
 };
 
-static const char *const *queue_options(struct desk *d)
+const char **desk_queue_options(struct desk *d)
 {
     size_t n = HASH_COUNT(d->queues);
     const char **opts = calloc(2 * n + 1, sizeof *opts);
@@ -664,23 +605,23 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
     struct desk *d = ud;
     struct configure_data *data = st->data;
     if (st->stage == 0 && !st->form) {
-        const char *const *opts = queue_options(d);
+        const char *const *opts = desk_queue_options(d);
         if (!opts) {
             xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
             return -1;
         }
         form_open(st->payload, "form", "urn:mucdesk:queue",
                   "Configure a queue", "Which queue?");
-        list_field(st->payload, "queue", "Queue", NULL, opts, true);
+        form_add_choice(st->payload, "queue", "list-single", "Queue", NULL, opts, true);
         form_close(st->payload);
         free((void *)opts);
-        executing(st, 0);
+        desk_step_executing(st, 0);
         st->actions = ADHOC_ACT_NEXT | ADHOC_ACT_COMPLETE;
         st->default_action = ADHOC_ACT_NEXT;
         return 0;
     }
     if (st->stage == 0) {
-        const char *name = value(st->form, "queue");
+        const char *name = desk_form_text(st->form, "queue");
         if (!desk_queue_find(d, name)) {
             xerr_set(err, XERR_BAD_REQUEST, "queue: no such queue");
             return -1;
@@ -715,7 +656,7 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
         form_open(st->payload, "form", "urn:mucdesk:queue", title, NULL);
         queue_fields(st->payload, q, false);
         form_close(st->payload);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
         return 0;
     }
@@ -740,20 +681,20 @@ static int queue_delete(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
     if (!st->form) {
-        const char *const *opts = queue_options(d);
+        const char *const *opts = desk_queue_options(d);
         if (!opts) {
             xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
             return -1;
         }
         form_open(st->payload, "form", "urn:mucdesk:queue", "Delete a queue",
                   "Its agents lose it; its open chats stay open.");
-        list_field(st->payload, "queue", "Queue", NULL, opts, true);
+        form_add_choice(st->payload, "queue", "list-single", "Queue", NULL, opts, true);
         form_close(st->payload);
         free((void *)opts);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         return 0;
     }
-    struct desk_queue_row row = {.name = (char *)value(st->form, "queue"),
+    struct desk_queue_row row = {.name = (char *)desk_form_text(st->form, "queue"),
                                  .offer_timeout = -1, .max_wait = -1};
     if (!*row.name) {
         xerr_set(err, XERR_BAD_REQUEST, "queue: which queue?");
@@ -778,33 +719,33 @@ static int agent_add(void *ud, struct adhoc_step *st, struct xerr *err)
     static const char *const roles[] = {"agent", "Agent", "supervisor",
                                         "Supervisor", NULL};
     if (!st->form) {
-        const char *const *opts = queue_options(d);
+        const char *const *opts = desk_queue_options(d);
         if (!opts) {
             xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
             return -1;
         }
         form_open(st->payload, "form", "urn:mucdesk:agent", "Add an agent",
                   NULL);
-        list_field(st->payload, "queue", "Queue", NULL, opts, true);
-        field(st->payload, "jid", "jid-single", "Agent's JID", NULL, true,
+        form_add_choice(st->payload, "queue", "list-single", "Queue", NULL, opts, true);
+        form_add_field(st->payload, "jid", "jid-single", "Agent's JID", NULL, true,
               NULL);
-        list_field(st->payload, "role", "Role", "agent", roles, true);
-        field(st->payload, "max-chats", "text-single",
+        form_add_choice(st->payload, "role", "list-single", "Role", "agent", roles, true);
+        form_add_field(st->payload, "max-chats", "text-single",
               "Most chats at a time", "3", false, NULL);
-        field(st->payload, "skills", "text-single", "Skills",
+        form_add_field(st->payload, "skills", "text-single", "Skills",
               NULL, false, "Comma-separated, e.g. billing,french");
         form_close(st->payload);
         free((void *)opts);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         return 0;
     }
     char bare[BARE_MAX];
-    if (bare_of(value(st->form, "jid"), bare, sizeof bare) < 0) {
+    if (bare_of(desk_form_text(st->form, "jid"), bare, sizeof bare) < 0) {
         xerr_set(err, XERR_BAD_REQUEST, "jid: a bare JID such as "
                                         "alex@example.org");
         return -1;
     }
-    const char *role = value(st->form, "role");
+    const char *role = desk_form_text(st->form, "role");
     if (!*role)
         role = "agent";
     if (strcmp(role, "agent") && strcmp(role, "supervisor")) {
@@ -812,20 +753,20 @@ static int agent_add(void *ud, struct adhoc_step *st, struct xerr *err)
         return -1;
     }
     long max = 3;
-    const char *m = value(st->form, "max-chats");
+    const char *m = desk_form_text(st->form, "max-chats");
     if (*m && desk_parse_int(m, 1, 100, &max) < 0) {
         xerr_set(err, XERR_BAD_REQUEST, "max-chats: 1 to 100");
         return -1;
     }
     struct buf skills = BUF_INIT;
-    values(st->form, "skills", ",", &skills);
+    desk_form_lines(st->form, "skills", ",", &skills);
     char *sk = buf_steal(&skills);
     if (!sk) {
         xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
         return -1;
     }
     desk_normalise_list(sk);
-    struct desk_agent_row row = {.queue = (char *)value(st->form, "queue"),
+    struct desk_agent_row row = {.queue = (char *)desk_form_text(st->form, "queue"),
                                  .jid = bare, .role = (char *)role,
                                  .max_chats = (int)max, .skills = sk};
     char done[300];
@@ -841,27 +782,27 @@ static int agent_remove(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
     if (!st->form) {
-        const char *const *opts = queue_options(d);
+        const char *const *opts = desk_queue_options(d);
         if (!opts) {
             xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
             return -1;
         }
         form_open(st->payload, "form", "urn:mucdesk:agent",
                   "Remove an agent from a queue", NULL);
-        list_field(st->payload, "queue", "Queue", NULL, opts, true);
-        field(st->payload, "jid", "jid-single", "Agent's JID", NULL, true,
+        form_add_choice(st->payload, "queue", "list-single", "Queue", NULL, opts, true);
+        form_add_field(st->payload, "jid", "jid-single", "Agent's JID", NULL, true,
               NULL);
         form_close(st->payload);
         free((void *)opts);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         return 0;
     }
     char bare[BARE_MAX];
-    if (bare_of(value(st->form, "jid"), bare, sizeof bare) < 0) {
+    if (bare_of(desk_form_text(st->form, "jid"), bare, sizeof bare) < 0) {
         xerr_set(err, XERR_BAD_REQUEST, "jid: a bare JID");
         return -1;
     }
-    struct desk_agent_row row = {.queue = (char *)value(st->form, "queue"),
+    struct desk_agent_row row = {.queue = (char *)desk_form_text(st->form, "queue"),
                                  .jid = bare};
     char done[300];
     snprintf(done, sizeof done, "%.200s removed from queue %.60s.", bare, row.queue);
@@ -881,6 +822,7 @@ struct staff_command {
     enum desk_place place;
     bool supervisors;
     struct staff_field fields[4]; /* after `ticket` for session commands */
+    const char *verb;             /* the command line's start; NULL: /node */
 };
 
 static const char *const status_options[] = {
@@ -891,36 +833,39 @@ static const char *const time_options[] = {"pause", "Pause", "resume",
 
 static const struct staff_command staff_commands[] = {
     {"accept", "Accept a waiting chat", DESK_IN_QUEUE, false,
-     {{"ticket", "text-single", "Ticket", true, NULL}}},
-    {"waiting", "Waiting chats", DESK_IN_QUEUE, false, {{0}}},
-    {"stats", "Queue figures", DESK_IN_QUEUE, false, {{0}}},
+     {{"ticket", "text-single", "Ticket", true, NULL}}, NULL},
+    {"waiting", "Waiting chats", DESK_IN_QUEUE, false, {{0}}, NULL},
     {"observe", "Observe a chat invisibly", DESK_IN_QUEUE, true,
-     {{"ticket", "text-single", "Ticket", true, NULL}}},
+     {{"ticket", "text-single", "Ticket", true, NULL}}, NULL},
     {"join", "Join a chat (visible)", DESK_IN_QUEUE, true,
-     {{"ticket", "text-single", "Ticket", true, NULL}}},
+     {{"ticket", "text-single", "Ticket", true, NULL}}, NULL},
     {"take", "Take over a chat", DESK_IN_QUEUE, true,
-     {{"ticket", "text-single", "Ticket", true, NULL}}},
+     {{"ticket", "text-single", "Ticket", true, NULL}}, NULL},
     {"invite", "Invite staff into a chat", DESK_IN_SESSION, false,
      {{"jid", "text-single", "JID or nick", true, NULL},
-      {"reason", "text-single", "Reason", false, NULL}}},
+      {"reason", "text-single", "Reason", false, NULL}}, NULL},
     {"forward", "Forward a chat", DESK_IN_SESSION, false,
-     {{"to", "text-single", "Agent JID or queue", true, NULL}}},
-    {"leave", "Leave a chat", DESK_IN_SESSION, false, {{0}}},
+     {{"to", "text-single", "Agent JID or queue", true, NULL}}, NULL},
+    {"leave", "Leave a chat", DESK_IN_SESSION, false, {{0}}, NULL},
     {"close", "Close a chat", DESK_IN_SESSION, false,
      {{"status", "list-single", "Final status", true, status_options},
       {"queue", "text-single", "Queue (for queued)", false, NULL},
-      {"note", "text-single", "Note (staff only)", false, NULL}}},
+      {"note", "text-single", "Note (staff only)", false, NULL}}, NULL},
     {"note", "Add an internal note", DESK_IN_SESSION, false,
-     {{"text", "text-multi", "Note (staff only)", true, NULL}}},
+     {{"text", "text-multi", "Note (staff only)", true, NULL}}, NULL},
     {"time", "Chat time", DESK_IN_SESSION, false,
      {{"action", "list-single", "Action", true, time_options},
-      {"minutes", "text-single", "Minutes (for set)", false, NULL}}},
+      {"minutes", "text-single", "Minutes (for set)", false, NULL}}, NULL},
     {"subject", "Change the subject", DESK_IN_SESSION, false,
-     {{"subject", "text-single", "Subject", true, NULL}}},
+     {{"subject", "text-single", "Subject", true, NULL}}, NULL},
     {"priority", "Change the priority", DESK_IN_SESSION, false,
-     {{"priority", "text-single", "Priority (1-5)", true, NULL}}},
-    {"visible", "Become visible", DESK_IN_SESSION, true, {{0}}},
-    {"invisible", "Become invisible (observe)", DESK_IN_SESSION, true, {{0}}},
+     {{"priority", "text-single", "Priority (1-5)", true, NULL}}, NULL},
+    {"kb", "Search the knowledge base", DESK_IN_SESSION, false,
+     {{"query", "text-single", "Words to look for", true, NULL}}, NULL},
+    {"kb-send", "Send a knowledge base article", DESK_IN_SESSION, false,
+     {{"article", "text-single", "Article number", true, NULL}}, "/kb send"},
+    {"visible", "Become visible", DESK_IN_SESSION, true, {{0}}, NULL},
+    {"invisible", "Become invisible (observe)", DESK_IN_SESSION, true, {{0}}, NULL},
 };
 #define STAFF_COMMAND_COUNT (sizeof staff_commands / sizeof staff_commands[0])
 
@@ -932,8 +877,8 @@ struct staff_ud {
 static bool staff_visible(void *ud, const char *asker, const char *target)
 {
     struct staff_ud *s = ud;
-    return s->cmd->supervisors ? supervisors_only(s->desk, asker, target)
-                               : staff_only(s->desk, asker, target);
+    return s->cmd->supervisors ? desk_visible_supervisor(s->desk, asker, target)
+                               : desk_visible_staff(s->desk, asker, target);
 }
 
 static int staff_step(void *ud, struct adhoc_step *st, struct xerr *err)
@@ -946,34 +891,37 @@ static int staff_step(void *ud, struct adhoc_step *st, struct xerr *err)
     if (!st->form && has_fields) {
         form_open(st->payload, "form", NULL, cmd->name, NULL);
         if (session)
-            field(st->payload, "ticket", "text-single", "Ticket", NULL, true,
+            form_add_field(st->payload, "ticket", "text-single", "Ticket", NULL, true,
                   NULL);
         for (const struct staff_field *f = cmd->fields; f->var; f++) {
             if (f->options)
-                list_field(st->payload, f->var, f->label, NULL, f->options,
+                form_add_choice(st->payload, f->var, "list-single", f->label, NULL, f->options,
                            f->required);
             else
-                field(st->payload, f->var, f->type, f->label, NULL,
+                form_add_field(st->payload, f->var, f->type, f->label, NULL,
                       f->required, NULL);
         }
         form_close(st->payload);
-        executing(st, 1);
+        desk_step_executing(st, 1);
         return 0;
     }
     struct desk_call call = {.desk = d, .actor = st->asker,
-                             .place = cmd->place};
+                             .place = cmd->place, .step = st};
     struct buf line = BUF_INIT, reply = BUF_INIT;
     call.reply = &reply;
-    buf_printf(&line, "/%s", cmd->node);
+    if (cmd->verb)
+        buf_append_str(&line, cmd->verb);
+    else
+        buf_printf(&line, "/%s", cmd->node);
     if (session) {
         long id;
         struct desk_chat *c = NULL;
-        if (desk_parse_int(value(st->form, "ticket"), 1, INT64_MAX / 2, &id) ==
+        if (desk_parse_int(desk_form_text(st->form, "ticket"), 1, INT64_MAX / 2, &id) ==
             0)
             c = desk_chat_find(d, (int64_t)id);
         if (!c) {
             /* Unknown and forbidden look alike. */
-            bool number = desk_parse_int(value(st->form, "ticket"), 1,
+            bool number = desk_parse_int(desk_form_text(st->form, "ticket"), 1,
                                          INT64_MAX / 2, &id) == 0;
             if (number)
                 desk_authz_refuse(err);
@@ -987,7 +935,7 @@ static int staff_step(void *ud, struct adhoc_step *st, struct xerr *err)
     }
     for (const struct staff_field *f = cmd->fields; f->var; f++) {
         struct buf v = BUF_INIT;
-        values(st->form, f->var, " ", &v);
+        desk_form_lines(st->form, f->var, " ", &v);
         if (f->required && !v.len) {
             xerr_set(err, XERR_BAD_REQUEST, "%s: required", f->var);
             buf_free(&v);
@@ -999,18 +947,31 @@ static int staff_step(void *ud, struct adhoc_step *st, struct xerr *err)
             buf_printf(&line, " %s", buf_cstr(&v));
         buf_free(&v);
     }
-    int rc = desk_command_run(&call, buf_cstr(&line), err);
-    if (rc == 0) {
+    buf_free(&reply);
+    int rc = desk_adhoc_run_line(d, st, call.chat, cmd->place,
+                                 buf_cstr(&line), err);
+    buf_free(&line);
+    return rc;
+}
+
+int desk_adhoc_run_line(struct desk *d, struct adhoc_step *st,
+                        struct desk_chat *chat, enum desk_place place,
+                        const char *line, struct xerr *err)
+{
+    struct buf reply = BUF_INIT;
+    struct desk_call call = {.desk = d, .actor = st->asker, .place = place,
+                             .chat = chat, .step = st, .reply = &reply};
+    int rc = desk_command_run(&call, line, err);
+    if (rc == 0 && !call.deferred) {
         if (reply.len)
             adhoc_note(st, "info", "%s", buf_cstr(&reply));
         if (call.room_jid[0]) {
-            result_open(st);
+            desk_result_open(st);
             form_add(st->payload, "room", "jid-single", "Chat room",
                      call.room_jid);
             form_close(st->payload);
         }
     }
-    buf_free(&line);
     buf_free(&reply);
     return rc;
 }
@@ -1024,20 +985,22 @@ int desk_adhoc_register(struct desk *d)
          NULL, d},
         {"resume-chat", "Resume a chat", NULL, everyone, resume_chat, NULL, d},
         {"rate-chat", "Rate a chat", NULL, everyone, rate_chat, NULL, d},
-        {"queue-create", "Create a queue", NULL, admins_only, queue_create,
+        {"queue-create", "Create a queue", NULL, desk_visible_admin, queue_create,
          NULL, d},
-        {"queue-configure", "Configure a queue", NULL, admins_only,
+        {"queue-configure", "Configure a queue", NULL, desk_visible_admin,
          queue_configure, NULL, d},
-        {"queue-delete", "Delete a queue", NULL, admins_only, queue_delete,
+        {"queue-delete", "Delete a queue", NULL, desk_visible_admin, queue_delete,
          NULL, d},
-        {"agent-add", "Add an agent to a queue", NULL, admins_only, agent_add,
+        {"agent-add", "Add an agent to a queue", NULL, desk_visible_admin, agent_add,
          NULL, d},
-        {"agent-remove", "Remove an agent from a queue", NULL, admins_only,
+        {"agent-remove", "Remove an agent from a queue", NULL, desk_visible_admin,
          agent_remove, NULL, d},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (adhoc_register(d->adhoc, &cmds[i]) < 0)
             return -1;
+    if (desk_adhoc_agent_register(d) < 0 || desk_adhoc_admin_register(d) < 0)
+        return -1;
     struct staff_ud *staff_uds = calloc(STAFF_COMMAND_COUNT, sizeof *staff_uds);
     if (!staff_uds)
         return -1;

@@ -14,6 +14,7 @@ static const enum desk_role minimum[DESK_ACT_COUNT] = {
     [DESK_ACT_WAITING] = DESK_ROLE_AGENT,
     [DESK_ACT_SESSION] = DESK_ROLE_AGENT,
     [DESK_ACT_SUPERVISE] = DESK_ROLE_SUPERVISOR,
+    [DESK_ACT_REPORTS] = DESK_ROLE_SUPERVISOR,
     [DESK_ACT_ADMIN] = DESK_ROLE_ADMIN,
 };
 
@@ -39,7 +40,7 @@ const char *desk_action_name(enum desk_action action)
 {
     static const char *const names[DESK_ACT_COUNT] = {
         "request-chat", "enter-session", "enter-queue", "read-ticket",
-        "accept", "waiting", "session", "supervise", "admin",
+        "accept", "waiting", "session", "supervise", "reports", "admin",
     };
     return (unsigned)action < DESK_ACT_COUNT ? names[action] : "?";
 }

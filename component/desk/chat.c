@@ -204,6 +204,24 @@ void desk_chat_clock(struct desk_chat *c, bool run)
     c->clock_since_ms = loop_now(c->desk->loop);
 }
 
+int desk_chat_rate(struct desk_chat *c, int rating, const char *comment,
+                   const char *actor)
+{
+    if (rating < 1 || rating > 5)
+        return -1;
+    c->rating = rating;
+    free(c->rating_comment);
+    c->rating_comment = comment && *comment ? strndup(comment, 2000) : NULL;
+    desk_chat_save(c);
+    char body[2100];
+    snprintf(body, sizeof body, "%d%s%.2000s", rating,
+             c->rating_comment ? ": " : "",
+             c->rating_comment ? c->rating_comment : "");
+    desk_chat_event(c, ARCHIVE_RATING, actor, NULL, body, false);
+    log_info(LOG, "ticket %lld: rated %d", (long long)c->id, rating);
+    return 0;
+}
+
 /* ---- tokens ------------------------------------------------------------------ */
 
 static void token_hash(const char *token, uint8_t out[TICKET_TOKEN_HASH_SIZE])
@@ -777,6 +795,7 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
     log_info(LOG, "ticket %lld: ended (%s, %d s)", (long long)c->id,
              ticket_status_name(status), desk_chat_seconds(c));
     desk_plugin_event(c, MUCDESK_EVENT_CLOSED, actor);
+    desk_mail_chat_ended(c);
     uint64_t keep = (uint64_t)d->cfg->desk.closed_room_hours * 3600 * 1000;
     c->expire_timer = loop_timer_add(d->loop, keep ? keep : 1, expire_timer, c,
                                      NULL);
@@ -1064,11 +1083,11 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
 {
     struct desk_chat *c = ud;
     (void)in;
-    if (body[0] != '/' || !muc_occupant_privileged(from))
-        return MUC_MESSAGE_PASS;
     struct desk_cmdline cl;
-    if (desk_cmdline_parse(body, &cl) < 0)
-        return MUC_MESSAGE_PASS;
+    if (body[0] != '/' || !muc_occupant_privileged(from) ||
+        desk_cmdline_parse(body, &cl) < 0)
+        return desk_plugin_message(c, from, body) ? MUC_MESSAGE_CONSUMED
+                                                  : MUC_MESSAGE_PASS;
     char bare[BARE_MAX];
     muc_occupant_bare_jid(from, bare, sizeof bare);
     struct buf reply = BUF_INIT;

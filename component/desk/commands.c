@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "desk/desk_impl.h"
 #include "xmpp/stamp.h"
+#include "xmpp/xml.h"
 
 #define BARE_MAX (JID_TEXT_MAX + 1)
 
@@ -28,6 +29,86 @@ struct command {
     const char *usage;
     command_fn fn;
 };
+
+/* ---- answers that come later -------------------------------------------------- */
+
+struct desk_later {
+    struct desk *desk;
+    struct adhoc_reply *adhoc;    /* ad-hoc: the deferred iq */
+    char room[64];                /* text: where the caller typed it */
+    char actor[BARE_MAX];
+};
+
+struct desk_later *desk_call_defer(struct desk_call *call)
+{
+    struct desk_later *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->desk = call->desk;
+    if (call->step) {
+        l->adhoc = adhoc_defer(call->step);
+        if (!l->adhoc) {
+            free(l);
+            return NULL;
+        }
+    } else {
+        const char *room = call->place == DESK_IN_SESSION && call->chat
+                               ? call->chat->room_name
+                           : call->queue ? call->queue->name
+                                         : "";
+        snprintf(l->room, sizeof l->room, "%s", room);
+        snprintf(l->actor, sizeof l->actor, "%s", call->actor);
+    }
+    call->deferred = true;
+    return l;
+}
+
+void desk_later_cancel(struct desk_later *l)
+{
+    /* An ad-hoc reply still being deferred is freed by the framework when
+     * the step returns -1. */
+    free(l);
+}
+
+struct desk *desk_later_desk(const struct desk_later *l)
+{
+    return l->desk;
+}
+
+static void tell_later(struct desk_later *l, const char *text)
+{
+    struct muc_room *room = muc_room_find(l->desk->muc, l->room);
+    struct muc_occupant *o = room ? muc_room_find_user(room, l->actor) : NULL;
+    if (o)
+        muc_room_tell(room, o, text);
+}
+
+void desk_later_reply(struct desk_later *l, const char *text)
+{
+    if (l->adhoc) {
+        struct buf *b = adhoc_reply_payload(l->adhoc);
+        if (text && *text) {
+            buf_append_str(b, "<note type='info'>");
+            xml_text(b, text);
+            buf_append_str(b, "</note>");
+        }
+        adhoc_finish(l->adhoc);
+    } else if (text && *text) {
+        tell_later(l, text);
+    }
+    free(l);
+}
+
+void desk_later_fail(struct desk_later *l, const struct xerr *err)
+{
+    if (l->adhoc)
+        adhoc_fail(l->adhoc, err);
+    else
+        tell_later(l, err->text[0] ? err->text : "That failed.");
+    free(l);
+}
+
+/* ---- helpers ------------------------------------------------------------------- */
 
 static void usage_error(struct xerr *err, const char *usage)
 {
@@ -596,20 +677,26 @@ static const struct command commands[] = {
      cmd_subject},
     {"priority", DESK_IN_SESSION, DESK_ACT_SESSION, "/priority 1-5",
      cmd_priority},
+    {"canned", DESK_IN_SESSION, DESK_ACT_SESSION, "/canned NAME",
+     desk_cmd_canned},
+    {"kb", DESK_IN_SESSION, DESK_ACT_SESSION, "/kb QUERY | /kb send ID",
+     desk_cmd_kb},
     {"visible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "/visible", cmd_visible},
     {"invisible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "/invisible",
      cmd_invisible},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
-void desk_command_help(enum desk_role role, enum desk_place place,
-                       struct buf *out)
+void desk_command_help(struct desk *d, enum desk_role role,
+                       enum desk_place place, struct buf *out)
 {
     buf_append_str(out, "Commands here:");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         if (commands[i].place == place &&
             desk_authz_allows(role, commands[i].action))
             buf_printf(out, "\n%s", commands[i].usage);
+    if (desk_authz_allows(role, DESK_ACT_SESSION))
+        desk_plugin_help(d, place, out);
     buf_append_str(out, "\n/help");
 }
 
@@ -618,7 +705,8 @@ static int cmd_help(struct desk_call *call, const char *args,
 {
     (void)args;
     (void)err;
-    desk_command_help(desk_role_for(call->desk, call->actor, call->queue,
+    desk_command_help(call->desk,
+                      desk_role_for(call->desk, call->actor, call->queue,
                                     NULL),
                       call->place, call->reply);
     return 0;
@@ -658,6 +746,9 @@ int desk_command_run(struct desk_call *call, const char *line,
         }
         return cmd->fn(call, cl.args, err);
     }
+    int rc = desk_plugin_command_run(call, cl.name, cl.args, err);
+    if (rc <= 0)
+        return rc;
     xerr_set(err, XERR_BAD_REQUEST, "Unknown command /%s: try /help",
              cl.name);
     return -1;

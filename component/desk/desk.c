@@ -172,6 +172,24 @@ static void after_directory(struct desk *d)
 
 /* ---- life ------------------------------------------------------------------- */
 
+/* Session rooms are concealed from whoever may not enter them (the MUC
+ * answers item-not-found for them as for a room that does not exist), so
+ * ticket numbers cannot be probed; and no plain room may take a session
+ * room's name.  Until the open tickets are restored after a start, a
+ * missing session room is left to the MUC's usual answers. */
+static bool conceal(void *ud, const char *local, const char *bare)
+{
+    struct desk *d = ud;
+    if (strncmp(local, DESK_ROOM_PREFIX, strlen(DESK_ROOM_PREFIX)) != 0)
+        return false;
+    struct desk_chat *c = desk_chat_by_room(d, local);
+    if (!c || strcmp(c->room_name, local) != 0)
+        return d->tickets_loaded;
+    struct desk_queue *q = desk_queue_find(d, c->queue);
+    return !desk_authz_allows(desk_role_for(d, bare, q, c),
+                              DESK_ACT_ENTER_SESSION);
+}
+
 static const char *room_class(void *ud, const char *local)
 {
     struct desk *d = ud;
@@ -238,7 +256,8 @@ struct desk *desk_new(struct loop *loop, struct router *router,
     struct muc_room_disco rd = {room_node_info, room_node_items,
                                 room_features, d};
     muc_set_room_disco(muc, &rd);
-    if (desk_adhoc_register(d) < 0) {
+    muc_set_conceal(muc, conceal, d);
+    if (desk_plugins_start(d) < 0 || desk_adhoc_register(d) < 0) {
         log_error(LOG, "cannot register the desk's commands");
         desk_free(d);
         return NULL;
@@ -253,6 +272,8 @@ int desk_start(struct desk *d)
         d->loop, (uint64_t)d->cfg->desk.reload_interval_s * 1000, poll_tick, d,
         NULL);
     d->tick_timer = loop_timer_add(d->loop, 1000, tick, d, NULL);
+    if (desk_mail_start(d) < 0)
+        return -1;
     return d->poll_timer && d->tick_timer ? 0 : -1;
 }
 
@@ -276,6 +297,8 @@ void desk_free(struct desk *d)
     d->stopping = true;
     loop_timer_cancel(d->loop, d->poll_timer);
     loop_timer_cancel(d->loop, d->tick_timer);
+    loop_timer_cancel(d->loop, d->purge_timer); /* frees a waiting purge */
+    desk_mail_free(d);
     struct desk_chat *c, *ctmp;
     HASH_ITER(hh, d->chats, c, ctmp) {
         desk_chat_free(c);
@@ -296,5 +319,6 @@ void desk_free(struct desk *d)
     desk_canned_free(d);
     adhoc_free(d->adhoc);
     free(d->adhoc_data);
+    free(d->plugin_cmd_data);
     free(d);
 }

@@ -29,6 +29,7 @@ struct desk_plugin_ref {
     void *handle;                 /* dlopen */
     const struct mucdesk_plugin *plugin;
     void *state;
+    bool feature;                 /* from [desk] plugins: hears everything */
     struct desk_plugin_ref *next;
 };
 
@@ -75,6 +76,7 @@ struct desk_staff {
     uint64_t idle_since_ms;
     uint64_t last_offer_ms;
     struct desk_chat *offer;      /* the chat offered to them now */
+    bool busy;                    /* set-availability: no new chats */
     UT_hash_handle hh;
 };
 
@@ -164,8 +166,13 @@ struct desk {
     struct desk_staff *staff;
     struct desk_chat *chats;
     struct desk_plugin_ref *plugins;
+    struct mucdesk_host host;     /* what plugins may ask (plugins.c) */
+    void *plugin_cmd_data;        /* adhoc_agent.c's, freed with the desk */
     struct desk_canned *canned;
     size_t canned_count;
+    struct purge_job *purge;      /* adhoc_admin.c: at most one at a time */
+    struct desk_mailer *mailer;   /* mail.c; NULL without [mail] from */
+    struct loop_timer *purge_timer;
     int64_t dir_version;
     bool dir_loaded;
     bool dir_loading;
@@ -224,10 +231,6 @@ bool desk_queue_open_now(const struct desk_queue *q);
 const char *desk_queue_closed_text(const struct desk_queue *q);
 void desk_push_positions(struct desk_queue *q, bool force);
 int desk_chat_position(const struct desk_chat *c);
-struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name);
-void desk_plugins_free(struct desk *d);
-void desk_plugin_event(struct desk_chat *c, enum mucdesk_event_kind kind,
-                       const char *actor);
 
 /* ---- chat.c: tickets and session rooms -------------------------------------------- */
 
@@ -268,6 +271,10 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
 void desk_chat_end(struct desk_chat *c, enum ticket_status status,
                    const char *actor, const char *note, const char *text);
 int desk_chat_seconds(const struct desk_chat *c);
+/* The customer's rating (1 to 5, comment NULL: none): on the ticket, and a
+ * rating event.  0, or -1 for a rating out of range. */
+int desk_chat_rate(struct desk_chat *c, int rating, const char *comment,
+                   const char *actor);
 void desk_chat_clock(struct desk_chat *c, bool run);
 bool desk_chat_is_customer(const struct desk_chat *c, const char *bare);
 int desk_chat_add_customer(struct desk_chat *c, const char *bare);
@@ -291,19 +298,105 @@ struct desk_call {
     struct desk_chat *chat;       /* in a session room, or from `ticket` */
     struct buf *reply;            /* what to tell the caller */
     char room_jid[256];           /* set by commands that point to a room */
+    struct adhoc_step *step;      /* run by an ad-hoc command, or NULL */
+    bool deferred;                /* desk_call_defer() was called */
 };
+
+/* A command that must wait (for the database) takes a handle with
+ * desk_call_defer() and returns 0 with nothing in call->reply; later it
+ * answers exactly once through desk_later_reply() or desk_later_fail(),
+ * which free the handle.  Text commands are answered with a notice in the
+ * room (if the caller is still there), ad-hoc ones with a note.  NULL if
+ * out of memory (the command then fails). */
+struct desk_later;
+struct desk_later *desk_call_defer(struct desk_call *call);
+void desk_later_reply(struct desk_later *l, const char *text);
+void desk_later_fail(struct desk_later *l, const struct xerr *err);
+struct desk *desk_later_desk(const struct desk_later *l);
+/* The command fails at once after all (returning -1 with its error):
+ * forgets the handle without answering.  NULL is a no-op. */
+void desk_later_cancel(struct desk_later *l);
+
+/* ---- canned_kb.c: /canned and /kb ------------------------------------------------ */
+
+int desk_cmd_canned(struct desk_call *call, const char *args,
+                    struct xerr *err);
+int desk_cmd_kb(struct desk_call *call, const char *args, struct xerr *err);
+/* The canned response `name` for a queue: the queue's own, else the
+ * global one; NULL if none. */
+const struct desk_canned *desk_canned_find(const struct desk *d,
+                                           const char *queue,
+                                           const char *name);
 
 /* Runs one command line ("/close resolved").  0, or -1 with *err (a
  * refusal, or bad input with a text naming what is wrong). */
 int desk_command_run(struct desk_call *call, const char *line,
                      struct xerr *err);
 /* For /help: the commands `role` may use in `place`. */
-void desk_command_help(enum desk_role role, enum desk_place place,
-                       struct buf *out);
+void desk_command_help(struct desk *d, enum desk_role role,
+                       enum desk_place place, struct buf *out);
+
+/* ---- mail.c: transcripts by mail ------------------------------------------------ */
+
+int desk_mail_start(struct desk *d);
+void desk_mail_free(struct desk *d);
+/* Queues the transcript mail if the queue or the customer wants it. */
+void desk_mail_chat_ended(struct desk_chat *c);
+
+/* ---- plugins.c -------------------------------------------------------------------- */
+
+/* Loads (once) and attaches plugin `name`; NULL if it cannot (logged). */
+struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name);
+/* The host services and the feature plugins of [desk] plugins. */
+int desk_plugins_start(struct desk *d);
+void desk_plugins_free(struct desk *d);
+void desk_plugin_event(struct desk_chat *c, enum mucdesk_event_kind kind,
+                       const char *actor);
+const struct mucdesk_command_info *
+desk_plugin_command_find(struct desk *d, const char *name,
+                         struct desk_plugin_ref **owner);
+/* Runs plugin command `name` (authz first).  0, -1 with *err, or 1 if no
+ * plugin has it. */
+int desk_plugin_command_run(struct desk_call *call, const char *name,
+                            const char *args, struct xerr *err);
+/* Appends the plugins' usages for `place` (one per line) for /help. */
+void desk_plugin_help(struct desk *d, enum desk_place place, struct buf *out);
+/* Offers a session room message to the plugins; true if one consumed it. */
+bool desk_plugin_message(struct desk_chat *c, struct muc_occupant *from,
+                         const char *body);
+
 
 /* ---- adhoc_cmds.c ---------------------------------------------------------------- */
 
 int desk_adhoc_register(struct desk *d);
+/* Shared by the ad-hoc command files.  A submitted field's first value
+ * ("" if none); all its values joined with sep (text-multi lines, list
+ * items) appended to out. */
+const char *desk_form_text(xmpp_stanza_t *form, const char *var);
+void desk_form_lines(xmpp_stanza_t *form, const char *var, const char *sep,
+                     struct buf *out);
+/* The step goes on at next_stage (actions: complete). */
+void desk_step_executing(struct adhoc_step *st, unsigned next_stage);
+/* Opens a result form in the step's payload (close with form_close). */
+void desk_result_open(struct adhoc_step *st);
+/* Who sees a command (struct adhoc_command's visible; ud is the desk). */
+bool desk_visible_admin(void *ud, const char *asker, const char *target);
+bool desk_visible_staff(void *ud, const char *asker, const char *target);
+bool desk_visible_supervisor(void *ud, const char *asker, const char *target);
+/* Runs a command line for an ad-hoc step (the ticket's chat, or NULL in
+ * queue places): its reply becomes an info note, a room it points to a
+ * `room` result field; a deferred command answers later.  0 or -1. */
+int desk_adhoc_run_line(struct desk *d, struct adhoc_step *st,
+                        struct desk_chat *chat, enum desk_place place,
+                        const char *line, struct xerr *err);
+/* The queues as list options (name, title pairs, NULL-terminated; the
+ * strings are the queues'): free() the array.  NULL if out of memory. */
+const char **desk_queue_options(struct desk *d);
+
+/* ---- adhoc_agent.c, adhoc_admin.c: more commands ----------------------------------- */
+
+int desk_adhoc_agent_register(struct desk *d);
+int desk_adhoc_admin_register(struct desk *d);
 
 /* ---- dbops.c: the directory on the DB thread --------------------------------------- */
 
@@ -318,6 +411,20 @@ int desk_dir_write(struct desk *d, const char *kind,
                    void *ud);
 /* Takes what it keeps (the time zones) out of dir. */
 void desk_dir_apply(struct desk *d, struct desk_directory *dir);
+
+/* Any SQL on the DB thread: run(conn, ud, err) there (a desk_db_result;
+ * retried after a reconnection if the connection was lost), then
+ * after(d, ud, rc, err) on the XMPP thread, which owns ud (rc is
+ * DESK_DB_FAILED if the database did not answer within timeout_ms; 0:
+ * wait as long as it takes).  0, or -1 if nothing was queued (the caller
+ * keeps ud). */
+typedef int (*desk_db_run_fn)(PGconn *conn, void *ud, char *err,
+                              size_t errlen);
+typedef void (*desk_db_after_fn)(struct desk *d, void *ud, int rc,
+                                 const char *err);
+int desk_db_submit(struct desk *d, desk_db_run_fn run, desk_db_after_fn after,
+                   void *ud, uint64_t timeout_ms);
+#define DESK_DB_TIMEOUT_MS 15000
 /* Frees a queue's settings and members (not the queue, its room or its
  * waiting list). */
 void desk_queue_free_fields(struct desk_queue *q);

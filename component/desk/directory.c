@@ -84,9 +84,7 @@ void desk_directory_free(struct desk_directory *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Maps a failed result to our codes, with the message in err. */
-static int result_error(PGconn *conn, PGresult *res, char *err,
-                        size_t errlen)
+int desk_db_error(PGconn *conn, PGresult *res, char *err, size_t errlen)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
@@ -112,7 +110,7 @@ int desk_db_version(PGconn *conn, int64_t *version, char *err, size_t errlen)
 {
     PGresult *res = PQexec(conn, "SELECT version FROM desk_directory");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        return result_error(conn, res, err, errlen);
+        return desk_db_error(conn, res, err, errlen);
     *version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return DESK_DB_OK;
@@ -125,7 +123,7 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
     /* One snapshot for the three reads. */
     PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return result_error(conn, res, err, errlen);
+        return desk_db_error(conn, res, err, errlen);
     PQclear(res);
     int rc = desk_db_version(conn, &out->version, err, errlen);
     if (rc < 0)
@@ -135,7 +133,7 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
                        "timezone, closed_message, transcript_email "
                        "FROM queues ORDER BY name");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = result_error(conn, res, err, errlen);
+        rc = desk_db_error(conn, res, err, errlen);
         goto fail;
     }
     int n = PQntuples(res);
@@ -174,7 +172,7 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
                        "lower(array_to_string(skills, ',')) FROM agents "
                        "ORDER BY queue, added_at, jid");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = result_error(conn, res, err, errlen);
+        rc = desk_db_error(conn, res, err, errlen);
         goto fail;
     }
     n = PQntuples(res);
@@ -198,7 +196,7 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
     res = PQexec(conn, "SELECT coalesce(queue, ''), name, body FROM "
                        "canned_responses ORDER BY queue NULLS FIRST, name");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = result_error(conn, res, err, errlen);
+        rc = desk_db_error(conn, res, err, errlen);
         goto fail;
     }
     n = PQntuples(res);
@@ -310,7 +308,7 @@ int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
               "WHERE name = $1";
     PGresult *res = PQexecParams(conn, sql, 12, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return result_error(conn, res, err, errlen);
+        return desk_db_error(conn, res, err, errlen);
     bool none = strcmp(PQcmdTuples(res), "0") == 0;
     PQclear(res);
     if (none) {
@@ -327,7 +325,7 @@ static int exec_count(PGconn *conn, const char *sql, int nparams,
     PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL,
                                  0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return result_error(conn, res, err, errlen);
+        return desk_db_error(conn, res, err, errlen);
     bool none = strcmp(PQcmdTuples(res), "0") == 0;
     PQclear(res);
     if (none) {

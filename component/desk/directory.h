@@ -69,6 +69,11 @@ struct desk_directory {
 
 void desk_directory_free(struct desk_directory *d);
 
+/* Maps a failed result (cleared here) to a desk_db_result, with
+ * PostgreSQL's message in err (unique violation: EXISTS, foreign key:
+ * NOT_FOUND, check/format: INVALID, else FAILED). */
+int desk_db_error(PGconn *conn, PGresult *res, char *err, size_t errlen);
+
 int desk_db_version(PGconn *conn, int64_t *version, char *err, size_t errlen);
 int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
                  size_t errlen);

@@ -8,7 +8,6 @@
  * slot, declining or letting an offer expire, a decliner's skip ending. */
 #include "build-config.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,78 +20,6 @@
 
 #define LOG "desk"
 #define BARE_MAX (JID_TEXT_MAX + 1)
-
-/* ---- plugins ------------------------------------------------------------------- */
-
-struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name)
-{
-    for (struct desk_plugin_ref *p = d->plugins; p; p = p->next)
-        if (strcmp(p->name, name) == 0)
-            return p;
-    if (strchr(name, '/') || name[0] == '.' || !name[0]) {
-        log_error(LOG, "plugin name '%s' is not valid", name);
-        return NULL;
-    }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.so", d->cfg->service.plugin_dir, name);
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        log_error(LOG, "cannot load plugin %s: %s", path, dlerror());
-        return NULL;
-    }
-    const struct mucdesk_plugin *pl = dlsym(h, MUCDESK_PLUGIN_SYMBOL);
-    if (!pl || pl->abi != MUCDESK_PLUGIN_ABI || !pl->name ||
-        strcmp(pl->name, name) != 0) {
-        log_error(LOG, "%s is not a mucdesk plugin of ABI %d named %s", path,
-                  MUCDESK_PLUGIN_ABI, name);
-        dlclose(h);
-        return NULL;
-    }
-    struct desk_plugin_ref *p = calloc(1, sizeof *p);
-    if (!p || !(p->name = strdup(name))) {
-        free(p);
-        dlclose(h);
-        return NULL;
-    }
-    p->handle = h;
-    p->plugin = pl;
-    if (pl->init && pl->init(&p->state) < 0) {
-        log_error(LOG, "plugin %s refused to start", name);
-        free(p->name);
-        free(p);
-        dlclose(h);
-        return NULL;
-    }
-    p->next = d->plugins;
-    d->plugins = p;
-    log_info(LOG, "plugin %s loaded from %s", name, path);
-    return p;
-}
-
-void desk_plugins_free(struct desk *d)
-{
-    while (d->plugins) {
-        struct desk_plugin_ref *p = d->plugins;
-        d->plugins = p->next;
-        if (p->plugin->fini)
-            p->plugin->fini(p->state);
-        /* Keep the code mapped under AddressSanitizer, whose leak reports
-         * need it: dlclose at exit gains nothing. */
-        free(p->name);
-        free(p);
-    }
-}
-
-void desk_plugin_event(struct desk_chat *c, enum mucdesk_event_kind kind,
-                       const char *actor)
-{
-    struct desk_queue *q = desk_queue_find(c->desk, c->queue);
-    if (!q || !q->plugin || !q->plugin->plugin->event)
-        return;
-    struct mucdesk_event ev = {kind, c->queue, c->id, actor,
-                               ticket_status_name(c->status)};
-    q->plugin->plugin->event(q->plugin->state, &ev);
-}
 
 /* ---- availability -------------------------------------------------------------- */
 
@@ -115,7 +42,7 @@ bool desk_agent_available(struct desk *d, const struct desk_queue *q,
     if (!m || !o || !show_available(muc_occupant_show(o)))
         return false;
     struct desk_staff *s = desk_staff_get(d, jid);
-    return s && s->active < m->max_chats;
+    return s && !s->busy && s->active < m->max_chats;
 }
 
 unsigned desk_queue_available_count(const struct desk_queue *q)

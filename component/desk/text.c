@@ -276,3 +276,93 @@ size_t desk_normalise_list(char *list)
     free(copy);
     return count;
 }
+
+/* ---- templates, URLs, HTML ---------------------------------------------------- */
+
+void desk_expand(const char *tmpl, const char *const *vars, struct buf *out)
+{
+    const char *p = tmpl;
+    while (*p) {
+        const char *open = strchr(p, '{');
+        if (!open) {
+            buf_append_str(out, p);
+            return;
+        }
+        buf_append(out, p, (size_t)(open - p));
+        const char *close = strchr(open + 1, '}');
+        const char *value = NULL;
+        if (close) {
+            size_t n = (size_t)(close - open - 1);
+            for (const char *const *v = vars; v && v[0]; v += 2)
+                if (strlen(v[0]) == n && strncmp(v[0], open + 1, n) == 0) {
+                    value = v[1] ? v[1] : "";
+                    break;
+                }
+        }
+        if (value) {
+            buf_append_str(out, value);
+            p = close + 1;
+        } else {
+            buf_append_char(out, '{');
+            p = open + 1;
+        }
+    }
+}
+
+bool desk_is_url(const char *text, char *url, size_t size)
+{
+    while (isspace((unsigned char)*text))
+        text++;
+    size_t n = strlen(text);
+    while (n && isspace((unsigned char)text[n - 1]))
+        n--;
+    size_t scheme = strncmp(text, "https://", 8) == 0  ? 8
+                    : strncmp(text, "http://", 7) == 0 ? 7
+                                                        : 0;
+    if (!scheme || n <= scheme || n >= size)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (isspace((unsigned char)text[i]) || text[i] == '<' ||
+            text[i] == '>' || text[i] == '"' || (unsigned char)text[i] < 0x20)
+            return false;
+    memcpy(url, text, n);
+    url[n] = '\0';
+    return true;
+}
+
+void desk_html_attr(struct buf *out, const char *value)
+{
+    for (const char *p = value; *p; p++) {
+        switch (*p) {
+        case '&': buf_append_str(out, "&amp;"); break;
+        case '<': buf_append_str(out, "&lt;"); break;
+        case '>': buf_append_str(out, "&gt;"); break;
+        case '"': buf_append_str(out, "&quot;"); break;
+        case '\'': buf_append_str(out, "&#39;"); break;
+        default: buf_append_char(out, *p);
+        }
+    }
+}
+
+static void snippet_attr(struct buf *out, const char *name, const char *value)
+{
+    buf_append_str(out, "\n  ");
+    buf_append_str(out, name);
+    buf_append_str(out, "=\"");
+    desk_html_attr(out, value);
+    buf_append_char(out, '"');
+}
+
+void desk_widget_snippet(struct buf *out, const char *script_url,
+                         const char *websocket, const char *domain,
+                         const char *service, const char *queue_jid)
+{
+    buf_append_str(out, "<script src=\"");
+    desk_html_attr(out, script_url);
+    buf_append_str(out, "\" defer");
+    snippet_attr(out, "data-websocket", websocket);
+    snippet_attr(out, "data-domain", domain);
+    snippet_attr(out, "data-service", service);
+    snippet_attr(out, "data-queue", queue_jid);
+    buf_append_str(out, "></script>\n");
+}

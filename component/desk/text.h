@@ -50,6 +50,24 @@ void desk_json_close(struct buf *b);
  * not a string (or the text is not a flat object). */
 int desk_json_get(const char *json, const char *key, char *out, size_t size);
 
+/* Copies tmpl into out with each {NAME} replaced by its value; vars holds
+ * NAME, value pairs, NULL-terminated.  Unknown {words} stay as they are. */
+void desk_expand(const char *tmpl, const char *const *vars, struct buf *out);
+
+/* Whether text (surrounding blanks aside) is one http(s) URL and nothing
+ * else; if so, the URL without the blanks into url[size]. */
+bool desk_is_url(const char *text, char *url, size_t size);
+
+/* Escapes a value for a double-quoted HTML attribute: & < > " ' (and
+ * nothing else), appended to out. */
+void desk_html_attr(struct buf *out, const char *value);
+
+/* The widget's embed snippet (doc/widget-protocol.md §8): exactly the
+ * text of contrib/widget/src/snippet.js, ending with a newline. */
+void desk_widget_snippet(struct buf *out, const char *script_url,
+                         const char *websocket, const char *domain,
+                         const char *service, const char *queue_jid);
+
 /* Lower-cases a comma-separated list and drops blanks and empty items, in
  * place.  Returns the number of items. */
 size_t desk_normalise_list(char *list);

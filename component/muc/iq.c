@@ -114,7 +114,7 @@ int muc_iq_to_occupant(void *ud, const struct stanza_in *in,
                        xmpp_stanza_t *payload, struct xerr *err)
 {
     struct muc *muc = ud;
-    struct muc_room *room = muc_room_find(muc, in->to.local);
+    struct muc_room *room = muc_room_for_sender(muc, in);
     if (!room || room->destroying) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
         return -1;
@@ -194,7 +194,7 @@ int muc_iq_ping_room(void *ud, const struct stanza_in *in,
 {
     struct muc *muc = ud;
     (void)payload;
-    struct muc_room *room = muc_room_find(muc, in->to.local);
+    struct muc_room *room = muc_room_for_sender(muc, in);
     if (!room || room->destroying) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
         return -1;

@@ -689,7 +689,7 @@ void muc_message_to_room(void *ud, const struct stanza_in *in)
         handle_bounce(muc, in);
         return;
     }
-    struct muc_room *room = muc_room_find(muc, in->to.local);
+    struct muc_room *room = muc_room_for_sender(muc, in);
     if (!room || room->destroying ||
         (room->locked && !muc_session_find(room, in->from_text))) {
         reply_error(muc, in, NULL, XERR_ITEM_NOT_FOUND,
@@ -745,7 +745,7 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
         handle_bounce(muc, in);
         return;
     }
-    struct muc_room *room = muc_room_find(muc, in->to.local);
+    struct muc_room *room = muc_room_for_sender(muc, in);
     if (!room || room->destroying) {
         reply_error(muc, in, NULL, XERR_ITEM_NOT_FOUND,
                     "The room does not exist");
@@ -860,6 +860,39 @@ int muc_room_post_with(struct muc_room *room, const char *text,
         seq = muc_archive_event(room, ARCHIVE_SYSTEM, NULL, NULL, text,
                                 extra_xml, msg.stanza_id, msg.at_us,
                                 staff_only);
+        if (seq == 0)
+            return -1;
+    }
+    return muc_msg_release(&msg, seq);
+}
+
+int muc_occupant_say(struct muc_occupant *occ, const char *text,
+                     const char *extra_xml)
+{
+    struct muc_room *room = occ->room;
+    if (room->destroying || occ->invisible)
+        return -1;
+    struct muc *muc = room->muc;
+    struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
+                          .nick = occ->nick,
+                          .occupant_id = occ->occupant_id, .history = true};
+    struct buf *b = &muc->scratch;
+    buf_reset(b);
+    buf_append_str(b, "<body>");
+    xml_text(b, text);
+    buf_append_str(b, "</body>");
+    size_t others_at = b->len;
+    if (extra_xml)
+        buf_append_str(b, extra_xml);
+    msg.payload = buf_cstr(b);
+    msg.payload_len = b->len;
+    muc_stanza_id_make(muc, msg.stanza_id);
+    uint64_t seq = 0;
+    if (muc_archiving(room)) {
+        seq = muc_archive_event(room, ARCHIVE_MESSAGE, occ, occ->nick, text,
+                                b->len > others_at ? b->data + others_at
+                                                   : NULL,
+                                msg.stanza_id, msg.at_us, false);
         if (seq == 0)
             return -1;
     }

@@ -168,6 +168,12 @@ void muc_set_room_disco(struct muc *muc, const struct muc_room_disco *disco)
     muc->room_disco = *disco;
 }
 
+void muc_set_conceal(struct muc *muc, muc_conceal_fn fn, void *ud)
+{
+    muc->conceal = fn;
+    muc->conceal_ud = ud;
+}
+
 void muc_room_destroy(struct muc_room *room, const char *reason,
                       const char *alternate_jid)
 {

@@ -255,6 +255,12 @@ int muc_room_post(struct muc_room *room, const char *text, bool staff_only);
  * <desk xmlns='urn:mucdesk:0'/>; NULL: none), archived with the message. */
 int muc_room_post_with(struct muc_room *room, const char *text,
                        const char *extra_xml, bool staff_only);
+/* A groupchat message from the occupant itself (a canned response an
+ * agent sends through a command): archived and shown like one it typed,
+ * with extra XML after the <body/> (NULL: none).  0, or -1 if the occupant
+ * is invisible or the archive could not take it. */
+int muc_occupant_say(struct muc_occupant *occ, const char *text,
+                     const char *extra_xml);
 /* A notice to one occupant only (all its sessions), from the room JID;
  * never archived nor kept in history (replies to text commands). */
 void muc_room_tell(struct muc_room *room, struct muc_occupant *occ,
@@ -288,6 +294,16 @@ struct muc_room_disco {
     void *ud;
 };
 void muc_set_room_disco(struct muc *muc, const struct muc_room_disco *disco);
+
+/* Rooms whose existence some users may not learn (the desk's session
+ * rooms: ticket numbers are not to be probed).  conceal(ud, local, bare)
+ * answers whether user `bare` must not learn whether room `local` exists;
+ * then, unless they are in it, every stanza of theirs to the room or its
+ * occupants is answered as for a room that does not exist
+ * (item-not-found), and a join does not create a plain room of that name
+ * whoever asks.  Borrowed for the life of the service. */
+typedef bool (*muc_conceal_fn)(void *ud, const char *local, const char *bare);
+void muc_set_conceal(struct muc *muc, muc_conceal_fn fn, void *ud);
 
 /* ---- occupants ---------------------------------------------------------------- */
 

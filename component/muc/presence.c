@@ -308,6 +308,12 @@ static void join(struct muc *muc, struct muc_room *room,
                     "That nickname cannot be used");
         return;
     }
+    if (!room && muc_room_concealed(muc, in->to.local, in)) {
+        /* Concealed (existing or not): as a room that does not exist. */
+        reply_error(muc, in, room_jid, XERR_ITEM_NOT_FOUND, NULL,
+                    "The room does not exist");
+        return;
+    }
     if (!room) {
         if (!muc->loaded) {
             reply_error(muc, in, room_jid, XERR_RESOURCE_CONSTRAINT, NULL,
@@ -540,7 +546,7 @@ static void change_nick(struct muc *muc, struct muc_occupant *occ,
 void muc_presence_to_occupant(void *ud, const struct stanza_in *in)
 {
     struct muc *muc = ud;
-    struct muc_room *room = muc_room_find(muc, in->to.local);
+    struct muc_room *room = muc_room_for_sender(muc, in);
     if (room && room->destroying)
         room = NULL;
 
@@ -606,7 +612,7 @@ void muc_presence_to_room(void *ud, const struct stanza_in *in)
     }
     if (in->type && strcmp(in->type, "unavailable") == 0) {
         /* The server's unavailable for a client gone from this room. */
-        struct muc_room *room = muc_room_find(muc, in->to.local);
+        struct muc_room *room = muc_room_for_sender(muc, in);
         struct muc_session *s = room ? muc_session_find(room, in->from_text)
                                      : NULL;
         if (s)

@@ -166,6 +166,28 @@ struct muc_room *muc_room_find(struct muc *muc, const char *name)
     return room;
 }
 
+bool muc_room_concealed(struct muc *muc, const char *local,
+                        const struct stanza_in *in)
+{
+    if (!muc->conceal || !local || !local[0])
+        return false;
+    char bare[JID_TEXT_MAX + 1];
+    jid_bare_text(&in->from, bare, sizeof bare);
+    return muc->conceal(muc->conceal_ud, local, bare);
+}
+
+struct muc_room *muc_room_for_sender(struct muc *muc,
+                                     const struct stanza_in *in)
+{
+    struct muc_room *room = muc_room_find(muc, in->to.local);
+    if (!room || !muc->conceal)
+        return room;
+    /* Those in the room know it (and must be able to leave it). */
+    if (muc_session_find(room, in->from_text))
+        return room;
+    return muc_room_concealed(muc, in->to.local, in) ? NULL : room;
+}
+
 /* ---- sessions: the global index by real full JID ------------------------------------ */
 
 struct muc_session *muc_sessions_of(const struct muc *muc, const char *jid)

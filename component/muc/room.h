@@ -169,9 +169,21 @@ struct muc {
     struct buf scratch;           /* payload serialisation, reused */
     struct buf scratch2;
     struct muc_room_disco room_disco; /* nodes the layer above answers */
+    muc_conceal_fn conceal;       /* rooms some may not know of */
+    void *conceal_ud;
 };
 
 /* ---- room.c -------------------------------------------------------------------- */
+
+/* The room a stanza is addressed to, as its sender may know it: NULL if
+ * there is none, or if the layer above conceals it from the sender (who is
+ * not in it).  Every handler of stanzas to rooms and occupants looks rooms
+ * up this way, so a concealed room answers exactly as a missing one. */
+struct muc_room *muc_room_for_sender(struct muc *muc,
+                                     const struct stanza_in *in);
+/* Whether room `local` (existing or not) is concealed from the sender. */
+bool muc_room_concealed(struct muc *muc, const char *local,
+                        const struct stanza_in *in);
 
 /* A new empty room (no occupants); name must be prepared.  NULL on
  * allocation failure. */

@@ -218,3 +218,55 @@ int form_join_values(const xmpp_stanza_t *form, const char *var,
     struct joiner j = {out, sep, out->len};
     return form ? form_each_value(form, var, join_one, &j) : 0;
 }
+
+void form_reported_open(struct buf *out)
+{
+    buf_append_str(out, "<reported>");
+}
+
+void form_reported_field(struct buf *out, const char *var, const char *label)
+{
+    buf_append_str(out, "<field");
+    xml_attr(out, "var", var);
+    xml_attr(out, "label", label);
+    buf_append_str(out, "/>");
+}
+
+void form_reported_close(struct buf *out)
+{
+    buf_append_str(out, "</reported>");
+}
+
+void form_item_open(struct buf *out)
+{
+    buf_append_str(out, "<item>");
+}
+
+void form_item_value(struct buf *out, const char *var, const char *value)
+{
+    buf_append_str(out, "<field");
+    xml_attr(out, "var", var);
+    buf_append_char(out, '>');
+    form_add_value(out, value ? value : "");
+    buf_append_str(out, "</field>");
+}
+
+void form_item_close(struct buf *out)
+{
+    buf_append_str(out, "</item>");
+}
+
+void form_add_lines(struct buf *out, const char *var, const char *type,
+                    const char *label, const char *text)
+{
+    form_field_open(out, var, type, label);
+    const char *p = text;
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        buf_append_str(out, "<value>");
+        xml_text_n(out, p, n);
+        buf_append_str(out, "</value>");
+        p += n + (p[n] == '\n');
+    }
+    form_field_close(out);
+}

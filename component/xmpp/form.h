@@ -64,6 +64,17 @@ void form_add_option(struct buf *out, const char *value, const char *label);
 void form_add_choice(struct buf *out, const char *var, const char *type,
                      const char *label, const char *value,
                      const char *const *options, bool required);
+/* A table in a result form (XEP-0004 §3.4): <reported> with one field per
+ * column, then one <item> per row with a value per column. */
+void form_reported_open(struct buf *out);
+void form_reported_field(struct buf *out, const char *var, const char *label);
+void form_reported_close(struct buf *out);
+void form_item_open(struct buf *out);
+void form_item_value(struct buf *out, const char *var, const char *value);
+void form_item_close(struct buf *out);
+/* A text-multi (or jid-multi...) field with one <value/> per line of text. */
+void form_add_lines(struct buf *out, const char *var, const char *type,
+                    const char *label, const char *text);
 /* Appends every <value/> of a field, joined with sep, to out (a text-multi
  * field's lines, a list-multi's items).  Returns how many. */
 int form_join_values(const xmpp_stanza_t *form, const char *var,

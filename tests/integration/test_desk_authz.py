@@ -1,8 +1,10 @@
 """The authorisation matrix: each role x each action it must not do, table
-driven, through real clients.  A refusal is `forbidden` (or
-`registration-required` for room entry) with the same text whether the
-ticket exists or not.  Plus: disco#items of the commands node filtered by
-who asks, and the admin commands that manage queues and agents."""
+driven, through real clients.  A refusal is `forbidden` with the same text
+whether the ticket exists or not; a session room is concealed from whoever
+may not enter it (item-not-found, exactly as for a ticket room that does
+not exist), queue rooms answer `registration-required`.  Plus:
+disco#items of the commands node filtered by who asks, and the admin
+commands that manage queues and agents."""
 
 from desk_e2e import (command, desk, execute, expect_invite, jid, join, join_queue,  # noqa: F401
                       request_chat, submit, wait_for)
@@ -25,14 +27,21 @@ def run_command(client, node, values, to=D):
 def enter(client, room, nick):
     pres = join(client, room, nick)
     if pres.get("type") == "error":
-        return error_condition(pres)[1], None
+        return error_condition(pres)[1], error_condition(pres)[2]
     client.send("<presence type='unavailable' to='%s/%s'/>" % (room, nick))
     return "ok", None
 
 
 def mam(client, room):
     r = client.send_iq("<iq type='set' to='%s'><query xmlns='urn:xmpp:mam:2'/></iq>" % room)
-    return (error_condition(r)[1] if r.get("type") == "error" else "ok"), None
+    return ((error_condition(r)[1], error_condition(r)[2]) if r.get("type") == "error"
+            else ("ok", None))
+
+
+def disco_info(client, room):
+    r = client.send_iq("<iq type='get' to='%s'><query xmlns='%s'/></iq>" % (room, NS["info"]))
+    return ((error_condition(r)[1], error_condition(r)[2]) if r.get("type") == "error"
+            else ("ok", None))
 
 
 def test_authorisation_matrix(desk, xmpp, db):
@@ -50,6 +59,7 @@ def test_authorisation_matrix(desk, xmpp, db):
     room, ticket = chat["room"], chat["ticket"]
     expect_invite(people["agent"], room)
     missing = "99999"
+    nowhere = jid("ticket-" + missing)
 
     # (who, what, how) -> expected condition
     cases = [
@@ -60,11 +70,21 @@ def test_authorisation_matrix(desk, xmpp, db):
         ("stranger", "enter queue room", lambda c: enter(c, jid("billing"), "X"),
          "registration-required"),
         ("other-agent", "enter session room", lambda c: enter(c, room, "X"),
-         "registration-required"),
+         "item-not-found"),
         ("stranger", "enter session room", lambda c: enter(c, room, "X"),
-         "registration-required"),
-        ("stranger", "read the transcript", lambda c: mam(c, room), "forbidden"),
-        ("other-agent", "read the transcript", lambda c: mam(c, room), "forbidden"),
+         "item-not-found"),
+        ("stranger", "enter missing session room", lambda c: enter(c, nowhere, "X"),
+         "item-not-found"),
+        ("admin", "create a room named like a ticket's", lambda c: enter(c, nowhere, "X"),
+         "item-not-found"),
+        ("stranger", "read the transcript", lambda c: mam(c, room), "item-not-found"),
+        ("other-agent", "read the transcript", lambda c: mam(c, room), "item-not-found"),
+        ("other-agent", "read a missing transcript", lambda c: mam(c, nowhere),
+         "item-not-found"),
+        ("stranger", "disco the session room", lambda c: disco_info(c, room),
+         "item-not-found"),
+        ("stranger", "disco a missing session room", lambda c: disco_info(c, nowhere),
+         "item-not-found"),
         ("other-agent", "accept", lambda c: run_command(c, "accept", {"ticket": ticket}),
          "forbidden"),
         ("customer", "accept", lambda c: run_command(c, "accept", {"ticket": ticket}),
@@ -96,13 +116,16 @@ def test_authorisation_matrix(desk, xmpp, db):
         got, detail = how(people[who])
         if got != expected:
             problems.append("%s may %s: got %s, expected %s" % (who, what, got, expected))
-        if got == "forbidden" and detail:
-            texts.setdefault(what.startswith("close") and "close", set()).add(detail)
+        if got in ("forbidden", "item-not-found") and detail is not None:
+            key = "close" if what.startswith("close") else what.split()[0]
+            texts.setdefault(key, set()).add(detail)
     assert not problems, "\n".join(problems)
-    # Not existing and not allowed say the same thing.
-    assert len(texts.get("close", set())) == 1, texts
+    # Not existing and not allowed say the same thing, word for word.
+    for key in ("close", "enter", "read", "disco"):
+        assert len(texts.get(key, set())) == 1, texts
 
     # And what each may do (the matrix's other half, briefly).
+    assert disco_info(people["agent"], room)[0] == "ok"
     assert enter(people["customer"], room, "Ann")[0] == "ok"
     assert enter(people["supervisor"], room, "Boss")[0] == "ok"
     assert run_command(people["supervisor"], "observe", {"ticket": ticket})[0] == "ok"

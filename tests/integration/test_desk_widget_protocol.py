@@ -145,8 +145,16 @@ def test_4_self_ping(desk, xmpp, db):
     join(c, room, "Ann")
     ok = c.send_iq("<iq type='get' to='%s/Ann'><ping xmlns='urn:xmpp:ping'/></iq>" % room)
     assert ok.get("type") == "result"
-    no = other.send_iq("<iq type='get' to='%s/Ann'><ping xmlns='urn:xmpp:ping'/></iq>" % room)
+    # The customer's client after it dropped out of the room (the widget
+    # then resumes): not-acceptable.
+    c.send("<presence type='unavailable' to='%s/Ann'/>" % room)
+    c.expect("/s:presence[@type='unavailable'][@from='%s/Ann']" % room)
+    no = c.send_iq("<iq type='get' to='%s/Ann'><ping xmlns='urn:xmpp:ping'/></iq>" % room)
     assert error_condition(no)[1] == "not-acceptable"
+    # Someone with no business in the room learns nothing: as for a room
+    # that does not exist (both mean "not an occupant" to the widget).
+    no = other.send_iq("<iq type='get' to='%s/Ann'><ping xmlns='urn:xmpp:ping'/></iq>" % room)
+    assert error_condition(no)[1] == "item-not-found"
 
 
 def test_6_resume_chat_is_idempotent_and_replaces_the_stale_session(desk, xmpp, db):

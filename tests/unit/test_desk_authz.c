@@ -9,12 +9,12 @@
 
 /* The expected matrix, written out: 1 = allowed. */
 static const int expected[5][DESK_ACT_COUNT] = {
-    /*                request enter-s enter-q read accept waiting session supervise admin */
-    [DESK_ROLE_NONE] = {1, 0, 0, 0, 0, 0, 0, 0, 0},
-    [DESK_ROLE_CUSTOMER] = {1, 1, 0, 0, 0, 0, 0, 0, 0},
-    [DESK_ROLE_AGENT] = {1, 1, 1, 1, 1, 1, 1, 0, 0},
-    [DESK_ROLE_SUPERVISOR] = {1, 1, 1, 1, 1, 1, 1, 1, 0},
-    [DESK_ROLE_ADMIN] = {1, 1, 1, 1, 1, 1, 1, 1, 1},
+    /*                request enter-s enter-q read accept waiting session supervise reports admin */
+    [DESK_ROLE_NONE] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    [DESK_ROLE_CUSTOMER] = {1, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+    [DESK_ROLE_AGENT] = {1, 1, 1, 1, 1, 1, 1, 0, 0, 0},
+    [DESK_ROLE_SUPERVISOR] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0},
+    [DESK_ROLE_ADMIN] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
 };
 
 static void test_matrix(void **state)

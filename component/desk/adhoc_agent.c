@@ -1,0 +1,426 @@
+/* Ad-hoc commands for agents and supervisors (PRODUCT.md §4) beyond the
+ * text commands' forms (adhoc_cmds.c):
+ *
+ *   my-chats          the chats you own, are offered, or are in
+ *   set-availability  take new chats or not (on top of your presence)
+ *   canned            a canned response into a chat: which ticket, then
+ *                     which response (the queue's list)
+ *   transcript        a ticket's transcript as text (tickets of your
+ *                     queues; admins: all), from PostgreSQL
+ *
+ * Each checks authz on the queue of the ticket concerned; a ticket that
+ * does not exist and one the asker may not see get the same refusal. */
+#include "build-config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jid.h"
+#include "core/log.h"
+#include "desk/desk_impl.h"
+#include "desk/transcript.h"
+#include "xmpp/form.h"
+#include "xmpp/xml.h"
+
+#define LOG "desk"
+#define BARE_MAX (JID_TEXT_MAX + 1)
+/* A transcript in a form: beyond this many lines, mucdeskctl exports it. */
+#define TRANSCRIPT_MAX_EVENTS 2000
+
+/* The chat named by a form's `ticket` if the asker may `act` on it. */
+static struct desk_chat *ticket_field(struct desk *d, struct adhoc_step *st,
+                                      enum desk_action act, struct xerr *err)
+{
+    long id;
+    const char *t = desk_form_text(st->form, "ticket");
+    if (desk_parse_int(t[0] == '#' ? t + 1 : t, 1, INT64_MAX / 2, &id) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "ticket: a ticket number");
+        return NULL;
+    }
+    struct desk_chat *c = desk_chat_find(d, (int64_t)id);
+    struct desk_queue *q = c ? desk_queue_find(d, c->queue) : NULL;
+    if (!c || desk_authorize(d, st->asker, act, q, NULL, err) < 0) {
+        desk_authz_refuse(err);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- my-chats ------------------------------------------------------------------- */
+
+static const char *state_name(const struct desk_chat *c)
+{
+    switch (c->state) {
+    case DESK_CHAT_WAITING: return "waiting";
+    case DESK_CHAT_ACTIVE: return "active";
+    default: return "ended";
+    }
+}
+
+static int my_chats(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    (void)err;
+    struct buf text = BUF_INIT, rows = BUF_INIT;
+    unsigned n = 0;
+    for (struct desk_chat *c = d->chats; c; c = c->hh.next) {
+        if (c->state == DESK_CHAT_ENDED)
+            continue;
+        struct muc_occupant *o = c->room ? muc_room_find_user(c->room,
+                                                              st->asker)
+                                         : NULL;
+        const char *how = NULL;
+        if (c->owner_jid && strcmp(c->owner_jid, st->asker) == 0 &&
+            c->state == DESK_CHAT_ACTIVE)
+            how = "yours";
+        else if (c->offered_to && strcmp(c->offered_to, st->asker) == 0)
+            how = "offered to you";
+        else if (o)
+            how = muc_occupant_invisible(o) ? "observing" : "in the chat";
+        if (!how)
+            continue;
+        n++;
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)c->id);
+        form_item_open(&rows);
+        form_item_value(&rows, "ticket", id);
+        form_item_value(&rows, "queue", c->queue);
+        form_item_value(&rows, "state", state_name(c));
+        form_item_value(&rows, "you", how);
+        form_item_value(&rows, "customer", c->customer_name);
+        form_item_value(&rows, "subject", c->subject);
+        form_item_value(&rows, "room", c->room ? muc_room_jid(c->room) : "");
+        form_item_close(&rows);
+        buf_printf(&text, "\n#%lld %s (%s, %s, %s): %s", (long long)c->id,
+                   c->customer_name ? c->customer_name : "customer", c->queue,
+                   state_name(c), how, c->subject ? c->subject : "");
+    }
+    if (n)
+        adhoc_note(st, "info", "Your chats:%s", buf_cstr(&text));
+    else
+        adhoc_note(st, "info", "You have no chats now.");
+    form_open(st->payload, "result", NULL, "Your chats", NULL);
+    form_reported_open(st->payload);
+    form_reported_field(st->payload, "ticket", "Ticket");
+    form_reported_field(st->payload, "queue", "Queue");
+    form_reported_field(st->payload, "state", "State");
+    form_reported_field(st->payload, "you", "You");
+    form_reported_field(st->payload, "customer", "Customer");
+    form_reported_field(st->payload, "subject", "Subject");
+    form_reported_field(st->payload, "room", "Room");
+    form_reported_close(st->payload);
+    buf_append(st->payload, buf_cstr(&rows), rows.len);
+    form_close(st->payload);
+    buf_free(&text);
+    buf_free(&rows);
+    return 0;
+}
+
+/* ---- set-availability ------------------------------------------------------------ */
+
+static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    static const char *const options[] = {
+        "available", "Available: offer me new chats",
+        "busy", "Busy: no new chats for now", NULL};
+    struct desk_staff *s = desk_staff_get(d, st->asker);
+    if (!s) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    if (!st->form) {
+        form_open(st->payload, "form", "urn:mucdesk:availability",
+                  "Your availability",
+                  "Busy keeps new chats away even while your presence says "
+                  "available; your chats go on.");
+        form_add_choice(st->payload, "availability", "list-single",
+                        "Availability", s->busy ? "busy" : "available",
+                        options, true);
+        form_close(st->payload);
+        desk_step_executing(st, 1);
+        return 0;
+    }
+    const char *v = desk_form_text(st->form, "availability");
+    if (strcmp(v, "available") != 0 && strcmp(v, "busy") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "availability: available or busy");
+        return -1;
+    }
+    bool busy = strcmp(v, "busy") == 0;
+    if (busy != s->busy) {
+        s->busy = busy;
+        log_info(LOG, "%s is now %s", st->asker, v);
+        /* Offers wait for nobody who is busy; freed capacity routes. */
+        if (busy && s->offer)
+            desk_offer_withdraw(s->offer, false);
+        desk_route_all(d);
+    }
+    adhoc_note(st, "info", busy ? "You are busy: no new chats are offered "
+                                  "to you."
+                                : "You are available: new chats are offered "
+                                  "to you again.");
+    return 0;
+}
+
+/* ---- canned --------------------------------------------------------------------- */
+
+static int canned(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    int64_t *ticket = st->data;
+    if (st->stage == 0 && !st->form) {
+        form_open(st->payload, "form", NULL, "Send a canned response",
+                  "Which chat?");
+        form_add_field(st->payload, "ticket", "text-single", "Ticket", NULL,
+                       true, NULL);
+        form_close(st->payload);
+        desk_step_executing(st, 0);
+        st->actions = ADHOC_ACT_NEXT;
+        st->default_action = ADHOC_ACT_NEXT;
+        return 0;
+    }
+    if (st->stage == 0) {
+        struct desk_chat *c = ticket_field(d, st, DESK_ACT_SESSION, err);
+        if (!c)
+            return -1;
+        if (!ticket && !(ticket = calloc(1, sizeof *ticket))) {
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            return -1;
+        }
+        st->data = ticket;
+        *ticket = c->id;
+        if (!form_field(st->form, "name")) {
+            st->form = NULL;
+            st->stage = 1;
+        }
+    }
+    struct desk_chat *c = ticket ? desk_chat_find(d, *ticket) : NULL;
+    if (!c) {
+        desk_authz_refuse(err);
+        return -1;
+    }
+    if (!st->form) {
+        /* The responses this chat's queue has, its own first. */
+        size_t n = 0;
+        const char **opts = calloc(2 * d->canned_count + 1, sizeof *opts);
+        char (*labels)[80] = calloc(d->canned_count + 1, sizeof *labels);
+        if (!opts || !labels) {
+            free(opts);
+            free(labels);
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            return -1;
+        }
+        for (size_t i = 0; i < d->canned_count; i++) {
+            const struct desk_canned *cr = &d->canned[i];
+            if (desk_canned_find(d, c->queue, cr->name) != cr)
+                continue;
+            snprintf(labels[n], sizeof labels[n], "%s: %.60s", cr->name,
+                     cr->body);
+            opts[2 * n] = cr->name;
+            opts[2 * n + 1] = labels[n];
+            n++;
+        }
+        char title[80];
+        snprintf(title, sizeof title, "Canned response for ticket #%lld",
+                 (long long)c->id);
+        form_open(st->payload, "form", NULL, title,
+                  n ? NULL : "This queue has no canned responses.");
+        form_add_choice(st->payload, "name", "list-single", "Response", NULL,
+                        opts, true);
+        form_close(st->payload);
+        free(opts);
+        free(labels);
+        desk_step_executing(st, 1);
+        st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
+        return 0;
+    }
+    const char *name = desk_form_text(st->form, "name");
+    if (!*name) {
+        xerr_set(err, XERR_BAD_REQUEST, "name: which response?");
+        return -1;
+    }
+    char line[120];
+    snprintf(line, sizeof line, "/canned %.100s", name);
+    return desk_adhoc_run_line(d, st, c, DESK_IN_SESSION, line, err);
+}
+
+/* ---- transcript ------------------------------------------------------------------ */
+
+struct transcript_job {
+    struct adhoc_reply *reply;
+    int64_t id;
+    char asker[BARE_MAX];
+    struct desk_transcript t;
+};
+
+static int transcript_run(PGconn *conn, void *ud, char *err, size_t errlen)
+{
+    struct transcript_job *j = ud;
+    return desk_db_transcript(conn, j->id, TRANSCRIPT_MAX_EVENTS, &j->t, err,
+                              errlen);
+}
+
+static void transcript_after(struct desk *d, void *ud, int rc,
+                             const char *errtext)
+{
+    struct transcript_job *j = ud;
+    struct xerr err;
+    struct desk_queue *q = rc == DESK_DB_OK ? desk_queue_find(d, j->t.ticket.queue)
+                                            : NULL;
+    if (rc == DESK_DB_NOT_FOUND ||
+        (rc == DESK_DB_OK &&
+         !desk_authz_allows(desk_role_for(d, j->asker, q, NULL),
+                            DESK_ACT_READ_TICKET))) {
+        /* Missing and not allowed look alike. */
+        desk_authz_refuse(&err);
+        adhoc_fail(j->reply, &err);
+    } else if (rc != DESK_DB_OK) {
+        log_warn(LOG, "transcript of ticket %lld: %s", (long long)j->id,
+                 errtext);
+        xerr_set(&err, XERR_SERVICE_UNAVAILABLE,
+                 "The database is not reachable; try again later");
+        adhoc_fail(j->reply, &err);
+    } else {
+        struct buf text = BUF_INIT;
+        desk_transcript_text(&j->t, DESK_VIEW_STAFF, &text);
+        struct buf *out = adhoc_reply_payload(j->reply);
+        char title[64];
+        snprintf(title, sizeof title, "Transcript of ticket #%lld",
+                 (long long)j->id);
+        form_open(out, "result", NULL, title, NULL);
+        form_add_lines(out, "transcript", "text-multi", "Transcript",
+                       buf_cstr(&text));
+        form_close(out);
+        buf_free(&text);
+        adhoc_finish(j->reply);
+    }
+    desk_transcript_free(&j->t);
+    free(j);
+}
+
+static int transcript(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    if (!st->form) {
+        form_open(st->payload, "form", NULL, "Transcript of a ticket", NULL);
+        form_add_field(st->payload, "ticket", "text-single", "Ticket", NULL,
+                       true, NULL);
+        form_close(st->payload);
+        desk_step_executing(st, 1);
+        return 0;
+    }
+    long id;
+    const char *t = desk_form_text(st->form, "ticket");
+    if (desk_parse_int(t[0] == '#' ? t + 1 : t, 1, INT64_MAX / 2, &id) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "ticket: a ticket number");
+        return -1;
+    }
+    /* A chat still in memory is checked now (its queue may have changed
+     * since the database last heard); others once the row is read. */
+    struct desk_chat *c = desk_chat_find(d, (int64_t)id);
+    if (c && desk_authorize(d, st->asker, DESK_ACT_READ_TICKET,
+                            desk_queue_find(d, c->queue), NULL, err) < 0)
+        return -1;
+    struct transcript_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    j->id = id;
+    snprintf(j->asker, sizeof j->asker, "%s", st->asker);
+    j->reply = adhoc_defer(st);
+    if (!j->reply || desk_db_submit(d, transcript_run, transcript_after, j,
+                                    DESK_DB_TIMEOUT_MS) < 0) {
+        free(j);
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the plugins' session commands --------------------------------------------- */
+
+struct plugin_cmd {
+    struct desk *desk;
+    const struct mucdesk_command_info *info;
+};
+
+static bool plugin_visible(void *ud, const char *asker, const char *target)
+{
+    return desk_visible_staff(((struct plugin_cmd *)ud)->desk, asker, target);
+}
+
+static int plugin_step(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct plugin_cmd *pc = ud;
+    struct desk *d = pc->desk;
+    if (!st->form) {
+        form_open(st->payload, "form", NULL, pc->info->description, NULL);
+        form_add_field(st->payload, "ticket", "text-single", "Ticket", NULL,
+                       true, NULL);
+        form_add_field(st->payload, "args", "text-single", "Arguments", NULL,
+                       false, pc->info->usage);
+        form_close(st->payload);
+        desk_step_executing(st, 1);
+        return 0;
+    }
+    struct desk_chat *c = ticket_field(d, st, DESK_ACT_SESSION, err);
+    if (!c)
+        return -1;
+    char line[600];
+    snprintf(line, sizeof line, "/%s %.500s", pc->info->name,
+             desk_form_text(st->form, "args"));
+    return desk_adhoc_run_line(d, st, c, DESK_IN_SESSION, line, err);
+}
+
+static int register_plugin_commands(struct desk *d)
+{
+    size_t n = 0;
+    for (struct desk_plugin_ref *p = d->plugins; p; p = p->next)
+        for (const struct mucdesk_command_info *i = p->plugin->commands;
+             p->feature && p->plugin->command && i && i->name; i++)
+            n += i->place == MUCDESK_IN_SESSION;
+    struct plugin_cmd *uds = calloc(n + 1, sizeof *uds);
+    if (!uds)
+        return -1;
+    d->plugin_cmd_data = uds; /* freed by desk_free */
+    size_t k = 0;
+    for (struct desk_plugin_ref *p = d->plugins; p; p = p->next)
+        for (const struct mucdesk_command_info *i = p->plugin->commands;
+             p->feature && p->plugin->command && i && i->name; i++) {
+            if (i->place != MUCDESK_IN_SESSION)
+                continue; /* queue-room ones are text commands only */
+            uds[k].desk = d;
+            uds[k].info = i;
+            struct adhoc_command c = {i->name,
+                                      i->description ? i->description
+                                                     : i->name,
+                                      NULL, plugin_visible, plugin_step,
+                                      NULL, &uds[k]};
+            if (adhoc_register(d->adhoc, &c) < 0)
+                log_warn(LOG, "plugin command %s: a command of that name "
+                              "exists", i->name);
+            k++;
+        }
+    return 0;
+}
+
+/* ---- registration ---------------------------------------------------------------- */
+
+int desk_adhoc_agent_register(struct desk *d)
+{
+    const struct adhoc_command cmds[] = {
+        {"my-chats", "My chats", NULL, desk_visible_staff, my_chats, NULL, d},
+        {"set-availability", "Set my availability", NULL, desk_visible_staff,
+         set_availability, NULL, d},
+        {"canned", "Send a canned response", NULL, desk_visible_staff, canned,
+         NULL, d},
+        {"transcript", "Transcript of a ticket", NULL, desk_visible_staff,
+         transcript, NULL, d},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
+            return -1;
+    return register_plugin_commands(d);
+}

@@ -1,0 +1,73 @@
+/* A ticket's transcript from PostgreSQL (tickets, ticket_events) as text:
+ * for staff (the `transcript` command, mucdeskctl transcript: everything,
+ * staff-only lines marked) or for the customer (the transcript mail: what
+ * they saw, nothing staff-only, no staff JIDs); and the mail itself.
+ *
+ * desk_db_transcript() blocks (DB thread, mucdeskctl); the rest is pure
+ * (unit-tested in tests/unit/test_desk_reports.c). */
+#ifndef MUCDESK_DESK_TRANSCRIPT_H
+#define MUCDESK_DESK_TRANSCRIPT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+struct desk_ticket_row {
+    int64_t id;
+    char *queue;
+    char *status;
+    char *subject;
+    char *customer_jid;
+    char *customer_name;
+    char *customer_email;
+    char *owner_jid;
+    int priority;
+    int64_t created_us, accepted_us, ended_us;   /* 0: none */
+    int chat_seconds;
+    int rating;                                  /* 0: none */
+    char *rating_comment;
+    char *details;                               /* JSON object */
+    bool erased;                                 /* personal data erased */
+};
+
+struct desk_event_row {
+    int64_t at_us;
+    char *kind;            /* ticket_events.kind */
+    char *mam_kind;        /* "subject" for subject changes, or NULL */
+    char *actor_jid;
+    char *actor_nick;
+    char *body;
+    bool staff_only;
+};
+
+struct desk_transcript {
+    struct desk_ticket_row ticket;
+    struct desk_event_row *events;   /* in the order they happened */
+    size_t count;
+    bool truncated;                  /* more than max_events */
+};
+
+/* The ticket and its first max_events events (0: all).  DESK_DB_NOT_FOUND
+ * if there is no such ticket. */
+int desk_db_transcript(PGconn *conn, int64_t id, size_t max_events,
+                       struct desk_transcript *out, char *err, size_t errlen);
+void desk_transcript_free(struct desk_transcript *t);
+
+enum desk_view { DESK_VIEW_STAFF, DESK_VIEW_CUSTOMER };
+
+/* The session details on top, then one line per event. */
+void desk_transcript_text(const struct desk_transcript *t, enum desk_view view,
+                          struct buf *out);
+
+/* The transcript mail for the customer (RFC 5322 message: headers, blank
+ * line, body; lines end with \n as sendmail -t expects; header values
+ * cleaned of line breaks; no line longer than 998 bytes).  now: Unix
+ * seconds for the Date header. */
+void desk_mail_compose(struct buf *out, const char *from, const char *to,
+                       const char *service_name,
+                       const struct desk_transcript *t, int64_t now);
+
+#endif
