@@ -389,7 +389,8 @@ static int kb_edit(void *ud, struct adhoc_step *st, struct xerr *err)
                         actions, true);
         form_close(st->payload);
         desk_step_executing(st, 0);
-        st->actions = ADHOC_ACT_NEXT;
+        /* complete: a script sending the article at once. */
+        st->actions = ADHOC_ACT_NEXT | ADHOC_ACT_COMPLETE;
         st->default_action = ADHOC_ACT_NEXT;
         return 0;
     }

@@ -176,7 +176,8 @@ static int canned(void *ud, struct adhoc_step *st, struct xerr *err)
                        true, NULL);
         form_close(st->payload);
         desk_step_executing(st, 0);
-        st->actions = ADHOC_ACT_NEXT;
+        /* complete: a script sending the ticket and the name at once. */
+        st->actions = ADHOC_ACT_NEXT | ADHOC_ACT_COMPLETE;
         st->default_action = ADHOC_ACT_NEXT;
         return 0;
     }
