@@ -516,6 +516,33 @@ static const char **visible_queues(struct desk *d, const char *asker,
     return list;
 }
 
+/* The options (value, label pairs, NULL-terminated) of a "queue" field
+ * listing the queues the asker may run ACT on, after a first "" option
+ * labelled ANY_LABEL (NULL: "All queues" for admins, "All my queues" for
+ * the others).  The strings belong to the queues; the caller frees the
+ * array.  NULL when out of memory. */
+static const char **queue_options(struct desk *d, const char *asker,
+                                  enum desk_action act, const char *any_label)
+{
+    size_t n;
+    bool all;
+    const char **mine = visible_queues(d, asker, act, &n, &all);
+    const char **opts = mine ? calloc(2 * n + 3, sizeof *opts) : NULL;
+    if (!opts) {
+        free(mine);
+        return NULL;
+    }
+    opts[0] = "";
+    opts[1] = any_label ? any_label : all ? "All queues" : "All my queues";
+    for (size_t i = 0; i < n; i++) {
+        const struct desk_queue *q = desk_queue_find(d, mine[i]);
+        opts[2 + 2 * i] = mine[i];
+        opts[3 + 2 * i] = q && q->title ? q->title : mine[i];
+    }
+    free(mine);
+    return opts;
+}
+
 struct stats_job {
     struct adhoc_reply *reply;
     char asker[BARE_MAX];
@@ -660,24 +687,10 @@ static int stats(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
     if (!st->form) {
-        size_t n;
-        bool all;
-        const char **mine = visible_queues(d, st->asker, DESK_ACT_WAITING, &n,
-                                           &all);
-        const char **opts = calloc(2 * n + 3, sizeof *opts);
-        if (!mine || !opts) {
-            free(mine);
-            free(opts);
+        const char **opts = queue_options(d, st->asker, DESK_ACT_WAITING,
+                                          NULL);
+        if (!opts)
             return oom(err);
-        }
-        opts[0] = "";
-        opts[1] = all ? "All queues" : "All my queues";
-        for (size_t i = 0; i < n; i++) {
-            opts[2 + 2 * i] = mine[i];
-            opts[3 + 2 * i] = desk_queue_find(d, mine[i])->title
-                                  ? desk_queue_find(d, mine[i])->title
-                                  : mine[i];
-        }
         form_open(st->payload, "form", "urn:mucdesk:stats", "Queue figures",
                   NULL);
         form_add_choice(st->payload, "queue", "list-single", "Queue", "", opts,
@@ -690,7 +703,6 @@ static int stats(void *ud, struct adhoc_step *st, struct xerr *err)
         form_add_field(st->payload, "to", "text-single", "To (not included)",
                        NULL, false, NULL);
         form_close(st->payload);
-        free(mine);
         free(opts);
         desk_step_executing(st, 1);
         return 0;
@@ -860,20 +872,10 @@ static int ticket_search(void *ud, struct adhoc_step *st, struct xerr *err)
         "", "Any", "QUEUED", "Queued", "INPROGRESS", "In progress",
         "RESOLVED", "Resolved", NULL};
     if (!st->form) {
-        size_t n;
-        bool all;
-        const char **mine = visible_queues(d, st->asker, DESK_ACT_REPORTS, &n,
-                                           &all);
-        const char **opts = calloc(2 * n + 3, sizeof *opts);
-        if (!mine || !opts) {
-            free(mine);
-            free(opts);
+        const char **opts = queue_options(d, st->asker, DESK_ACT_REPORTS,
+                                          "Any");
+        if (!opts)
             return oom(err);
-        }
-        opts[0] = "";
-        opts[1] = "Any";
-        for (size_t i = 0; i < n; i++)
-            opts[2 + 2 * i] = opts[3 + 2 * i] = mine[i];
         form_open(st->payload, "form", "urn:mucdesk:ticket-search",
                   "Search tickets", "Every criterion given must match.");
         form_add_field(st->payload, "customer", "text-single", "Customer",
@@ -893,7 +895,6 @@ static int ticket_search(void *ud, struct adhoc_step *st, struct xerr *err)
         form_add_field(st->payload, "max", "text-single", "At most", "50",
                        false, NULL);
         form_close(st->payload);
-        free(mine);
         free(opts);
         desk_step_executing(st, 1);
         return 0;
