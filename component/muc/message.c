@@ -556,6 +556,27 @@ static void invite(struct muc *muc, struct muc_room *room,
     }
 }
 
+
+/* A decline (§7.8.2) relayed from the room to `to`. */
+static void write_decline(struct buf *out, const struct muc_room *room,
+                          const char *to, const char *id,
+                          const char *decliner_bare, const char *reason)
+{
+    buf_append_str(out, "<message");
+    xml_attr(out, "from", room->jid);
+    xml_attr(out, "to", to);
+    xml_attr(out, "id", id);
+    buf_append_str(out, "><x xmlns='" NS_MUC_USER "'><decline");
+    xml_attr(out, "from", decliner_bare);
+    if (reason) {
+        buf_append_str(out, "><reason>");
+        xml_text(out, reason);
+        buf_append_str(out, "</reason></decline>");
+    } else {
+        buf_append_str(out, "/>");
+    }
+    buf_append_str(out, "</x></message>");
+}
 static void decline(struct muc *muc, struct muc_room *room,
                     const struct stanza_in *in, xmpp_stanza_t *d)
 {
@@ -569,21 +590,7 @@ static void decline(struct muc *muc, struct muc_room *room,
         char bare[JID_TEXT_MAX + 1], to_full[JID_TEXT_MAX + 1];
         jid_bare_text(&in->from, bare, sizeof bare);
         jid_full_text(&to, to_full, sizeof to_full);
-        struct buf *out = out_of(muc);
-        buf_append_str(out, "<message");
-        xml_attr(out, "from", room->jid);
-        xml_attr(out, "to", to_full);
-        xml_attr(out, "id", in->id);
-        buf_append_str(out, "><x xmlns='" NS_MUC_USER "'><decline");
-        xml_attr(out, "from", bare);
-        if (reason) {
-            buf_append_str(out, "><reason>");
-            xml_text(out, reason);
-            buf_append_str(out, "</reason></decline>");
-        } else {
-            buf_append_str(out, "/>");
-        }
-        buf_append_str(out, "</x></message>");
+        write_decline(out_of(muc), room, to_full, in->id, bare, reason);
     } else if (to_text && jid_parse(to_text, &to) == 0 && to.resource[0] &&
                strcmp(to.local, room->name) == 0) {
         /* Declined to an occupant JID (we sent invitations from those):
@@ -594,21 +601,8 @@ static void decline(struct muc *muc, struct muc_room *room,
             char bare[JID_TEXT_MAX + 1];
             jid_bare_text(&in->from, bare, sizeof bare);
             struct buf *out = out_of(muc);
-            for (struct muc_session *s = inviter->sessions; s; s = s->next) {
-                buf_append_str(out, "<message");
-                xml_attr(out, "from", room->jid);
-                xml_attr(out, "to", s->jid);
-                buf_append_str(out, "><x xmlns='" NS_MUC_USER "'><decline");
-                xml_attr(out, "from", bare);
-                if (reason) {
-                    buf_append_str(out, "><reason>");
-                    xml_text(out, reason);
-                    buf_append_str(out, "</reason></decline>");
-                } else {
-                    buf_append_str(out, "/>");
-                }
-                buf_append_str(out, "</x></message>");
-            }
+            for (struct muc_session *s = inviter->sessions; s; s = s->next)
+                write_decline(out, room, s->jid, NULL, bare, reason);
         }
     }
     if (room->hooks && room->hooks->invite_declined)

@@ -76,6 +76,28 @@ static const char *allowpm_value(const struct muc_room *room,
     }
 }
 
+/* A query on one of the desk's nodes of a room (ad-hoc commands): the
+ * provider writes the query's contents; a failure drops the half-written
+ * reply. */
+static int answer_node(struct muc *muc, const struct stanza_in *in,
+                       const char *ns, const char *node, disco_info_fn provider,
+                       struct xerr *err)
+{
+    struct buf *out = router_out(muc->router);
+    size_t mark = out->len;
+    stanza_open_reply(out, in, "result");
+    buf_append_str(out, "><query");
+    xml_attr(out, "xmlns", ns);
+    xml_attr(out, "node", node);
+    buf_append_char(out, '>');
+    if (provider(muc->room_disco.ud, in, node, out, err) < 0) {
+        buf_truncate(out, mark);
+        return -1;
+    }
+    buf_append_str(out, "</query></iq>");
+    return 0;
+}
+
 static int room_info(void *ud, const struct stanza_in *in,
                      xmpp_stanza_t *payload, struct xerr *err)
 {
@@ -112,20 +134,9 @@ static int room_info(void *ud, const struct stanza_in *in,
         xerr_set(err, XERR_SERVICE_UNAVAILABLE, NULL); /* §17.1.1 */
         return -1;
     }
-    if (node && muc->room_disco.node_info) {
-        size_t mark = out->len;
-        stanza_open_reply(out, in, "result");
-        buf_append_str(out, "><query xmlns='" NS_DISCO_INFO "'");
-        xml_attr(out, "node", node);
-        buf_append_char(out, '>');
-        if (muc->room_disco.node_info(muc->room_disco.ud, in, node, out,
-                                      err) < 0) {
-            buf_truncate(out, mark);
-            return -1;
-        }
-        buf_append_str(out, "</query></iq>");
-        return 0;
-    }
+    if (node && muc->room_disco.node_info)
+        return answer_node(muc, in, NS_DISCO_INFO, node,
+                           muc->room_disco.node_info, err);
     if (node) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
         return -1;
@@ -196,20 +207,9 @@ static int room_items(void *ud, const struct stanza_in *in,
         return -1;
     const char *node = stanza_attr(payload, "node");
     struct buf *out = router_out(muc->router);
-    if (node && muc->room_disco.node_items) {
-        size_t mark = out->len;
-        stanza_open_reply(out, in, "result");
-        buf_append_str(out, "><query xmlns='" NS_DISCO_ITEMS "'");
-        xml_attr(out, "node", node);
-        buf_append_char(out, '>');
-        if (muc->room_disco.node_items(muc->room_disco.ud, in, node, out,
-                                       err) < 0) {
-            buf_truncate(out, mark);
-            return -1;
-        }
-        buf_append_str(out, "</query></iq>");
-        return 0;
-    }
+    if (node && muc->room_disco.node_items)
+        return answer_node(muc, in, NS_DISCO_ITEMS, node,
+                           muc->room_disco.node_items, err);
     if (node) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
         return -1;

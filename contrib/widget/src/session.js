@@ -925,10 +925,11 @@ export class ChatSession extends Emitter {
       if (archived && this.liveQueueStatus) return; // a newer one came live
       if (!archived && this.timeline.catchingUp) this.liveQueueStatus = true;
       if (event === "queue") {
+        // A position update says nothing about agents (§3: position,
+        // wait): "no agent available" stays until an agent joins.
         this.update({
           position: numberOrNull(d.attrs.position) ?? this.state.position,
           wait: numberOrNull(d.attrs.wait),
-          noAgents: parseBoolean(d.attrs["no-agents"] || ""),
         });
       } else {
         this.update({ noAgents: true });

@@ -240,6 +240,11 @@ test("session: queue status, no agents and a rating request come as desk events"
   server.status(room, "No agent is available.", { event: "no-agents" });
   await settle();
   assert.equal(session.state.noAgents, true);
+  // The desk keeps sending positions; they say nothing about agents.
+  server.status(room, "You are number 1 in the queue.", { event: "queue", position: "1", wait: "20" });
+  await settle();
+  assert.equal(session.state.noAgents, true, "a position update does not take back 'no agent available'");
+  assert.equal(session.state.wait, 20);
   server.status(room, "Welcome! An agent will be with you shortly.");
   await settle();
   assert.deepEqual(session.timeline.items.map((i) => [i.kind, i.body]), [["status", "Welcome! An agent will be with you shortly."]]);

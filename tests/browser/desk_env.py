@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""The server side of the browser tests: real PostgreSQL, Prosody (WebSocket,
+anonymous host) and mucdesk with a demo queue, plus the agent, a real XMPP
+client (slixmpp), all driven by the Node test (tests/browser/lib/env.mjs)
+over stdin/stdout.
+
+Protocol: one JSON object per line each way.  The first line out, once
+everything is up, is {"id": 0, "ok": true, "result": {...}} (ports, the
+WebSocket URL, the run directory).  Then each request {"id": N, "op": NAME,
+...arguments} gets exactly one answer {"id": N, "ok": true, "result": ...}
+or {"id": N, "ok": false, "error": TEXT}, in order.  Anything else this
+process says goes to stderr.  End of input, SIGTERM or {"op": "stop"} stops
+everything it started (mucdesk must exit 0 with no sanitizer report: "stop"
+answers the problems found, if any).
+
+Built on tests/lib/mdtest, the fixtures of the integration tests, so that
+the servers are started, stopped and checked exactly as there.  The agent's
+slixmpp loop runs only inside a request (mdtest.client): what arrives
+between requests waits, in order, for the next expect.
+"""
+
+import itertools
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+from mdtest import procs  # noqa: E402
+from mdtest.client import XmppSession  # noqa: E402
+from mdtest.mucdesk import LINK_UP, Mucdesk, make_config  # noqa: E402
+from mdtest.postgres import Postgres  # noqa: E402
+from mdtest.prosody import COMPONENT_UP, Prosody  # noqa: E402
+from mdtest.stanzas import NS, attr, esc, muc_status_codes  # noqa: E402
+
+DOMAIN = "support.localhost"
+SECRET = "browser-secret"
+QUEUE = "billing"
+AGENT = "agent1@localhost"
+AGENT_PASSWORD = "agent1-pass"
+AGENT_NICK = "Alex"
+
+#: Short desk timers (mucdesk.conf(5)), so that the tests wait on events.
+#: customer_grace stays well above the longest page reload or network cut
+#: the tests make: a chat must survive them.
+DESK = {"customer_grace": 20, "decline_skip": 2, "status_interval": 2,
+        "reannounce_after": 3, "reload_interval": 1}
+
+
+def log(*args):
+    print("desk_env:", *args, file=sys.stderr, flush=True)
+
+
+class Stop(Exception):
+    pass
+
+
+class Env:
+    def __init__(self):
+        self.base = procs.new_run_dir("browser")
+        self.pg = self.prosody = self.md = self.xs = self.agent = None
+        self.queue_room = "%s@%s" % (QUEUE, DOMAIN)
+        self.in_queue = False
+
+    # ------------------------------------------------------- lifecycle ---
+
+    def start(self):
+        t0 = time.monotonic()
+        self.pg = Postgres(self.base / "pg")
+        self.pg.start()
+        self.pg.create_database("mucdesk")
+        self.prosody = Prosody(self.base / "prosody", DOMAIN, SECRET, log_level="info")
+        self.prosody.register("agent1", "localhost", AGENT_PASSWORD)
+        self.prosody.start()
+        cfg = make_config(self.base, self.prosody.component_port, SECRET,
+                          self.pg.conninfo("mucdesk"), domain=DOMAIN,
+                          admins="admin@localhost", log_level="debug")
+        cfg["desk"] = dict(DESK)
+        self.md = Mucdesk(cfg, run_dir=self.base, name="mucdesk")
+        self.md.run_ctl(["migrate"], check=True)
+        self.md.run_ctl(["queue-create", QUEUE, "--name", "Billing", "--strategy", "round-robin",
+                         "--offer-timeout", "60",
+                         "--greeting", "Tell us about your question: the billing team answers.",
+                         "--offline-message",
+                         "Nobody from billing can chat right now. Leave us a message "
+                         "and we will answer by email."], check=True)
+        self.md.run_ctl(["agent-add", QUEUE, AGENT, "--role", "agent"], check=True)
+        mark = self.prosody.mark()
+        self.md.start()
+        self.md.wait_for_log(LINK_UP)
+        self.prosody.wait_for_log(COMPONENT_UP, after=mark)
+        self.md.wait_for_log("1 queue(s), 1 membership(s)", after=0)
+        self.xs = XmppSession(self.prosody.c2s_port, accounts={AGENT: AGENT_PASSWORD})
+        self.agent = self.xs.login(AGENT, name="agent")
+        log("up in %.1f s, run directory %s" % (time.monotonic() - t0, self.base))
+        return {
+            "websocket": self.prosody.websocket_url,
+            "http_port": self.prosody.http_port,
+            "domain": DOMAIN,
+            "anonymous_domain": "anon.localhost",
+            "queue": self.queue_room,
+            "agent": AGENT,
+            "agent_nick": AGENT_NICK,
+            "run_dir": str(self.base),
+        }
+
+    def stop(self, save_logs_to=None):
+        """Stops everything (idempotent); returns a list of problems."""
+        problems = []
+        if self.xs is not None:
+            try:
+                self.xs.close()
+            except Exception as e:         # noqa: BLE001  (keep stopping)
+                problems.append("closing the agent's client: %s" % e)
+            self.xs = None
+        if self.md is not None:
+            md, self.md = self.md, None
+            if md.is_running():
+                try:
+                    rc = md.stop(signal.SIGTERM)
+                    if rc != 0:
+                        problems.append("mucdesk exited with %s on SIGTERM; log tail:\n%s"
+                                        % (rc, procs.tail(md.log_text())))
+                except AssertionError as e:
+                    problems.append(str(e))
+            else:
+                problems.append("mucdesk was not running at the end; log tail:\n%s"
+                                % procs.tail(md.log_text()))
+            try:
+                md.check_sanitizers()
+            except AssertionError as e:
+                problems.append(str(e))
+        if self.prosody is not None:
+            self.prosody.stop()
+            self.prosody = None
+        if self.pg is not None:
+            self.pg.stop()
+            self.pg = None
+        if save_logs_to:
+            dest = Path(save_logs_to)
+            for root, _dirs, files in os.walk(self.base):
+                for f in files:
+                    if f.endswith((".log", ".conf", ".lua", ".out")):
+                        p = Path(root) / f
+                        (dest / p.relative_to(self.base)).parent.mkdir(parents=True, exist_ok=True)
+                        try:
+                            shutil.copyfile(p, dest / p.relative_to(self.base))
+                        except OSError:
+                            pass
+        return problems
+
+    # ------------------------------------------------------------- ops ---
+
+    def op_sql(self, query):
+        """Rows as lists of strings (NULL as None)."""
+        return [list(r) for r in self.pg.psql(query, "mucdesk")]
+
+    def op_agent_join_queue(self, show=None):
+        """The agent comes online in the queue room, or changes its show
+        there (away, dnd...: None is available)."""
+        show_el = "<show>%s</show>" % esc(show) if show else ""
+        to = attr(self.queue_room + "/" + AGENT_NICK)
+        if not self.in_queue:
+            self.agent.send("<presence to=%s><x xmlns='%s'><history maxstanzas='0'/></x>%s"
+                            "</presence>" % (to, NS["muc"], show_el))
+            pres = self.agent.expect(self._self_presence(self.queue_room))
+            if pres.get("type") == "error":
+                raise AssertionError("cannot join the queue room")
+            self.in_queue = True
+        else:
+            # A change of availability is a plain presence (XEP-0045 §7.7):
+            # with <x xmlns='…muc'/> it would be a join again.
+            self.agent.send("<presence to=%s>%s</presence>" % (to, show_el))
+        self.agent.sync(to=DOMAIN)      # a barrier through mucdesk
+        return True
+
+    def op_agent_command(self, room, text):
+        """A text command (/close ...): never broadcast, so no reflection;
+        returns once mucdesk has handled it."""
+        self.agent.send("<message type='groupchat' to=%s><body>%s</body></message>"
+                        % (attr(room), esc(text)))
+        self.agent.sync(to=DOMAIN)
+        return True
+
+    def op_agent_leave_queue(self):
+        """The agent goes offline in the queue room (if it was there)."""
+        if not self.in_queue:
+            return True
+        self.agent.send("<presence type='unavailable' to=%s/>"
+                        % attr(self.queue_room + "/" + AGENT_NICK))
+        self.agent.expect("/s:presence[@type='unavailable'][@from=%s]"
+                          % attr(self.queue_room + "/" + AGENT_NICK))
+        self.in_queue = False
+        self.agent.sync(to=DOMAIN)
+        return True
+
+    def op_agent_accept(self, room, timeout=15):
+        """Waits for the desk's offer (an invitation from room) and accepts
+        it by joining."""
+        self.agent.expect("/s:message[@from=%s]/mucu:x/mucu:invite" % attr(room), timeout=timeout)
+        self.agent.send("<presence to=%s><x xmlns='%s'><history maxstanzas='0'/></x></presence>"
+                        % (attr(room + "/" + AGENT_NICK), NS["muc"]))
+        pres = self.agent.expect(self._self_presence(room))
+        if pres.get("type") == "error":
+            raise AssertionError("cannot join %s" % room)
+        return True
+
+    def op_agent_say(self, room, body):
+        """Sends a groupchat message; returns its stanza-id once the room
+        reflected it (so it is archived)."""
+        ident = "agent-%d" % next(_ids)
+        self.agent.send("<message type='groupchat' to=%s id=%s><body>%s</body>"
+                        "<active xmlns='%s'/></message>"
+                        % (attr(room), attr(ident), esc(body), NS["chat"]))
+        echo = self.agent.expect("/s:message[@id=%s][@from=%s]"
+                                 % (attr(ident), attr(room + "/" + AGENT_NICK)))
+        sid = echo.find("{%s}stanza-id" % NS["sid"])
+        return sid.get("id") if sid is not None else None
+
+    def op_agent_chatstate(self, room, state):
+        self.agent.send("<message type='groupchat' to=%s><%s xmlns='%s'/>"
+                        "<no-store xmlns='%s'/></message>"
+                        % (attr(room), state, NS["chat"], NS["hints"]))
+        self.agent.sync(to=DOMAIN)
+        return True
+
+    def op_agent_expect_chatstate(self, room, nick, state, timeout=10):
+        self.agent.expect("/s:message[@from=%s][not(s:body)]/chat:%s"
+                          % (attr(room + "/" + nick), state), timeout=timeout)
+        return True
+
+    def op_agent_expect_message(self, room, nick, body, timeout=10):
+        """Waits for nick's message with exactly this body; returns
+        {stanza_id, origin_id}."""
+        def match(el):
+            return (el.tag == "{jabber:client}message" and el.get("type") == "groupchat"
+                    and el.get("from") == room + "/" + nick
+                    and el.findtext("{jabber:client}body") == body)
+        match.description = "message from %s/%s: %r" % (room, nick, body)
+        el = self.agent.expect(match, timeout=timeout)
+        sid = el.find("{%s}stanza-id" % NS["sid"])
+        oid = el.find("{%s}origin-id" % NS["sid"])
+        return {"stanza_id": sid.get("id") if sid is not None else None,
+                "origin_id": oid.get("id") if oid is not None else None}
+
+    def op_agent_expect_presence(self, room, nick, type="available", timeout=15):
+        """Waits for nick's presence in room: available (joined) or
+        unavailable (left, or its connection dropped)."""
+        cond = "[@type='unavailable']" if type == "unavailable" else "[not(@type)]"
+        self.agent.expect("/s:presence%s[@from=%s]" % (cond, attr(room + "/" + nick)),
+                          timeout=timeout)
+        return True
+
+    def op_agent_messages(self, room, nick=None):
+        """Bodies of the groupchat messages received from room (from nick,
+        or from anybody but the agent) since the last clear, in order,
+        taken out of the pending queue."""
+        self.agent.sync(to=DOMAIN)      # whatever mucdesk sent us has arrived
+
+        def mine(el):
+            frm = el.get("from", "")
+            return (el.tag == "{jabber:client}message" and el.get("type") == "groupchat"
+                    and frm.startswith(room + "/") and el.find("{jabber:client}body") is not None
+                    and (frm == room + "/" + nick if nick else frm != room + "/" + AGENT_NICK))
+        return [el.findtext("{jabber:client}body") for el in self.agent.take_all(mine)]
+
+    def op_agent_clear(self):
+        self.agent.clear()
+        return True
+
+    @staticmethod
+    def _self_presence(room):
+        def done(el):
+            if el.tag != "{jabber:client}presence" or el.get("from", "").split("/")[0] != room:
+                return False
+            return el.get("type") == "error" or 110 in muc_status_codes(el)
+        done.description = "self-presence from %s" % room
+        return done
+
+
+_ids = itertools.count(1)
+
+
+def main():
+    def on_term(_sig, _frame):
+        raise Stop()
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+    out = sys.stdout
+    sys.stdout = sys.stderr         # stray prints must not break the protocol
+
+    def answer(obj):
+        out.write(json.dumps(obj) + "\n")
+        out.flush()
+
+    env = Env()
+    problems = None
+    try:
+        try:
+            answer({"id": 0, "ok": True, "result": env.start()})
+        except Exception as e:      # noqa: BLE001
+            traceback.print_exc()
+            answer({"id": 0, "ok": False, "error": "start-up failed: %s" % e})
+            problems = env.stop(save_logs_to=os.environ.get("DESK_ENV_LOGS"))
+            return 1
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            rid, op = req.pop("id"), req.pop("op")
+            if op == "stop":
+                problems = env.stop(save_logs_to=req.get("save_logs_to"))
+                answer({"id": rid, "ok": True, "result": problems})
+                return 0
+            try:
+                fn = getattr(env, "op_" + op, None)
+                if fn is None:
+                    raise ValueError("unknown op %r" % op)
+                answer({"id": rid, "ok": True, "result": fn(**req)})
+            except Exception as e:  # noqa: BLE001
+                log("%s failed:\n%s" % (op, traceback.format_exc()))
+                answer({"id": rid, "ok": False, "error": "%s: %s" % (op, e)})
+        log("end of input: stopping")
+    except Stop:
+        log("signalled: stopping")
+    finally:
+        if problems is None:
+            for p in env.stop(save_logs_to=os.environ.get("DESK_ENV_LOGS")):
+                log("problem: " + p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
