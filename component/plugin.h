@@ -71,6 +71,7 @@ enum mucdesk_event_kind {
     MUCDESK_EVENT_ACCEPTED,
     MUCDESK_EVENT_REQUEUED,
     MUCDESK_EVENT_CLOSED,
+    MUCDESK_EVENT_RATED,        /* by any path: command, form, plugin */
 };
 
 struct mucdesk_event {

@@ -10,7 +10,8 @@
  *    is taken as the rating, for clients that do neither.
  * The customer's reply stays in the conversation; the rating goes on the
  * ticket through the desk (host->rate).  Waiting for a reply ends with
- * the rating or the chat. */
+ * the rating (by whatever path: rate-chat, the form submitted back to the
+ * room, which the desk itself takes) or the chat. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -165,7 +166,9 @@ static int message(void *state, const struct mucdesk_message *msg)
 
 static void event(void *state, const struct mucdesk_event *ev)
 {
-    if (ev->kind == MUCDESK_EVENT_CLOSED)
+    /* Rated by any path (the widget's rate-chat, the form in the /rate
+     * message): a later "2 more questions" is no rating. */
+    if (ev->kind == MUCDESK_EVENT_CLOSED || ev->kind == MUCDESK_EVENT_RATED)
         forget(state, ev->ticket);
 }
 

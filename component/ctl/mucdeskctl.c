@@ -22,6 +22,10 @@
 
 enum exit_status { EXIT_OK = 0, EXIT_FAILURE_ = 1, EXIT_USAGE = 2 };
 
+/* How long after a chat ended mucdeskctl purge-customer leaves its ticket
+ * alone (the daemon ships its last lines well within this). */
+#define CTL_PURGE_SETTLE_S 600
+
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -67,7 +71,8 @@ static void usage(FILE *to)
             "  stats, ticket-search, transcript   reports (WHEN: 2025-01-31 or\n"
             "                     2025-01-31T10:00:00Z)\n"
             "  purge-customer     erase a customer's personal data and transcripts\n"
-            "                     (closed tickets; recorded in audit_events)\n"
+            "                     (all but live chats and those ended in the\n"
+            "                     last 10 minutes; recorded in audit_events)\n"
             "  widget-snippet     the HTML of doc/widget-protocol.md section 8\n");
 }
 
@@ -610,14 +615,18 @@ static int cmd_purge(PGconn *conn, int argc, char **argv, int i)
     snprintf(actor, sizeof actor, "mucdeskctl:%s", pw ? pw->pw_name : "?");
     long erased, open;
     char err[512];
-    int rc = desk_db_purge_customer(conn, who, actor, &erased, &open, err,
-                                    sizeof err);
+    /* A running daemon may still hold the last lines of a chat that just
+     * ended in its journal: leave such tickets for a later run (the
+     * purge-customer ad-hoc command waits for the archive instead). */
+    int rc = desk_db_purge_customer(conn, who, actor, CTL_PURGE_SETTLE_S,
+                                    &erased, &open, err, sizeof err);
     if (rc != DESK_DB_OK)
         return db_status(rc, err);
     printf("erased %ld ticket(s)", erased);
     if (open)
-        printf("; %ld open chat(s) left: purge again once they are closed",
-               open);
+        printf("; %ld live or just ended (last %d minutes) left: purge again "
+               "once they are over",
+               open, CTL_PURGE_SETTLE_S / 60);
     printf("\n");
     return EXIT_OK;
 }

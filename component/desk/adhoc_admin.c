@@ -485,12 +485,12 @@ static int read_period(xmpp_stanza_t *form, int64_t *from, int64_t *to,
         const char *t = desk_form_text(form, "to");
         if (strcmp(p, "custom") == 0 && *f && desk_parse_when(f, from) < 0) {
             xerr_set(err, XERR_BAD_REQUEST,
-                     "from: a date (2025-01-31) or a time (2025-01-31T10:00Z)");
+                     "from: a date (2025-01-31) or a time (2025-01-31T10:00:00Z)");
             return -1;
         }
         if (strcmp(p, "custom") == 0 && *t && desk_parse_when(t, to) < 0) {
             xerr_set(err, XERR_BAD_REQUEST,
-                     "to: a date (2025-01-31) or a time (2025-01-31T10:00Z)");
+                     "to: a date (2025-01-31) or a time (2025-01-31T10:00:00Z)");
             return -1;
         }
     } else {
@@ -921,12 +921,15 @@ static int ticket_search(void *ud, struct adhoc_step *st, struct xerr *err)
     q->limit = (int)max;
     const char *f = desk_form_text(st->form, "from");
     const char *t = desk_form_text(st->form, "to");
-    if ((*f && desk_parse_when(f, &q->from_us) < 0) ||
-        (*t && desk_parse_when(t, &q->to_us) < 0)) {
+    const char *bad_field = NULL;
+    if (*f && desk_parse_when(f, &q->from_us) < 0)
+        bad_field = "from";
+    else if (*t && desk_parse_when(t, &q->to_us) < 0)
+        bad_field = "to";
+    if (bad_field) {
         search_free(j);
         xerr_set(err, XERR_BAD_REQUEST, "%s: a date (2025-01-31) or a time "
-                                        "(2025-01-31T10:00:00Z)",
-                 *f && desk_parse_when(f, &q->from_us) < 0 ? "from" : "to");
+                                        "(2025-01-31T10:00:00Z)", bad_field);
         return -1;
     }
     char agent[BARE_MAX] = "";
@@ -1023,8 +1026,10 @@ static bool is_customer(const struct desk_chat *c, const char *who)
 static int purge_run(PGconn *conn, void *ud, char *err, size_t errlen)
 {
     struct purge_job *j = ud;
-    return desk_db_purge_customer(conn, j->who, j->actor, &j->erased, &j->open,
-                                  err, errlen);
+    /* The archive has shipped everything (purge waited for it): nothing
+     * to let settle. */
+    return desk_db_purge_customer(conn, j->who, j->actor, 0, &j->erased,
+                                  &j->open, err, errlen);
 }
 
 static void purge_after(struct desk *d, void *ud, int rc, const char *errtext)

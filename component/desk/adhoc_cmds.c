@@ -312,7 +312,7 @@ static int rate_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     static const char *const ratings[] = {"1", "1", "2", "2", "3", "3",
                                           "4", "4", "5", "5", NULL};
     if (!st->form) {
-        form_open(st->payload, "form", "urn:mucdesk:rate-chat",
+        form_open(st->payload, "form", FORM_RATE,
                   "Rate your chat", "How did we do?");
         form_add_field(st->payload, "ticket", "text-single", "Ticket", NULL, true,
               NULL);

@@ -30,13 +30,13 @@ enum desk_action {
     DESK_ACT_READ_TICKET,    /* staff: MAM, disco, session details,
                                 transcript */
     DESK_ACT_ACCEPT,         /* staff: /accept */
-    DESK_ACT_WAITING,        /* staff: /waiting, /stats */
+    DESK_ACT_WAITING,        /* staff: /waiting, stats of their queues */
     DESK_ACT_SESSION,        /* staff: /invite /forward /leave /close /note
                                 /time /subject /priority /canned /kb /rate,
                                 plugin commands */
     DESK_ACT_SUPERVISE,      /* supervisors: /observe /join /take /visible
                                 /invisible */
-    DESK_ACT_REPORTS,        /* supervisors: stats, ticket-search */
+    DESK_ACT_REPORTS,        /* supervisors: ticket-search */
     DESK_ACT_ADMIN,          /* admins: queues, agents, canned responses,
                                 knowledge base, purge, snippet */
     DESK_ACT_COUNT,

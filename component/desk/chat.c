@@ -20,6 +20,7 @@
 #include "core/jid.h"
 #include "core/log.h"
 #include "desk/desk_impl.h"
+#include "xmpp/form.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
 
@@ -219,6 +220,7 @@ int desk_chat_rate(struct desk_chat *c, int rating, const char *comment,
              c->rating_comment ? c->rating_comment : "");
     desk_chat_event(c, ARCHIVE_RATING, actor, NULL, body, false);
     log_info(LOG, "ticket %lld: rated %d", (long long)c->id, rating);
+    desk_plugin_event(c, MUCDESK_EVENT_RATED, actor);
     return 0;
 }
 
@@ -328,6 +330,18 @@ void desk_chat_details_text(const struct desk_chat *c, struct buf *out)
         buf_printf(out, "\nPage: %s", v);
     if (desk_json_get(c->details, "browser", v, sizeof v) == 0 && v[0])
         buf_printf(out, "\nBrowser: %s", v);
+    /* The queue's extra pre-chat questions, under their labels (the
+     * transcript lists every answer kept, whatever the queue asks today). */
+    const struct desk_queue *q = desk_queue_find(c->desk, c->queue);
+    for (size_t i = 0; q && q->prechat && i < q->prechat->count; i++) {
+        const struct desk_prechat_field *f = &q->prechat->f[i];
+        if (desk_json_get(c->details, f->var, v, sizeof v) < 0 || !v[0])
+            continue;
+        const char *shown = v;
+        if (strcmp(f->type, "boolean") == 0)
+            shown = strcmp(v, "1") == 0 ? "yes" : "no";
+        buf_printf(out, "\n%s: %s", f->label[0] ? f->label : f->var, shown);
+    }
     buf_printf(out, "\nQueue: %s", c->queue);
     buf_printf(out, "\nStarted: %s", when);
 }
@@ -468,8 +482,9 @@ int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
     archive_append(d->archive, &ev);
     char text[700];
     snprintf(text, sizeof text,
-             "Message left (no agent online): ticket #%lld from %.100s "
-             "<%.100s>: %.400s",
+             "Message left (%s): ticket #%lld from %.100s <%.100s>: %.400s",
+             desk_queue_open_now(q) ? "no agent online"
+                                    : "outside business hours",
              (long long)t.id, r->name ? r->name : "a customer",
              r->email ? r->email : "-", r->question ? r->question : "");
     desk_queue_announce(q, text);
@@ -1127,6 +1142,43 @@ static void s_declined(void *ud, struct muc_room *room, const char *from_jid,
         desk_route(c->waiting_in);
 }
 
+/* The rating form the ratings plugin's /rate message carries, submitted
+ * back to the room by a client that renders forms in messages. */
+static int s_form_submitted(void *ud, struct muc_room *room,
+                            struct muc_occupant *from, xmpp_stanza_t *form,
+                            const struct stanza_in *in, struct xerr *err)
+{
+    struct desk_chat *c = ud;
+    const char *type = form_form_type(form);
+    if (!type || strcmp(type, FORM_RATE) != 0) {
+        xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
+                 "This room expects no such form");
+        return -1;
+    }
+    char bare[BARE_MAX];
+    jid_bare_text(&in->from, bare, sizeof bare);
+    if (!desk_chat_is_customer(c, bare)) {
+        xerr_set(err, XERR_FORBIDDEN, "Only the customer rates the chat");
+        return -1;
+    }
+    long rating;
+    if (desk_parse_int(desk_form_text(form, "rating"), 1, 5, &rating) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "rating: choose 1 to 5");
+        return -1;
+    }
+    struct buf comment = BUF_INIT;
+    desk_form_lines(form, "comment", "\n", &comment);
+    int rc = desk_chat_rate(c, (int)rating,
+                            comment.len ? buf_cstr(&comment) : NULL, bare);
+    buf_free(&comment);
+    if (rc < 0) {
+        xerr_set(err, XERR_INTERNAL_SERVER_ERROR, "The rating was not saved");
+        return -1;
+    }
+    muc_room_tell(room, from, "Thank you for your feedback!");
+    return 0;
+}
+
 static bool s_is_privileged(void *ud, struct muc_room *room, const char *bare)
 {
     struct desk_chat *c = ud;
@@ -1149,6 +1201,7 @@ static const struct muc_room_hooks session_hooks = {
     .leaving = s_leaving,
     .left = s_left,
     .message = s_message,
+    .form_submitted = s_form_submitted,
     .invite_declined = s_declined,
     .is_privileged = s_is_privileged,
     .destroyed = s_destroyed,

@@ -18,6 +18,7 @@
 #include "xmpp/adhoc.h"
 
 #define NS_DESK "urn:mucdesk:0"
+#define FORM_RATE "urn:mucdesk:rate-chat" /* rate-chat and the /rate form */
 #define DESK_ROOM_PREFIX "ticket-"
 #define DESK_TOKEN_BYTES 20   /* 160 bits */
 

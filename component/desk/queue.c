@@ -415,11 +415,28 @@ static void q_outsider(void *ud, struct muc_room *room,
                              .name = in->from.local[0] ? in->from.local
                                                        : "Customer",
                              .question = body};
+    struct xerr err;
+    xerr_init(&err);
+    if (!desk_queue_open_now(q)) {
+        /* Outside business hours, as the request-chat form does: the
+         * message is left for the queue, answered at this address. */
+        int64_t id;
+        char text[700];
+        if (desk_chat_leave_message(q, &r, &id, &err) < 0)
+            snprintf(text, sizeof text, "%s",
+                     err.text[0] ? err.text
+                                 : "Chat is not available right now.");
+        else
+            snprintf(text, sizeof text,
+                     "%.500s\nYour message is ticket #%lld: we will answer "
+                     "you at this address.",
+                     desk_queue_closed_text(q), (long long)id);
+        send_chat_message(d, muc_room_jid(room), in->from_text, text);
+        return;
+    }
     struct desk_chat *c = NULL;
     bool existing = false;
     char token[2 * DESK_TOKEN_BYTES + 1];
-    struct xerr err;
-    xerr_init(&err);
     if (desk_chat_request(q, &r, &c, &existing, token, sizeof token, &err) < 0) {
         send_chat_message(d, muc_room_jid(room), in->from_text,
                           err.text[0] ? err.text

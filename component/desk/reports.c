@@ -291,19 +291,23 @@ static int exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
 }
 
 int desk_db_purge_customer(PGconn *conn, const char *who, const char *actor,
-                           long *erased, long *open, char *err, size_t errlen)
+                           int settle_s, long *erased, long *open, char *err,
+                           size_t errlen)
 {
     *erased = *open = 0;
     int rc = exec_ok(conn, "BEGIN", err, errlen);
     if (rc < 0)
         return rc;
-    const char *p[] = {who, actor};
+    char settle[16];
+    snprintf(settle, sizeof settle, "%d", settle_s);
+    const char *p[] = {who, actor, settle};
     /* Live chats (not ended, with a room) are left alone: the daemon still
-     * writes them. */
+     * writes them; so are chats that ended within the settle time. */
     PGresult *res = PQexecParams(
         conn,
-        "WITH mine AS (SELECT id, ended_at IS NULL AND room IS NOT NULL AS"
-        "  live FROM tickets WHERE customer_jid = $1"
+        "WITH mine AS (SELECT id, (ended_at IS NULL AND room IS NOT NULL) OR"
+        "  coalesce(ended_at > now() - make_interval(secs => $3::integer),"
+        "  false) AS live FROM tickets WHERE customer_jid = $1"
         "  OR lower(customer_email) = lower($1) FOR UPDATE),"
         " gone AS (SELECT coalesce(array_agg(id ORDER BY id) FILTER"
         "  (WHERE NOT live), '{}') AS ids, count(*) FILTER (WHERE live) AS"
@@ -316,7 +320,7 @@ int desk_db_purge_customer(PGconn *conn, const char *who, const char *actor,
         "  'hex'), 'tickets', to_jsonb(ids), 'erased', n, 'left_open', open)"
         " FROM erased RETURNING (detail->>'erased')::bigint,"
         " (detail->>'left_open')::bigint",
-        2, NULL, p, NULL, NULL, 0);
+        3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         rc = desk_db_error(conn, res, err, errlen);
         PQclear(PQexec(conn, "ROLLBACK"));

@@ -92,10 +92,13 @@ void desk_found_free(struct desk_found *list, size_t count);
  * case for the e-mail): personal data and transcripts
  * (mucdesk_erase_personal_data), and records an audit event by `actor`
  * with the ticket numbers and a SHA-256 of `who` (not `who` itself), in
- * one transaction.  Open tickets (not RESOLVED) are left alone and
- * counted in *open.  *erased: how many were erased. */
+ * one transaction.  Whatever its status, a ticket is erased unless it is
+ * a live chat (a room, not ended) or it ended less than `settle_s`
+ * seconds ago (its last lines may not be shipped yet: the daemon waits
+ * for the archive and passes 0; mucdeskctl cannot and passes a margin);
+ * those are left and counted in *open.  *erased: how many were erased. */
 int desk_db_purge_customer(PGconn *conn, const char *who, const char *actor,
-                           long *erased, long *open, char *err,
+                           int settle_s, long *erased, long *open, char *err,
                            size_t errlen);
 
 #endif

@@ -367,6 +367,11 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
 {
     struct muc *muc = ud;
     struct muc_room *room = muc_room_for_sender(muc, in);
+    if (!room && muc_room_concealed(muc, in->to.local, in)) {
+        /* Existing or not, as for a room whose archive one may not read. */
+        xerr_set(err, XERR_FORBIDDEN, "You may not read this room's archive");
+        return -1;
+    }
     if (!room || room->destroying || room->locked) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
         return -1;

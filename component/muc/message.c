@@ -710,6 +710,15 @@ void muc_message_to_room(void *ud, const struct stanza_in *in)
         return;
     }
     struct muc_session *s = muc_session_find(room, in->from_text);
+    if (s && form && room->hooks && room->hooks->form_submitted &&
+        strcmp(form_type(form), "submit") == 0) {
+        struct xerr err;
+        xerr_init(&err);
+        if (room->hooks->form_submitted(room->ud, room, s->occ, form, in,
+                                        &err) < 0)
+            muc_error_write(out_of(muc), in, &err, room->jid, NULL);
+        return;
+    }
     if (!s) {
         xmpp_stanza_t *body = body_element(in);
         if (room->hooks && room->hooks->outsider_message) {

@@ -194,6 +194,14 @@ struct muc_room_hooks {
      * write to a queue JID).  Without this hook they get an error. */
     void (*outsider_message)(void *ud, struct muc_room *room,
                              const struct stanza_in *in, const char *body);
+    /* An occupant sent the room JID a message carrying a submitted data
+     * form (XEP-0004 "forms in messages": the answer to a form the room
+     * sent) whose FORM_TYPE the MUC does not handle itself.  0, or -1 with
+     * err: the sender gets that error.  Without this hook such a message
+     * is refused as any other non-groupchat message with a body. */
+    int (*form_submitted)(void *ud, struct muc_room *room,
+                          struct muc_occupant *from, xmpp_stanza_t *form,
+                          const struct stanza_in *in, struct xerr *err);
     /* An invitee declined an invitation (mediated, §7.8.2).  from_jid: the
      * decliner's real JID. */
     void (*invite_declined)(void *ud, struct muc_room *room,

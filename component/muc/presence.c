@@ -309,9 +309,10 @@ static void join(struct muc *muc, struct muc_room *room,
         return;
     }
     if (!room && muc_room_concealed(muc, in->to.local, in)) {
-        /* Concealed (existing or not): as a room that does not exist. */
-        reply_error(muc, in, room_jid, XERR_ITEM_NOT_FOUND, NULL,
-                    "The room does not exist");
+        /* Concealed, existing or not: the members-only refusal, word for
+         * word, so that entry tells nothing of whether the room exists. */
+        reply_error(muc, in, room_jid, XERR_REGISTRATION_REQUIRED, NULL,
+                    "This room is for members only");
         return;
     }
     if (!room) {

@@ -7,6 +7,7 @@ what (table driven, missing and forbidden alike)."""
 
 import hashlib
 import os
+import pwd
 import re
 import stat
 
@@ -88,6 +89,9 @@ def test_queue_settings_prechat_fields_and_business_hours(desk, xmpp, db):
     res = request_chat(c, "billing", plan="pro")
     wait_for(lambda: db.value("SELECT details->>'plan' FROM tickets WHERE id=%s"
                               % res["ticket"]) == "pro", what="plan in details")
+    # And in the session details the room opens with, under its label.
+    join(c, res["room"], "Ann", history="<history maxstanzas='20'/>")
+    c.expect("/s:message[@from='%s']/s:body[contains(., 'Your plan: pro')]" % res["room"])
     # Outside business hours (an agent is there): the offline form with the
     # closed-hours message, and a message ticket.
     form = execute(c, jid("night"), "request-chat").find(".//{jabber:x:data}x")
@@ -97,6 +101,21 @@ def test_queue_settings_prechat_fields_and_business_hours(desk, xmpp, db):
                         {"name": "Ann", "email": "ann@example.org", "question": "Late",
                          "offline": "1"})
     assert out["offline"] == "1" and "room" not in out
+    # A plain message to the closed queue's JID: left as a message too, no
+    # chat started, the closed-hours text in the answer.
+    plain = xmpp.login("super1")
+    plain.send("<message type='chat' to='%s'><body>Are you there?</body></message>"
+               % jid("night"))
+    answer = plain.expect("/s:message[@type='chat'][@from='%s']" % jid("night"))
+    text = body_of(answer)
+    assert text.startswith("We open at nine.\nYour message is ticket #"), text
+    left = re.search(r"ticket #(\d+)", text).group(1)
+    wait_for(lambda: db.psql("SELECT status, customer_jid, subject FROM tickets "
+                             "WHERE id=%s" % left)
+             == [("QUEUED", "super1@localhost", "Are you there?")], what="message ticket")
+    night_agent.expect("/s:message[@type='groupchat'][@from='%s']/s:body"
+                       "[contains(., 'Message left (outside business hours): ticket #%s ')]"
+                       % (jid("night"), left))
     # queue-configure: the settings shown, checked, saved.
     admin = xmpp.login("admin")
     first = execute(admin, D, "queue-configure")
@@ -235,12 +254,42 @@ def test_rating_by_reply_and_transcript_view(desk, xmpp, db):
     # The same as an ad-hoc command (the plugin's, listed for staff).
     _, _, notes = command(agent, D, "rate", {"ticket": ticket})
     assert notes == [("info", "The customer was asked for a rating.")]
+    ask = expect_desk_event(customer, room, "rate")
+    # A client that renders forms in messages submits it back to the room.
+    customer.send("<message to='%s'><x xmlns='jabber:x:data' type='submit'>"
+                  "<field var='FORM_TYPE'><value>urn:mucdesk:rate-chat</value></field>"
+                  "<field var='ticket'><value>%s</value></field>"
+                  "<field var='rating'><value>9</value></field></x></message>"
+                  % (room, ticket))
+    bad = customer.expect("/s:message[@type='error'][@from='%s']" % room)
+    assert error_condition(bad)[1:] == ("bad-request", "rating: choose 1 to 5")
+    agent.send("<message to='%s'><x xmlns='jabber:x:data' type='submit'>"
+               "<field var='FORM_TYPE'><value>urn:mucdesk:rate-chat</value></field>"
+               "<field var='rating'><value>1</value></field></x></message>" % room)
+    bad = agent.expect("/s:message[@type='error'][@from='%s']" % room)
+    assert error_condition(bad)[1] == "forbidden"
+    customer.send("<message to='%s'><x xmlns='jabber:x:data' type='submit'>"
+                  "<field var='FORM_TYPE'><value>urn:mucdesk:rate-chat</value></field>"
+                  "<field var='ticket'><value>%s</value></field>"
+                  "<field var='rating'><value>2</value></field>"
+                  "<field var='comment'><value>slow</value><value>today</value></field>"
+                  "</x></message>" % (room, ticket))
+    expect_notice(customer, room, "Thank you for your feedback!")
+    wait_for(lambda: ticket_row(db, ticket, "rating, rating_comment")
+             == [("2", "slow\ntoday")], what="rating by form")
+    # Rated: a later message starting with a digit is conversation only.
+    say(customer, room, "3 more questions, sorry")
+    agent.expect("/s:message[@from='%s/Ann']" % room)
+    customer.expect_none("/s:message/s:body[contains(., 'Thank you for your rating')]",
+                         duration=1.0)
+    assert ticket_row(db, ticket, "rating") == [("2",)]
     say(agent, room, "/close resolved")
     wait_for(lambda: db.value("SELECT count(*) FROM ticket_events WHERE ticket_id=%s AND "
                               "kind='status' AND body='closed: RESOLVED'" % ticket) == "1",
              what="closed")
     out = ctl(md, "transcript", ticket).stdout
-    assert "Rating: 4/5 \"quick, thanks\"" in out and "] Ann: 4/5 - quick, thanks" in out
+    assert "Rating: 2/5 \"slow\ntoday\"" in out, out
+    assert "] Ann: 4/5 - quick, thanks" in out
     out = ctl(md, "transcript", ticket, "--view", "customer").stdout
     assert "agent1@localhost" not in out and "Ann: 4/5" in out
 
@@ -367,6 +416,24 @@ def test_transcript_search_and_purge(desk, xmpp, db):
                       hashlib.sha256(b"ann@example.org").hexdigest(), "f")]
     assert "Customer: (personal data erased)" in ctl(md, "transcript", ticket).stdout
     assert "1 ticket(s) erased" in md.log_text()
+    # mucdeskctl cannot wait for the daemon's archive: a chat that ended in
+    # the last ten minutes is left for a later run; an older one and a
+    # message left (no room) are erased.
+    db.psql("INSERT INTO tickets (id, queue, status, customer_email, customer_name, room, "
+            "created_at, ended_at) VALUES "
+            "(910001, 'billing', 'RESOLVED', 'bob@example.org', 'Bob', 'r1', "
+            " now() - interval '2 hours', now() - interval '1 hour'), "
+            "(910002, 'billing', 'RESOLVED', 'Bob@example.org', 'Bob', 'r2', "
+            " now() - interval '5 minutes', now() - interval '1 minute'), "
+            "(910003, 'billing', 'QUEUED', 'bob@example.org', 'Bob', NULL, now(), NULL)")
+    out = ctl(md, "purge-customer", "bob@example.org", "--yes").stdout
+    assert out == ("erased 2 ticket(s); 1 live or just ended (last 10 minutes) left: "
+                   "purge again once they are over\n"), out
+    assert db.psql("SELECT id, customer_name IS NULL FROM tickets WHERE id > 910000 "
+                   "ORDER BY id") == [("910001", "t"), ("910002", "f"), ("910003", "t")]
+    actor = db.psql("SELECT actor, detail->>'tickets' FROM audit_events "
+                    "WHERE actor LIKE 'mucdeskctl:%%'")
+    assert actor == [("mucdeskctl:" + pwd.getpwuid(os.geteuid()).pw_name, "[910001, 910003]")]
 
 
 FAKE_SENDMAIL = """#!/bin/sh
@@ -488,9 +555,9 @@ def test_agent_commands_and_who_may_run_what(desk, xmpp, db):
     problems = ["%s %s: %s" % (c.name, node, got) for c, node, values in cases
                 for got in [refusal(c, node, values)] if got != forbidden]
     assert not problems, "\n".join(problems)
-    # In the room: the other queue's agent cannot even see it.
+    # In the room: refused as a stranger would be, as for a missing room.
     pres = join(other, room, "Sam")
-    assert error_condition(pres)[1] == "item-not-found"
+    assert error_condition(pres)[1] == "registration-required"
 
 
 def test_snippet_matches_the_widget_vectors(run_dir):
