@@ -142,17 +142,37 @@ static void point_to_room(struct desk_call *call, const struct desk_chat *c)
              c->room ? muc_room_jid(c->room) : "");
 }
 
+/* The ticket named by the command's first argument (usage error if none),
+ * as ticket_arg. */
+static struct desk_chat *ticket_of_args(struct desk_call *call,
+                                        const char *args, const char *usage,
+                                        enum desk_action act, struct xerr *err)
+{
+    char word[32];
+    if (!desk_next_word(&args, word, sizeof word)) {
+        usage_error(err, usage);
+        return NULL;
+    }
+    return ticket_arg(call, word, act, err);
+}
+
+/* The chat's room for a supervisor to enter, or NULL with item-not-found
+ * (a message left has none). */
+static struct muc_room *room_to_enter(struct desk_chat *c, struct xerr *err)
+{
+    if (!c->room)
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "Ticket #%lld has no chat room",
+                 (long long)c->id);
+    return c->room;
+}
+
 /* ---- queue room --------------------------------------------------------------- */
 
 static int cmd_accept(struct desk_call *call, const char *args,
                       struct xerr *err)
 {
-    char word[32];
-    if (!desk_next_word(&args, word, sizeof word)) {
-        usage_error(err, "/accept N");
-        return -1;
-    }
-    struct desk_chat *c = ticket_arg(call, word, DESK_ACT_ACCEPT, err);
+    struct desk_chat *c =
+        ticket_of_args(call, args, "/accept N", DESK_ACT_ACCEPT, err);
     if (!c)
         return -1;
     if (c->state != DESK_CHAT_WAITING) {
@@ -249,19 +269,12 @@ static int cmd_stats(struct desk_call *call, const char *args,
 static int cmd_observe(struct desk_call *call, const char *args,
                        struct xerr *err)
 {
-    char word[32];
-    if (!desk_next_word(&args, word, sizeof word)) {
-        usage_error(err, "/observe N");
-        return -1;
-    }
-    struct desk_chat *c = ticket_arg(call, word, DESK_ACT_SUPERVISE, err);
+    struct desk_chat *c =
+        ticket_of_args(call, args, "/observe N", DESK_ACT_SUPERVISE, err);
     if (!c)
         return -1;
-    if (!c->room) {
-        xerr_set(err, XERR_ITEM_NOT_FOUND, "Ticket #%lld has no chat room",
-                 (long long)c->id);
+    if (!room_to_enter(c, err))
         return -1;
-    }
     point_to_room(call, c);
     struct muc_occupant *o = muc_room_find_user(c->room, call->actor);
     if (o) {
@@ -292,19 +305,12 @@ static int cmd_observe(struct desk_call *call, const char *args,
 static int cmd_join(struct desk_call *call, const char *args,
                     struct xerr *err)
 {
-    char word[32];
-    if (!desk_next_word(&args, word, sizeof word)) {
-        usage_error(err, "/join N");
-        return -1;
-    }
-    struct desk_chat *c = ticket_arg(call, word, DESK_ACT_SUPERVISE, err);
+    struct desk_chat *c =
+        ticket_of_args(call, args, "/join N", DESK_ACT_SUPERVISE, err);
     if (!c)
         return -1;
-    if (!c->room) {
-        xerr_set(err, XERR_ITEM_NOT_FOUND, "Ticket #%lld has no chat room",
-                 (long long)c->id);
+    if (!room_to_enter(c, err))
         return -1;
-    }
     point_to_room(call, c);
     struct muc_occupant *o = muc_room_find_user(c->room, call->actor);
     if (o) {
@@ -324,12 +330,8 @@ static int cmd_join(struct desk_call *call, const char *args,
 static int cmd_take(struct desk_call *call, const char *args,
                     struct xerr *err)
 {
-    char word[32];
-    if (!desk_next_word(&args, word, sizeof word)) {
-        usage_error(err, "/take N");
-        return -1;
-    }
-    struct desk_chat *c = ticket_arg(call, word, DESK_ACT_SUPERVISE, err);
+    struct desk_chat *c =
+        ticket_of_args(call, args, "/take N", DESK_ACT_SUPERVISE, err);
     if (!c)
         return -1;
     if (c->state == DESK_CHAT_ENDED || !c->room) {
