@@ -308,12 +308,10 @@ static void kinds_sql(struct buf *sql, const struct table *t, unsigned kinds)
         buf_append_char(sql, ')');
 }
 
-/* What the query may see at all (staff only, kinds, the ids asked for);
- * then, unless it asks by ids (query_run filters those itself), the
- * filters by time and sender.  ids_arr holds the ids' array literal until
- * the statement has run. */
-static void filter_sql(struct buf *sql, struct params *p, const struct table *t,
-                       const struct archive_query *q, struct buf *ids_arr)
+/* What the query may see at all (staff only, kinds): visible() for
+ * stored rows. */
+static void visible_sql(struct buf *sql, const struct table *t,
+                        const struct archive_query *q)
 {
     if (!q->include_staff_only)
         buf_append_str(sql, " AND NOT staff_only");
@@ -321,6 +319,16 @@ static void filter_sql(struct buf *sql, struct params *p, const struct table *t,
         buf_printf(sql, " AND %s IN ('message', 'subject')", t->kind_expr);
     if (q->kinds)
         kinds_sql(sql, t, q->kinds);
+}
+
+/* What the query may see at all, the ids asked for; then, unless it asks
+ * by ids (query_run filters those itself), the filters by time and
+ * sender.  ids_arr holds the ids' array literal until the statement has
+ * run. */
+static void filter_sql(struct buf *sql, struct params *p, const struct table *t,
+                       const struct archive_query *q, struct buf *ids_arr)
+{
+    visible_sql(sql, t, q);
     if (q->n_ids) {
         buf_append_char(ids_arr, '{');
         for (size_t i = 0; i < q->n_ids; i++)
@@ -370,8 +378,10 @@ static void set_error(struct query_op *qo, PGconn *conn, PGresult *res)
             *c = ' ';
 }
 
-/* Finds the key of stanza id `id`: in the unshipped list, else stored.
- * 1 found, 0 not, -1 error. */
+/* Finds the key of stanza id `id`: in the unshipped list, else stored,
+ * among the records the query may see at all, so that an id the reader
+ * may not see (a staff-only record, for a customer) answers as one that
+ * does not exist.  1 found, 0 not, -1 error. */
 static int resolve(struct query_op *qo, PGconn *conn, const struct table *t,
                    const struct cand_list *u, const char *id, struct key *out)
 {
@@ -384,6 +394,7 @@ static int resolve(struct query_op *qo, PGconn *conn, const struct table *t,
     struct buf sql = BUF_INIT;
     buf_printf(&sql, "SELECT id FROM %s", t->name);
     scope_sql(&sql, &p, t, &qo->q);
+    visible_sql(&sql, t, &qo->q);
     buf_printf(&sql, " AND stanza_id = $%d", param_str(&p, id));
     PGresult *res = PQexecParams(conn, buf_cstr(&sql), p.n, NULL, p.v, NULL,
                                  NULL, 0);

@@ -207,6 +207,25 @@ def test_metadata_and_ids_with_postgres(muc, postgres, db):
     missing, _ = by_ids(m, CUSTOMER, "r1", [first, "no-such-id"])
     assert error(hidden)[1] == "item-not-found"
     assert error(hidden) == error(missing)
+    # So is it as a paging anchor (after-id / before-id): stored, the id
+    # cannot be probed by paging from it either.
+    for field in ("after-id", "before-id"):
+        def anchored(anchor):
+            return ask(m, CUSTOMER, "r1",
+                       "<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' "
+                       "type='submit'><field var='FORM_TYPE' type='hidden'><value>"
+                       "urn:xmpp:mam:2</value></field><field var='%s'><value>%s"
+                       "</value></field></x></query>" % (field, anchor))
+        reply, results = anchored(seen_note)
+        missing, _ = anchored("no-such-id")
+        assert error(reply)[1] == "item-not-found" and results == [], field
+        assert error(reply) == error(missing), field
+        reply, results = ask(m, AGENT, "r1",
+                             "<query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' "
+                             "type='submit'><field var='FORM_TYPE' type='hidden'><value>"
+                             "urn:xmpp:mam:2</value></field><field var='%s'><value>%s"
+                             "</value></field></x></query>" % (field, seen_note))
+        assert reply.get("type") == "result", (field, error(reply))
 
     # Readers only: a non-member of a members-only room gets what a query
     # gets.
