@@ -6,7 +6,14 @@
  * rooms anyone not banned; and privileged staff (the room's is_privileged
  * hook).  Staff-only records reach privileged readers only, real JIDs only
  * readers allowed to see them (visibility.c).  Private messages are never
- * archived, so they cannot come back this way. */
+ * archived, so they cannot come back this way.
+ *
+ * urn:xmpp:mam:2#extended: before-id/after-id, flipped pages, the 'ids'
+ * field (records by stanza id, at most MAM_IDS_MAX at once) and the
+ * metadata query (the first and last record the asker may read).  Both go
+ * through the same checks as a query and ask the archive for the kinds
+ * write_item() shows only, with staff-only records for staff only: a
+ * record hidden from the asker is, for it, not in the archive. */
 #include "build-config.h"
 
 #include <stdio.h>
@@ -22,8 +29,18 @@
 #include "xmpp/xml.h"
 
 #define LOG "muc"
+#define NS_XDATA_VALIDATE "http://jabber.org/protocol/xdata-validate"
 #define MAM_DEFAULT_MAX 20
 #define MAM_MAX 100
+/* Stanza ids in one 'ids' query: a page's worth (MAM_MAX), so that one
+ * query can never make the archive look up an unbounded list. */
+#define MAM_IDS_MAX 100
+
+/* The kinds of records MAM shows (write_item renders exactly these). */
+#define MAM_KINDS                                                              \
+    (ARCHIVE_KIND_BIT(ARCHIVE_MESSAGE) | ARCHIVE_KIND_BIT(ARCHIVE_NOTE) |      \
+     ARCHIVE_KIND_BIT(ARCHIVE_FILE) | ARCHIVE_KIND_BIT(ARCHIVE_SUBJECT) |      \
+     ARCHIVE_KIND_BIT(ARCHIVE_SYSTEM))
 /* How long a query may wait for the database before it is answered with
  * an error (the archive applies it). */
 
@@ -52,7 +69,12 @@ struct muc_mam_query {
     /* The archive query, re-issued to fill the page; its strings: */
     struct archive_query aq;
     char *room, *with_jid, *with_nick, *after_id, *before_id;
+    char **ids;
     bool backward;            /* the page nearest the end (<before/>) */
+    /* A metadata query: first the oldest record, then the newest. */
+    bool metadata;
+    char *start_id;           /* the oldest, once found */
+    int64_t start_us;
     unsigned want;            /* results to show */
     unsigned rounds;
     struct shown *items;      /* chronological */
@@ -83,6 +105,10 @@ static void query_free(struct muc_mam_query *q)
     free(q->with_nick);
     free(q->after_id);
     free(q->before_id);
+    for (size_t i = 0; q->ids && i < q->aq.n_ids; i++)
+        free(q->ids[i]);
+    free(q->ids);
+    free(q->start_id);
     for (size_t i = 0; i < q->count; i++) {
         free(q->items[i].xml);
         free(q->items[i].id);
@@ -211,6 +237,7 @@ static int ask_archive(struct muc_mam_query *q)
     q->aq.with_nick = q->with_nick;
     q->aq.after_id = q->after_id;
     q->aq.before_id = q->before_id;
+    q->aq.ids = (const char *const *)q->ids;
     q->aq.max = q->want - (unsigned)q->count;
     q->rounds++;
     return q->muc->archive.query(q->muc->archive.archive, &q->aq, on_page, q);
@@ -246,6 +273,69 @@ static void finish(struct muc_mam_query *q, bool complete,
     buf_append_str(out, "</set></fin></iq>");
 }
 
+/* ---- metadata ---------------------------------------------------------------------------- */
+
+static void write_bound(struct buf *out, const char *element, const char *id,
+                        int64_t at_us)
+{
+    char stamp[STAMP_TEXT_MAX];
+    stamp_format(at_us, stamp);
+    buf_append_char(out, '<');
+    buf_append_str(out, element);
+    xml_attr(out, "id", id);
+    xml_attr(out, "timestamp", stamp);
+    buf_append_str(out, "/>");
+}
+
+/* The answer; an empty <metadata/> for an archive with nothing the asker
+ * may read (start_id NULL). */
+static void write_metadata(struct buf *out, const struct muc_mam_query *q,
+                           const struct archive_item *end)
+{
+    buf_append_str(out, "<iq type='result'");
+    xml_attr(out, "from", q->room_jid);
+    xml_attr(out, "to", q->requester);
+    xml_attr(out, "id", q->id);
+    buf_append_str(out, "><metadata xmlns='" NS_MAM "'");
+    if (!q->start_id || !end) {
+        buf_append_str(out, "/></iq>");
+        return;
+    }
+    buf_append_char(out, '>');
+    write_bound(out, "start", q->start_id, q->start_us);
+    write_bound(out, "end", end->stanza_id, end->at_us);
+    buf_append_str(out, "</metadata></iq>");
+}
+
+/* Two answers: the oldest record (forwards, one item), then the newest
+ * (the last page, one item).  The archive filters as for a query, so both
+ * are records this asker could page to. */
+static void on_metadata_page(struct muc_mam_query *q,
+                             const struct archive_page *page)
+{
+    struct buf *out = router_out(q->muc->router);
+    const struct archive_item *it = page->count ? &page->items[0] : NULL;
+    if (q->aq.last_page || !it) {
+        /* A record appended between the two answers may be the newest
+         * one; none at all means nothing to read yet. */
+        write_metadata(out, q, it);
+        query_free(q);
+        return;
+    }
+    if (set_copy(&q->start_id, it->stanza_id) < 0) {
+        write_error(out, q, XERR_INTERNAL_SERVER_ERROR, "Out of memory");
+        query_free(q);
+        return;
+    }
+    q->start_us = it->at_us;
+    q->aq.last_page = true;
+    if (ask_archive(q) < 0) {
+        write_error(out, q, XERR_RESOURCE_CONSTRAINT,
+                    "The archive is busy; try again");
+        query_free(q);
+    }
+}
+
 static void on_page(void *ud, const struct archive_page *page)
 {
     struct muc_mam_query *q = ud;
@@ -264,6 +354,10 @@ static void on_page(void *ud, const struct archive_page *page)
         write_error(out, q, XERR_ITEM_NOT_FOUND,
                     "That message is not in the archive");
         query_free(q);
+        return;
+    }
+    if (q->metadata) {
+        on_metadata_page(q, page);
         return;
     }
     /* Render this answer, oldest first, and add it on the side it extends:
@@ -336,6 +430,11 @@ static void write_query_form(struct buf *out, const struct stanza_in *in)
     form_add(out, "end", "text-single", NULL, NULL);
     form_add(out, "before-id", "text-single", NULL, NULL);
     form_add(out, "after-id", "text-single", NULL, NULL);
+    /* XEP-0313 4.1.5: the list is open (XEP-0122), never enumerated. */
+    form_field_open(out, "ids", "list-multi", NULL);
+    buf_append_str(out, "<validate xmlns='" NS_XDATA_VALIDATE "' "
+                        "datatype='xs:string'><open/></validate>");
+    form_field_close(out);
     form_close(out);
     buf_append_str(out, "</query></iq>");
 }
@@ -343,7 +442,8 @@ static void write_query_form(struct buf *out, const struct stanza_in *in)
 static bool field_known(const char *var)
 {
     static const char *const known[] = {"FORM_TYPE", "with", "start", "end",
-                                        "before-id", "after-id", NULL};
+                                        "before-id", "after-id", "ids",
+                                        NULL};
     for (const char *const *k = known; *k; k++)
         if (strcmp(var, *k) == 0)
             return true;
@@ -360,6 +460,89 @@ static bool may_read(struct muc_room *room, const struct muc_occupant *occ,
     if (occ)
         return true;
     return !room->cfg.members_only || affil >= MUC_AFFIL_MEMBER;
+}
+
+/* The 'ids' field's values, borrowed from the request. */
+struct id_list {
+    const char *v[MAM_IDS_MAX];
+    size_t n;
+    bool too_many;
+};
+
+static void add_id(void *ud, const char *value)
+{
+    struct id_list *l = ud;
+    if (l->n == MAM_IDS_MAX)
+        l->too_many = true;
+    else
+        l->v[l->n++] = value;
+}
+
+/* A query for `in` to `room`, not yet asking: the copies every answer
+ * needs.  NULL out of memory. */
+static struct muc_mam_query *query_new(struct muc *muc, struct muc_room *room,
+                                       const struct stanza_in *in)
+{
+    struct muc_mam_query *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    if (!(q->requester = strdup(in->from_text)) || !(q->id = strdup(in->id)) ||
+        !(q->room_jid = strdup(room->jid)) || set_copy(&q->room, room->name)) {
+        query_free(q); /* not listed yet: q->muc is NULL */
+        return NULL;
+    }
+    q->aq.room = q->room;
+    q->aq.ticket_id = room->ticket_id;
+    return q;
+}
+
+/* Lists q (so that shutdown can orphan it) and asks the archive.  0, or -1
+ * with err set and q freed. */
+static int query_start(struct muc *muc, struct muc_mam_query *q,
+                       struct xerr *err)
+{
+    q->muc = muc;
+    q->next = muc->mam_queries;
+    if (muc->mam_queries)
+        muc->mam_queries->prev = q;
+    muc->mam_queries = q;
+    if (ask_archive(q) < 0) {
+        query_free(q);
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT,
+                 "The archive is busy; try again");
+        return -1;
+    }
+    return 0;
+}
+
+/* Copies the ids into q (freed with it). */
+static int ids_copy(struct muc_mam_query *q, const struct id_list *ids)
+{
+    q->aq.n_ids = 0;
+    if (!ids->n)
+        return 0;
+    if (!(q->ids = calloc(ids->n, sizeof *q->ids)))
+        return -1;
+    q->aq.n_ids = ids->n; /* query_free frees up to here */
+    for (size_t i = 0; i < ids->n; i++)
+        if (!(q->ids[i] = strdup(ids->v[i])))
+            return -1;
+    return 0;
+}
+
+/* <metadata/>: the oldest and newest records this asker may read. */
+static int metadata_start(struct muc *muc, struct muc_room *room,
+                          const struct stanza_in *in, bool privileged,
+                          struct xerr *err)
+{
+    struct muc_mam_query *q = query_new(muc, room, in);
+    if (!q)
+        return -1;
+    q->metadata = true;
+    q->want = 1;
+    q->aq.kinds = MAM_KINDS;
+    q->aq.include_staff_only = privileged;
+    return query_start(muc, q, err);
 }
 
 int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
@@ -393,6 +576,8 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
     }
     const char *name = xmpp_stanza_get_name(payload);
     if (strcmp(in->type, "get") == 0) {
+        if (name && strcmp(name, "metadata") == 0)
+            return metadata_start(muc, room, in, privileged, err);
         if (!name || strcmp(name, "query") != 0) {
             xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED, NULL);
             return -1;
@@ -410,7 +595,9 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
         .ticket_id = room->ticket_id,
         .max = MAM_DEFAULT_MAX,
         .include_staff_only = privileged,
+        .kinds = MAM_KINDS,
     };
+    struct id_list ids = {.n = 0};
     bool jids_visible = muc_jids_visible_to(room, occ, privileged);
     char with_bare[JID_TEXT_MAX + 1];
     char with_nick[JID_PART_MAX + 1];
@@ -467,6 +654,13 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
         const char *before = form_value(form, "before-id");
         aq.after_id = after && *after ? after : NULL;
         aq.before_id = before && *before ? before : NULL;
+        form_each_value(form, "ids", add_id, &ids);
+        if (ids.too_many) {
+            xerr_set(err, XERR_BAD_REQUEST,
+                     "At most %d ids may be asked for in one query",
+                     MAM_IDS_MAX);
+            return -1;
+        }
     }
     xmpp_stanza_t *set = stanza_child(payload, "set", NS_RSM);
     if (set) {
@@ -492,43 +686,30 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
         }
     }
 
-    struct muc_mam_query *q = calloc(1, sizeof *q);
+    struct muc_mam_query *q = query_new(muc, room, in);
     if (!q)
         return -1;
-    q->muc = muc;
     q->jids_visible = jids_visible;
     q->flip = stanza_child(payload, "flip-page", NULL) != NULL;
     q->aq = aq;
     q->want = aq.max;
     q->backward = aq.last_page || aq.before_id;
     const char *queryid = stanza_attr(payload, "queryid");
-    if (!(q->requester = strdup(in->from_text)) || !(q->id = strdup(in->id)) ||
-        (queryid && !(q->queryid = strdup(queryid))) ||
-        !(q->room_jid = strdup(room->jid)) || set_copy(&q->room, room->name) ||
+    if ((queryid && !(q->queryid = strdup(queryid))) ||
         set_copy(&q->with_jid, aq.with_jid) ||
         set_copy(&q->with_nick, aq.with_nick) ||
         set_copy(&q->after_id, aq.after_id) ||
-        set_copy(&q->before_id, aq.before_id)) {
-        q->muc = NULL;
+        set_copy(&q->before_id, aq.before_id) || ids_copy(q, &ids) < 0) {
         query_free(q);
         return -1;
     }
     if (q->want == 0) {
         /* RSM max 0: only the count (which we do not keep); say nothing. */
+        q->muc = muc;
         finish(q, false, NULL, NULL);
         q->muc = NULL;
         query_free(q);
         return 0;
     }
-    q->next = muc->mam_queries;
-    if (muc->mam_queries)
-        muc->mam_queries->prev = q;
-    muc->mam_queries = q;
-    if (ask_archive(q) < 0) {
-        query_free(q);
-        xerr_set(err, XERR_RESOURCE_CONSTRAINT,
-                 "The archive is busy; try again");
-        return -1;
-    }
-    return 0;
+    return query_start(muc, q, err);
 }

@@ -36,6 +36,7 @@
 #define NS_OCCUPANT_ID "urn:xmpp:occupant-id:0"
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_MAM "urn:xmpp:mam:2"
+#define NS_MAM_EXTENDED "urn:xmpp:mam:2#extended"
 #define NS_RSM "http://jabber.org/protocol/rsm"
 #define NS_FORWARD "urn:xmpp:forward:0"
 #define NS_CONFERENCE "jabber:x:conference"

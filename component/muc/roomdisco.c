@@ -156,8 +156,11 @@ static int room_info(void *ud, const struct stanza_in *in,
     feature(out, NS_OCCUPANT_ID);
     feature(out, NS_SID);
     feature(out, NS_PING);
-    if (muc_mam_enabled(room))
+    if (muc_mam_enabled(room)) {
         feature(out, NS_MAM);
+        /* ids, metadata, before-id/after-id, flipped pages (mam.c) */
+        feature(out, NS_MAM_EXTENDED);
+    }
     if (muc->room_disco.features)
         muc->room_disco.features(muc->room_disco.ud, room, out);
     feature(out, c->hidden ? "muc_hidden" : "muc_public");

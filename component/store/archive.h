@@ -126,7 +126,17 @@ struct archive_query {
     unsigned max;             /* page size (the caller caps it) */
     bool include_staff_only;  /* the asker is staff */
     bool messages_only;       /* only ARCHIVE_MESSAGE and ARCHIVE_SUBJECT */
+    unsigned kinds;           /* ARCHIVE_KIND_BIT()s of the kinds wanted; 0: all */
+    /* Only the records with these stanza ids (n_ids > 0; the caller caps
+     * n_ids).  start/end/with, the bounds and max still apply, but if any
+     * of the ids is not a record this query may see (absent, another
+     * room's, staff-only for a customer, a kind left out) the page is
+     * unknown_id: hidden records look exactly like absent ones. */
+    const char *const *ids;
+    size_t n_ids;
 };
+
+#define ARCHIVE_KIND_BIT(kind) (1u << (unsigned)(kind))
 
 struct archive_item {
     char *stanza_id;
@@ -145,7 +155,8 @@ struct archive_page {
     struct archive_item *items; /* oldest first */
     size_t count;
     bool complete;            /* no more items in the queried direction */
-    bool unknown_id;          /* after_id/before_id is not in the archive */
+    bool unknown_id;          /* after_id/before_id or one of ids is not
+                                 in the archive */
 };
 
 /* Answers through fn(ud, page) on the XMPP thread; the page is valid only

@@ -54,6 +54,7 @@ struct query_op {
     struct archive *a;
     struct archive_query q;       /* strings point into `strings` */
     char *strings[6];
+    char **ids;                   /* q.ids points here */
     uint64_t tail_lo;             /* records >= this are in `carried` */
     struct cand_list carried;     /* matching tail records */
     void (*fn)(void *ud, const struct archive_page *page);
@@ -106,8 +107,9 @@ static bool str_eq(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-/* Does an unshipped event belong in the answer (ignoring paging)? */
-static bool matches(const struct archive_query *q, const struct archive_event *ev)
+/* Is an unshipped event one this query may see at all (its room, staff
+ * only, its kind)? */
+static bool visible(const struct archive_query *q, const struct archive_event *ev)
 {
     if (q->ticket_id > 0) {
         if (ev->ticket_id != q->ticket_id)
@@ -115,20 +117,54 @@ static bool matches(const struct archive_query *q, const struct archive_event *e
     } else if (ev->ticket_id > 0 || !str_eq(ev->room, q->room)) {
         return false;
     }
-    if (q->start_us && ev->at_us < q->start_us)
-        return false;
-    if (q->end_us && ev->at_us > q->end_us)
-        return false;
-    if (q->with_jid && !str_eq(ev->actor_jid, q->with_jid))
-        return false;
-    if (q->with_nick && !str_eq(ev->actor_nick, q->with_nick))
-        return false;
     if (!q->include_staff_only && ev->staff_only)
         return false;
     if (q->messages_only && ev->kind != ARCHIVE_MESSAGE &&
         ev->kind != ARCHIVE_SUBJECT)
         return false;
+    if (q->kinds && !(q->kinds & ARCHIVE_KIND_BIT(ev->kind)))
+        return false;
     return true;
+}
+
+/* The filters by time and by sender. */
+static bool filtered_in(const struct archive_query *q, const struct archive_item *it)
+{
+    if (q->start_us && it->at_us < q->start_us)
+        return false;
+    if (q->end_us && it->at_us > q->end_us)
+        return false;
+    if (q->with_jid && !str_eq(it->actor_jid, q->with_jid))
+        return false;
+    if (q->with_nick && !str_eq(it->actor_nick, q->with_nick))
+        return false;
+    return true;
+}
+
+static bool id_wanted(const struct archive_query *q, const char *stanza_id)
+{
+    for (size_t i = 0; i < q->n_ids; i++)
+        if (str_eq(q->ids[i], stanza_id))
+            return true;
+    return false;
+}
+
+/* Does an unshipped event belong in the answer (ignoring paging)?  By ids,
+ * every requested record the query may see is collected, whatever the
+ * filters: a missing id must be told apart from a record filtered out
+ * (query_run and answer_ids_from_tail apply the filters afterwards). */
+static bool matches(const struct archive_query *q, const struct archive_event *ev)
+{
+    if (!visible(q, ev))
+        return false;
+    if (q->n_ids)
+        return id_wanted(q, ev->stanza_id);
+    struct archive_item it = {
+        .at_us = ev->at_us,
+        .actor_jid = (char *)ev->actor_jid,
+        .actor_nick = (char *)ev->actor_nick,
+    };
+    return filtered_in(q, &it);
 }
 
 static int add_event(struct cand_list *l, uint64_t seq,
@@ -147,6 +183,23 @@ static int add_event(struct cand_list *l, uint64_t seq,
     c->item.body = dup_or_null(ev->body);
     c->item.payload = dup_or_null(ev->payload);
     c->item.staff_only = ev->staff_only;
+    return 0;
+}
+
+/* Appends a deep copy of c.  0, or -1 out of memory. */
+static int cand_copy(struct cand_list *into, const struct cand *c)
+{
+    struct cand *d = list_push(into);
+    if (!d)
+        return -1;
+    d->key = c->key;
+    d->item = c->item;
+    d->item.stanza_id = dup_or_null(c->item.stanza_id);
+    d->item.actor_jid = dup_or_null(c->item.actor_jid);
+    d->item.actor_nick = dup_or_null(c->item.actor_nick);
+    d->item.occupant_id = dup_or_null(c->item.occupant_id);
+    d->item.body = dup_or_null(c->item.body);
+    d->item.payload = dup_or_null(c->item.payload);
     return 0;
 }
 
@@ -216,9 +269,75 @@ static void scope_sql(struct buf *sql, struct params *p, const struct table *t,
     (void)t;
 }
 
-static void filter_sql(struct buf *sql, struct params *p, const struct table *t,
-                       const struct archive_query *q)
+/* Appends one element to a PostgreSQL array literal being built in arr
+ * (which starts as "{"; the caller closes it). */
+static void array_add(struct buf *arr, const char *s)
 {
+    if (arr->len > 1)
+        buf_append_char(arr, ',');
+    buf_append_char(arr, '"');
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\')
+            buf_append_char(arr, '\\');
+        buf_append_char(arr, *s);
+    }
+    buf_append_char(arr, '"');
+}
+
+/* Only the kinds in the mask.  Kind texts this build does not know are
+ * read as ARCHIVE_SYSTEM (fetch_stored), so they are kept exactly when
+ * system records are: the list names the kinds left out then, else the
+ * kinds wanted.  The texts are our own constants, written inline. */
+static void kinds_sql(struct buf *sql, const struct table *t, unsigned kinds)
+{
+    bool system = kinds & ARCHIVE_KIND_BIT(ARCHIVE_SYSTEM);
+    bool listed = false;
+    for (unsigned k = 0; k <= ARCHIVE_SUBJECT; k++) {
+        bool wanted = kinds & ARCHIVE_KIND_BIT(k);
+        if (wanted == system)
+            continue;
+        if (listed)
+            buf_append_str(sql, ", ");
+        else
+            buf_printf(sql, " AND %s %s (", t->kind_expr,
+                       system ? "NOT IN" : "IN");
+        buf_printf(sql, "'%s'", archive_kind_text((enum archive_kind)k));
+        listed = true;
+    }
+    if (listed)
+        buf_append_char(sql, ')');
+}
+
+/* What the query may see at all (staff only, kinds): visible() for
+ * stored rows. */
+static void visible_sql(struct buf *sql, const struct table *t,
+                        const struct archive_query *q)
+{
+    if (!q->include_staff_only)
+        buf_append_str(sql, " AND NOT staff_only");
+    if (q->messages_only)
+        buf_printf(sql, " AND %s IN ('message', 'subject')", t->kind_expr);
+    if (q->kinds)
+        kinds_sql(sql, t, q->kinds);
+}
+
+/* What the query may see at all, the ids asked for; then, unless it asks
+ * by ids (query_run filters those itself), the filters by time and
+ * sender.  ids_arr holds the ids' array literal until the statement has
+ * run. */
+static void filter_sql(struct buf *sql, struct params *p, const struct table *t,
+                       const struct archive_query *q, struct buf *ids_arr)
+{
+    visible_sql(sql, t, q);
+    if (q->n_ids) {
+        buf_append_char(ids_arr, '{');
+        for (size_t i = 0; i < q->n_ids; i++)
+            array_add(ids_arr, q->ids[i]);
+        buf_append_char(ids_arr, '}');
+        buf_printf(sql, " AND stanza_id = ANY($%d::text[])",
+                   param_str(p, buf_cstr(ids_arr)));
+        return;
+    }
     if (q->start_us)
         buf_printf(sql, " AND at >= 'epoch'::timestamptz + $%d::bigint * "
                    "interval '1 microsecond'", param_i64(p, q->start_us));
@@ -229,10 +348,6 @@ static void filter_sql(struct buf *sql, struct params *p, const struct table *t,
         buf_printf(sql, " AND actor_jid = $%d", param_str(p, q->with_jid));
     if (q->with_nick)
         buf_printf(sql, " AND %s = $%d", t->nick_col, param_str(p, q->with_nick));
-    if (!q->include_staff_only)
-        buf_append_str(sql, " AND NOT staff_only");
-    if (q->messages_only)
-        buf_printf(sql, " AND %s IN ('message', 'subject')", t->kind_expr);
 }
 
 /* Stored rows after a bound key (dir > 0) or before it. */
@@ -263,8 +378,10 @@ static void set_error(struct query_op *qo, PGconn *conn, PGresult *res)
             *c = ' ';
 }
 
-/* Finds the key of stanza id `id`: in the unshipped list, else stored.
- * 1 found, 0 not, -1 error. */
+/* Finds the key of stanza id `id`: in the unshipped list, else stored,
+ * among the records the query may see at all, so that an id the reader
+ * may not see (a staff-only record, for a customer) answers as one that
+ * does not exist.  1 found, 0 not, -1 error. */
 static int resolve(struct query_op *qo, PGconn *conn, const struct table *t,
                    const struct cand_list *u, const char *id, struct key *out)
 {
@@ -277,6 +394,7 @@ static int resolve(struct query_op *qo, PGconn *conn, const struct table *t,
     struct buf sql = BUF_INIT;
     buf_printf(&sql, "SELECT id FROM %s", t->name);
     scope_sql(&sql, &p, t, &qo->q);
+    visible_sql(&sql, t, &qo->q);
     buf_printf(&sql, " AND stanza_id = $%d", param_str(&p, id));
     PGresult *res = PQexecParams(conn, buf_cstr(&sql), p.n, NULL, p.v, NULL,
                                  NULL, 0);
@@ -304,17 +422,8 @@ static int dedupe(struct query_op *qo, PGconn *conn, const struct table *t,
         return 0;
     struct buf arr = BUF_INIT;
     buf_append_char(&arr, '{');
-    for (size_t i = 0; i < u->n; i++) {
-        if (i)
-            buf_append_char(&arr, ',');
-        buf_append_char(&arr, '"');
-        for (const char *s = u->v[i].item.stanza_id; s && *s; s++) {
-            if (*s == '"' || *s == '\\')
-                buf_append_char(&arr, '\\');
-            buf_append_char(&arr, *s);
-        }
-        buf_append_char(&arr, '"');
-    }
+    for (size_t i = 0; i < u->n; i++)
+        array_add(&arr, u->v[i].item.stanza_id);
     buf_append_char(&arr, '}');
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT stanza_id FROM %s WHERE stanza_id = "
@@ -348,12 +457,12 @@ static int fetch_stored(struct query_op *qo, PGconn *conn, const struct table *t
                         bool backward, unsigned limit, struct cand_list *into)
 {
     struct params p = {0};
-    struct buf sql = BUF_INIT;
+    struct buf sql = BUF_INIT, ids_arr = BUF_INIT;
     buf_printf(&sql, "SELECT stanza_id, " US_EXPR ", %s, actor_jid, %s, "
                "occupant_id, body, payload, staff_only, id FROM %s",
                t->kind_expr, t->nick_col, t->name);
     scope_sql(&sql, &p, t, &qo->q);
-    filter_sql(&sql, &p, t, &qo->q);
+    filter_sql(&sql, &p, t, &qo->q, &ids_arr);
     if (lower)
         bound_sql(&sql, &p, lower, +1);
     if (upper)
@@ -362,8 +471,9 @@ static int fetch_stored(struct query_op *qo, PGconn *conn, const struct table *t
                               : " ORDER BY id LIMIT %u", limit);
     PGresult *res = PQexecParams(conn, buf_cstr(&sql), p.n, NULL, p.v, NULL,
                                  NULL, 0);
-    bool failed = buf_failed(&sql);
+    bool failed = buf_failed(&sql) || buf_failed(&ids_arr);
     buf_free(&sql);
+    buf_free(&ids_arr);
     if (failed || PQresultStatus(res) != PGRES_TUPLES_OK) {
         set_error(qo, conn, res);
         PQclear(res);
@@ -399,6 +509,35 @@ static bool in_bounds(const struct key *k, const struct key *lower,
     return (!lower || key_cmp(k, lower) > 0) && (!upper || key_cmp(k, upper) < 0);
 }
 
+/* Within the bounds; and by ids, through the filters by time and sender
+ * (left until the ids were all found). */
+static bool kept(const struct archive_query *q, const struct cand *c,
+                 const struct key *lower, const struct key *upper)
+{
+    if (!in_bounds(&c->key, lower, upper))
+        return false;
+    return !q->n_ids || filtered_in(q, &c->item);
+}
+
+static bool list_has(const struct cand_list *l, const char *stanza_id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (str_eq(l->v[i].item.stanza_id, stanza_id))
+            return true;
+    return false;
+}
+
+/* Is every requested id a record the query may see, stored or not? */
+static bool ids_all_found(const struct archive_query *q,
+                          const struct cand_list *stored,
+                          const struct cand_list *unshipped)
+{
+    for (size_t i = 0; i < q->n_ids; i++)
+        if (!list_has(stored, q->ids[i]) && !list_has(unshipped, q->ids[i]))
+            return false;
+    return true;
+}
+
 static enum store_run_result query_run(struct store_op *op, PGconn *conn)
 {
     struct query_op *qo = (struct query_op *)op;
@@ -418,17 +557,8 @@ static enum store_run_result query_run(struct store_op *op, PGconn *conn)
         if ((uint64_t)c->key.n <= committed)
             continue; /* stored since the query was made */
         /* Copied, not moved: the op may run again after a reconnect. */
-        struct cand *d = list_push(&u);
-        if (!d)
+        if (cand_copy(&u, c) < 0)
             break;
-        d->key = c->key;
-        d->item = c->item;
-        d->item.stanza_id = dup_or_null(c->item.stanza_id);
-        d->item.actor_jid = dup_or_null(c->item.actor_jid);
-        d->item.actor_nick = dup_or_null(c->item.actor_nick);
-        d->item.occupant_id = dup_or_null(c->item.occupant_id);
-        d->item.body = dup_or_null(c->item.body);
-        d->item.payload = dup_or_null(c->item.payload);
     }
     if (dedupe(qo, conn, t, &u) < 0)
         goto fail;
@@ -458,12 +588,27 @@ static enum store_run_result query_run(struct store_op *op, PGconn *conn)
     bool backward = q->last_page || q->before_id;
     const struct key *lo = has_lower ? &lower : NULL;
     const struct key *hi = has_upper ? &upper : NULL;
-    if (fetch_stored(qo, conn, t, lo, hi, backward, q->max + 1, &stored) < 0)
+    if (q->n_ids) {
+        /* Every requested record, whatever the bounds and filters: one
+         * missing is an error, not a shorter page.  stanza_id is unique,
+         * so there are at most n_ids rows. */
+        if (fetch_stored(qo, conn, t, NULL, NULL, false, (unsigned)q->n_ids,
+                         &stored) < 0)
+            goto fail;
+        if (!ids_all_found(q, &stored, &u)) {
+            qo->page.unknown_id = true;
+            goto done;
+        }
+    } else if (fetch_stored(qo, conn, t, lo, hi, backward, q->max + 1,
+                            &stored) < 0) {
         goto fail;
+    }
 
     /* Merge: stored rows and unshipped records within the bounds. */
     struct cand_list *out = &qo->out;
     for (size_t i = 0; i < stored.n; i++) {
+        if (!kept(q, &stored.v[i], lo, hi))
+            continue;
         struct cand *c = list_push(out);
         if (!c)
             break;
@@ -471,7 +616,7 @@ static enum store_run_result query_run(struct store_op *op, PGconn *conn)
         memset(&stored.v[i].item, 0, sizeof stored.v[i].item);
     }
     for (size_t i = 0; i < u.n; i++) {
-        if (!in_bounds(&u.v[i].key, lo, hi))
+        if (!kept(q, &u.v[i], lo, hi))
             continue;
         struct cand *c = list_push(out);
         if (!c)
@@ -511,6 +656,9 @@ static void query_free(struct query_op *qo)
 {
     for (size_t i = 0; i < sizeof qo->strings / sizeof qo->strings[0]; i++)
         free(qo->strings[i]);
+    for (size_t i = 0; qo->ids && i < qo->q.n_ids; i++)
+        free(qo->ids[i]);
+    free(qo->ids);
     list_free(&qo->carried);
     list_free(&qo->out);
     free(qo);
@@ -552,6 +700,32 @@ static bool find_carried(const struct cand_list *l, const char *id, size_t *at)
     return false;
 }
 
+/* By ids: the tail answers when it holds every requested record (one it
+ * does not hold may be stored, or be absent: only the database can say).
+ * Paging bounds need the stored records' order, so only without them. */
+static bool answer_ids_from_tail(struct query_op *qo)
+{
+    const struct archive_query *q = &qo->q;
+    const struct cand_list *t = &qo->carried;
+    if (q->after_id || q->before_id || q->last_page)
+        return false;
+    for (size_t i = 0; i < q->n_ids; i++)
+        if (!list_has(t, q->ids[i]))
+            return false;
+    qo->page.complete = true;
+    for (size_t k = 0; k < t->n; k++) {
+        if (!filtered_in(q, &t->v[k].item))
+            continue;
+        if (qo->out.n == q->max) {
+            qo->page.complete = false;
+            break;
+        }
+        if (cand_copy(&qo->out, &t->v[k]) < 0)
+            return false;
+    }
+    return true;
+}
+
 /* The tail holds every record from tail_lo on, so a page that lies wholly
  * after a record it holds (a client catching up after a reconnect), or the
  * newest page when it holds enough, needs no database: it is answered at
@@ -565,6 +739,8 @@ static bool answer_from_tail(struct query_op *qo)
     bool has_lo = false;
     if (q->max == 0)
         return false;
+    if (q->n_ids)
+        return answer_ids_from_tail(qo);
     if (q->after_id) {
         if (!find_carried(t, q->after_id, &i))
             return false;
@@ -593,20 +769,9 @@ static bool answer_from_tail(struct query_op *qo)
             n = q->max;
         qo->page.complete = hi - lo <= q->max;
     }
-    for (size_t k = from; k < from + n; k++) {
-        const struct cand *c = &t->v[k];
-        struct cand *d = list_push(&qo->out);
-        if (!d)
+    for (size_t k = from; k < from + n; k++)
+        if (cand_copy(&qo->out, &t->v[k]) < 0)
             return false;
-        d->key = c->key;
-        d->item = c->item;
-        d->item.stanza_id = dup_or_null(c->item.stanza_id);
-        d->item.actor_jid = dup_or_null(c->item.actor_jid);
-        d->item.actor_nick = dup_or_null(c->item.actor_nick);
-        d->item.occupant_id = dup_or_null(c->item.occupant_id);
-        d->item.body = dup_or_null(c->item.body);
-        d->item.payload = dup_or_null(c->item.payload);
-    }
     return true;
 }
 
@@ -641,6 +806,15 @@ int archive_query(struct archive *a, const struct archive_query *q,
     qo->q.with_nick = qo->strings[2];
     qo->q.after_id = qo->strings[3];
     qo->q.before_id = qo->strings[4];
+    qo->q.ids = NULL;
+    if (q->n_ids) {
+        if (!(qo->ids = calloc(q->n_ids, sizeof *qo->ids)))
+            goto fail;
+        for (size_t i = 0; i < q->n_ids; i++)
+            if (!(qo->ids[i] = strdup(q->ids[i] ? q->ids[i] : "")))
+                goto fail;
+        qo->q.ids = (const char *const *)qo->ids;
+    }
 
     /* Copy the matching records the tail holds. */
     qo->tail_lo = a->tail.count ? tail_first_seq(&a->tail) : a->next_seq;

@@ -1,6 +1,9 @@
 """MAM (XEP-0313) on room JIDs end to end: paging with RSM forwards and
 backwards, start/end/with/after-id/before-id filters, complete, unknown
-ids, and the disco feature only where the archive is on."""
+ids, and the disco feature only where the archive is on; #extended: ids
+fetched from PostgreSQL and the metadata query."""
+
+import time
 
 from muc_e2e import (groupchat, join, mam_query, result_body, room_jid,  # noqa: F401
                      testdesk)
@@ -84,3 +87,68 @@ def test_mam_paging_and_filters(testdesk, xmpp):
     # An id that is not in the archive.
     results, fin = mam_query(agent, "q1", rsm="<after>no-such-id</after>")
     assert error_condition(fin)[1] == "item-not-found"
+
+
+def metadata_bounds(client, room):
+    """(start, end) of the room's archive metadata, each (id, timestamp) or None."""
+    reply = client.send_iq("<iq type='get' to='%s'><metadata xmlns='urn:xmpp:mam:2'/></iq>"
+                           % room_jid(room))
+    assert reply.get("type") == "result", error_condition(reply)
+
+    def bound(name):
+        el = reply.xpath("mam:metadata/mam:%s" % name, namespaces=NS)
+        return (el[0].get("id"), el[0].get("timestamp")) if el else None
+    return bound("start"), bound("end")
+
+
+def test_mam_extended_ids_from_postgres_and_metadata(testdesk, xmpp, db):
+    """#extended: metadata, and ids fetched from PostgreSQL once the
+    messages have left the archive's in-memory window (shipped)."""
+    testdesk("q1 archived")
+    agent = xmpp.login("agent1")
+    customer = xmpp.anonymous()
+    join(agent, "q1", "one")
+    join(customer, "q1", "cust")
+    info = agent.send_iq("<iq type='get' to='%s'><query "
+                         "xmlns='http://jabber.org/protocol/disco#info'/></iq>" % room_jid("q1"))
+    assert "urn:xmpp:mam:2#extended" in info.xpath("info:query/info:feature/@var",
+                                                   namespaces=NS)
+    assert metadata_bounds(customer, "q1") == (None, None)   # joins are no records
+
+    sids = []
+    for i in range(30):
+        ident = groupchat(agent, "q1", "line %02d" % i)
+        shown = agent.expect("/s:message[@id='%s']" % ident)
+        sids.append(shown.xpath("string(sid:stanza-id/@id)", namespaces=NS))
+    # A staff-only note last: the newest record for staff, not for the customer.
+    agent.send("<message type='groupchat' to='%s'><body>/note internal</body></message>"
+               % room_jid("q1"))
+    shown = agent.expect(lambda el: el.xpath("string(c:body)", namespaces=NS) == "internal")
+    note_sid = shown.xpath("string(sid:stanza-id/@id)", namespaces=NS)
+
+    # Wait until PostgreSQL has them all: from then on the in-memory window
+    # no longer holds them.
+    deadline = time.monotonic() + 20
+    while int(db.value("SELECT count(*) FROM muc_archive WHERE room = 'q1' "
+                       "AND kind IN ('message', 'system')")) < 31:
+        assert time.monotonic() < deadline, "the archive did not reach PostgreSQL"
+        time.sleep(0.1)
+
+    start, end = metadata_bounds(customer, "q1")
+    assert start[0] == sids[0] and end[0] == sids[-1]
+    assert start[1] <= end[1]
+    assert metadata_bounds(agent, "q1")[1][0] == note_sid
+
+    ids = "".join("<value>%s</value>" % sids[i] for i in (25, 2, 10))
+    results, fin = mam_query(customer, "q1", form="<field var='ids'>%s</field>" % ids)
+    assert fin.get("type") == "result"
+    assert [result_body(r) for r in results] == ["line 02", "line 10", "line 25"]
+    assert complete(fin)
+    # A staff-only record is, for the customer, not in the archive.
+    for missing in (note_sid, "no-such-id"):
+        results, fin = mam_query(customer, "q1", form="<field var='ids'><value>%s</value>"
+                                 "<value>%s</value></field>" % (sids[0], missing))
+        assert error_condition(fin)[1] == "item-not-found"
+    results, fin = mam_query(agent, "q1", form="<field var='ids'><value>%s</value></field>"
+                             % note_sid)
+    assert [result_body(r) for r in results] == ["internal"]
