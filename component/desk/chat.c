@@ -850,9 +850,28 @@ static void rejoin_timer(void *ud)
     }
 }
 
+/* An ended chat's room, kept for staff (MAM) and the customer's rating
+ * until closed_room_hours after its end, as desk_chat_end leaves it. */
+static void restore_ended(struct desk_chat *c, int64_t keep_us)
+{
+    struct desk *d = c->desk;
+    c->state = DESK_CHAT_ENDED;
+    int64_t left_us = c->ended_us + keep_us - stamp_now_us();
+    uint64_t left_ms = left_us > 1000 ? (uint64_t)(left_us / 1000) : 1;
+    c->expire_timer = loop_timer_add(d->loop, left_ms, expire_timer, c, NULL);
+}
+
 struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t)
 {
     if (!t->room || desk_chat_find(d, t->id))
+        return NULL;
+    /* An ended chat never goes back to a queue, whatever its status
+     * (closed as QUEUED for a follow-up, say): its room is kept for staff
+     * within closed_room_hours, and past that there is nothing to
+     * restore (the transcript is in PostgreSQL). */
+    bool ended = t->ended_us != 0;
+    int64_t keep_us = (int64_t)d->cfg->desk.closed_room_hours * 3600 * 1000000;
+    if (ended && t->ended_us + keep_us <= stamp_now_us())
         return NULL;
     struct desk_queue *q = desk_queue_find(d, t->queue);
     struct desk_chat *c = chat_alloc(d);
@@ -870,6 +889,7 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
     c->priority = t->priority ? t->priority : 3;
     c->created_us = t->created_us;
     c->accepted_us = t->accepted_us;
+    c->ended_us = t->ended_us;
     c->chat_seconds = t->chat_seconds;
     c->rating = t->rating;
     c->rating_comment = dup_opt(t->rating_comment);
@@ -881,8 +901,10 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
         c->question = dup_opt(v);
     if (desk_json_get(c->details, "skills", v, sizeof v) == 0)
         c->skills = dup_opt(v);
+    /* The customers of an ended chat have lost their membership. */
     if (!c->queue || !c->details ||
-        (c->customer_jid && names_add(&c->customers, c->customer_jid) < 0)) {
+        (!ended && c->customer_jid &&
+         names_add(&c->customers, c->customer_jid) < 0)) {
         desk_chat_free(c);
         return NULL;
     }
@@ -896,6 +918,12 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
         return NULL;
     }
     set_room_subject(c);
+    if (ended) {
+        restore_ended(c, keep_us);
+        log_info(LOG, "ticket %lld: ended chat's room %s kept for staff",
+                 (long long)c->id, c->room_name);
+        return c;
+    }
     if (t->status == TICKET_INPROGRESS && c->owner_jid) {
         c->state = DESK_CHAT_ACTIVE;
         struct desk_staff *s = desk_staff_get(d, c->owner_jid);

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "desk/desk_impl.h"
+#include "xmpp/stamp.h"
 
 #define LOG "desk"
 
@@ -135,22 +136,38 @@ static void poll_tick(void *ud)
 
 /* ---- open tickets at start-up ------------------------------------------------ */
 
+static void on_open_tickets(void *ud, const struct store_ticket_list *list);
+
+/* The open tickets, and those that ended within closed_room_hours: their
+ * rooms come back for staff (MAM) and for the customer's rating. */
+static int load_open_tickets(struct desk *d)
+{
+    int64_t keep_us = (int64_t)d->cfg->desk.closed_room_hours * 3600 * 1000000;
+    int64_t since = keep_us ? stamp_now_us() - keep_us : 0;
+    return store_tickets_load_open(d->archive, since, on_open_tickets, d);
+}
+
 static void on_open_tickets(void *ud, const struct store_ticket_list *list)
 {
     struct desk *d = ud;
     d->tickets_loading = false;
     if (list->failed) {
         log_warn(LOG, "cannot read the open tickets yet; trying again");
-        if (store_tickets_load_open(d->archive, on_open_tickets, d) == 0)
+        if (load_open_tickets(d) == 0)
             d->tickets_loading = true;
         return;
     }
-    size_t restored = 0;
-    for (size_t i = 0; i < list->count; i++)
-        if (desk_chat_restore(d, &list->tickets[i]))
+    size_t restored = 0, ended = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        const struct desk_chat *c = desk_chat_restore(d, &list->tickets[i]);
+        if (c && c->state == DESK_CHAT_ENDED)
+            ended++;
+        else if (c)
             restored++;
+    }
     d->tickets_loaded = true;
-    log_info(LOG, "%zu open ticket(s) restored", restored);
+    log_info(LOG, "%zu open ticket(s) restored; %zu ended chat room(s) kept "
+                  "for staff", restored, ended);
     desk_route_all(d);
 }
 
@@ -162,7 +179,7 @@ void desk_reload_soon(struct desk *d)
 static void after_directory(struct desk *d)
 {
     if (!d->tickets_loaded && !d->tickets_loading) {
-        if (store_tickets_load_open(d->archive, on_open_tickets, d) == 0)
+        if (load_open_tickets(d) == 0)
             d->tickets_loading = true;
         else
             log_error(LOG, "cannot queue the read of open tickets");

@@ -331,6 +331,7 @@ struct tickets_op {
     struct store_op op;
     struct archive *a;
     bool open_only;
+    int64_t ended_since_us;       /* with open_only: recently ended too */
     struct store_ticket_key key;
     char *room;
     uint64_t tail_lo;
@@ -373,7 +374,8 @@ static void owned_list_free(struct owned_ticket *v, size_t n)
 static bool key_matches(const struct tickets_op *to, const struct store_ticket *t)
 {
     if (to->open_only)
-        return t->status != TICKET_RESOLVED;
+        return t->status != TICKET_RESOLVED ||
+               (to->ended_since_us && t->ended_us >= to->ended_since_us);
     if (to->key.id)
         return t->id == to->key.id;
     if (to->room)
@@ -446,7 +448,7 @@ static enum store_run_result tickets_run(struct store_op *op, PGconn *conn)
 {
     struct tickets_op *to = (struct tickets_op *)op;
     struct archive *a = to->a;
-    char idbuf[24], token[2 * TICKET_TOKEN_HASH_SIZE + 1];
+    char idbuf[24], token[2 * TICKET_TOKEN_HASH_SIZE + 1], since[24];
     const char *v[1] = {NULL};
     int nparams = 0;
     const char *sql;
@@ -455,7 +457,12 @@ static enum store_run_result tickets_run(struct store_op *op, PGconn *conn)
     to->v = NULL;
     to->n = to->cap = 0;
     if (to->open_only) {
-        sql = SELECT_TICKET " WHERE status <> 'RESOLVED' ORDER BY id";
+        snprintf(since, sizeof since, "%" PRId64, to->ended_since_us);
+        v[0] = since;
+        nparams = 1;
+        sql = SELECT_TICKET " WHERE status <> 'RESOLVED' OR ($1::bigint > 0"
+              " AND ended_at >= 'epoch'::timestamptz + $1::bigint *"
+              " interval '1 microsecond') ORDER BY id";
     } else if (to->key.id) {
         snprintf(idbuf, sizeof idbuf, "%" PRId64, to->key.id);
         v[0] = idbuf;
@@ -575,7 +582,8 @@ fail:
     return -1;
 }
 
-int store_tickets_load_open(struct archive *a, store_tickets_fn fn, void *ud)
+int store_tickets_load_open(struct archive *a, int64_t ended_since_us,
+                            store_tickets_fn fn, void *ud)
 {
     if (!a->started || a->stopped)
         return -1;
@@ -583,6 +591,7 @@ int store_tickets_load_open(struct archive *a, store_tickets_fn fn, void *ud)
     if (!to)
         return -1;
     to->open_only = true;
+    to->ended_since_us = ended_since_us;
     to->fn = fn;
     to->ud = ud;
     return submit_read(a, to);

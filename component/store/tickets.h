@@ -75,9 +75,11 @@ struct store_ticket_list {
 
 typedef void (*store_tickets_fn)(void *ud, const struct store_ticket_list *list);
 
-/* Every ticket that is not RESOLVED (the desk's start-up).  0, or -1 if the
- * read could not be queued. */
-int store_tickets_load_open(struct archive *a, store_tickets_fn fn, void *ud);
+/* Every ticket that is not RESOLVED, and every ticket that ended at or
+ * after `ended_since_us` (0: none of those), whatever its status: the
+ * desk's start-up.  0, or -1 if the read could not be queued. */
+int store_tickets_load_open(struct archive *a, int64_t ended_since_us,
+                            store_tickets_fn fn, void *ud);
 
 /* One ticket by number, by session room, or by resume token hash (set one
  * key; count is 0 if there is none). */

@@ -569,7 +569,7 @@ static void on_open(void *ud, const struct store_ticket_list *list)
 static void tickets_check_start(struct load *l)
 {
     l->tickets_phase = 1;
-    if (store_tickets_load_open(l->archive, on_open, l) < 0)
+    if (store_tickets_load_open(l->archive, 0, on_open, l) < 0)
         tickets_fail(l, "cannot queue load_open");
 }
 

@@ -7,7 +7,7 @@ import signal
 
 from desk_e2e import (command, desk, expect_invite, expect_notice, jid, join,  # noqa: F401
                       join_queue, request_chat, say, ticket_row, wait_for)
-from mdtest.stanzas import error_condition, muc_status_codes
+from mdtest.stanzas import NS, error_condition, muc_status_codes
 
 
 def test_open_chats_survive_a_restart(desk, xmpp, db):
@@ -102,3 +102,68 @@ def test_after_a_restart_who_does_not_come_back_is_taken_as_gone(desk, xmpp, db)
              timeout=15, what="chat 1 requeued")
     wait_for(lambda: ticket_row(db, c2["ticket"], "status, ended_at IS NOT NULL")
              == [("QUEUED", "t")], timeout=15, what="chat 2 ended")
+
+
+def mam_bodies(client, room):
+    fin = client.send_iq("<iq type='set' to='%s'><query xmlns='urn:xmpp:mam:2' "
+                         "queryid='q1'/></iq>" % room)
+    if fin.get("type") != "result":
+        return error_condition(fin)[1]
+    return [r.xpath("string(mam:result/fwd:forwarded/c:message/c:body)", namespaces=NS)
+            for r in client.take_all("/s:message/mam:result[@queryid='q1']")]
+
+
+def test_ended_chats_after_a_restart(desk, xmpp, db):
+    """Chats that ended before a restart: their rooms come back for staff
+    (MAM) and the customer's rating within closed_room_hours, and none goes
+    back to the queue, even one closed as QUEUED for a follow-up."""
+    md = desk(queues=[("billing", "round-robin")],
+              agents=[("billing", "agent1@localhost", "agent")])
+    agent = xmpp.login("agent1")
+    join_queue(agent, "billing", "Alex")
+    ended = {}
+    for name, close in (("Ann", "/close resolved"), ("Bob", "/close queued call back")):
+        customer = xmpp.anonymous()
+        chat = request_chat(customer, "billing", name=name)
+        join(customer, chat["room"], name)
+        expect_invite(agent, chat["room"])
+        join(agent, chat["room"], "Alex")
+        say(customer, chat["room"], "%s before the restart" % name)
+        agent.expect("/s:message[@from='%s/%s']" % (chat["room"], name))
+        say(agent, chat["room"], close)
+        customer.expect("/s:presence[@type='unavailable'][@from='%s/%s']"
+                        % (chat["room"], name))
+        ended[name] = (customer, chat)
+    ann, bob = ended["Ann"][1], ended["Bob"][1]
+    wait_for(lambda: ticket_row(db, bob["ticket"], "status, ended_at IS NOT NULL")
+             == [("QUEUED", "t")], what="Bob's chat closed as QUEUED")
+    wait_for(lambda: db.value("SELECT count(*) FROM ticket_events WHERE body LIKE "
+                              "'%% before the restart'") == "2", what="archived")
+
+    assert md.stop(signal.SIGTERM) == 0
+    mark = md.mark()
+    md.start()
+    md.wait_for_log("open ticket(s) restored", after=mark)
+    md.wait_for_log("component link up", after=mark)
+    assert ("0 open ticket(s) restored; 2 ended chat room(s) kept for staff"
+            in md.log_text(after=mark))
+
+    # Staff read the ended chats over MAM; the customers, no longer members,
+    # cannot.
+    assert "Ann before the restart" in mam_bodies(agent, ann["room"])
+    assert "Bob before the restart" in mam_bodies(agent, bob["room"])
+    assert mam_bodies(ended["Ann"][0], ann["room"]) == "forbidden"
+    # The chat closed as QUEUED is not offered again, nor counted waiting.
+    agent.take_all()
+    join_queue(agent, "billing", "Alex")
+    subject = agent.expect("/s:message[@from='%s']/s:subject" % jid("billing"))
+    assert subject.findtext("{jabber:client}subject").startswith("billing: 0 waiting"), \
+        subject.findtext("{jabber:client}subject")
+    agent.expect_none("/s:message/mucu:x/mucu:invite", duration=2.0)
+    assert ticket_row(db, bob["ticket"], "status, ended_at IS NOT NULL") == [("QUEUED", "t")]
+    # The customer rates with the token after the restart (the widget's end
+    # screen).
+    _, _, notes = command(ended["Ann"][0], "support.localhost", "rate-chat",
+                          {"ticket": ann["ticket"], "token": ann["token"], "rating": "5"})
+    assert notes == [("info", "Thank you for your feedback!")]
+    wait_for(lambda: ticket_row(db, ann["ticket"], "rating") == [("5",)], what="rated")
