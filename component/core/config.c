@@ -64,6 +64,7 @@ static const struct key_spec schema[] = {
     {"desk", "reload_interval", KEY_INT, FIELD(desk.reload_interval_s), false, "5", 1, 3600},
     {"desk", "closed_room_hours", KEY_INT, FIELD(desk.closed_room_hours), false, "24", 0, 8760},
     {"desk", "command_timeout", KEY_INT, FIELD(desk.command_timeout_s), false, "600", 10, 86400},
+    {"desk", "new_tickets_per_minute", KEY_INT, FIELD(desk.new_tickets_per_minute), false, "600", 0, 1000000},
     {"desk", "plugins", KEY_STRING, FIELD(desk.plugins), false, "ratings", 0, 0},
 
     {"mail", "from", KEY_STRING, FIELD(mail.from), false, NULL, 0, 0},

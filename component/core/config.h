@@ -51,6 +51,7 @@ struct config {
         int reload_interval_s;  /* queues/agents checked for changes */
         int closed_room_hours;  /* a closed chat's room is kept (MAM, rating) */
         int command_timeout_s;  /* ad-hoc command sessions expire */
+        int new_tickets_per_minute; /* service-wide; 0: no limit */
         char *plugins;          /* feature plugins to load ("none": none) */
     } desk;
 

@@ -430,6 +430,31 @@ static char *make_details(const struct desk_request *r)
     return buf_steal(&b);
 }
 
+/* The service-wide budget of new tickets (chats and messages left), so
+ * that a flood of requests (anonymous accounts are free) cannot fill the
+ * queues and the database: a customer who already has a chat gets it back
+ * before this is asked. */
+static int check_ticket_budget(struct desk *d, struct xerr *err)
+{
+    uint32_t per_minute = (uint32_t)d->cfg->desk.new_tickets_per_minute;
+    uint64_t now = loop_now(d->loop);
+    if (per_minute == 0 ||
+        rate_bucket_take(&d->new_tickets, per_minute, 60000, (uint32_t)now))
+        return 0;
+    d->tickets_refused++;
+    if (now - d->refused_logged_ms >= 10000 || d->refused_logged_ms == 0) {
+        log_warn(LOG, "more than %u new tickets a minute: %llu request(s) "
+                      "refused ([desk] new_tickets_per_minute)",
+                 per_minute, (unsigned long long)d->tickets_refused);
+        d->tickets_refused = 0;
+        d->refused_logged_ms = now;
+    }
+    xerr_set(err, XERR_RESOURCE_CONSTRAINT,
+             "We are receiving too many requests right now. Please try "
+             "again in a minute.");
+    return -1;
+}
+
 static int check_accepting(struct desk *d, struct xerr *err)
 {
     if (!archive_accepting(d->archive) ||
@@ -439,7 +464,7 @@ static int check_accepting(struct desk *d, struct xerr *err)
                  "few minutes.");
         return -1;
     }
-    return 0;
+    return check_ticket_budget(d, err);
 }
 
 int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "core/ratelimit.h"
 #include "core/tz.h"
 #include "desk/authz.h"
 #include "desk/desk.h"
@@ -174,6 +175,9 @@ struct desk {
     struct purge_job *purge;      /* adhoc_admin.c: at most one at a time */
     struct desk_mailer *mailer;   /* mail.c; NULL without [mail] from */
     struct loop_timer *purge_timer;
+    struct rate_bucket new_tickets; /* [desk] new_tickets_per_minute */
+    uint64_t tickets_refused;     /* by that limit, since the last warning */
+    uint64_t refused_logged_ms;
     int64_t dir_version;
     bool dir_loaded;
     bool dir_loading;

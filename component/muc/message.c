@@ -73,27 +73,12 @@ static void handle_bounce(struct muc *muc, const struct stanza_in *in)
 
 /* ---- limits ---------------------------------------------------------------------------- */
 
-/* A token bucket per occupant: message_rate messages per 10 seconds, with
- * bursts up to message_rate. */
+/* message_rate messages per 10 seconds per occupant, in bursts of up to
+ * message_rate. */
 static bool rate_allows(struct muc *muc, struct muc_occupant *occ)
 {
-    uint32_t rate = (uint32_t)muc->cfg->muc.message_rate;
-    uint32_t cap = rate * 1000u;
-    uint32_t now = (uint32_t)loop_now(muc->loop);
-    if (occ->rate_at_ms == 0 && occ->rate_credit == 0) {
-        occ->rate_credit = cap; /* a new occupant starts full */
-    } else {
-        uint32_t elapsed = now - occ->rate_at_ms;
-        uint64_t refill = (uint64_t)elapsed * rate / 10u;
-        occ->rate_credit = (uint32_t)(occ->rate_credit + refill > cap
-                                          ? cap
-                                          : occ->rate_credit + refill);
-    }
-    occ->rate_at_ms = now;
-    if (occ->rate_credit < 1000u)
-        return false;
-    occ->rate_credit -= 1000u;
-    return true;
+    return rate_bucket_take(&occ->rate, (uint32_t)muc->cfg->muc.message_rate,
+                            10000, (uint32_t)loop_now(muc->loop));
 }
 
 static bool body_too_long(struct muc *muc, const char *body)

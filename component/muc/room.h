@@ -21,6 +21,7 @@
 #include <uthash.h>
 
 #include "core/buf.h"
+#include "core/ratelimit.h"
 #include "muc/muc.h"
 
 #define NS_MUC "http://jabber.org/protocol/muc"
@@ -90,8 +91,7 @@ struct muc_occupant {
     char *nick;
     char *status;                 /* presence <status/> text, or NULL */
     char *extra;                  /* other presence children (XML), or NULL */
-    uint32_t rate_at_ms;          /* message-rate bucket: last refill */
-    uint32_t rate_credit;         /* in thousandths of a message */
+    struct rate_bucket rate;      /* [muc] message_rate */
     uint16_t bare_len;            /* bare JID = sessions->jid[0..bare_len) */
     uint8_t role;                 /* enum muc_role */
     uint8_t affiliation;          /* enum muc_affiliation (cached) */

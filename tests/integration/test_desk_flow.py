@@ -6,7 +6,7 @@ leaving; the last agent leaving; requeue and forward."""
 from desk_e2e import (barrier, command, desk, desk_event, expect_desk_event,  # noqa: F401
                       expect_invite, expect_notice, jid, join, join_queue, request_chat,
                       say, ticket_row, wait_for)
-from mdtest.stanzas import NS, muc_status_codes
+from mdtest.stanzas import NS, error_condition, muc_status_codes
 
 Q = [("billing", "round-robin")]
 A = [("billing", "agent1@localhost", "agent")]
@@ -144,4 +144,38 @@ def test_request_is_idempotent_and_positions_are_pushed(desk, xmpp, db):
     ev = expect_desk_event(c2, second["room"], "queue")
     assert desk_event(ev)["position"] == "1"
     wait_row(db, first["ticket"], ("RESOLVED", None))
+    assert db.value("SELECT count(*) FROM tickets") == "2"
+
+
+def test_new_tickets_are_rate_limited_service_wide(desk, xmpp, db):
+    """[desk] new_tickets_per_minute: beyond it, request-chat, a message
+    left and a plain message to the queue are refused with
+    resource-constraint (no ticket written); a customer who already has a
+    chat still gets it back."""
+    md = desk(queues=Q, agents=A, desk={"new_tickets_per_minute": 2})
+    first = xmpp.anonymous()
+    chat = request_chat(first, "billing", name="One")
+    request_chat(xmpp.anonymous(), "billing", name="Two")
+    wait_for(lambda: db.value("SELECT count(*) FROM tickets") == "2", what="2 tickets")
+    # The third new ticket in the minute: refused, by every way in.
+    third = xmpp.anonymous()
+    refused, _, _ = command(third, jid("billing"), "request-chat",
+                            {"name": "Three", "email": "three@example.org",
+                             "question": "Hello?"}, check=False)
+    assert error_condition(refused)[:2] == ("wait", "resource-constraint"), \
+        error_condition(refused)
+    assert "too many requests" in error_condition(refused)[2]
+    left, _, _ = command(third, jid("billing"), "request-chat",
+                         {"name": "Three", "email": "three@example.org",
+                          "question": "Hello?", "offline": "1"}, check=False)
+    assert error_condition(left)[1] == "resource-constraint"
+    plain = xmpp.login("super1")
+    plain.send("<message type='chat' to='%s'><body>Anyone?</body></message>" % jid("billing"))
+    answer = plain.expect("/s:message[@type='chat'][@from='%s']" % jid("billing"))
+    assert "too many requests" in answer.findtext("{jabber:client}body")
+    # The first customer asking again gets their chat, not a refusal.
+    again = request_chat(first, "billing", name="One")
+    assert again["ticket"] == chat["ticket"] and again["room"] == chat["room"]
+    md.wait_for_log("more than 2 new tickets a minute: 1 request(s) refused")
+    barrier(first)
     assert db.value("SELECT count(*) FROM tickets") == "2"
