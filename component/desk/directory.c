@@ -84,6 +84,18 @@ void desk_directory_free(struct desk_directory *d)
     memset(d, 0, sizeof *d);
 }
 
+void *desk_db_rows(PGresult *res, size_t size, int *n, char *err,
+                   size_t errlen)
+{
+    *n = PQntuples(res);
+    void *rows = calloc((size_t)*n + 1, size);
+    if (!rows) {
+        PQclear(res);
+        snprintf(err, errlen, "out of memory");
+    }
+    return rows;
+}
+
 int desk_db_error(PGconn *conn, PGresult *res, char *err, size_t errlen)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;

@@ -73,6 +73,12 @@ void desk_directory_free(struct desk_directory *d);
  * PostgreSQL's message in err (unique violation: EXISTS, foreign key:
  * NOT_FOUND, check/format: INVALID, else FAILED). */
 int desk_db_error(PGconn *conn, PGresult *res, char *err, size_t errlen);
+/* An array of one zeroed element of `size` per row of `res` (and one
+ * more, so that it is never empty), which the caller frees, with the
+ * number of rows in *n; NULL out of memory, with `res` cleared and err
+ * set. */
+void *desk_db_rows(PGresult *res, size_t size, int *n, char *err,
+                   size_t errlen);
 
 int desk_db_version(PGconn *conn, int64_t *version, char *err, size_t errlen);
 int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,

@@ -107,14 +107,11 @@ void desk_kb_articles_free(struct desk_kb_article *list, size_t count)
 static int read_articles(PGresult *res, struct desk_kb_article **out,
                          size_t *count, char *err, size_t errlen)
 {
-    int n = PQntuples(res);
-    *out = calloc((size_t)n + 1, sizeof **out);
     *count = 0;
-    if (!*out) {
-        PQclear(res);
-        snprintf(err, errlen, "out of memory");
+    int n;
+    *out = desk_db_rows(res, sizeof **out, &n, err, errlen);
+    if (!*out)
         return DESK_DB_FAILED;
-    }
     for (int i = 0; i < n; i++) {
         struct desk_kb_article *a = &(*out)[i];
         a->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);

@@ -172,14 +172,11 @@ int desk_db_stats(PGconn *conn, int64_t from_us, int64_t to_us,
     free(arr);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return desk_db_error(conn, res, err, errlen);
-    int n = PQntuples(res);
-    *out = calloc((size_t)n + 1, sizeof **out);
     *count = 0;
-    if (!*out) {
-        PQclear(res);
-        snprintf(err, errlen, "out of memory");
+    int n;
+    *out = desk_db_rows(res, sizeof **out, &n, err, errlen);
+    if (!*out)
         return DESK_DB_FAILED;
-    }
     for (int i = 0; i < n; i++) {
         struct desk_stats *s = &(*out)[i];
         snprintf(s->queue, sizeof s->queue, "%s", PQgetvalue(res, i, 0));
@@ -255,14 +252,11 @@ int desk_db_ticket_search(PGconn *conn, const struct desk_search *q,
     free(arr);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return desk_db_error(conn, res, err, errlen);
-    int n = PQntuples(res);
-    *out = calloc((size_t)n + 1, sizeof **out);
     *count = 0;
-    if (!*out) {
-        PQclear(res);
-        snprintf(err, errlen, "out of memory");
+    int n;
+    *out = desk_db_rows(res, sizeof **out, &n, err, errlen);
+    if (!*out)
         return DESK_DB_FAILED;
-    }
     for (int i = 0; i < n; i++) {
         struct desk_found *f = &(*out)[i];
         f->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
