@@ -446,23 +446,35 @@ static void groupchat(struct muc *muc, struct muc_room *room,
 
 /* ---- invitations ----------------------------------------------------------------------------- */
 
-static void write_invitation(struct buf *out, const struct muc_room *room,
-                             const char *to, const char *from,
-                             const char *reason, const char *id)
+/* <message from=room to id><x muc#user><ELEMENT from=FROM>, with
+ * <reason/> unless reason is NULL, closed; the caller closes the <x/>
+ * and the message.  ELEMENT: "invite" or "decline" (§7.8.2). */
+static void open_mediated(struct buf *out, const struct muc_room *room,
+                          const char *to, const char *id,
+                          const char *element, const char *from,
+                          const char *reason)
 {
     buf_append_str(out, "<message");
     xml_attr(out, "from", room->jid);
     xml_attr(out, "to", to);
     xml_attr(out, "id", id);
-    buf_append_str(out, "><x xmlns='" NS_MUC_USER "'><invite");
+    buf_printf(out, "><x xmlns='" NS_MUC_USER "'><%s", element);
     xml_attr(out, "from", from);
-    if (reason && reason[0]) {
+    if (reason) {
         buf_append_str(out, "><reason>");
         xml_text(out, reason);
-        buf_append_str(out, "</reason></invite>");
+        buf_printf(out, "</reason></%s>", element);
     } else {
         buf_append_str(out, "/>");
     }
+}
+
+static void write_invitation(struct buf *out, const struct muc_room *room,
+                             const char *to, const char *from,
+                             const char *reason, const char *id)
+{
+    open_mediated(out, room, to, id, "invite", from,
+                  reason && reason[0] ? reason : NULL);
     if (room->cfg.password) {
         buf_append_str(out, "<password>");
         xml_text(out, room->cfg.password);
@@ -547,19 +559,7 @@ static void write_decline(struct buf *out, const struct muc_room *room,
                           const char *to, const char *id,
                           const char *decliner_bare, const char *reason)
 {
-    buf_append_str(out, "<message");
-    xml_attr(out, "from", room->jid);
-    xml_attr(out, "to", to);
-    xml_attr(out, "id", id);
-    buf_append_str(out, "><x xmlns='" NS_MUC_USER "'><decline");
-    xml_attr(out, "from", decliner_bare);
-    if (reason) {
-        buf_append_str(out, "><reason>");
-        xml_text(out, reason);
-        buf_append_str(out, "</reason></decline>");
-    } else {
-        buf_append_str(out, "/>");
-    }
+    open_mediated(out, room, to, id, "decline", decliner_bare, reason);
     buf_append_str(out, "</x></message>");
 }
 static void decline(struct muc *muc, struct muc_room *room,

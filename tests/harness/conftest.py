@@ -17,7 +17,6 @@ No database is needed here: the config's conninfo points at a socket that
 does not exist (mucdesk must keep running and retry).
 """
 
-import signal
 import sys
 from pathlib import Path
 
@@ -27,9 +26,8 @@ _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent / "lib"))
 sys.path.insert(0, str(_HERE))
 
-from mdtest import procs  # noqa: E402
 from mdtest.mucdesk import LINK_UP, Mucdesk, make_config  # noqa: E402
-from mdtest.pytest_support import (make_run_dir, mark_failed,  # noqa: E402,F401
+from mdtest.pytest_support import (make_run_dir, stop_daemons,  # noqa: E402,F401
                                    pytest_runtest_makereport, pytest_sessionfinish)
 from fakeserver import FakeServer  # noqa: E402
 
@@ -96,21 +94,4 @@ def mucdesk_factory(request, fake_server, run_dir):
         return md
 
     yield make
-
-    problems = []
-    for md in made:
-        if md.is_running():
-            try:
-                rc = md.stop(signal.SIGTERM)
-                if rc != 0:
-                    problems.append("%s exited with %s on SIGTERM; log tail:\n%s"
-                                    % (md.name, rc, procs.tail(md.log_text())))
-            except AssertionError as e:
-                problems.append(str(e))
-        try:
-            md.check_sanitizers()
-        except AssertionError as e:
-            problems.append(str(e))
-    if problems:
-        mark_failed(request)
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    stop_daemons(request, made)

@@ -25,7 +25,6 @@ test fails at teardown), then Prosody stops, then the database is dropped.
 """
 
 import itertools
-import signal
 import sys
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from mdtest.client import XmppSession  # noqa: E402
 from mdtest.mucdesk import LINK_UP, Mucdesk, make_config  # noqa: E402
 from mdtest.postgres import Postgres  # noqa: E402
 from mdtest.prosody import COMPONENT_UP, Prosody  # noqa: E402
-from mdtest.pytest_support import (make_run_dir, mark_failed, save_logs,  # noqa: E402,F401
+from mdtest.pytest_support import (make_run_dir, save_logs, stop_daemons,  # noqa: E402,F401
                                    pytest_runtest_makereport, pytest_sessionfinish)
 
 LAYER = "integration"
@@ -151,24 +150,7 @@ def mucdesk_factory(request, prosody, db, run_dir):
         return md
 
     yield make
-
-    problems = []
-    for md in made:
-        if md.is_running():
-            try:
-                rc = md.stop(signal.SIGTERM)
-                if rc != 0:
-                    problems.append("%s exited with %s on SIGTERM; log tail:\n%s"
-                                    % (md.name, rc, procs.tail(md.log_text())))
-            except AssertionError as e:
-                problems.append(str(e))
-        try:
-            md.check_sanitizers()
-        except AssertionError as e:
-            problems.append(str(e))
-    if problems:
-        mark_failed(request)
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    stop_daemons(request, made)
 
 
 @pytest.fixture

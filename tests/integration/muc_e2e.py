@@ -18,15 +18,14 @@ mucdesk), never on time.
 
 import itertools
 import os
-import signal
 from pathlib import Path
 
 import pytest
 
-from mdtest import REPO, procs
+from mdtest import REPO
 from mdtest.mucdesk import LINK_UP, Mucdesk, make_config
 from mdtest.prosody import COMPONENT_UP
-from mdtest.pytest_support import mark_failed
+from mdtest.pytest_support import stop_daemons
 from mdtest.stanzas import NS, muc_status_codes
 
 DOMAIN = "support.localhost"
@@ -70,24 +69,7 @@ def testdesk(request, prosody, db, run_dir):
         return md
 
     yield make
-
-    problems = []
-    for md in made:
-        if md.is_running():
-            try:
-                rc = md.stop(signal.SIGTERM)
-                if rc != 0:
-                    problems.append("%s exited with %s; log tail:\n%s"
-                                    % (md.name, rc, procs.tail(md.log_text())))
-            except AssertionError as e:
-                problems.append(str(e))
-        try:
-            md.check_sanitizers()
-        except AssertionError as e:
-            problems.append(str(e))
-    if problems:
-        mark_failed(request)
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    stop_daemons(request, made)
 
 
 def barrier(client):

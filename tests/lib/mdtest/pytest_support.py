@@ -60,6 +60,30 @@ def mark_failed(request):
     request.node.mdtest_teardown_failed = True
 
 
+def stop_daemons(request, made):
+    """A fixture's teardown for the mucdesk processes it made: each still
+    running gets SIGTERM and must exit 0, and none may have written a
+    sanitizer report; otherwise the test fails (its logs kept)."""
+    import signal
+    problems = []
+    for md in made:
+        if md.is_running():
+            try:
+                rc = md.stop(signal.SIGTERM)
+                if rc != 0:
+                    problems.append("%s exited with %s on SIGTERM; log tail:\n%s"
+                                    % (md.name, rc, procs.tail(md.log_text())))
+            except AssertionError as e:
+                problems.append(str(e))
+        try:
+            md.check_sanitizers()
+        except AssertionError as e:
+            problems.append(str(e))
+    if problems:
+        mark_failed(request)
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
 def results_dir():
     """$MUCDESK_RESULTS_DIR (tests/run sets it) or <repo>/tests/results."""
     return Path(os.environ.get("MUCDESK_RESULTS_DIR") or REPO / "tests" / "results")
