@@ -16,15 +16,11 @@ void stamp_format(int64_t at_us, char out[STAMP_TEXT_MAX])
     }
     struct tm tm;
     if (!gmtime_r(&secs, &tm)) {
-        snprintf(out, STAMP_TEXT_MAX, "1970-01-01T00:00:00Z");
+        snprintf(out, STAMP_TEXT_MAX, "1970-01-01T00:00:00.000Z");
         return;
     }
     size_t n = strftime(out, STAMP_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    int ms = (int)(frac / 1000);
-    if (ms)
-        snprintf(out + n, STAMP_TEXT_MAX - n, ".%03dZ", ms);
-    else
-        snprintf(out + n, STAMP_TEXT_MAX - n, "Z");
+    snprintf(out + n, STAMP_TEXT_MAX - n, ".%03dZ", (int)(frac / 1000));
 }
 
 static int digits(const char *s, int n, int *out)

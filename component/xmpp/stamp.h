@@ -9,8 +9,10 @@
 
 #define STAMP_TEXT_MAX 32
 
-/* "2024-05-01T12:34:56.789Z" (milliseconds are written when not zero).
- * out needs STAMP_TEXT_MAX bytes. */
+/* "2024-05-01T12:34:56.789Z": always with milliseconds, so every stamp
+ * has the same width and stamps sort as text the way they sort in time
+ * (clients and scripts compare them as strings).  out needs
+ * STAMP_TEXT_MAX bytes. */
 void stamp_format(int64_t at_us, char out[STAMP_TEXT_MAX]);
 
 /* Parses a DateTime (CCYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)).

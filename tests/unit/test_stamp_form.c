@@ -12,7 +12,10 @@ static void test_stamp_roundtrip(void **state)
     (void)state;
     char text[STAMP_TEXT_MAX];
     stamp_format(0, text);
-    assert_string_equal(text, "1970-01-01T00:00:00Z");
+    assert_string_equal(text, "1970-01-01T00:00:00.000Z");
+    /* Fixed width: a whole second still carries ".000". */
+    stamp_format(1700000000000999, text);
+    assert_string_equal(text, "2023-11-14T22:13:20.000Z");
     stamp_format(1700000000123000, text);
     assert_string_equal(text, "2023-11-14T22:13:20.123Z");
     int64_t us;
