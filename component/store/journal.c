@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -599,6 +600,18 @@ int journal_open(const struct journal_options *opt, struct journal **out,
     j->dirfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (j->dirfd < 0) {
         snprintf(err, errlen, "cannot open %s: %s", j->dir, strerror(errno));
+        goto fail;
+    }
+    /* One writer per journal.  A second mucdesk on the same state_dir
+     * would interleave its records with ours and replay or trim what we
+     * still ship.  The kernel drops the lock when we exit, however we
+     * exit, so a crash never leaves it behind. */
+    if (flock(j->dirfd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            snprintf(err, errlen, "%s is in use by another mucdesk process "
+                     "(one process per [service] state_dir)", j->dir);
+        else
+            snprintf(err, errlen, "cannot lock %s: %s", j->dir, strerror(errno));
         goto fail;
     }
     if (load_segment_list(j, err, errlen) < 0 || recover(j, rep, err, errlen) < 0)

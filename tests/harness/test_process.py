@@ -111,3 +111,26 @@ def test_sighup_reopens_the_log_file(fake_server, mucdesk_factory, run_dir):
         assert time.time() < deadline, "log file not reopened"
         time.sleep(0.05)
     assert "log file reopened" not in rotated.read_text()
+
+
+def test_a_second_daemon_on_the_same_state_dir_exits(fake_server, mucdesk_factory, run_dir):
+    """Two processes must never share a journal.  Prosody refuses a second
+    component connection, but ejabberd takes it and splits the domain's
+    traffic between the two; on one host the state_dir lock stops the
+    second daemon before it connects."""
+    first = mucdesk_factory()
+    second = mucdesk_factory(wait=False, name="second")
+    assert second.wait_exit(10) == 1
+    errors = [l for l in second.log_lines() if l[1] == "error"]
+    assert any("%s is in use by another mucdesk process" % (run_dir / "state" / "journal")
+               in l[3] for l in errors), second.log_text()
+    assert LINK_UP not in second.log_text()
+    # The first daemon never noticed.
+    fake_server.send("<iq type='get' id='p2' from='u@localhost/r' to='support.localhost'>"
+                     "<ping xmlns='urn:xmpp:ping'/></iq>")
+    assert fake_server.expect("/s:iq[@id='p2']").get("type") == "result"
+    assert first.is_running()
+    # Once the first has stopped, the state_dir is free again.
+    assert first.stop() == 0
+    third = mucdesk_factory(name="third")
+    assert third.is_running()

@@ -1,5 +1,6 @@
-"""Fixtures for end-to-end tests: real Prosody, real PostgreSQL, real
-clients (slixmpp), and mucdesk between them.
+"""Fixtures for end-to-end tests: a real XMPP server (Prosody, or ejabberd
+when MUCDESK_TEST_XMPP_SERVER=ejabberd: tests/run's `ejabberd` layer), real
+PostgreSQL, real clients (slixmpp), and mucdesk between them.
 
     def test_ping(mucdesk, xmpp):
         agent = xmpp.login("agent1")                    # password from ACCOUNTS
@@ -10,21 +11,25 @@ clients (slixmpp), and mucdesk between them.
 postgres         session: one private cluster for the whole run
 db               function: a fresh database (unique name) on it; .name,
                  .conninfo, .psql(sql), .value(sql), .script(sql)
-prosody          function: a private Prosody (free ports) with ACCOUNTS
+xmpp_server      function: a private Prosody or ejabberd (free ports) with
+                 ACCOUNTS; .restart(), .mark(), .wait_for_log(),
+                 .COMPONENT_UP (the same interface for both)
 accounts         {bare JID: password} of ACCOUNTS
 mucdesk_factory  make(overrides=None, *, migrate=True, wait=True) -> Mucdesk
-                 wired to prosody and db, started
-mucdesk          mucdesk_factory() : link up, Prosody saw the handshake
-xmpp             an XmppSession on prosody's c2s port (knows ACCOUNTS);
+                 wired to xmpp_server and db, started
+mucdesk          mucdesk_factory() : link up, the server saw the handshake
+xmpp             an XmppSession on xmpp_server's c2s port (knows ACCOUNTS);
                  every client is disconnected at teardown
 run_dir          the test's own directory (logs saved on failure)
 
 Teardown stops everything, even after a failure: each mucdesk still
 running gets SIGTERM and must exit 0 with no sanitizer report (else the
-test fails at teardown), then Prosody stops, then the database is dropped.
+test fails at teardown), then the XMPP server stops, then the database is
+dropped.
 """
 
 import itertools
+import os
 import sys
 from pathlib import Path
 
@@ -36,11 +41,18 @@ from mdtest import procs  # noqa: E402
 from mdtest.client import XmppSession  # noqa: E402
 from mdtest.mucdesk import LINK_UP, Mucdesk, make_config  # noqa: E402
 from mdtest.postgres import Postgres  # noqa: E402
-from mdtest.prosody import COMPONENT_UP, Prosody  # noqa: E402
+from mdtest.ejabberd import Ejabberd  # noqa: E402
+from mdtest.prosody import Prosody  # noqa: E402
 from mdtest.pytest_support import (make_run_dir, save_logs, stop_daemons,  # noqa: E402,F401
                                    pytest_runtest_makereport, pytest_sessionfinish)
 
-LAYER = "integration"
+#: Which XMPP server the end-to-end tests run against.
+XMPP_SERVERS = {"prosody": Prosody, "ejabberd": Ejabberd}
+XMPP_SERVER = os.environ.get("MUCDESK_TEST_XMPP_SERVER", "prosody")
+if XMPP_SERVER not in XMPP_SERVERS:
+    raise SystemExit("MUCDESK_TEST_XMPP_SERVER: %r is none of %s"
+                     % (XMPP_SERVER, ", ".join(XMPP_SERVERS)))
+LAYER = "integration" if XMPP_SERVER == "prosody" else XMPP_SERVER
 DOMAIN = "support.localhost"
 SECRET = "integration-secret"
 
@@ -53,6 +65,12 @@ ACCOUNTS = {
 }
 
 _db_numbers = itertools.count(1)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "prosody_only: long, and what it checks does not depend on the XMPP "
+        "server: the ejabberd layer leaves it out (tests/run: -m 'not prosody_only')")
 
 
 @pytest.fixture
@@ -107,18 +125,16 @@ def accounts():
 
 
 @pytest.fixture
-def prosody(run_dir):
-    p = Prosody(run_dir / "prosody", DOMAIN, SECRET)
-    for jid, password in ACCOUNTS.items():
-        user, host = jid.split("@")
-        p.register(user, host, password)
-    p.start()
-    yield p
-    p.stop()
+def xmpp_server(run_dir):
+    server_class = XMPP_SERVERS[XMPP_SERVER]
+    server = server_class.with_accounts(run_dir / server_class.name, DOMAIN, SECRET,
+                                        ACCOUNTS)
+    yield server
+    server.close()
 
 
 @pytest.fixture
-def mucdesk_factory(request, prosody, db, run_dir):
+def mucdesk_factory(request, xmpp_server, db, run_dir):
     """make(overrides=None, *, migrate=True, wait=True, name=None) -> Mucdesk.
 
     overrides: {section: {key: value}} on top of the default config (a
@@ -129,7 +145,7 @@ def mucdesk_factory(request, prosody, db, run_dir):
     made = []
 
     def make(overrides=None, *, migrate=True, wait=True, name=None):
-        cfg = make_config(run_dir, prosody.component_port, SECRET, db.conninfo,
+        cfg = make_config(run_dir, xmpp_server.component_port, SECRET, db.conninfo,
                           domain=DOMAIN, admins="admin@localhost")
         for section, keys in (overrides or {}).items():
             sec = cfg.setdefault(section, {})
@@ -142,11 +158,11 @@ def mucdesk_factory(request, prosody, db, run_dir):
         made.append(md)
         if migrate:
             md.run_ctl(["migrate"], check=True)
-        mark = prosody.mark()
+        mark = xmpp_server.mark()
         md.start()
         if wait:
             md.wait_for_log(LINK_UP)
-            prosody.wait_for_log(COMPONENT_UP, after=mark)
+            xmpp_server.wait_for_log(xmpp_server.COMPONENT_UP, after=mark)
         return md
 
     yield make
@@ -159,7 +175,7 @@ def mucdesk(mucdesk_factory):
 
 
 @pytest.fixture
-def xmpp(prosody):
-    session = XmppSession(prosody.c2s_port, accounts=ACCOUNTS)
+def xmpp(xmpp_server):
+    session = XmppSession(xmpp_server.c2s_port, accounts=ACCOUNTS)
     yield session
     session.close()

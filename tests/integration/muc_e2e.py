@@ -1,4 +1,4 @@
-"""Helpers for the MUC's end-to-end tests (real Prosody, PostgreSQL,
+"""Helpers for the MUC's end-to-end tests (real XMPP server, PostgreSQL,
 slixmpp).
 
     from muc_e2e import testdesk, join, ...   # noqa: F401 (fixture)
@@ -9,7 +9,7 @@ slixmpp).
         join(customer, "s1", "Customer")
 
 `testdesk(rooms)` starts tests/muc/mucdesk-testdesk (mucdesk plus the
-scripted desk of tests/muc/testdesk.c) against the test's Prosody and
+scripted desk of tests/muc/testdesk.c) against the test's XMPP server and
 database; plain `mucdesk` (conftest) is the real daemon.
 
 Every helper waits on events (a stanza, or a ping round trip through
@@ -24,7 +24,6 @@ import pytest
 
 from mdtest import REPO
 from mdtest.mucdesk import LINK_UP, Mucdesk, make_config
-from mdtest.prosody import COMPONENT_UP
 from mdtest.pytest_support import stop_daemons
 from mdtest.stanzas import NS, muc_status_codes
 
@@ -45,12 +44,12 @@ def room_jid(room, nick=None):
 
 
 @pytest.fixture
-def testdesk(request, prosody, db, run_dir):
+def testdesk(request, xmpp_server, db, run_dir):
     """make(rooms, overrides=None, wait=True) -> a started testdesk."""
     made = []
 
     def make(rooms="", overrides=None, wait=True, name=None):
-        cfg = make_config(run_dir, prosody.component_port, SECRET, db.conninfo,
+        cfg = make_config(run_dir, xmpp_server.component_port, SECRET, db.conninfo,
                           domain=DOMAIN, admins="admin@localhost")
         for section, keys in (overrides or {}).items():
             cfg.setdefault(section, {}).update(keys)
@@ -60,11 +59,11 @@ def testdesk(request, prosody, db, run_dir):
                      name=name or "testdesk%s" % (len(made) or ""))
         made.append(md)
         md.run_ctl(["migrate"], check=True)
-        mark = prosody.mark()
+        mark = xmpp_server.mark()
         md.start(["-d", str(rooms_path)])
         if wait:
             md.wait_for_log(LINK_UP)
-            prosody.wait_for_log(COMPONENT_UP, after=mark)
+            xmpp_server.wait_for_log(xmpp_server.COMPONENT_UP, after=mark)
             md.wait_for_log("persistent room(s) loaded")
         return md
 

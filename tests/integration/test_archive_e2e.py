@@ -39,6 +39,7 @@ def wait_archived(db, room, count, timeout):
     return archived(db, room)
 
 
+@pytest.mark.prosody_only      # a minute of PostgreSQL being down
 def test_groupchat_goes_on_while_postgres_is_down_for_60s(testdesk, xmpp, postgres, db):
     testdesk("q1 archived")
     one, two = xmpp.login("agent1"), xmpp.login("agent2")

@@ -1,9 +1,8 @@
 """The foundation end to end: a real client (slixmpp) reaches mucdesk
-through Prosody; schema migrations; reconnecting after Prosody restarts;
+through Prosody; schema migrations; reconnecting after the XMPP server restarts;
 PostgreSQL arriving late."""
 
 from mdtest.mucdesk import LINK_UP
-from mdtest.prosody import COMPONENT_UP
 from mdtest.stanzas import NS, error_condition
 
 DOMAIN = "support.localhost"
@@ -54,12 +53,12 @@ def test_migrations_applied_at_start_and_idempotent(mucdesk_factory, db):
     assert db.value("SELECT count(*) FROM schema_migrations") == before
 
 
-def test_reconnects_after_prosody_restart(mucdesk, prosody, xmpp):
+def test_reconnects_after_server_restart(mucdesk, xmpp_server, xmpp):
     mark = mucdesk.mark()
-    prosody.restart()
+    xmpp_server.restart()
     mucdesk.wait_for_log("component link to", after=mark)
     mucdesk.wait_for_log(LINK_UP, after=mark, timeout=15)
-    prosody.wait_for_log(COMPONENT_UP)
+    xmpp_server.wait_for_log(xmpp_server.COMPONENT_UP)
     agent = xmpp.login("agent2")
     assert agent.send_iq("<iq type='get' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>"
                          % DOMAIN).get("type") == "result"

@@ -240,6 +240,26 @@ static void test_fresh_open_append_reopen(void **state)
     journal_close(j);
 }
 
+/* A journal has one writer: opening it again while it is open fails with a
+ * message naming the directory; once closed, it opens again. */
+static void test_second_writer_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct journal_open_report rep;
+    struct journal *j = open_journal(f->dir, &rep);
+    struct journal_options opt = {.dir = f->dir, .segment_size = SEG, .sync = true};
+    struct journal *second = NULL;
+    char err[256];
+    assert_int_equal(journal_open(&opt, &second, &rep, err, sizeof err), -1);
+    assert_null(second);
+    assert_non_null(strstr(err, f->dir));
+    assert_non_null(strstr(err, "in use by another mucdesk"));
+    journal_close(j);
+    j = open_journal(f->dir, &rep);
+    assert_non_null(j);
+    journal_close(j);
+}
+
 static void test_append_rejects_wrong_sequence(void **state)
 {
     struct fixture *f = *state;
@@ -521,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_record_roundtrip),
         cmocka_unit_test(test_record_corruption_detected),
         cmocka_unit_test_setup_teardown(test_fresh_open_append_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_writer_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_rejects_wrong_sequence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_is_cut_and_zeroed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_file_tail, setup, teardown),

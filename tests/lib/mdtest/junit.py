@@ -29,7 +29,8 @@ from lxml import etree
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
 #: Layers in the order tests/run runs them; others follow alphabetically.
-LAYER_ORDER = ["unit", "harness", "integration", "browser", "quickstart", "dist"]
+LAYER_ORDER = ["unit", "widget", "harness", "store", "integration", "ejabberd", "browser",
+               "quickstart", "dist"]
 
 
 class Case:

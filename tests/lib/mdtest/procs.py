@@ -195,6 +195,28 @@ def kill_hard(proc):
     return rc
 
 
+def group_alive(proc):
+    """True while a live process is left in the group proc led.
+
+    Zombies do not count: a killed member whose parent died too is reaped
+    by init, which here may take a second or more (PID 1 is not always a
+    prompt reaper), and a zombie holds no port, file or memory.
+    """
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 2 and int(fields[2]) == proc.pid and fields[0] != "Z":
+            return True
+    return False
+
+
 def reap_group(proc, timeout=5.0):
     """SIGKILL what is left of the group once its leader has exited.
 
@@ -202,12 +224,8 @@ def reap_group(proc, timeout=5.0):
     its process group, which outlives the leader while any member does.
     """
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            os.killpg(proc.pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return
-        os.killpg(proc.pid, signal.SIGKILL)
+    while group_alive(proc):
+        signal_group(proc, signal.SIGKILL)
         if time.monotonic() >= deadline:
             return
         time.sleep(0.02)

@@ -60,6 +60,10 @@ class Prosody:
     VirtualHost), e.g. 'component_conflict_resolve = "kick_old"'.
     """
 
+    #: Log line Prosody writes when a component completes the handshake.
+    COMPONENT_UP = COMPONENT_UP
+    name = "prosody"
+
     def __init__(self, base_dir, component_domain="support.localhost",
                  component_secret="changeme", c2s_port=None, component_port=None,
                  http_port=None, log_level="debug", template=None, extra_global=""):
@@ -111,6 +115,14 @@ class Prosody:
     def bosh_url(self):
         return "http://127.0.0.1:%d/http-bind" % self.http_port
 
+    @classmethod
+    def with_accounts(cls, base_dir, component_domain, component_secret, accounts):
+        """A started Prosody where accounts ({bare JID: password}) exist."""
+        server = cls(base_dir, component_domain, component_secret)
+        server.register_all(accounts)
+        server.start()
+        return server
+
     # --------------------------------------------------------- accounts ---
 
     def register(self, user, host, password):
@@ -122,6 +134,12 @@ class Prosody:
         if self.account_exists(user, host):
             self._prosodyctl("deluser", "%s@%s" % (user, host))
         self._prosodyctl("register", user, host, password)
+
+    def register_all(self, accounts):
+        """register() each {bare JID: password}."""
+        for jid, password in accounts.items():
+            user, host = jid.split("@")
+            self.register(user, host, password)
 
     def account_exists(self, user, host):
         """True if the internal store has an account file for user@host."""
@@ -192,6 +210,10 @@ class Prosody:
         proc, self.proc = self.proc, None
         rc, _ = procs.stop(proc, signal.SIGTERM, timeout)
         return rc
+
+    def close(self):
+        """End of a test: a clean stop."""
+        self.stop()
 
     def kill(self):
         """SIGKILL Prosody (a crash)."""

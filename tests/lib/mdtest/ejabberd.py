@@ -1,0 +1,282 @@
+"""A private ejabberd instance for tests, made from the demo config template.
+
+    e = Ejabberd(run_dir, "support.localhost", "s3cret")   # picks free ports
+    e.start()                                 # as the ejabberd user, foreground
+    e.register("agent1", "localhost", "pw")   # needs the node running
+    e.register_all({"agent1@localhost": "pw", ...})
+    e.c2s_port, e.component_port, e.http_port
+    e.wait_for_log(e.COMPONENT_UP)
+    e.stop()
+
+The same interface as mdtest.prosody.Prosody, so the integration fixtures
+can run the end-to-end tests against either server (tests/run's
+`ejabberd` layer).  The config comes from contrib/ejabberd/mucdesk-demo.yml.in:
+hosts `localhost` (accounts) and `anon.localhost` (anonymous login), the
+component domain, no TLS, everything on 127.0.0.1.
+
+ejabberd is started through Debian's ejabberdctl with a ctl config of its
+own (`ejabberdctl -c FILE`; `--config` is not honoured): node name, Mnesia
+spool, log directory and config path all under run_dir.  ERL_DIST_PORT
+gives the node a fixed distribution port, so no epmd daemon is started
+(one would outlive the test) and ejabberdctl's own commands (register,
+unregister) reach the node on that port.  Everything runs as the ejabberd user,
+with HOME in run_dir so that the node and ejabberdctl share one Erlang
+cookie.
+
+ejabberd's log lines worth waiting for (logs/ejabberd.log, level info):
+  "is started in the node"                                   up
+  "Accepted external component handshake authentication"     component connected
+"""
+
+import itertools
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from . import REPO, procs
+from .ports import free_port, wait_for_port
+from .prosody import render_template
+
+TEMPLATE = REPO / "contrib" / "ejabberd" / "mucdesk-demo.yml.in"
+EJABBERDCTL = "/usr/sbin/ejabberdctl"
+
+_instances = itertools.count(1)
+_templates = {}     # sorted account items -> (node name, spool directory)
+
+
+class Ejabberd:
+    """One private ejabberd (see the module docstring)."""
+
+    #: Log line ejabberd writes when a component completes the handshake.
+    COMPONENT_UP = "Accepted external component handshake authentication"
+    STARTED = "is started in the node"
+    name = "ejabberd"
+
+    def __init__(self, base_dir, component_domain="support.localhost",
+                 component_secret="changeme", c2s_port=None, component_port=None,
+                 http_port=None, log_level="info", node=None, spool_from=None):
+        """node: the Erlang node name (default: one of its own).  spool_from:
+        a Mnesia spool to start from (a copy is made), written by a node of
+        the same name."""
+        self.base_dir = Path(base_dir).resolve()
+        self.component_domain = component_domain
+        self.component_secret = component_secret
+        self.c2s_port = c2s_port or free_port()
+        self.component_port = component_port or free_port()
+        self.http_port = http_port or free_port()
+        self.dist_port = free_port()
+        self.log_level = log_level
+        # Short names.  Mnesia's schema records the node's name: a spool
+        # only starts under the name of the node that wrote it.
+        self.node = node or "mdtest%d_%d@localhost" % (os.getpid(), next(_instances))
+        self.spool_from = spool_from
+        self.config_path = self.base_dir / "ejabberd.yml"
+        self.ctl_config_path = self.base_dir / "ejabberdctl.cfg"
+        self.spool_dir = self.base_dir / "spool"
+        self.logs_dir = self.base_dir / "logs"
+        self.log_path = self.logs_dir / "ejabberd.log"
+        self.out_path = self.base_dir / "ejabberd.out"    # stdout/stderr (start-up errors)
+        self.proc = None
+        self._log_start = 0
+        self._write_config()
+
+    # ----------------------------------------------------------- config ---
+
+    def _write_config(self):
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        if self.spool_from is not None:
+            shutil.copytree(self.spool_from, self.spool_dir)
+        self.spool_dir.mkdir(exist_ok=True)
+        self.logs_dir.mkdir(exist_ok=True)
+        self.config_path.write_text(render_template(TEMPLATE.read_text(), {
+            "C2S_PORT": self.c2s_port,
+            "COMPONENT_PORT": self.component_port,
+            "HTTP_PORT": self.http_port,
+            "COMPONENT_DOMAIN": self.component_domain,
+            "COMPONENT_SECRET": self.component_secret,
+            "LOG_LEVEL": self.log_level,
+        }))
+        self.ctl_config_path.write_text("\n".join([
+            "ERLANG_NODE=%s" % self.node,
+            "EJABBERD_CONFIG_PATH=%s" % self.config_path,
+            "SPOOL_DIR=%s" % self.spool_dir,
+            "LOGS_DIR=%s" % self.logs_dir,
+            "EJABBERD_PID_PATH=%s" % (self.base_dir / "ejabberd.pid"),
+            "ERL_DIST_PORT=%d" % self.dist_port,
+            "INET_DIST_INTERFACE=127.0.0.1",
+            'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"',
+            "EJABBERD_BYPASS_WARNINGS=true",
+            "",
+        ]))
+        procs.chown_tree(self.base_dir, "ejabberd")
+        os.chmod(self.config_path, 0o640)        # holds the component secret
+        procs.check_reachable(self.base_dir, "ejabberd")
+
+    @property
+    def websocket_url(self):
+        return "ws://127.0.0.1:%d/ws" % self.http_port
+
+    @property
+    def bosh_url(self):
+        return "http://127.0.0.1:%d/bosh" % self.http_port
+
+    @classmethod
+    def with_accounts(cls, base_dir, component_domain, component_secret, accounts):
+        """A started ejabberd where accounts ({bare JID: password}) exist.
+
+        Registering costs a second (an Erlang VM per ejabberdctl command),
+        so the first call in a process registers them in a template node,
+        stops it and keeps its spool; later calls start from a copy of it.
+        """
+        key = tuple(sorted(accounts.items()))
+        template = _templates.get(key)
+        if template is None:
+            t = cls(procs.new_run_dir("ejabberd-template"), component_domain,
+                    component_secret)
+            t.start()
+            try:
+                t.register_all(accounts)
+            finally:
+                t.stop()
+            template = _templates[key] = (t.node, t.spool_dir)
+        node, spool = template
+        server = cls(base_dir, component_domain, component_secret,
+                     node=node, spool_from=spool)
+        server.start()
+        return server
+
+    # --------------------------------------------------------- accounts ---
+
+    def register(self, user, host, password):
+        """Create (or reset the password of) an account; the node must run."""
+        self.register_all({"%s@%s" % (user, host): password})
+
+    def register_all(self, accounts):
+        """register() each {bare JID: password}.  ejabberdctl starts an
+        Erlang VM per command (half a second): they run side by side."""
+        running = []
+        for jid, password in accounts.items():
+            user, host = jid.split("@")
+            running.append((jid, self._ctl_spawn("register", user, host, password)))
+        for jid, proc in running:
+            if self._ctl_wait(proc, 60) != 0:
+                # Registered already (a restarted node keeps its accounts):
+                # change_password needs mod_admin_extra, so register anew.
+                user, host = jid.split("@")
+                self._ctl("unregister", user, host)
+                self._ctl("register", user, host, accounts[jid])
+
+    def _ctl_spawn(self, *args):
+        return procs.spawn([EJABBERDCTL, "-c", self.ctl_config_path] + list(args),
+                           log_path=self.base_dir / "ejabberdctl.log", user="ejabberd",
+                           cwd=self.base_dir, description="ejabberdctl")
+
+    @staticmethod
+    def _ctl_wait(proc, timeout):
+        rc = procs.wait(proc, timeout)
+        procs.forget(proc)
+        if rc is None:
+            procs.kill_hard(proc)
+        return rc
+
+    def _ctl(self, *args, check=True, timeout=60):
+        log = self.base_dir / "ejabberdctl.log"
+        start = procs.file_size(log)
+        rc = self._ctl_wait(self._ctl_spawn(*args), timeout)
+        if check and rc != 0:
+            raise RuntimeError("ejabberdctl %s failed (status %s):\n%s"
+                               % (args[0], rc, procs.read_text(log, start)))
+        return rc
+
+    # -------------------------------------------------------- lifecycle ---
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def is_running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout=30.0):
+        """Start ejabberd in the foreground as the ejabberd user.
+
+        Returns when it says it has started and its c2s, component and HTTP
+        ports accept connections.
+        """
+        if self.is_running():
+            return
+        self._log_start = procs.file_size(self.log_path)
+        self.proc = procs.spawn([EJABBERDCTL, "-c", self.ctl_config_path, "foreground"],
+                                log_path=self.out_path, user="ejabberd", cwd=self.base_dir,
+                                description="ejabberd")
+        deadline = time.monotonic() + timeout
+        try:
+            procs.wait_for_text(self.log_path, self.STARTED, timeout,
+                                start=self._log_start, alive=self.is_running,
+                                what="ejabberd log")
+            for port in (self.c2s_port, self.component_port, self.http_port):
+                left = max(0.1, deadline - time.monotonic())
+                if not wait_for_port(port, timeout=left, alive=self.is_running):
+                    raise RuntimeError("did not listen on port %d within %.0f s"
+                                       % (port, timeout))
+        except Exception as e:
+            out = procs.read_text(self.out_path)
+            log = self.log_text()
+            self.kill()
+            raise RuntimeError("ejabberd did not start: %s\n--- stdout/stderr:\n%s\n--- log:\n%s"
+                               % (e, procs.tail(out), procs.tail(log))) from None
+
+    def stop(self, timeout=20.0):
+        """A clean shutdown (SIGTERM: the Erlang VM stops its applications,
+        about 2 s), then wait for every process of the group; SIGKILL after
+        timeout.  Returns the exit status of the foreground ejabberdctl."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        # The group: ejabberdctl (a shell waiting for erl), the VM and its
+        # port programs.  The shell dies at once; the VM takes its time.
+        procs.signal_group(proc, signal.SIGTERM)
+        rc = procs.wait(proc, timeout)
+        deadline = time.monotonic() + timeout
+        while procs.group_alive(proc) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        procs.reap_group(proc)
+        procs.forget(proc)
+        return rc
+
+    def close(self):
+        """End of a test: the instance and its data are thrown away, so a
+        kill does (a clean stop would cost every test 2 s)."""
+        self.kill()
+
+    def kill(self):
+        """SIGKILL ejabberd (a crash)."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        procs.kill_hard(proc)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    # ------------------------------------------------------------- logs ---
+
+    def mark(self):
+        """Current end of the log: pass as `after` to wait_for_log()."""
+        return procs.file_size(self.log_path)
+
+    def log_text(self, after=0):
+        return procs.read_text(self.log_path, after)
+
+    def wait_for_log(self, substring, timeout=10.0, after=None):
+        """Wait for substring in the log written since the last start()
+        (or since the offset `after` from mark())."""
+        return procs.wait_for_text(self.log_path, substring, timeout,
+                                   start=self._log_start if after is None else after,
+                                   alive=self.is_running, what="ejabberd log")
