@@ -38,6 +38,7 @@ from pathlib import Path
 from . import REPO, procs
 from .ports import free_port, wait_for_port
 from .prosody import render_template
+from .xmppserver import XmppServer
 
 TEMPLATE = REPO / "contrib" / "ejabberd" / "mucdesk-demo.yml.in"
 EJABBERDCTL = "/usr/sbin/ejabberdctl"
@@ -46,13 +47,16 @@ _instances = itertools.count(1)
 _templates = {}     # sorted account items -> (node name, spool directory)
 
 
-class Ejabberd:
+class Ejabberd(XmppServer):
     """One private ejabberd (see the module docstring)."""
 
     #: Log line ejabberd writes when a component completes the handshake.
     COMPONENT_UP = "Accepted external component handshake authentication"
     STARTED = "is started in the node"
     name = "ejabberd"
+    USER = "ejabberd"
+    WEBSOCKET_PATH = "/ws"
+    BOSH_PATH = "/bosh"
 
     def __init__(self, base_dir, component_domain="support.localhost",
                  component_secret="changeme", c2s_port=None, component_port=None,
@@ -110,17 +114,7 @@ class Ejabberd:
             "EJABBERD_BYPASS_WARNINGS=true",
             "",
         ]))
-        procs.chown_tree(self.base_dir, "ejabberd")
-        os.chmod(self.config_path, 0o640)        # holds the component secret
-        procs.check_reachable(self.base_dir, "ejabberd")
-
-    @property
-    def websocket_url(self):
-        return "ws://127.0.0.1:%d/ws" % self.http_port
-
-    @property
-    def bosh_url(self):
-        return "http://127.0.0.1:%d/bosh" % self.http_port
+        self._hand_over_run_dir()
 
     @classmethod
     def with_accounts(cls, base_dir, component_domain, component_secret, accounts):
@@ -192,16 +186,6 @@ class Ejabberd:
 
     # -------------------------------------------------------- lifecycle ---
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def is_running(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def start(self, timeout=30.0):
         """Start ejabberd in the foreground as the ejabberd user.
 
@@ -253,30 +237,3 @@ class Ejabberd:
         """End of a test: the instance and its data are thrown away, so a
         kill does (a clean stop would cost every test 2 s)."""
         self.kill()
-
-    def kill(self):
-        """SIGKILL ejabberd (a crash)."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        procs.kill_hard(proc)
-
-    def restart(self):
-        self.stop()
-        self.start()
-
-    # ------------------------------------------------------------- logs ---
-
-    def mark(self):
-        """Current end of the log: pass as `after` to wait_for_log()."""
-        return procs.file_size(self.log_path)
-
-    def log_text(self, after=0):
-        return procs.read_text(self.log_path, after)
-
-    def wait_for_log(self, substring, timeout=10.0, after=None):
-        """Wait for substring in the log written since the last start()
-        (or since the offset `after` from mark())."""
-        return procs.wait_for_text(self.log_path, substring, timeout,
-                                   start=self._log_start if after is None else after,
-                                   alive=self.is_running, what="ejabberd log")

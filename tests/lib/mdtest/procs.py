@@ -202,19 +202,8 @@ def group_alive(proc):
     by init, which here may take a second or more (PID 1 is not always a
     prompt reaper), and a zombie holds no port, file or memory.
     """
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and int(fields[2]) == proc.pid and fields[0] != "Z":
-            return True
-    return False
+    return any(pgrp == proc.pid and state != "Z"
+               for _, state, _, pgrp in _processes())
 
 
 def reap_group(proc, timeout=5.0):
@@ -259,32 +248,36 @@ def handles_signal(proc, sig):
     return False
 
 
+def _stat(pid):
+    """(state, ppid, pgrp) of a process from /proc/PID/stat, or None."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[0], int(fields[1]), int(fields[2])
+
+
+def _processes():
+    """(pid, state, ppid, pgrp) of every process, from /proc."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = _stat(entry)
+            if st is not None:
+                yield (int(entry),) + st
+
+
 def children_of(pid):
     """Pids whose parent is pid (from /proc)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...; comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            out.append(int(entry))
-    return out
+    return [child for child, _, ppid, _ in _processes() if ppid == pid]
 
 
 def pid_gone(pid):
     """True if pid no longer exists or is a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            stat = f.read()
-    except OSError:
-        return True
-    return stat[stat.rfind(")") + 2:].split()[0] == "Z"
+    st = _stat(pid)
+    return st is None or st[0] == "Z"
 
 
 def kill_tree(proc, timeout=10.0):

@@ -20,13 +20,13 @@ Prosody's log lines worth waiting for (prosody.log, level info):
   "Component not connected, bouncing error"         stanza bounced, link down
 """
 
-import os
 import signal
 import time
 from pathlib import Path
 
 from . import REPO, procs
 from .ports import free_port, wait_for_port
+from .xmppserver import XmppServer
 
 TEMPLATE = REPO / "contrib" / "prosody" / "mucdesk-demo.cfg.lua.in"
 
@@ -53,7 +53,7 @@ def _store_name(s):
                    for b in s.encode("utf-8"))
 
 
-class Prosody:
+class Prosody(XmppServer):
     """One private Prosody (see the module docstring).
 
     extra_global: Lua lines added to the global section (before the first
@@ -63,6 +63,9 @@ class Prosody:
     #: Log line Prosody writes when a component completes the handshake.
     COMPONENT_UP = COMPONENT_UP
     name = "prosody"
+    USER = "prosody"
+    WEBSOCKET_PATH = "/xmpp-websocket"
+    BOSH_PATH = "/http-bind"
 
     def __init__(self, base_dir, component_domain="support.localhost",
                  component_secret="changeme", c2s_port=None, component_port=None,
@@ -103,25 +106,7 @@ class Prosody:
             i = text.index('\nVirtualHost "')
             text = text[:i] + "\n-- added by the test\n" + self.extra_global.rstrip() + "\n" + text[i:]
         self.config_path.write_text(text)
-        procs.chown_tree(self.base_dir, "prosody")
-        os.chmod(self.config_path, 0o640)        # holds the component secret
-        procs.check_reachable(self.base_dir, "prosody")
-
-    @property
-    def websocket_url(self):
-        return "ws://127.0.0.1:%d/xmpp-websocket" % self.http_port
-
-    @property
-    def bosh_url(self):
-        return "http://127.0.0.1:%d/http-bind" % self.http_port
-
-    @classmethod
-    def with_accounts(cls, base_dir, component_domain, component_secret, accounts):
-        """A started Prosody where accounts ({bare JID: password}) exist."""
-        server = cls(base_dir, component_domain, component_secret)
-        server.register_all(accounts)
-        server.start()
-        return server
+        self._hand_over_run_dir()
 
     # --------------------------------------------------------- accounts ---
 
@@ -134,12 +119,6 @@ class Prosody:
         if self.account_exists(user, host):
             self._prosodyctl("deluser", "%s@%s" % (user, host))
         self._prosodyctl("register", user, host, password)
-
-    def register_all(self, accounts):
-        """register() each {bare JID: password}."""
-        for jid, password in accounts.items():
-            user, host = jid.split("@")
-            self.register(user, host, password)
 
     def account_exists(self, user, host):
         """True if the internal store has an account file for user@host."""
@@ -162,16 +141,6 @@ class Prosody:
         return rc
 
     # -------------------------------------------------------- lifecycle ---
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def is_running(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout=15.0):
         """Start Prosody in the foreground as the prosody user.
@@ -210,35 +179,3 @@ class Prosody:
         proc, self.proc = self.proc, None
         rc, _ = procs.stop(proc, signal.SIGTERM, timeout)
         return rc
-
-    def close(self):
-        """End of a test: a clean stop."""
-        self.stop()
-
-    def kill(self):
-        """SIGKILL Prosody (a crash)."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        procs.kill_hard(proc)
-
-    def restart(self):
-        self.stop()
-        self.start()
-
-    # ------------------------------------------------------------- logs ---
-
-    def mark(self):
-        """Current end of the log: pass as `after` to wait_for_log()."""
-        return procs.file_size(self.log_path)
-
-    def log_text(self, after=0):
-        return procs.read_text(self.log_path, after)
-
-    def wait_for_log(self, substring, timeout=10.0, after=None):
-        """Wait for substring in the log written since the last start()
-        (or since the offset `after` from mark()).  Returns the offset just
-        past the match, usable as the next `after`."""
-        return procs.wait_for_text(self.log_path, substring, timeout,
-                                   start=self._log_start if after is None else after,
-                                   alive=self.is_running, what="Prosody log")
