@@ -811,7 +811,11 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
         xml_attr(out, "id", in->id);
         buf_append_char(out, '>');
         buf_append(out, b->data ? b->data : "", b->len);
+        /* Off the record on the users' servers too: XEP-0334 asks the
+         * recipient's server not to keep the message in its archive
+         * (Prosody's and ejabberd's mod_mam honour it). */
         buf_append_str(out, "<x xmlns='" NS_MUC_USER "'/>"
+                            "<no-permanent-store xmlns='urn:xmpp:hints'/>"
                             "<occupant-id xmlns='" NS_OCCUPANT_ID "' id='");
         buf_append_str(out, from->occupant_id);
         buf_append_str(out, "'/></message>");

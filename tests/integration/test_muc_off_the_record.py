@@ -7,6 +7,7 @@ import time
 import uuid
 
 from muc_e2e import (barrier, groupchat, join, pm, room_jid, testdesk)  # noqa: F401
+from mdtest.stanzas import NS
 
 
 def find_everywhere(db, needle):
@@ -74,3 +75,39 @@ def test_private_messages_never_reach_postgresql(testdesk, xmpp, db):
     # Off the record: nowhere.
     for k in ("pm_plain", "pm_staff"):
         assert find_everywhere(db, marks[k]) == [], "%s found in the database" % k
+
+
+def own_archive_bodies(client):
+    """The bodies in the client's own account archive (MAM on its server)."""
+    qid = "own%s" % uuid.uuid4().hex[:8]
+    reply = client.send_iq("<iq type='set'><query xmlns='urn:xmpp:mam:2' queryid='%s'/></iq>"
+                           % qid)
+    assert reply.get("type") == "result", reply
+    results = client.take_all("/s:message/mam:result[@queryid='%s']" % qid)
+    return [r.xpath("string(mam:result/fwd:forwarded/c:message/c:body)", namespaces=NS)
+            for r in results]
+
+
+def test_private_messages_ask_the_users_server_not_to_archive_them(mucdesk, xmpp):
+    """Off the record goes beyond our database: the recipient's own server
+    keeps a personal archive (mod_mam, on in the test servers as on most
+    deployments); a private message from the room carries the XEP-0334
+    no-permanent-store hint, and the server leaves it out.  A direct
+    message between the same two accounts is archived: the archive works."""
+    admin = xmpp.login("admin")
+    agent = xmpp.login("agent1")
+    off = "off-%s" % uuid.uuid4().hex[:12]
+    on = "on-%s" % uuid.uuid4().hex[:12]
+    join(admin, "backroom", "boss")
+    admin.send_iq("<iq type='set' to='%s'><query xmlns='http://jabber.org/protocol/muc#owner'>"
+                  "<x xmlns='jabber:x:data' type='submit'/></query></iq>"
+                  % room_jid("backroom"), check=True)                  # instant room
+    join(agent, "backroom", "agent1")
+    pm(admin, "backroom", "agent1", off)
+    got = agent.expect("/s:message[@type='chat'][s:body='%s']" % off)
+    assert got.xpath("hints:no-permanent-store", namespaces=NS)
+    admin.send("<message type='chat' to='agent1@localhost'><body>%s</body></message>" % on)
+    agent.expect("/s:message[@type='chat'][s:body='%s']" % on)
+    bodies = own_archive_bodies(agent)
+    assert on in bodies, bodies
+    assert off not in bodies, bodies
