@@ -325,6 +325,22 @@ def test_junit_reads_cmocka_pytest_and_broken_files(tmp_path):
     assert "not well-formed" in text and "grpA::bad" in text and "t::b" in text
 
 
+def test_junit_node_todo_is_skipped(tmp_path):
+    # node --test's junit reporter: todo tests, failing or passing.
+    (tmp_path / "browser.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?><testsuites>'
+        '<testcase name="a" classname="browser"/>'
+        '<testcase name="b" classname="browser" failure="no">'
+        '<skipped type="todo" message="known: issue 9"/><failure message="no">x</failure>'
+        '</testcase>'
+        '<testcase name="c" classname="browser"><skipped type="todo" message="known"/></testcase>'
+        '<testcase name="d" classname="browser" failure="no"><failure message="no"/></testcase>'
+        '</testsuites>')
+    cases = {c.name: c for c in junit.load_dir(tmp_path)}
+    assert [cases[n].status for n in "abcd"] == ["passed", "skipped", "skipped", "failed"]
+    assert cases["b"].message == "known: issue 9"
+
+
 def test_summarize_cli(tmp_path):
     cli = [sys.executable, str(HERE / "summarize.py"), str(tmp_path)]
     r = subprocess.run(cli, capture_output=True, text=True)
