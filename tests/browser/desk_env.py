@@ -36,7 +36,8 @@ from mdtest.client import XmppSession  # noqa: E402
 from mdtest.mucdesk import LINK_UP, Mucdesk, make_config  # noqa: E402
 from mdtest.postgres import Postgres  # noqa: E402
 from mdtest.prosody import COMPONENT_UP, Prosody  # noqa: E402
-from mdtest.stanzas import NS, attr, esc, muc_status_codes  # noqa: E402
+from mdtest import stanzas  # noqa: E402
+from mdtest.stanzas import NS, attr, error_condition, esc, muc_status_codes  # noqa: E402
 
 DOMAIN = "support.localhost"
 SECRET = "browser-secret"
@@ -66,6 +67,7 @@ class Env:
         self.pg = self.prosody = self.md = self.xs = self.agent = None
         self.queue_room = "%s@%s" % (QUEUE, DOMAIN)
         self.in_queue = False
+        self.users = {}
 
     # ------------------------------------------------------- lifecycle ---
 
@@ -272,6 +274,128 @@ class Env:
     def op_agent_clear(self):
         self.agent.clear()
         return True
+
+    # ------------------------------------------- other users (MUC) ---
+    # Other accounts on localhost, each a slixmpp client named by its
+    # user name ("admin" is a service admin: it may create plain rooms).
+    # The ops take `who` and say everything explicitly (room, nick), so
+    # that a test reads like the room's conversation.
+
+    def _user(self, who):
+        if who not in self.users:
+            bare = "%s@localhost" % who
+            password = "%s-pass" % who
+            self.prosody.register(who, "localhost", password)
+            self.xs.accounts[bare] = password
+            self.users[who] = self.xs.login(bare, name=who)
+        return self.users[who]
+
+    def op_customer_request(self, queue, who="customer", name="Ann", email="ann@example.org",
+                            question="Where is my parcel?"):
+        """An anonymous customer (slixmpp on anon.localhost, then known as
+        `who`) asks for a chat with the request-chat command and enters
+        the session room it gets; returns {room, ticket, nick}."""
+        customer = self.xs.anonymous("anon.localhost", name=who)
+        self.users[who] = customer
+        queue_jid = "%s@%s" % (queue, DOMAIN)
+
+        def command(action, sessionid=None, form=""):
+            reply = customer.send_iq(
+                "<iq type='set' to=%s><command xmlns='%s' node='request-chat' action=%s%s>"
+                "%s</command></iq>" % (attr(queue_jid), NS["cmd"], attr(action),
+                                       " sessionid=%s" % attr(sessionid) if sessionid else "",
+                                       form), check=True)
+            return reply.find("{%s}command" % NS["cmd"])
+        first = command("execute")
+        form = stanzas.submit_form({"name": name, "email": email, "question": question})
+        done = command("complete", first.get("sessionid"), form)
+        result = stanzas.form_values(done.find("{jabber:x:data}x"))
+        room, nick = result["room"], result["nick"]
+        customer.send("<presence to=%s><x xmlns='%s'><history maxstanzas='0'/></x></presence>"
+                      % (attr(room + "/" + nick), NS["muc"]))
+        pres = customer.expect(self._self_presence(room))
+        if pres.get("type") == "error":
+            raise AssertionError("the customer cannot enter %s: %s" % (room, error_condition(pres)))
+        return {"room": room, "ticket": result["ticket"], "nick": nick}
+
+    def op_user_join(self, who, room, nick, config=None):
+        """who joins room as nick (no history).  A room this makes (an
+        admin's join: status 201) is configured with config, a dict of
+        muc#roomconfig fields (values as strings or lists), or made an
+        instant room without one.  Returns the status codes of the
+        self-presence."""
+        user = self._user(who)
+        user.send("<presence to=%s><x xmlns='%s'><history maxstanzas='0'/></x></presence>"
+                  % (attr(room + "/" + nick), NS["muc"]))
+        pres = user.expect(self._self_presence(room))
+        if pres.get("type") == "error":
+            raise AssertionError("%s cannot join %s: %s" % (who, room, error_condition(pres)))
+        codes = sorted(muc_status_codes(pres))
+        if 201 in codes:
+            form = (stanzas.submit_form(config, NS["muc"] + "#roomconfig") if config
+                    else "<x xmlns='jabber:x:data' type='submit'/>")
+            user.send_iq("<iq type='set' to=%s><query xmlns='%s'>%s</query></iq>"
+                         % (attr(room), NS["muco"], form), check=True)
+        user.sync(to=DOMAIN)
+        return codes
+
+    def op_user_say(self, who, room, nick, body, replace=None):
+        """A groupchat message (with replace: a XEP-0308 correction of the
+        message of that id); returns {id, stanza_id} once the room
+        reflected it (so it is archived)."""
+        user = self._user(who)
+        ident = "%s-%d" % (who, next(_ids))
+        correction = ("<replace xmlns='%s' id=%s/>" % (NS["corr"], attr(replace))
+                      if replace else "")
+        user.send("<message type='groupchat' to=%s id=%s><body>%s</body>%s</message>"
+                  % (attr(room), attr(ident), esc(body), correction))
+        echo = user.expect("/s:message[@id=%s][@from=%s]" % (attr(ident), attr(room + "/" + nick)))
+        sid = echo.find("{%s}stanza-id" % NS["sid"])
+        return {"id": ident, "stanza_id": sid.get("id") if sid is not None else None}
+
+    def op_user_pm(self, who, room, nick, body):
+        """A private message to room/nick (XEP-0045 §7.5); returns once
+        mucdesk has handled it (an error bounce raises)."""
+        user = self._user(who)
+        ident = "%s-pm-%d" % (who, next(_ids))
+        user.send("<message type='chat' to=%s id=%s><body>%s</body>"
+                  "<x xmlns='%s'/></message>"
+                  % (attr(room + "/" + nick), attr(ident), esc(body), NS["mucu"]))
+        user.sync(to=DOMAIN)
+        bounced = user.take_all("/s:message[@type='error'][@id=%s]" % attr(ident))
+        if bounced:
+            raise AssertionError("the private message bounced: %s" % error_condition(bounced[0]))
+        return True
+
+    def op_user_expect_message(self, who, room, nick, body, type="groupchat", timeout=10):
+        """Waits for a message from room/nick with exactly this body, then
+        lets mucdesk's traffic settle (a ping through it) and counts the
+        copies: returns {id, stanza_id, origin_id, copies, stanza}."""
+        user = self._user(who)
+
+        def match(el):
+            return (el.tag == "{jabber:client}message" and el.get("type") == type
+                    and el.get("from") == room + "/" + nick
+                    and el.findtext("{jabber:client}body") == body)
+        match.description = "%s message from %s/%s: %r" % (type, room, nick, body)
+        el = user.expect(match, timeout=timeout)
+        user.sync(to=DOMAIN)
+        more = user.take_all(match)
+        sid = el.find("{%s}stanza-id" % NS["sid"])
+        oid = el.find("{%s}origin-id" % NS["sid"])
+        return {"id": el.get("id"),
+                "stanza_id": sid.get("id") if sid is not None else None,
+                "origin_id": oid.get("id") if oid is not None else None,
+                "copies": 1 + len(more),
+                "stanza": stanzas.to_str(el)}
+
+    def op_user_expect_presence(self, who, room, nick, type="available", timeout=15):
+        """Waits for nick's presence in room (available: joined;
+        unavailable: left); returns the stanza's text."""
+        cond = "[@type='unavailable']" if type == "unavailable" else "[not(@type)]"
+        el = self._user(who).expect("/s:presence%s[@from=%s]" % (cond, attr(room + "/" + nick)),
+                                    timeout=timeout)
+        return stanzas.to_str(el)
 
     @staticmethod
     def _self_presence(room):

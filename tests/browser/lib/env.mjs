@@ -187,11 +187,14 @@ async function startWeb(websocket, queue, domain) {
 }
 
 /**
- * Starts everything.  resultsDir: where logs go.  Returns { desk, link,
- * web, browser, url, stop(failed) -> problems[] }.
+ * Starts everything.  resultsDir: where logs go (its logs/LOGS/ directory,
+ * LOGS being "browser" unless said otherwise).  widget: false leaves out
+ * the relay and the demo page (a test that brings its own page talks to
+ * Prosody's WebSocket, desk.info.websocket, directly).  Returns { desk,
+ * link, web, browser, url, stop(failed) -> problems[] }.
  */
-export async function startEnv(resultsDir) {
-  const logsDir = join(resultsDir, "logs", "browser");
+export async function startEnv(resultsDir, { widget = true, logs = "browser" } = {}) {
+  const logsDir = join(resultsDir, "logs", logs);
   mkdirSync(logsDir, { recursive: true });
   const env = { desk: null, link: null, web: null, browser: null };
   let stopped = false;
@@ -232,6 +235,7 @@ export async function startEnv(resultsDir) {
     if (browser.status === "fulfilled") env.browser = browser.value;
     if (desk.status === "rejected") throw desk.reason;
     if (browser.status === "rejected") throw browser.reason;
+    if (!widget) return env;
     env.link = await startLink(env.desk.info.http_port);
     env.websocket = `ws://127.0.0.1:${env.link.port}/xmpp-websocket`;
     env.web = await startWeb(env.websocket, env.desk.info.queue, env.desk.info.anonymous_domain);
