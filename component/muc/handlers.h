@@ -70,6 +70,13 @@ uint64_t muc_archive_event(struct muc_room *room, enum archive_kind kind,
                            const char *actor_nick, const char *body,
                            const char *payload, const char *stanza_id,
                            int64_t at_us, bool staff_only);
+/* The same for an occupant's groupchat message: msg (its stanza-id, time,
+ * occupant, sender's id and payload) with the body apart; payload_extra:
+ * the payload's children after the body, or NULL. */
+uint64_t muc_archive_message(struct muc_room *room,
+                             const struct muc_occupant *occ,
+                             const struct muc_msg *msg, const char *body,
+                             const char *payload_extra);
 /* Shows the message once it is durable: at once if seq is durable (or 0:
  * not archived), otherwise when the archive says so.  0 or -1 (no memory
  * to hold it: nothing was sent). */

@@ -10,8 +10,9 @@
 /* Record layout, packed (read and written with memcpy: no alignment):
  *   u32 size (whole record)  i64 at_us  u32 payload_len
  *   u8 nick_len  u8 stanza_id_len  u8 occupant_id_len  u8 flags
- *   nick  stanza_id  occupant_id  payload */
-#define HDR 20
+ *   u8 message_id_len
+ *   nick  stanza_id  occupant_id  message_id  payload */
+#define HDR 21
 #define FLAG_STAFF_ONLY 1
 
 static void put32(char *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -45,8 +46,11 @@ void muc_history_add(struct muc_history *h,
         return;
     if (max_count > UINT16_MAX)
         max_count = UINT16_MAX;
+    /* A sender's id longer than any client makes is not worth refusing
+     * the message for: it is replayed without one. */
+    size_t message_id_len = e->message_id_len > 255 ? 0 : e->message_id_len;
     size_t size = HDR + e->nick_len + e->stanza_id_len + e->occupant_id_len +
-                  e->payload_len;
+                  message_id_len + e->payload_len;
     if (size > max_bytes || size > UINT32_MAX)
         return;
 
@@ -81,6 +85,7 @@ void muc_history_add(struct muc_history *h,
     r[17] = (char)e->stanza_id_len;
     r[18] = (char)e->occupant_id_len;
     r[19] = (char)(e->staff_only ? FLAG_STAFF_ONLY : 0);
+    r[20] = (char)message_id_len;
     char *p = r + HDR;
     memcpy(p, e->nick, e->nick_len);
     p += e->nick_len;
@@ -88,6 +93,9 @@ void muc_history_add(struct muc_history *h,
     p += e->stanza_id_len;
     memcpy(p, e->occupant_id, e->occupant_id_len);
     p += e->occupant_id_len;
+    if (message_id_len)
+        memcpy(p, e->message_id, message_id_len);
+    p += message_id_len;
     memcpy(p, e->payload, e->payload_len);
     h->len += (uint32_t)size;
     h->count++;
@@ -105,6 +113,7 @@ bool muc_history_next(const struct muc_history *h, size_t *pos,
     e->stanza_id_len = (unsigned char)r[17];
     e->occupant_id_len = (unsigned char)r[18];
     e->staff_only = (r[19] & FLAG_STAFF_ONLY) != 0;
+    e->message_id_len = (unsigned char)r[20];
     const char *p = r + HDR;
     e->nick = p;
     p += e->nick_len;
@@ -112,6 +121,8 @@ bool muc_history_next(const struct muc_history *h, size_t *pos,
     p += e->stanza_id_len;
     e->occupant_id = p;
     p += e->occupant_id_len;
+    e->message_id = p;
+    p += e->message_id_len;
     e->payload = p;
     *pos += get32(r);
     return true;

@@ -22,6 +22,8 @@ struct muc_history_entry {
     size_t stanza_id_len;
     const char *occupant_id; /* may be empty */
     size_t occupant_id_len;
+    const char *message_id;  /* the sender's id attribute; may be empty */
+    size_t message_id_len;
     const char *payload;
     size_t payload_len;
     bool staff_only;

@@ -173,6 +173,10 @@ static bool write_item(struct buf *out, const struct muc_mam_query *q,
     xml_attr(out, "stamp", stamp);
     buf_append_str(out, "/><message xmlns='jabber:client' type='groupchat'");
     xml_attr(out, "from", from);
+    /* The sender's own id, as the live copy had it (muc#stable_id):
+     * clients find the message a correction or reaction refers to by it. */
+    if (it->message_id && !from_room)
+        xml_attr(out, "id", it->message_id);
     buf_append_char(out, '>');
     buf_append_char(out, '<');
     buf_append_str(out, element);

@@ -303,6 +303,8 @@ void muc_history_send(struct muc_room *room, const struct muc_occupant *occ,
         buf_append_str(out, "<message type='groupchat'");
         xml_attr(out, "from", from);
         xml_attr(out, "to", to_jid);
+        /* The sender's id, as live (muc#stable_id): corrections refer to it. */
+        xml_attr_n(out, "id", e.message_id, e.message_id_len);
         buf_append_char(out, '>');
         buf_append(out, e.payload, e.payload_len);
         buf_append_str(out, "<delay xmlns='" NS_DELAY "'");
@@ -427,11 +429,9 @@ static void groupchat(struct muc *muc, struct muc_room *room,
     if (body) {
         muc_stanza_id_make(muc, msg.stanza_id);
         if (muc_archiving(room)) {
-            seq = muc_archive_event(room, ARCHIVE_MESSAGE, occ, occ->nick,
-                                    body,
-                                    b->len > others_at ? b->data + others_at
-                                                       : NULL,
-                                    msg.stanza_id, msg.at_us, false);
+            seq = muc_archive_message(room, occ, &msg, body,
+                                      b->len > others_at ? b->data + others_at
+                                                         : NULL);
             if (seq == 0) {
                 reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
                             "Your message could not be stored; try again");

@@ -60,6 +60,7 @@ struct archive_event {
     const char *actor_jid;   /* real bare JID, NULL if none */
     const char *actor_nick;  /* NULL if none */
     const char *occupant_id; /* XEP-0421 id, NULL if none */
+    const char *message_id;  /* the sender's `id` attribute, NULL if none */
     const char *body;        /* NULL if none */
     const char *payload;     /* the message's other children as XML, or NULL */
     bool staff_only;         /* never shown to customers by any path */
@@ -145,6 +146,7 @@ struct archive_item {
     char *actor_jid;
     char *actor_nick;
     char *occupant_id;
+    char *message_id;   /* the sender's `id` attribute, NULL if none */
     char *body;
     char *payload;
     bool staff_only;

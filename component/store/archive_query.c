@@ -75,6 +75,7 @@ static void item_free(struct archive_item *it)
     free(it->actor_jid);
     free(it->actor_nick);
     free(it->occupant_id);
+    free(it->message_id);
     free(it->body);
     free(it->payload);
 }
@@ -180,6 +181,7 @@ static int add_event(struct cand_list *l, uint64_t seq,
     c->item.actor_jid = dup_or_null(ev->actor_jid);
     c->item.actor_nick = dup_or_null(ev->actor_nick);
     c->item.occupant_id = dup_or_null(ev->occupant_id);
+    c->item.message_id = dup_or_null(ev->message_id);
     c->item.body = dup_or_null(ev->body);
     c->item.payload = dup_or_null(ev->payload);
     c->item.staff_only = ev->staff_only;
@@ -198,6 +200,7 @@ static int cand_copy(struct cand_list *into, const struct cand *c)
     d->item.actor_jid = dup_or_null(c->item.actor_jid);
     d->item.actor_nick = dup_or_null(c->item.actor_nick);
     d->item.occupant_id = dup_or_null(c->item.occupant_id);
+    d->item.message_id = dup_or_null(c->item.message_id);
     d->item.body = dup_or_null(c->item.body);
     d->item.payload = dup_or_null(c->item.payload);
     return 0;
@@ -459,7 +462,7 @@ static int fetch_stored(struct query_op *qo, PGconn *conn, const struct table *t
     struct params p = {0};
     struct buf sql = BUF_INIT, ids_arr = BUF_INIT;
     buf_printf(&sql, "SELECT stanza_id, " US_EXPR ", %s, actor_jid, %s, "
-               "occupant_id, body, payload, staff_only, id FROM %s",
+               "occupant_id, body, payload, staff_only, id, message_id FROM %s",
                t->kind_expr, t->nick_col, t->name);
     scope_sql(&sql, &p, t, &qo->q);
     filter_sql(&sql, &p, t, &qo->q, &ids_arr);
@@ -496,8 +499,9 @@ static int fetch_stored(struct query_op *qo, PGconn *conn, const struct table *t
         c->item.body = COL(6);
         c->item.payload = COL(7);
         c->item.staff_only = PQgetvalue(res, r, 8)[0] == 't';
-#undef COL
         c->key = (struct key){0, pgtext_parse_us(PQgetvalue(res, r, 9))};
+        c->item.message_id = COL(10);
+#undef COL
     }
     PQclear(res);
     return 0;

@@ -248,6 +248,8 @@ static void copy_event(struct shipper *sh, struct buf *b, uint64_t seq,
         pgtext_copy_str(b, ev->payload);
         copy_sep(b);
         buf_append_str(b, archive_kind_text(ev->kind));
+        copy_sep(b);
+        pgtext_copy_str(b, ev->message_id);
         buf_append_char(b, '\n');
     } else {
         if (sh->staging) {
@@ -274,14 +276,17 @@ static void copy_event(struct shipper *sh, struct buf *b, uint64_t seq,
         pgtext_copy_str(b, ev->payload);
         copy_sep(b);
         buf_append_str(b, ev->staff_only ? "t" : "f");
+        copy_sep(b);
+        pgtext_copy_str(b, ev->message_id);
         buf_append_char(b, '\n');
     }
 }
 
 #define EVENT_COLS "ticket_id, at, kind, actor_jid, actor_nick, body, " \
-                   "stanza_id, staff_only, occupant_id, payload, mam_kind"
+                   "stanza_id, staff_only, occupant_id, payload, mam_kind, " \
+                   "message_id"
 #define ROOM_COLS "room, stanza_id, at, kind, nick, actor_jid, occupant_id, " \
-                  "body, payload, staff_only"
+                  "body, payload, staff_only, message_id"
 
 /* ---- errors --------------------------------------------------------------------- */
 
@@ -541,6 +546,8 @@ static void dead_letter(struct shipper *sh, const struct item *it)
             json_str(&line, ev.body);
             buf_append_str(&line, ",\"payload\":");
             json_str(&line, ev.payload);
+            buf_append_str(&line, ",\"message_id\":");
+            json_str(&line, ev.message_id);
             buf_printf(&line, ",\"staff_only\":%s}", ev.staff_only ? "true" : "false");
         }
     } else if (it->type == RECORD_TICKET) {
@@ -881,12 +888,14 @@ int shipper_on_connect(void *ud, PGconn *conn, char *err, size_t errlen)
         "CREATE TEMP TABLE IF NOT EXISTS md_stage_events ("
         " ord bigint, ticket_id bigint, at timestamptz, kind text,"
         " actor_jid text, actor_nick text, body text, stanza_id text,"
-        " staff_only boolean, occupant_id text, payload text, mam_kind text)"
+        " staff_only boolean, occupant_id text, payload text, mam_kind text,"
+        " message_id text)"
         " ON COMMIT DELETE ROWS",
         "CREATE TEMP TABLE IF NOT EXISTS md_stage_rooms ("
         " ord bigint, room text, stanza_id text, at timestamptz, kind text,"
         " nick text, actor_jid text, occupant_id text, body text,"
-        " payload text, staff_only boolean) ON COMMIT DELETE ROWS",
+        " payload text, staff_only boolean, message_id text)"
+        " ON COMMIT DELETE ROWS",
     };
     for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) {
         PGresult *res = PQexec(conn, setup[i]);

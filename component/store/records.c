@@ -5,7 +5,9 @@
 #include <string.h>
 
 #define NULL_LEN 0xffffffffu
-#define EVENT_VERSION 1
+/* Version 2 added message_id at the end; version 1 records (journals
+ * written before it) still decode, without one. */
+#define EVENT_VERSION 2
 #define TICKET_VERSION 1
 
 static void put_u8(struct buf *b, uint8_t v)
@@ -115,13 +117,15 @@ void record_encode_event(struct buf *out, const struct archive_event *ev)
     put_str(out, ev->occupant_id);
     put_str(out, ev->body);
     put_str(out, ev->payload);
+    put_str(out, ev->message_id);
 }
 
 int record_decode_event(const uint8_t *p, size_t len, struct archive_event *ev)
 {
     struct reader r = {p, len, 0};
     memset(ev, 0, sizeof *ev);
-    if (get_u8(&r) != EVENT_VERSION)
+    uint8_t version = get_u8(&r);
+    if (version != 1 && version != EVENT_VERSION)
         return -1;
     uint8_t kind = get_u8(&r);
     uint8_t flags = get_u8(&r);
@@ -134,6 +138,8 @@ int record_decode_event(const uint8_t *p, size_t len, struct archive_event *ev)
     ev->occupant_id = get_str(&r);
     ev->body = get_str(&r);
     ev->payload = get_str(&r);
+    if (version >= 2)
+        ev->message_id = get_str(&r);
     if (r.failed || r.left || kind > ARCHIVE_SUBJECT || flags > 1 ||
         !ev->stanza_id || !ev->room)
         return -1;

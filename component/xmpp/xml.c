@@ -37,6 +37,17 @@ void xml_text(struct buf *b, const char *s)
     escape(b, s, strlen(s), false);
 }
 
+void xml_attr_n(struct buf *b, const char *name, const char *value, size_t n)
+{
+    if (n == 0)
+        return;
+    buf_append_char(b, ' ');
+    buf_append_str(b, name);
+    buf_append(b, "='", 2);
+    escape(b, value, n, true);
+    buf_append_char(b, '\'');
+}
+
 void xml_attr(struct buf *b, const char *name, const char *value)
 {
     if (!value)

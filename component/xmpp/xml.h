@@ -16,6 +16,8 @@ void xml_text(struct buf *b, const char *s);
 void xml_text_n(struct buf *b, const char *s, size_t n);
 /* Appends ` name='value'` with the value escaped; nothing if value is NULL. */
 void xml_attr(struct buf *b, const char *name, const char *value);
+/* The same for a value of n bytes (not NUL-terminated); nothing if n is 0. */
+void xml_attr_n(struct buf *b, const char *name, const char *value, size_t n);
 
 /* Serialises `st` and its subtree.  `parent_ns` is the default namespace in
  * effect where it is written: an xmlns equal to it is omitted, and stanzas in

@@ -238,3 +238,45 @@ def test_metadata_and_ids_with_postgres(muc, postgres, db):
     reply, _ = ask(m, stranger, "r1", "<metadata xmlns='urn:xmpp:mam:2'/>", "get")
     query, _ = ask(m, stranger, "r1", "<query xmlns='urn:xmpp:mam:2'/>")
     assert error(reply)[1] == "forbidden" and error(reply) == error(query)
+
+
+def test_the_senders_id_comes_back_in_history_and_mam(muc, postgres, db):
+    """A message replayed (join history, MAM from the memory window and
+    from PostgreSQL) keeps the sender's id, as the live copy does
+    (muc#stable_id): clients find the message a XEP-0308 correction refers
+    to by it.  Room status messages, which no one sent, have none."""
+    m = muc.start(rooms="r1 archived members_only",
+                  overrides={"database": {"conninfo": postgres.conninfo(db)}})
+    setup_room(m)
+    m.send("<message type='groupchat' id='client&apos;7' from='%s' to='%s'>"
+           "<body>fix me</body></message>" % (CUSTOMER, room_jid("r1")))
+    shown = m.srv.expect("/s:message[@to='%s'][@id=\"client'7\"]" % CUSTOMER)
+    sid = shown.xpath("string(sid:stanza-id/@id)", namespaces=NS)
+    seen_note = note(m, AGENT, "r1", "a status line")
+
+    def mam_message(jid, stanza_id):
+        reply, results = by_ids(m, jid, "r1", [stanza_id])
+        assert reply.get("type") == "result", error(reply)
+        assert len(results) == 1
+        return results[0].xpath("mam:result/fwd:forwarded/c:message", namespaces=NS)[0]
+
+    # Join history, from the room's ring.
+    got = m.join("agent2@localhost/h", "r1", "Late", history="maxstanzas='5'")
+    replayed = [el for el in got if el.tag == MSG and el.get("to") == "agent2@localhost/h"
+                and el.xpath("string(*[local-name()='body'])") == "fix me"]
+    assert len(replayed) == 1 and replayed[0].get("id") == "client'7"
+    # MAM: the window in memory, then PostgreSQL once shipped.
+    assert mam_message(AGENT, sid).get("id") == "client'7"
+    assert mam_message(AGENT, seen_note).get("id") is None
+    wait_stored(postgres, db, 2)
+    assert postgres.value("SELECT message_id FROM muc_archive WHERE stanza_id = '%s'"
+                          % sid, db) == "client'7"
+    # A new process has nothing in memory: the answer comes from PostgreSQL.
+    first = m.md
+    assert m.stop() == 0
+    first.check_sanitizers()
+    m.start(rooms="r1 archived members_only",
+            overrides={"database": {"conninfo": postgres.conninfo(db)}})
+    setup_room(m)
+    assert mam_message(AGENT, sid).get("id") == "client'7"
+    assert mam_message(AGENT, seen_note).get("id") is None

@@ -200,9 +200,22 @@ static void test_record_codec(void **state)
     assert_string_equal(out.body, "multi\nline\ttext");
     assert_null(out.payload);
     assert_true(out.staff_only);
+    assert_null(out.message_id);
     /* Every truncation is refused, never read past. */
     for (size_t n = 0; n < b.len; n++)
         assert_int_equal(record_decode_event((const uint8_t *)b.data, n, &out), -1);
+    /* A journal written before the sender's id was kept (version 1: the
+     * same fields, without the last one) still replays. */
+    b.data[0] = 1;
+    assert_int_equal(record_decode_event((const uint8_t *)b.data, b.len - 4, &out), 0);
+    assert_null(out.message_id);
+    assert_string_equal(out.body, "multi\nline\ttext");
+    assert_int_equal(record_decode_event((const uint8_t *)b.data, b.len, &out), -1);
+    buf_reset(&b);
+    ev.message_id = "client-42";
+    record_encode_event(&b, &ev);
+    assert_int_equal(record_decode_event((const uint8_t *)b.data, b.len, &out), 0);
+    assert_string_equal(out.message_id, "client-42");
     buf_free(&b);
 
     struct store_ticket t = {

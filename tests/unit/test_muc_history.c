@@ -74,6 +74,44 @@ static void test_byte_bound(void **state)
     muc_history_free(&h);
 }
 
+/* The sender's id comes back with the entry; one too long to keep is
+ * dropped, not the message. */
+static void test_message_id_kept(void **state)
+{
+    (void)state;
+    struct muc_history h = {0};
+    char long_id[300];
+    memset(long_id, 'x', sizeof long_id);
+    const struct {
+        const char *id;
+        size_t len;
+    } cases[] = {{"client-1", 8}, {"", 0}, {long_id, sizeof long_id}};
+    for (int i = 0; i < 3; i++) {
+        struct muc_history_entry e = {
+            .at_us = i, .nick = "n", .nick_len = 1, .stanza_id = "s",
+            .stanza_id_len = 1, .occupant_id = "o", .occupant_id_len = 1,
+            .message_id = cases[i].id, .message_id_len = cases[i].len,
+            .payload = "<body>b</body>", .payload_len = 14,
+        };
+        muc_history_add(&h, &e, 10, 100000);
+    }
+    size_t pos = 0;
+    struct muc_history_entry e;
+    assert_true(muc_history_next(&h, &pos, &e));
+    assert_int_equal(e.message_id_len, 8);
+    assert_memory_equal(e.message_id, "client-1", 8);
+    assert_memory_equal(e.occupant_id, "o", 1);
+    assert_memory_equal(e.payload, "<body>b</body>", 14);
+    assert_true(muc_history_next(&h, &pos, &e));
+    assert_int_equal(e.message_id_len, 0);
+    assert_true(muc_history_next(&h, &pos, &e));
+    assert_int_equal(e.at_us, 2);
+    assert_int_equal(e.message_id_len, 0);
+    assert_memory_equal(e.payload, "<body>b</body>", 14);
+    assert_false(muc_history_next(&h, &pos, &e));
+    muc_history_free(&h);
+}
+
 static void test_empty(void **state)
 {
     (void)state;
@@ -91,6 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_count_bound),
         cmocka_unit_test(test_byte_bound),
+        cmocka_unit_test(test_message_id_kept),
         cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests_name("muc_history", tests, NULL, NULL);
