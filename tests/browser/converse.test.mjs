@@ -18,11 +18,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { mucView, openConverse, serveConverse, shownMessages, untilFrame } from "./lib/converse.mjs";
-import { startEnv } from "./lib/env.mjs";
+import { LAYER, startEnv } from "./lib/env.mjs";
 import { until } from "./lib/widget.mjs";
 
 const RESULTS = process.env.BROWSER_RESULTS || join(process.cwd(), "results");
-const SHOTS = join(RESULTS, "browser");
+const SHOTS = join(RESULTS, LAYER);
 mkdirSync(SHOTS, { recursive: true });
 const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), animations: "disabled", caret: "hide" });
 
@@ -93,7 +93,7 @@ const received = (f) => f.dir === "received";
 const sent = (f) => f.dir === "sent";
 
 before(async () => {
-  env = await startEnv(RESULTS, { widget: false, logs: "browser/converse" });
+  env = await startEnv(RESULTS, { widget: false, logs: `${LAYER}/converse` });
   web = await serveConverse();
   // The admin makes an archived plain room and says something in it
   // before converse comes (converse will get it from MAM).

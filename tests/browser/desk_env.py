@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The server side of the browser tests: real PostgreSQL, Prosody (WebSocket,
-anonymous host) and mucdesk with a demo queue, plus the agent, a real XMPP
+anonymous host; ejabberd instead when MUCDESK_TEST_XMPP_SERVER=ejabberd) and mucdesk with a demo queue, plus the agent, a real XMPP
 client (slixmpp), all driven by the Node test (tests/browser/lib/env.mjs)
 over stdin/stdout.
 
@@ -35,7 +35,8 @@ from mdtest import procs  # noqa: E402
 from mdtest.client import XmppSession  # noqa: E402
 from mdtest.mucdesk import LINK_UP, Mucdesk, make_config  # noqa: E402
 from mdtest.postgres import Postgres  # noqa: E402
-from mdtest.prosody import COMPONENT_UP, Prosody  # noqa: E402
+from mdtest.ejabberd import Ejabberd  # noqa: E402
+from mdtest.prosody import Prosody  # noqa: E402
 from mdtest import stanzas  # noqa: E402
 from mdtest.stanzas import NS, attr, error_condition, esc, muc_status_codes  # noqa: E402
 
@@ -64,7 +65,7 @@ class Stop(Exception):
 class Env:
     def __init__(self):
         self.base = procs.new_run_dir("browser")
-        self.pg = self.prosody = self.md = self.xs = self.agent = None
+        self.pg = self.server = self.md = self.xs = self.agent = None
         self.queue_room = "%s@%s" % (QUEUE, DOMAIN)
         self.in_queue = False
         self.users = {}
@@ -76,10 +77,12 @@ class Env:
         self.pg = Postgres(self.base / "pg")
         self.pg.start()
         self.pg.create_database("mucdesk")
-        self.prosody = Prosody(self.base / "prosody", DOMAIN, SECRET, log_level="info")
-        self.prosody.register("agent1", "localhost", AGENT_PASSWORD)
-        self.prosody.start()
-        cfg = make_config(self.base, self.prosody.component_port, SECRET,
+        server_class = {"prosody": Prosody, "ejabberd": Ejabberd}[
+            os.environ.get("MUCDESK_TEST_XMPP_SERVER", "prosody")]
+        self.server = server_class.with_accounts(self.base / server_class.name, DOMAIN,
+                                                 SECRET, {AGENT: AGENT_PASSWORD},
+                                                 log_level="info")
+        cfg = make_config(self.base, self.server.component_port, SECRET,
                           self.pg.conninfo("mucdesk"), domain=DOMAIN,
                           admins="admin@localhost", log_level="debug")
         cfg["desk"] = dict(DESK)
@@ -92,17 +95,17 @@ class Env:
                          "Nobody from billing can chat right now. Leave us a message "
                          "and we will answer by email."], check=True)
         self.md.run_ctl(["agent-add", QUEUE, AGENT, "--role", "agent"], check=True)
-        mark = self.prosody.mark()
+        mark = self.server.mark()
         self.md.start()
         self.md.wait_for_log(LINK_UP)
-        self.prosody.wait_for_log(COMPONENT_UP, after=mark)
+        self.server.wait_for_log(self.server.COMPONENT_UP, after=mark)
         self.md.wait_for_log("1 queue(s), 1 membership(s)", after=0)
-        self.xs = XmppSession(self.prosody.c2s_port, accounts={AGENT: AGENT_PASSWORD})
+        self.xs = XmppSession(self.server.c2s_port, accounts={AGENT: AGENT_PASSWORD})
         self.agent = self.xs.login(AGENT, name="agent")
         log("up in %.1f s, run directory %s" % (time.monotonic() - t0, self.base))
         return {
-            "websocket": self.prosody.websocket_url,
-            "http_port": self.prosody.http_port,
+            "websocket": self.server.websocket_url,
+            "http_port": self.server.http_port,
             "domain": DOMAIN,
             "anonymous_domain": "anon.localhost",
             "queue": self.queue_room,
@@ -137,9 +140,9 @@ class Env:
                 md.check_sanitizers()
             except AssertionError as e:
                 problems.append(str(e))
-        if self.prosody is not None:
-            self.prosody.stop()
-            self.prosody = None
+        if self.server is not None:
+            self.server.close()
+            self.server = None
         if self.pg is not None:
             self.pg.stop()
             self.pg = None
@@ -285,7 +288,7 @@ class Env:
         if who not in self.users:
             bare = "%s@localhost" % who
             password = "%s-pass" % who
-            self.prosody.register(who, "localhost", password)
+            self.server.register(who, "localhost", password)
             self.xs.accounts[bare] = password
             self.users[who] = self.xs.login(bare, name=who)
         return self.users[who]

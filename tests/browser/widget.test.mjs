@@ -11,11 +11,12 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startEnv } from "./lib/env.mjs";
+import { LAYER, startEnv } from "./lib/env.mjs";
 import { $, fillForm, focused, settled, shooter, shownMessages, shownNotices, stored, until, untilMessages, watchErrors } from "./lib/widget.mjs";
 
 const RESULTS = process.env.BROWSER_RESULTS || join(process.cwd(), "results");
-const SHOTS = join(RESULTS, "browser");
+const SHOTS = join(RESULTS, LAYER);
+const SERVER_KEEPS_STREAMS = process.env.MUCDESK_TEST_XMPP_SERVER === "ejabberd";
 const shot = shooter(SHOTS);
 const AGENT = "Alex";
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
@@ -270,7 +271,10 @@ describe("a chat from the form to the rating", () => {
     await ctx.setOffline(true);
     env.link.cut();
     await $(page, ".md-conn").getByText(/Connection lost/).waitFor();
-    await agent.seesCustomer(room, "unavailable");
+    // A server with stream management (ejabberd) keeps a vanished stream
+    // for resumption: the customer stays in the room until the widget is
+    // back and its resume-chat replaces the old connection.
+    if (!SERVER_KEEPS_STREAMS) await agent.seesCustomer(room, "unavailable");
     await agent.say(room, "The refund is issued 🎉");
     await agent.say(room, "Anything else?");
     // Typed while offline: shown as sending, sent once back.

@@ -52,6 +52,18 @@ export function createTransport({ websocket, domain }) {
   xmpp.on("disconnect", down);
   xmpp.on("offline", down);
 
+  // Leaving the page (reload, navigation, closing the tab) ends the stream
+  // cleanly.  A socket that merely vanishes is, to a server with stream
+  // management (ejabberd; Prosody with mod_smacks), a session to keep for
+  // resumption, minutes long, and the agent would see the customer still
+  // in the room.  The widget never resumes a stream (each connection logs
+  // in anew), so there is nothing to keep.
+  const onPageHide = () => {
+    stopped = true;
+    xmpp.stop().catch(() => {});
+  };
+  globalThis.addEventListener?.("pagehide", onPageHide);
+
   return {
     on: (event, fn) => events.on(event, fn),
     async start() {
@@ -62,6 +74,7 @@ export function createTransport({ websocket, domain }) {
     },
     async stop() {
       stopped = true;
+      globalThis.removeEventListener?.("pagehide", onPageHide);
       try {
         await xmpp.stop();
       } catch {

@@ -5,7 +5,7 @@
 //            sanitizer build, $MUCDESK_BIN) with the queue `billing`, and the
 //            agent agent1@localhost, a slixmpp client; driven over its
 //            stdin/stdout, one JSON line each way (desk.call(op, args)).
-//   link     a TCP relay between Chromium and Prosody's HTTP port, which
+//   link     a TCP relay between Chromium and the XMPP server's HTTP port, which
 //            the widget's WebSocket goes through: link.cut() is the network
 //            loss (every connection dropped, new ones refused until
 //            link.restore()).  Chromium's own offline mode
@@ -186,14 +186,18 @@ async function startWeb(websocket, queue, domain) {
   return { child, url };
 }
 
+/** The results' name for this run: "browser", or what tests/run gives in
+ * BROWSER_LAYER (the same tests against ejabberd: "ejabberd-browser"). */
+export const LAYER = process.env.BROWSER_LAYER || "browser";
+
 /**
  * Starts everything.  resultsDir: where logs go (its logs/LOGS/ directory,
- * LOGS being "browser" unless said otherwise).  widget: false leaves out
+ * LOGS being LAYER unless said otherwise).  widget: false leaves out
  * the relay and the demo page (a test that brings its own page talks to
  * Prosody's WebSocket, desk.info.websocket, directly).  Returns { desk,
  * link, web, browser, url, stop(failed) -> problems[] }.
  */
-export async function startEnv(resultsDir, { widget = true, logs = "browser" } = {}) {
+export async function startEnv(resultsDir, { widget = true, logs = LAYER } = {}) {
   const logsDir = join(resultsDir, "logs", logs);
   mkdirSync(logsDir, { recursive: true });
   const env = { desk: null, link: null, web: null, browser: null };
@@ -237,7 +241,8 @@ export async function startEnv(resultsDir, { widget = true, logs = "browser" } =
     if (browser.status === "rejected") throw browser.reason;
     if (!widget) return env;
     env.link = await startLink(env.desk.info.http_port);
-    env.websocket = `ws://127.0.0.1:${env.link.port}/xmpp-websocket`;
+    // The server's own WebSocket path (Prosody /xmpp-websocket, ejabberd /ws).
+    env.websocket = `ws://127.0.0.1:${env.link.port}${new URL(env.desk.info.websocket).pathname}`;
     env.web = await startWeb(env.websocket, env.desk.info.queue, env.desk.info.anonymous_domain);
     env.url = env.web.url;
     return env;

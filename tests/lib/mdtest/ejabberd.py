@@ -117,7 +117,8 @@ class Ejabberd(XmppServer):
         self._hand_over_run_dir()
 
     @classmethod
-    def with_accounts(cls, base_dir, component_domain, component_secret, accounts):
+    def with_accounts(cls, base_dir, component_domain, component_secret, accounts,
+                      **options):
         """A started ejabberd where accounts ({bare JID: password}) exist.
 
         Registering costs a second (an Erlang VM per ejabberdctl command),
@@ -137,7 +138,7 @@ class Ejabberd(XmppServer):
             template = _templates[key] = (t.node, t.spool_dir)
         node, spool = template
         server = cls(base_dir, component_domain, component_secret,
-                     node=node, spool_from=spool)
+                     node=node, spool_from=spool, **options)
         server.start()
         return server
 

@@ -36,9 +36,11 @@ class XmppServer:
         procs.check_reachable(self.base_dir, self.USER)
 
     @classmethod
-    def with_accounts(cls, base_dir, component_domain, component_secret, accounts):
-        """A started server where accounts ({bare JID: password}) exist."""
-        server = cls(base_dir, component_domain, component_secret)
+    def with_accounts(cls, base_dir, component_domain, component_secret, accounts,
+                      **options):
+        """A started server where accounts ({bare JID: password}) exist;
+        options go to the constructor (log_level...)."""
+        server = cls(base_dir, component_domain, component_secret, **options)
         server.start()
         server.register_all(accounts)
         return server
