@@ -279,7 +279,7 @@ static int resume_chat(void *ud, struct adhoc_step *st, struct xerr *err)
             muc_occupant_bare_jid(o, bare, sizeof bare);
             if (strcmp(bare, st->asker) == 0)
                 break;
-            muc_occupant_kick(o, NULL);
+            muc_occupant_drop(o);
         }
         c->replacing_customer = false;
     }

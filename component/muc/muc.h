@@ -349,5 +349,10 @@ void muc_occupant_dismiss(struct muc_occupant *occ, const char *reason);
 /* Removes the occupant (status 307; the reason is optional).  `occ` is
  * invalid afterwards. */
 void muc_occupant_kick(struct muc_occupant *occ, const char *reason);
+/* Removes an occupant whose connection is known to be gone though its
+ * server has not said so (a customer back on a new address): the others
+ * see an ordinary leave, with no status code, as for a ghost.  `occ` is
+ * invalid afterwards (the `left` hook sees MUC_LEFT_DISCONNECT). */
+void muc_occupant_drop(struct muc_occupant *occ);
 
 #endif

@@ -652,6 +652,11 @@ void muc_occupant_kick(struct muc_occupant *occ, const char *reason)
     kick_occupant(occ, MUC_LEFT_KICK, 307, NULL, reason);
 }
 
+void muc_occupant_drop(struct muc_occupant *occ)
+{
+    kick_occupant(occ, MUC_LEFT_DISCONNECT, 0, NULL, NULL);
+}
+
 bool muc_occupant_set_role(struct muc_occupant *occ, enum muc_role role,
                            const char *reason)
 {

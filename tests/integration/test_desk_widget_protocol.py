@@ -163,11 +163,17 @@ def test_6_resume_chat_is_idempotent_and_replaces_the_stale_session(desk, xmpp, 
     res = request_chat(c, "billing")
     room = res["room"]
     join(c, room, "Ann")
+    admin = xmpp.login("admin")                 # staff watching the room
+    join(admin, room, "Boss")
     newc = xmpp.anonymous()
     for _ in range(2):
         _, again, _ = command(newc, D, "resume-chat", {"token": res["token"]})
         assert again["room"] == room and again["ticket"] == res["ticket"]
         assert again["position"] == "1"
+    # Staff see the stale session leave like any other leave: it was not
+    # kicked (no 307), its connection is simply gone.
+    gone = admin.expect("/s:presence[@type='unavailable'][@from='%s/Ann']" % room)
+    assert muc_status_codes(gone) == set()
     # The old session (the server has not noticed it is dead) is gone, so
     # the nick is free; the chat did not end.
     assert 110 in muc_status_codes(join(newc, room, "Ann"))
