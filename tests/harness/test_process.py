@@ -44,6 +44,9 @@ BAD_CONFIGS = [
     (lambda c: c.update(extra={"a": "b"}), ":13: [extra] a: unknown section [extra]"),
     (lambda c: c["component"].update(host="xmpp.example.org"),
      ":5: [component] host: 'xmpp.example.org' must be an IP address"),
+    # The placeholder of the shipped examples (Debian's mucdesk.conf).
+    (lambda c: c["component"].update(secret="change this secret"),
+     ":3: [component] secret: 'change this secret' is the example's placeholder"),
 ]
 
 
@@ -134,3 +137,31 @@ def test_a_second_daemon_on_the_same_state_dir_exits(fake_server, mucdesk_factor
     assert first.stop() == 0
     third = mucdesk_factory(name="third")
     assert third.is_running()
+
+
+OPEN_CONFIG = "is open to other users"
+
+
+def test_warns_once_when_the_config_is_open_to_others(fake_server, mucdesk_factory):
+    """The config holds the component secret and the database conninfo: a
+    file others can read is logged as a warning, once, at start (a SIGHUP
+    does not repeat it); 0640 (the Debian package's root:_mucdesk) is fine."""
+    md = mucdesk_factory(start=False)
+    os.chmod(md.config_path, 0o644)
+    md.start()
+    assert fake_server.wait_for_handshake().ok
+    md.wait_for_log(LINK_UP)
+    md.send_signal(signal.SIGHUP)
+    md.wait_for_log("log file reopened")
+    warnings = [l for l in md.log_lines(level="warn") if OPEN_CONFIG in l[3]]
+    assert len(warnings) == 1, md.log_text()
+    assert warnings[0][3] == ("%s is open to other users (mode 0644) and holds secrets "
+                              "(the component secret, the database conninfo): chmod o= %s"
+                              % (md.config_path, md.config_path))
+    assert md.stop() == 0
+
+    os.chmod(md.config_path, 0o640)
+    md.start()
+    assert fake_server.wait_for_handshake().ok
+    md.wait_for_log(LINK_UP)
+    assert OPEN_CONFIG not in md.log_text(), md.log_text()
