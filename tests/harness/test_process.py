@@ -165,3 +165,26 @@ def test_warns_once_when_the_config_is_open_to_others(fake_server, mucdesk_facto
     assert fake_server.wait_for_handshake().ok
     md.wait_for_log(LINK_UP)
     assert OPEN_CONFIG not in md.log_text(), md.log_text()
+
+
+def test_the_shipped_example_config_is_valid_but_for_its_placeholder_secret():
+    """contrib/mucdesk.conf is the Debian package's /etc/mucdesk/mucdesk.conf:
+    every key in it is right, and the only thing refused is the secret an
+    admin must set."""
+    from mdtest import REPO
+    example = REPO / "contrib" / "mucdesk.conf"
+    res = run_ctl(["check-config", example])
+    assert res.returncode == 2, res
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.fullmatch(
+        r"%s:\d+: \[component\] secret: 'change this secret' is the example's "
+        r"placeholder: .*" % re.escape(str(example)), lines[0]), res.stderr
+    # With a real secret, nothing else needs changing to pass validation.
+    text = example.read_text().replace("secret = change this secret", "secret = s3cret")
+    assert text != example.read_text()
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+        f.write(text)
+        f.flush()
+        res = run_ctl(["check-config", f.name])
+    assert res.returncode == 0 and res.stderr == "", res.stderr
