@@ -4,9 +4,10 @@ the servers the installed daemon connects to.
 
 packages   session: {"v1": Path, "v2": Path, "changes": Path, "version1",
            "version2"}: `dpkg-buildpackage -us -uc -b` of a copy of the
-           checkout (its tracked and new files, as they are now), then of a
-           second copy whose debian/changelog has one more entry (the
-           upgrade)
+           checkout (its tracked and new files, as they are now), then,
+           after one more debian/changelog entry, `-b -nc` (the upgrade:
+           the binary package made again with the new version, from the
+           same compiled tree)
 root       module: a debroot.Root (overlay over the cached debootstrap
            base, /proc, /dev, PostgreSQL's socket directory bound at
            /run/postgresql), with the .debs in /tmp; unmounted at teardown
@@ -98,21 +99,25 @@ def _bump_changelog(tree, version):
                     " -- %s  %s\n\n%s" % (version, maint, date, old))
 
 
-def _build(tree, log_path, nocheck=False):
+def _build(tree, log_path, again=False):
+    """dpkg-buildpackage -us -uc -b in tree; again: -nc, the binary package
+    made anew (new version, new control files) from the compiled tree,
+    without cleaning, compiling or running the unit tests a second time."""
     env = dict(os.environ)
     # Nothing of the test build's environment (sanitizer options) leaks in.
     for k in list(env):
         if k.startswith(("ASAN_", "UBSAN_", "MUCDESK_")) or k in ("CFLAGS", "LDFLAGS"):
             del env[k]
-    env["DEB_BUILD_OPTIONS"] = "parallel=%d%s" % (min(os.cpu_count() or 1, 2),
-                                                  " nocheck" if nocheck else "")
+    env["DEB_BUILD_OPTIONS"] = "parallel=%d" % min(os.cpu_count() or 1, 2)
+    argv = ["dpkg-buildpackage", "-us", "-uc", "-b"] + (["-nc"] if again else [])
     with open(log_path, "wb") as log:
-        r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=str(tree), env=env,
+        r = subprocess.run(argv, cwd=str(tree), env=env,
                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if r.returncode != 0:
         save_logs(log_path.parent, LAYER, "build")
-        raise AssertionError("dpkg-buildpackage failed (status %d):\n%s"
-                             % (r.returncode, procs.tail(procs.read_text(log_path), 40)))
+        raise AssertionError("%s failed (status %d):\n%s"
+                             % (" ".join(argv), r.returncode,
+                                procs.tail(procs.read_text(log_path), 40)))
 
 
 def _version(tree):
@@ -124,23 +129,22 @@ def _version(tree):
 def packages(timings):
     out = procs.new_run_dir("package-build")
     arch = debroot.host_arch()
+    tree = out / "mucdesk"
+    _copy_checkout(tree)
     result = {}
-    for n, (name, bump) in enumerate((("v1", False), ("v2", True))):
+    for n, name in enumerate(("v1", "v2")):
         t0 = time.monotonic()
-        tree = out / name / "mucdesk"
-        _copy_checkout(tree)
         version = _version(tree)
-        if bump:
+        if name == "v2":
+            # The upgrade: one more changelog entry, the package built again.
             version += "+pkgtest1"
             _bump_changelog(tree, version)
-        # The upgrade's build need not run the unit tests a second time.
-        _build(tree, out / ("%s-build.log" % name), nocheck=bump)
-        deb = tree.parent / ("mucdesk_%s_%s.deb" % (version, arch))
+        _build(tree, out / ("%s-build.log" % name), again=(name == "v2"))
+        deb = out / ("mucdesk_%s_%s.deb" % (version, arch))
         assert deb.exists(), "no %s after the build" % deb.name
         result[name] = deb
         result["version%d" % (n + 1)] = version
-        if not bump:
-            result["changes"] = tree.parent / ("mucdesk_%s_%s.changes" % (version, arch))
+        result.setdefault("changes", out / ("mucdesk_%s_%s.changes" % (version, arch)))
         timings["build %s" % name] = time.monotonic() - t0
     save_logs(out, LAYER, "build")
     return result
