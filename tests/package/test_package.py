@@ -15,11 +15,13 @@ import signal
 import subprocess
 
 import pytest
+from lxml import etree
 
+import debroot
 from mdtest import procs
 from mdtest.client import XmppSession
 from mdtest.mucdesk import LINK_UP
-from mdtest.pytest_support import results_dir
+from mdtest.pytest_support import make_run_dir, results_dir
 
 from conftest import ADMIN, DOMAIN, SECRET
 
@@ -131,7 +133,6 @@ def link_up(root, prosody, run_dir, name):
 
 @pytest.fixture
 def run_dir(request):
-    from mdtest.pytest_support import make_run_dir
     return make_run_dir(request, "package")
 
 
@@ -178,8 +179,8 @@ def test_installs_in_a_fresh_debian_12(root, packages):
     # What else it ships.
     upstream = packages["version1"].rsplit("-", 1)[0]
     assert root.run(["mucdesk", "--version"]).stdout.strip() == "mucdesk " + upstream
-    assert "usage: mucdeskctl" in root.run(["mucdeskctl", "--help"], check=False).stdout \
-        + root.run(["mucdeskctl", "--help"], check=False).stderr
+    r = root.run(["mucdeskctl", "--help"], check=False)
+    assert "usage: mucdeskctl" in r.stdout + r.stderr, r
     listing = root.run(["dpkg", "-L", "mucdesk"]).stdout.split()
     for plugin in ("manual", "round-robin", "least-busy", "skills", "ratings"):
         assert any(p.endswith("/mucdesk/%s.so" % plugin) for p in listing), plugin
@@ -259,15 +260,12 @@ def test_purge_leaves_nothing_behind(root):
 # ------------------------------------------------------------ plumbing ---
 
 def root_snapshot(root):
-    import debroot
     return debroot.tree_snapshot(root.path, NOT_COMPARED)
 
 
 def _diff(before, after):
-    import debroot
     return debroot.snapshot_diff(before, after)
 
 
 def _xml(el):
-    from lxml import etree
     return etree.tostring(el)
