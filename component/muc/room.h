@@ -80,6 +80,8 @@ struct muc_session {
     struct muc_session *next;     /* the occupant's other sessions */
     struct muc_session *same_jid; /* this JID's sessions in other rooms */
     UT_hash_handle hh;            /* muc->sessions (chain heads only) */
+    uint32_t probed_s;            /* loop time (s) of the last ghost probe
+                                     (iq.c); 0: never */
     char jid[];                   /* real full JID, prepared */
 };
 

@@ -1,0 +1,77 @@
+"""Nobody can make mucdesk act on a stanza they had no right to send
+(issue 11), through a real server: a customer forging the answer to an iq
+forwarded to their agent."""
+
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from desk_e2e import (barrier, desk, expect_invite, join, join_queue,  # noqa: F401
+                      request_chat, say, ticket_row, wait_for)
+
+Q = [("billing", "round-robin"), ("sales", "round-robin")]
+A = [("billing", "agent1@localhost", "agent"),
+     ("billing", "super1@localhost", "supervisor"),
+     ("sales", "agent2@localhost", "agent")]
+STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+
+def started_chat(desk_fixture, xmpp, db):
+    """A chat in billing accepted by agent1; returns (mucdesk, customer,
+    agent, chat)."""
+    md = desk_fixture(queues=Q, agents=A)
+    agent = xmpp.login("agent1")
+    join_queue(agent, "billing", "Alex")
+    customer = xmpp.anonymous()
+    chat = request_chat(customer, "billing")
+    join(customer, chat["room"], "Ann")
+    expect_invite(agent, chat["room"])
+    join(agent, chat["room"], "Alex")
+    customer.expect("/s:presence[@from='%s/Alex']" % chat["room"])
+    wait_for(lambda: ticket_row(db, chat["ticket"], "status") == [("INPROGRESS",)],
+             what="accepted")
+    return md, customer, agent, chat
+
+
+def hold_vcard_requests(client):
+    """The client keeps vCard requests unanswered (slixmpp would answer
+    each at once); they stay readable in its pending stanzas."""
+    client.xmpp.register_handler(Callback(
+        "hold-vcard", MatchXPath("{jabber:client}iq/{vcard-temp}vCard"), lambda iq: None))
+
+
+def test_a_customer_cannot_forge_the_reply_that_ejects_their_agent(desk, xmpp, db):
+    md, customer, agent, chat = started_chat(desk, xmpp, db)
+    room, ticket = chat["room"], chat["ticket"]
+    hold_vcard_requests(agent)
+    hold_vcard_requests(customer)
+    # The customer sees the id of an iq forwarded to themselves...
+    customer.send("<iq type='get' id='self1' to='%s/Ann'><vCard xmlns='vcard-temp'/></iq>" % room)
+    own = customer.expect("/s:iq[@type='get'][@from='%s/Ann']/vcard:vCard/.." % room)
+    # ...asks their agent for a vCard, and answers in the agent's place with
+    # a delivery error: under the id the agent really got (the strongest
+    # attacker: one who knows it), and under guesses from the id they saw.
+    customer.send("<iq type='get' id='ask1' to='%s/Alex'><vCard xmlns='vcard-temp'/></iq>" % room)
+    fwd = agent.expect("/s:iq[@type='get'][@from='%s/Ann']/vcard:vCard/.." % room)
+    guesses = {fwd.get("id"), own.get("id")}
+    prefix, _, number = own.get("id").rpartition("-")
+    try:
+        guesses |= {"%s-%x" % (prefix, int(number, 16) + k) for k in range(1, 6)}
+    except ValueError:
+        pass
+    for g in sorted(guesses):
+        customer.send("<iq type='error' id='%s' to='%s/Ann'><error type='cancel'>"
+                      "<recipient-unavailable xmlns='%s'/></error></iq>" % (g, room, STANZAS))
+    barrier(customer)
+    barrier(agent)
+    # The agent is still in the chat, and the ticket still theirs.
+    customer.expect_none("/s:presence[@from='%s/Alex'][@type='unavailable']" % room, 1.0)
+    assert ticket_row(db, ticket, "status, owner_jid") == [("INPROGRESS", "agent1@localhost")]
+    assert not customer.take_all("/s:iq[@id='ask1']")
+    # The agent's own answer is the one the customer gets.
+    agent.send("<iq type='result' id='%s' to='%s'><vCard xmlns='vcard-temp'><FN>Alex</FN>"
+               "</vCard></iq>" % (fwd.get("id"), fwd.get("from")))
+    back = customer.expect("/s:iq[@id='ask1']")
+    assert back.get("type") == "result"
+    assert back.xpath("string(vcard:vCard/vcard:FN)", namespaces={"vcard": "vcard-temp"}) == "Alex"
+    say(customer, room, "thanks")
+    agent.expect("/s:message[@from='%s/Ann']/s:body[.='thanks']" % room)
