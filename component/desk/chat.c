@@ -1241,6 +1241,20 @@ static bool s_is_privileged(void *ud, struct muc_room *room, const char *bare)
                              DESK_ACT_READ_TICKET);
 }
 
+/* Staff may bring in whoever may enter the chat (the queue's staff,
+ * admins), as /invite does; the customer invites nobody. */
+static bool s_may_invite(void *ud, struct muc_room *room,
+                         const struct muc_occupant *inviter,
+                         const char *invitee_bare)
+{
+    struct desk_chat *c = ud;
+    (void)room;
+    struct desk_queue *q = desk_queue_find(c->desk, c->queue);
+    return muc_occupant_privileged(inviter) &&
+           desk_authz_allows(desk_role_for(c->desk, invitee_bare, q, NULL),
+                             DESK_ACT_ENTER_SESSION);
+}
+
 static void s_destroyed(void *ud, struct muc_room *room)
 {
     struct desk_chat *c = ud;
@@ -1255,6 +1269,7 @@ static const struct muc_room_hooks session_hooks = {
     .left = s_left,
     .message = s_message,
     .form_submitted = s_form_submitted,
+    .may_invite = s_may_invite,
     .invite_declined = s_declined,
     .is_privileged = s_is_privileged,
     .destroyed = s_destroyed,

@@ -1,12 +1,13 @@
 """Nobody can make mucdesk act on a stanza they had no right to send
 (issue 11), through a real server: a customer forging the answer to an iq
-forwarded to their agent."""
+forwarded to their agent, a decline relayed through a queue room."""
 
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from desk_e2e import (barrier, desk, expect_invite, join, join_queue,  # noqa: F401
-                      request_chat, say, ticket_row, wait_for)
+from desk_e2e import (barrier, desk, expect_invite, jid, join,  # noqa: F401
+                      join_queue, request_chat, say, ticket_row, wait_for)
+from mdtest.stanzas import error_condition, to_str
 
 Q = [("billing", "round-robin"), ("sales", "round-robin")]
 A = [("billing", "agent1@localhost", "agent"),
@@ -75,3 +76,32 @@ def test_a_customer_cannot_forge_the_reply_that_ejects_their_agent(desk, xmpp, d
     assert back.xpath("string(vcard:vCard/vcard:FN)", namespaces={"vcard": "vcard-temp"}) == "Alex"
     say(customer, room, "thanks")
     agent.expect("/s:message[@from='%s/Ann']/s:body[.='thanks']" % room)
+
+
+def test_no_decline_is_relayed_for_an_invitation_never_made(desk, xmpp, db):
+    desk(queues=Q, agents=A)
+    agent = xmpp.login("agent1")
+    customer = xmpp.anonymous()
+    # Anyone may send a decline to a queue room naming anyone: nobody
+    # invited them, so nobody hears of it.
+    customer.send("<message to='%s' id='dec1'><x xmlns='http://jabber.org/protocol/muc#user'>"
+                  "<decline to='agent1@localhost'><reason>Cheap pills at example.com</reason>"
+                  "</decline></x></message>" % jid("billing"))
+    err = customer.expect("/s:message[@id='dec1'][@type='error']")
+    assert error_condition(err)[1] == "not-acceptable"
+    barrier(customer)
+    barrier(agent)
+    assert "pills" not in "".join(to_str(e) for e in agent.received)
+    # A real offer declined goes to the desk (the offer moves on), to nobody else.
+    join_queue(agent, "billing", "Alex")
+    chat = request_chat(customer, "billing")
+    expect_invite(agent, chat["room"])
+    agent.send("<message to='%s' id='dec2'><x xmlns='http://jabber.org/protocol/muc#user'>"
+               "<decline><reason>busy</reason></decline></x></message>" % chat["room"])
+    barrier(agent)
+    assert customer.take_all("/s:message/mucu:x/mucu:decline") == []
+    # Declining twice: the second is refused.
+    agent.send("<message to='%s' id='dec3'><x xmlns='http://jabber.org/protocol/muc#user'>"
+               "<decline><reason>busy</reason></decline></x></message>" % chat["room"])
+    err = agent.expect("/s:message[@id='dec3'][@type='error']")
+    assert error_condition(err)[1] == "not-acceptable"
