@@ -346,7 +346,17 @@ const char *muc_occupant_id(const struct muc_occupant *occ);
  * could not see it gets its join presence; becoming invisible: they get its
  * unavailable presence.  Returns true if it changed. */
 bool muc_occupant_set_invisible(struct muc_occupant *occ, bool invisible);
-void muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged);
+/* Grants or revokes the occupant's privilege (the layer above decides it
+ * at pre_join; this is for changes later, such as staff leaving a queue).
+ * The occupant alone is told what changes for it: invisible occupants
+ * appear (join presence) or vanish (unavailable presence), and in a
+ * semi-anonymous room the others' presence is sent again with or without
+ * real JIDs; from now on it gets staff-only posts, history and archive
+ * records or not.  Its own presence does not change, so nobody else
+ * notices.  An invisible occupant that loses its privilege stays
+ * invisible: remove it if it may not observe.  Returns true if it
+ * changed. */
+bool muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged);
 /* Changes the role and tells the occupants (NONE kicks).  Returns true if
  * it changed. */
 bool muc_occupant_set_role(struct muc_occupant *occ, enum muc_role role,

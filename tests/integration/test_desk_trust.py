@@ -1,11 +1,12 @@
 """Nobody can make mucdesk act on a stanza they had no right to send
 (issue 11), through a real server: a customer forging the answer to an iq
-forwarded to their agent, a decline relayed through a queue room."""
+forwarded to their agent, a decline relayed through a queue room, staff
+who lost their rights keeping the staff view of a chat."""
 
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from desk_e2e import (barrier, desk, expect_invite, jid, join,  # noqa: F401
+from desk_e2e import (barrier, desk, expect_invite, expect_notice, jid, join,  # noqa: F401
                       join_queue, request_chat, say, ticket_row, wait_for)
 from mdtest.stanzas import error_condition, to_str
 
@@ -38,6 +39,15 @@ def hold_vcard_requests(client):
     each at once); they stay readable in its pending stanzas."""
     client.xmpp.register_handler(Callback(
         "hold-vcard", MatchXPath("{jabber:client}iq/{vcard-temp}vCard"), lambda iq: None))
+
+
+def observe(xmpp, ticket, room):
+    boss = xmpp.login("super1")
+    join_queue(boss, "billing", "Boss")
+    say(boss, jid("billing"), "/observe %s" % ticket)
+    expect_invite(boss, room)
+    join(boss, room, "Boss")
+    return boss
 
 
 def test_a_customer_cannot_forge_the_reply_that_ejects_their_agent(desk, xmpp, db):
@@ -105,3 +115,59 @@ def test_no_decline_is_relayed_for_an_invitation_never_made(desk, xmpp, db):
                "<decline><reason>busy</reason></decline></x></message>" % chat["room"])
     err = agent.expect("/s:message[@id='dec3'][@type='error']")
     assert error_condition(err)[1] == "not-acceptable"
+
+
+def staff_view_lost(customer, agent, boss, room):
+    """agent no longer sees the observer nor staff-only notes; nothing of
+    it reaches the customer."""
+    gone = agent.expect("/s:presence[@from='%s/Boss'][@type='unavailable']" % room)
+    assert gone is not None
+    say(boss, room, "/note between staff only")
+    expect_notice(boss, room, "Note added")
+    barrier(agent)
+    barrier(customer)
+    assert not [e for e in agent.take_all() if "between staff only" in to_str(e)]
+    assert "Boss" not in "".join(to_str(e) for e in customer.received)
+
+
+def test_an_agent_removed_from_the_queue_loses_the_staff_view(desk, xmpp, db):
+    md, customer, agent, chat = started_chat(desk, xmpp, db)
+    room, ticket = chat["room"], chat["ticket"]
+    boss = observe(xmpp, ticket, room)
+    agent.expect("/s:presence[@from='%s/Boss']" % room)
+    say(boss, room, "/note before the change")
+    expect_notice(agent, room, "Note by Boss: before the change")
+    # The admin removes agent1 from billing (the directory poll applies it).
+    md.run_ctl(["agent-remove", "billing", "agent1@localhost"], check=True)
+    staff_view_lost(customer, agent, boss, room)
+    # No staff left in the chat: it waits for the next agent of billing.
+    wait_for(lambda: ticket_row(db, ticket, "status, owner_jid") == [("QUEUED", None)],
+             what="requeued")
+    # Still in the room, as anyone else: no staff commands.
+    say(agent, room, "/note am I staff?")
+    expect_notice(agent, room, "not allowed")
+    assert "am I staff" not in "".join(to_str(e) for e in customer.take_all())
+
+
+def test_an_agent_left_in_a_chat_forwarded_away_loses_the_staff_view(desk, xmpp, db):
+    md, customer, agent, chat = started_chat(desk, xmpp, db)
+    room, ticket = chat["room"], chat["ticket"]
+    boss = observe(xmpp, ticket, room)
+    agent.expect("/s:presence[@from='%s/Boss']" % room)
+    say(agent, room, "/forward sales")
+    expect_notice(agent, room, "forwarded to queue sales")
+    # billing's supervisor has no rights in a sales chat either: removed.
+    left = boss.expect("/s:presence[@from='%s/Boss'][@type='unavailable']" % room)
+    assert left is not None
+    gone = agent.expect("/s:presence[@from='%s/Boss'][@type='unavailable']" % room)
+    assert gone is not None
+    a2 = xmpp.login("agent2")
+    join_queue(a2, "sales", "Sam")
+    expect_invite(a2, room)
+    join(a2, room, "Sam")
+    say(a2, room, "/note sales staff only")
+    expect_notice(a2, room, "Note added")
+    barrier(agent)
+    barrier(customer)
+    assert not [e for e in agent.take_all() if "sales staff only" in to_str(e)]
+    assert "Boss" not in "".join(to_str(e) for e in customer.received)
