@@ -801,6 +801,9 @@ static void test_invitations(void **state)
                    "to='other@localhost'/></x></message>");
     assert_non_null(strstr(out, "to='other@localhost'"));
     assert_non_null(strstr(out, "<invite from='inv@support.localhost/Agent'/>"));
+    /* The room's layer decides who enters: no membership granted. */
+    assert_int_equal(muc_room_affiliation(room, "other@localhost"),
+                     MUC_AFFIL_NONE);
     out = send_xml("<message from='staff1@localhost/s' "
                    "to='inv@support.localhost'><x "
                    "xmlns='http://jabber.org/protocol/muc#user'><invite "
