@@ -769,6 +769,8 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     desk_queue_announce(q, text);
     log_info(LOG, "ticket %lld: %s to %s", (long long)c->id, why, q->name);
     desk_plugin_event(c, MUCDESK_EVENT_REQUEUED, actor);
+    if (moved)
+        desk_chat_review_staff(c); /* the old queue's staff lose their rights */
     desk_push_positions(q, true);
     desk_route(q);
     if (old && old != q)
@@ -977,13 +979,24 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
 
 /* ---- the session room's hooks ---------------------------------------------------- */
 
+/* The chat's customer among the occupants: not staff, and one of its
+ * customers' JIDs (staff who lost their rights stay in the room as
+ * neither). */
+static bool is_customer_occupant(const struct desk_chat *c,
+                                 const struct muc_occupant *o)
+{
+    char bare[BARE_MAX];
+    return !muc_occupant_privileged(o) &&
+           desk_chat_is_customer(c, muc_occupant_bare_jid(o, bare, sizeof bare));
+}
+
 struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c)
 {
     if (!c->room)
         return NULL;
     for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
          o = muc_occupant_next(o))
-        if (!muc_occupant_privileged(o))
+        if (is_customer_occupant(c, o))
             return o;
     return NULL;
 }
@@ -998,6 +1011,59 @@ bool desk_chat_has_staff(const struct desk_chat *c)
         if (muc_occupant_privileged(o) && !muc_occupant_invisible(o))
             return true;
     return false;
+}
+
+/* Staff rights in a session room follow the queue's membership, as they
+ * did on entry (s_pre_join): re-evaluated whenever it may have changed (the
+ * directory reloaded, the chat moved to another queue).  Whoever lost them
+ * stops being privileged (muc tells them alone: no observers, no
+ * staff-only posts from now on) and stays as a plain occupant; an
+ * invisible observer who may no longer observe is removed.  An owner who
+ * lost them no longer holds the chat: with no staff left it goes back to
+ * its queue. */
+void desk_chat_review_staff(struct desk_chat *c)
+{
+    struct desk *d = c->desk;
+    if (!c->room)
+        return;
+    struct desk_queue *q = desk_queue_find(d, c->queue);
+    bool owner_lost = false;
+    for (;;) {
+        struct muc_occupant *observer = NULL;
+        for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+             o = muc_occupant_next(o)) {
+            char bare[BARE_MAX];
+            muc_occupant_bare_jid(o, bare, sizeof bare);
+            enum desk_role role = desk_role_for(d, bare, q, c);
+            if (muc_occupant_invisible(o) &&
+                !desk_authz_allows(role, DESK_ACT_SUPERVISE)) {
+                observer = o;
+                break;
+            }
+            bool staff = role >= DESK_ROLE_AGENT;
+            if (!muc_occupant_set_privileged(o, staff) || staff)
+                continue;
+            log_info(LOG, "ticket %lld: %s is no longer staff of queue %s",
+                     (long long)c->id, bare, c->queue);
+            if (c->owner_jid && strcmp(c->owner_jid, bare) == 0)
+                owner_lost = true;
+        }
+        if (!observer)
+            break;
+        /* Kicked as an observer: only staff and itself hear of it. */
+        muc_occupant_kick(observer, "You are no longer staff of this queue");
+        if (!c->room)
+            return;
+    }
+    if (c->state != DESK_CHAT_ACTIVE)
+        return;
+    if (!desk_chat_has_staff(c)) {
+        if (q)
+            desk_chat_requeue(c, q, NULL, "agent no longer staff");
+    } else if (owner_lost) {
+        owner_release(c);
+        desk_route_all(d);
+    }
 }
 
 static enum muc_join_verdict s_pre_join(void *ud, struct muc_room *room,
@@ -1070,7 +1136,7 @@ static void s_leaving(void *ud, struct muc_room *room,
 {
     struct desk_chat *c = ud;
     (void)room;
-    if (muc_occupant_privileged(o))
+    if (!is_customer_occupant(c, o))
         return;
     xmpp_stanza_t *x = stanza_child(in->st, "desk", NS_DESK);
     const char *ev = x ? stanza_attr(x, "event") : NULL;
@@ -1113,6 +1179,8 @@ static void s_left(void *ud, struct muc_room *room,
         return;
     char bare[BARE_MAX];
     muc_occupant_bare_jid(o, bare, sizeof bare);
+    if (!muc_occupant_privileged(o) && !desk_chat_is_customer(c, bare))
+        return; /* staff who lost their rights here: nothing follows */
     if (!muc_occupant_privileged(o)) {
         if (desk_chat_customer_occupant(c))
             return; /* another session of the customer is still there */
@@ -1152,7 +1220,9 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
     struct desk_chat *c = ud;
     (void)in;
     struct desk_cmdline cl;
-    if (body[0] != '/' || !muc_occupant_privileged(from) ||
+    /* Commands from anyone but the customer: staff who lost their rights
+     * here get a refusal, not their "/note ..." shown to the customer. */
+    if (body[0] != '/' || is_customer_occupant(c, from) ||
         desk_cmdline_parse(body, &cl) < 0)
         return desk_plugin_message(c, from, body) ? MUC_MESSAGE_CONSUMED
                                                   : MUC_MESSAGE_PASS;
@@ -1241,6 +1311,20 @@ static bool s_is_privileged(void *ud, struct muc_room *room, const char *bare)
                              DESK_ACT_READ_TICKET);
 }
 
+/* Staff may bring in whoever may enter the chat (the queue's staff,
+ * admins), as /invite does; the customer invites nobody. */
+static bool s_may_invite(void *ud, struct muc_room *room,
+                         const struct muc_occupant *inviter,
+                         const char *invitee_bare)
+{
+    struct desk_chat *c = ud;
+    (void)room;
+    struct desk_queue *q = desk_queue_find(c->desk, c->queue);
+    return muc_occupant_privileged(inviter) &&
+           desk_authz_allows(desk_role_for(c->desk, invitee_bare, q, NULL),
+                             DESK_ACT_ENTER_SESSION);
+}
+
 static void s_destroyed(void *ud, struct muc_room *room)
 {
     struct desk_chat *c = ud;
@@ -1255,6 +1339,7 @@ static const struct muc_room_hooks session_hooks = {
     .left = s_left,
     .message = s_message,
     .form_submitted = s_form_submitted,
+    .may_invite = s_may_invite,
     .invite_declined = s_declined,
     .is_privileged = s_is_privileged,
     .destroyed = s_destroyed,

@@ -453,6 +453,11 @@ void desk_dir_apply(struct desk *d, struct desk_directory *dir)
         if (!q->seen)
             queue_drop(d, q);
     }
+    /* Staff rights in session rooms follow the new membership (an agent
+     * removed from a queue stops seeing its chats' observers and notes). */
+    struct desk_chat *c, *ctmp;
+    HASH_ITER(hh, d->chats, c, ctmp)
+        desk_chat_review_staff(c);
     for (q = d->queues; q; q = q->hh.next)
         desk_queue_update_subject(q);
     desk_route_all(d);

@@ -289,6 +289,9 @@ bool desk_chat_token_matches(const struct desk_chat *c, const char *token);
 void desk_chat_details_text(const struct desk_chat *c, struct buf *out);
 struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c);
 bool desk_chat_has_staff(const struct desk_chat *c);
+/* Re-evaluates every occupant's staff rights in the chat's room (after a
+ * directory change or a move to another queue): see chat.c. */
+void desk_chat_review_staff(struct desk_chat *c);
 
 /* ---- commands.c: text commands (shared with ad-hoc commands) ----------------------- */
 

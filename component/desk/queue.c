@@ -468,6 +468,19 @@ static bool q_is_privileged(void *ud, struct muc_room *room, const char *bare)
                              DESK_ACT_ENTER_QUEUE);
 }
 
+/* Staff may point colleagues of the queue to its room; nobody else gets
+ * an invitation from it. */
+static bool q_may_invite(void *ud, struct muc_room *room,
+                         const struct muc_occupant *inviter,
+                         const char *invitee_bare)
+{
+    struct desk_queue *q = ud;
+    (void)room;
+    return muc_occupant_privileged(inviter) &&
+           desk_authz_allows(desk_role_for(q->desk, invitee_bare, q, NULL),
+                             DESK_ACT_ENTER_QUEUE);
+}
+
 static void q_destroyed(void *ud, struct muc_room *room)
 {
     struct desk_queue *q = ud;
@@ -485,6 +498,7 @@ static const struct muc_room_hooks queue_hooks = {
     .presence_changed = q_presence,
     .message = q_message,
     .outsider_message = q_outsider,
+    .may_invite = q_may_invite,
     .is_privileged = q_is_privileged,
     .destroyed = q_destroyed,
 };
