@@ -90,46 +90,6 @@ int desk_chat_add_customer(struct desk_chat *c, const char *bare)
     return 0;
 }
 
-/* ---- the waiting list --------------------------------------------------------- */
-
-static void wait_remove(struct desk_chat *c)
-{
-    struct desk_queue *q = c->waiting_in;
-    if (!q)
-        return;
-    if (c->wprev)
-        c->wprev->wnext = c->wnext;
-    else
-        q->wait_head = c->wnext;
-    if (c->wnext)
-        c->wnext->wprev = c->wprev;
-    else
-        q->wait_tail = c->wprev;
-    c->wprev = c->wnext = NULL;
-    c->waiting_in = NULL;
-}
-
-static void wait_add(struct desk_queue *q, struct desk_chat *c, bool front)
-{
-    wait_remove(c);
-    c->waiting_in = q;
-    if (front) {
-        c->wnext = q->wait_head;
-        if (q->wait_head)
-            q->wait_head->wprev = c;
-        else
-            q->wait_tail = c;
-        q->wait_head = c;
-    } else {
-        c->wprev = q->wait_tail;
-        if (q->wait_tail)
-            q->wait_tail->wnext = c;
-        else
-            q->wait_head = c;
-        q->wait_tail = c;
-    }
-}
-
 /* ---- the ticket -------------------------------------------------------------- */
 
 static void snapshot(const struct desk_chat *c, struct store_ticket *t)
@@ -285,7 +245,8 @@ void desk_chat_free(struct desk_chat *c)
         return;
     struct desk *d = c->desk;
     desk_offer_withdraw(c, false);
-    wait_remove(c);
+    desk_wait_remove(c);
+    loop_timer_cancel(d->loop, c->skip_timer);
     loop_timer_cancel(d->loop, c->grace_timer);
     loop_timer_cancel(d->loop, c->maxwait_timer);
     loop_timer_cancel(d->loop, c->announce_timer);
@@ -301,6 +262,7 @@ void desk_chat_free(struct desk_chat *c)
     }
     names_free(c->customers);
     names_free(c->declines);
+    names_free(c->in_room);
     names_free(c->observers);
     free(c->queue);
     free(c->subject);
@@ -605,7 +567,7 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
         muc_room_post(c->room, q->greeting, false);
     c->state = DESK_CHAT_WAITING;
     c->enqueued_ms = loop_now(d->loop);
-    wait_add(q, c, false);
+    desk_wait_add(q, c, false);
     start_waiting_timers(c, q);
     char text[700];
     snprintf(text, sizeof text, "New chat: ticket #%lld from %.100s: %.400s",
@@ -679,6 +641,7 @@ static void owner_release(struct desk_chat *c)
     if (s && s->active > 0) {
         s->active--;
         s->idle_since_ms = loop_now(c->desk->loop);
+        desk_routing_staff_changed(c->desk, s, true);
     }
 }
 
@@ -695,7 +658,7 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
         struct desk_queue *wq = c->waiting_in;
         uint64_t waited = loop_now(d->loop) - c->enqueued_ms;
         desk_rolling_add(&wq->waits, (double)waited / 1000.0);
-        wait_remove(c);
+        desk_wait_remove(c);
     }
     loop_timer_cancel(d->loop, c->announce_timer);
     loop_timer_cancel(d->loop, c->maxwait_timer);
@@ -711,6 +674,7 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
     if (s) {
         s->active++;
         c->owner_counted = true;
+        desk_routing_staff_changed(d, s, true);
     }
     desk_chat_save(c);
     char body[300];
@@ -747,7 +711,7 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     c->no_agents_told = false;
     c->last_position = -1;
     /* Back at the front: this customer has waited already. */
-    wait_add(q, c, true);
+    desk_wait_add(q, c, true);
     start_waiting_timers(c, q);
     desk_chat_save(c);
     char body[300];
@@ -795,7 +759,7 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
                                          : desk_queue_find(d, c->queue);
     desk_offer_withdraw(c, false);
     owner_release(c);
-    wait_remove(c);
+    desk_wait_remove(c);
     desk_chat_clock(c, false);
     loop_timer_cancel(d->loop, c->grace_timer);
     loop_timer_cancel(d->loop, c->announce_timer);
@@ -957,6 +921,7 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
         if (s) {
             s->active++;
             c->owner_counted = true;
+            desk_routing_staff_changed(d, s, true);
         }
         desk_chat_clock(c, true);
     } else {
@@ -964,7 +929,7 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
         c->status = TICKET_QUEUED;
         c->enqueued_ms = loop_now(d->loop);
         if (q) {
-            wait_add(q, c, false);
+            desk_wait_add(q, c, false);
             start_waiting_timers(c, q);
         }
     }
@@ -1062,7 +1027,7 @@ void desk_chat_review_staff(struct desk_chat *c)
             desk_chat_requeue(c, q, NULL, "agent no longer staff");
     } else if (owner_lost) {
         owner_release(c);
-        desk_route_all(d);
+        desk_route_pending(d);
     }
 }
 
@@ -1101,6 +1066,9 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
     (void)room;
     char bare[BARE_MAX];
     muc_occupant_bare_jid(o, bare, sizeof bare);
+    /* Whoever is in the room is no candidate for it (routing.c). */
+    if (desk_routing_chat_occupant(c, bare, true) < 0)
+        log_error(LOG, "ticket %lld: out of memory", (long long)c->id);
     if (!muc_occupant_privileged(o)) {
         c->customer_present = true;
         c->customer_left_explicitly = false;
@@ -1174,13 +1142,17 @@ static void s_left(void *ud, struct muc_room *room,
     struct desk_chat *c = ud;
     struct desk *d = c->desk;
     (void)room;
+    char bare[BARE_MAX];
+    muc_occupant_bare_jid(o, bare, sizeof bare);
+    desk_routing_chat_occupant(c, bare, false);
     if (why == MUC_LEFT_SHUTDOWN || why == MUC_LEFT_DESTROY ||
         c->state == DESK_CHAT_ENDED || d->stopping)
         return;
-    char bare[BARE_MAX];
-    muc_occupant_bare_jid(o, bare, sizeof bare);
     if (!muc_occupant_privileged(o) && !desk_chat_is_customer(c, bare))
         return; /* staff who lost their rights here: nothing follows */
+    /* Staff leaving a waiting chat may be its candidates now. */
+    if (c->state == DESK_CHAT_WAITING && muc_occupant_privileged(o))
+        desk_route_pending(d);
     if (!muc_occupant_privileged(o)) {
         if (desk_chat_customer_occupant(c))
             return; /* another session of the customer is still there */
@@ -1208,7 +1180,7 @@ static void s_left(void *ud, struct muc_room *room,
                strcmp(c->owner_jid, bare) == 0) {
         /* The owner left, others stay: the owner's slot is free. */
         owner_release(c);
-        desk_route_all(d);
+        desk_route_pending(d);
     }
 }
 
@@ -1328,8 +1300,10 @@ static bool s_may_invite(void *ud, struct muc_room *room,
 static void s_destroyed(void *ud, struct muc_room *room)
 {
     struct desk_chat *c = ud;
-    if (c->room == room)
+    if (c->room == room) {
         c->room = NULL;
+        desk_routing_chat_changed(c);
+    }
 }
 
 static const struct muc_room_hooks session_hooks = {
