@@ -2,6 +2,7 @@
 
 #include "core/config.h"
 #include "core/jid.h"
+#include "core/utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -121,13 +122,14 @@ static void set_error(struct parse_state *st, int line, const char *section,
     if (st->failed)
         return; /* the first problem is the one worth reading */
     st->failed = true;
-    int n = snprintf(st->err->text, sizeof st->err->text, "%s:%d: [%s] %s: ",
-                     st->path, line, section, key);
+    int n = utf8_snprintf(st->err->text, sizeof st->err->text,
+                          "%s:%d: [%s] %s: ", st->path, line, section, key);
     if (n < 0 || (size_t)n >= sizeof st->err->text)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(st->err->text + n, sizeof st->err->text - (size_t)n, fmt, ap);
+    utf8_vsnprintf(st->err->text + n, sizeof st->err->text - (size_t)n, fmt,
+                   ap);
     va_end(ap);
 }
 
@@ -370,8 +372,8 @@ int config_load(const char *path, struct config *cfg, struct config_error *err)
     cfg->path = strdup(path);
     st.file = fopen(path, "r");
     if (!st.file) {
-        snprintf(err->text, sizeof err->text, "%s:0: cannot open: %s", path,
-                 strerror(errno));
+        utf8_snprintf(err->text, sizeof err->text, "%s:0: cannot open: %s",
+                      path, strerror(errno));
         config_free(cfg);
         return -1;
     }
@@ -379,12 +381,13 @@ int config_load(const char *path, struct config *cfg, struct config_error *err)
     int rc = ini_parse_stream(counting_reader, &st, on_key, &st);
     fclose(st.file);
     if (!st.failed && rc > 0)
-        snprintf(err->text, sizeof err->text,
-                 "%s:%d: syntax error: expected '[section]' or 'key = value'",
-                 path, rc);
+        utf8_snprintf(err->text, sizeof err->text,
+                      "%s:%d: syntax error: expected '[section]' or "
+                      "'key = value'",
+                      path, rc);
     else if (!st.failed && rc < 0)
-        snprintf(err->text, sizeof err->text, "%s:0: cannot read the file",
-                 path);
+        utf8_snprintf(err->text, sizeof err->text, "%s:0: cannot read the file",
+                      path);
     if (st.failed || rc != 0) {
         config_free(cfg);
         return -1;

@@ -115,6 +115,25 @@ static void test_json(void **state)
                                    sizeof small),
                      0);
     assert_string_equal(small, "abc");
+    /* ...and whole characters: "é" (2 bytes) does not fit after "ab" */
+    assert_int_equal(desk_json_get("{\"a\": \"ab\u00e9\"}", "a", small,
+                                   sizeof small),
+                     0);
+    assert_string_equal(small, "ab");
+    assert_int_equal(desk_json_get("{\"a\": \"ab\xc3\xa9\"}", "a", small,
+                                   sizeof small),
+                     0);
+    assert_string_equal(small, "ab");
+    /* a surrogate pair is one character; a lone half is U+FFFD, never the
+     * ill-formed 3-byte form of a surrogate */
+    assert_int_equal(desk_json_get("{\"a\": \"\\ud83d\\ude00\"}", "a", v,
+                                   sizeof v),
+                     0);
+    assert_string_equal(v, "\xf0\x9f\x98\x80");
+    assert_int_equal(desk_json_get("{\"a\": \"x\\ud83dy\\udc00\"}", "a", v,
+                                   sizeof v),
+                     0);
+    assert_string_equal(v, "x\xef\xbf\xbdy\xef\xbf\xbd");
     buf_free(&b);
 }
 
