@@ -54,13 +54,6 @@ void desk_step_executing(struct adhoc_step *st, unsigned next_stage)
     st->default_action = ADHOC_ACT_COMPLETE;
 }
 
-static bool email_ok(const char *e)
-{
-    const char *at = strchr(e, '@');
-    return at && at != e && strchr(at, '.') && !strchr(at + 1, '@') &&
-           !strpbrk(e, " \t<>\"") && at[strlen(at) - 1] != '.';
-}
-
 static bool everyone(void *ud, const char *asker, const char *target)
 {
     (void)ud;
@@ -157,8 +150,9 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         xerr_set(err, XERR_BAD_REQUEST, "name: please tell us your name");
         goto out;
     }
-    if (!*email || !email_ok(email)) {
-        xerr_set(err, XERR_BAD_REQUEST, "email: not a valid email address");
+    if (!desk_email_ok(email)) {
+        xerr_set(err, XERR_BAD_REQUEST,
+                 "email: give one email address, such as name@example.org");
         goto out;
     }
     if (!question.len) {

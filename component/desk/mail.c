@@ -110,6 +110,14 @@ void desk_mail_chat_ended(struct desk_chat *c)
     desk_json_get(c->details, "transcript", asked, sizeof asked);
     if (!(q && q->transcript_email) && strcmp(asked, "1") != 0)
         return;
+    /* The form refuses anything else; a ticket from before it did may
+     * hold a list, which `sendmail -t` would mail to every name in it. */
+    if (!desk_email_ok(c->customer_email)) {
+        log_warn(LOG, "ticket %lld: the customer's address is not one "
+                      "mailbox: no transcript mail",
+                 (long long)c->id);
+        return;
+    }
     struct enqueue_job *j = calloc(1, sizeof *j);
     if (!j)
         return;

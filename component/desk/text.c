@@ -360,6 +360,58 @@ bool desk_is_url(const char *text, char *url, size_t size)
     return true;
 }
 
+static bool atext(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* A run of a dot-atom or of a domain: at least one character, no dot at
+ * either end or twice in a row, each character `ok` or non-ASCII. */
+static bool dotted(const char *s, size_t n, bool (*ok)(unsigned char),
+                   size_t *labels)
+{
+    size_t run = 0;
+    *labels = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.') {
+            if (run == 0)
+                return false;
+            run = 0;
+            ++*labels;
+        } else if (c < 0x80 && !ok(c)) {
+            return false;
+        } else {
+            run++;
+        }
+    }
+    return run > 0;
+}
+
+static bool ldh(unsigned char c)
+{
+    return isalnum(c) || c == '-';
+}
+
+bool desk_email_ok(const char *text)
+{
+    size_t n = strlen(text);
+    const char *at = strchr(text, '@');
+    if (!at || n > 254 || utf8_valid_len(text, n) != n)
+        return false;
+    size_t local = (size_t)(at - text), labels;
+    const char *domain = at + 1;
+    size_t dn = n - local - 1;
+    if (local == 0 || local > 64 || !dotted(text, local, atext, &labels) ||
+        !dotted(domain, dn, ldh, &labels) || labels < 2)
+        return false;
+    /* no label starts or ends with a hyphen */
+    for (const char *p = domain; *p; p++)
+        if (*p == '-' && (p == domain || p[-1] == '.' || !p[1] || p[1] == '.'))
+            return false;
+    return true;
+}
+
 void desk_html_attr(struct buf *out, const char *value)
 {
     for (const char *p = value; *p; p++) {
