@@ -349,7 +349,7 @@ static void db_done(void *ud, int rc, const char *errtext)
 {
     struct adhoc_reply *r = ud;
     struct xerr err;
-    char what[64];
+    char what[300]; /* as long as the longest done text (defer_write's) */
     /* The note said what is being done; db_done finishes it. */
     utf8_snprintf(what, sizeof what, "%s", buf_cstr(adhoc_reply_payload(r)));
     buf_reset(adhoc_reply_payload(r));
