@@ -6,16 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The length of the sequence a lead byte starts; 1 for ASCII and for bytes
- * that cannot start a sequence (continuations, C0, C1, F5..FF). */
-static size_t lead_len(unsigned char c)
-{
-    return c >= 0xC2 && c <= 0xDF   ? 2
-           : c >= 0xE0 && c <= 0xEF ? 3
-           : c >= 0xF0 && c <= 0xF4 ? 4
-                                    : 1;
-}
-
 size_t utf8_trim(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -25,7 +15,7 @@ size_t utf8_trim(const char *str, size_t n)
     if (back == n)
         return n;
     size_t lead = n - 1 - back;
-    return lead_len(s[lead]) > back + 1 ? lead : n;
+    return utf8_lead_len(s[lead]) > back + 1 ? lead : n;
 }
 
 size_t utf8_cut(const char *s, size_t max)
@@ -70,38 +60,6 @@ char *utf8_strndup(const char *s, size_t max)
     memcpy(copy, s, n);
     copy[n] = '\0';
     return copy;
-}
-
-/* Table 3-7 of the Unicode standard: the second byte's range depends on the
- * lead (this is what excludes overlongs, surrogates and > U+10FFFF); every
- * later byte is 80..BF. */
-size_t utf8_decode(const char *str, size_t n, uint32_t *cp)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t len = lead_len(c);
-    if (len == 1) {
-        *cp = UTF8_INVALID;
-        return 1;
-    }
-    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    uint32_t v = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if (i >= n || s[i] < lo || s[i] > hi) {
-            *cp = UTF8_INVALID;
-            return i;
-        }
-        v = (v << 6) | (s[i] & 0x3F);
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    *cp = v;
-    return len;
 }
 
 /* Eight bytes at once while they are all ASCII: most text is. */

@@ -63,7 +63,7 @@ char *utf8_strndup(const char *s, size_t max);
  * surrogate, beyond U+10FFFF) it returns the length of its maximal subpart
  * (Unicode 15, 3.9 D93b), at least 1, and stores UTF8_INVALID: replacing
  * each such part with one U+FFFD is the W3C/WHATWG practice. */
-size_t utf8_decode(const char *s, size_t n, uint32_t *cp);
+static inline size_t utf8_decode(const char *s, size_t n, uint32_t *cp);
 
 /* The length of the longest well-formed prefix of s[0..n). */
 size_t utf8_valid_len(const char *s, size_t n);
@@ -71,5 +71,48 @@ size_t utf8_valid_len(const char *s, size_t n);
 /* Appends s[0..n) to out with every ill-formed part, and every NUL byte,
  * replaced by U+FFFD: text that PostgreSQL's text type accepts. */
 void utf8_sanitize(struct buf *out, const char *s, size_t n);
+
+/* The length of the sequence a lead byte starts; 1 for ASCII and for bytes
+ * that cannot start a sequence (continuations, C0, C1, F5..FF). */
+static inline size_t utf8_lead_len(unsigned char c)
+{
+    return c >= 0xC2 && c <= 0xDF   ? 2
+           : c >= 0xE0 && c <= 0xEF ? 3
+           : c >= 0xF0 && c <= 0xF4 ? 4
+                                    : 1;
+}
+
+/* utf8_decode() is inline: the XML writer calls it for every non-ASCII
+ * character it writes.  Table 3-7 of the Unicode standard: the second
+ * byte's range depends on the lead (this is what excludes overlongs,
+ * surrogates and > U+10FFFF); every later byte is 80..BF. */
+static inline size_t utf8_decode(const char *str, size_t n, uint32_t *cp)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t len = utf8_lead_len(c);
+    if (len == 1) {
+        *cp = UTF8_INVALID;
+        return 1;
+    }
+    unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    uint32_t v = c & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if (i >= n || s[i] < lo || s[i] > hi) {
+            *cp = UTF8_INVALID;
+            return i;
+        }
+        v = (v << 6) | (s[i] & 0x3F);
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    *cp = v;
+    return len;
+}
 
 #endif

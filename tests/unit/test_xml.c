@@ -135,7 +135,11 @@ static void test_valid_text_unchanged(void **state)
         "\xe2\x82\xac\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbd\xef\xbf\xbc "
         "\xf0\x90\x80\x80\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf "
         "\xef\xb7\x90 (U+FDD0) end";
-    check_all_ways(valid, strlen(valid), valid);
+    for (size_t pad = 0; pad <= 9; pad++) {
+        char in[256];
+        snprintf(in, sizeof in, "%.*s%s", (int)pad, "ppppppppp", valid);
+        check_all_ways(in, strlen(in), in);
+    }
     /* long ASCII runs */
     char run[3000];
     memset(run, 'q', sizeof run - 1);
@@ -171,8 +175,17 @@ static void test_invalid_becomes_replacement(void **state)
         {"x\x01y\x1fz", "x" FFFD "y" FFFD "z"},       /* C0 controls */
         {"\x0b\x0c", FFFD FFFD},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        check_all_ways(cases[i].in, strlen(cases[i].in), cases[i].want);
+    /* at every offset from the eight-byte words the writer checks */
+    for (size_t pad = 0; pad <= 9; pad++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char in[64], want[128];
+            snprintf(in, sizeof in, "%.*s%s0123456789", (int)pad, "ppppppppp",
+                     cases[i].in);
+            snprintf(want, sizeof want, "%.*s%s0123456789", (int)pad,
+                     "ppppppppp", cases[i].want);
+            check_all_ways(in, strlen(in), want);
+        }
+    }
     for (int c = 1; c < 0x20; c++) {
         char in[2] = {(char)c, 0};
         bool allowed = c == '\t' || c == '\n' || c == '\r';
@@ -212,6 +225,48 @@ static void test_any_bytes_parse(void **state)
     }
     buf_free(&t);
     buf_free(&a);
+}
+
+/* One odd byte at every position of a 21-byte ASCII text (the writer
+ * checks eight bytes at a time): the output is the byte's escape or
+ * replacement in place, the rest unchanged. */
+static void test_one_byte_everywhere(void **state)
+{
+    (void)state;
+    struct buf t = BUF_INIT, a = BUF_INIT, want_t = BUF_INIT, want_a = BUF_INIT;
+    for (unsigned c = 1; c < 256; c++) {
+        const char *ent = c == '&' ? "&amp;" : c == '<' ? "&lt;"
+                          : c == '>' ? "&gt;" : NULL;
+        const char *quote = c == '\'' ? "&apos;" : c == '"' ? "&quot;" : NULL;
+        bool bad = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c >= 0x80;
+        for (size_t pos = 0; pos < 21; pos++) {
+            char in[22];
+            memset(in, 'q', 21);
+            in[21] = '\0';
+            in[pos] = (char)c;
+            buf_reset(&t);
+            buf_reset(&a);
+            buf_reset(&want_t);
+            buf_reset(&want_a);
+            xml_text(&t, in);
+            xml_attr_value(&a, in);
+            buf_append(&want_t, in, pos);
+            buf_append(&want_a, in, pos);
+            char self[2] = {(char)c, 0};
+            const char *rt = bad ? FFFD : ent ? ent : self;
+            const char *ra = bad ? FFFD : ent ? ent : quote ? quote : self;
+            buf_append_str(&want_t, rt);
+            buf_append_str(&want_a, ra);
+            buf_append_str(&want_t, in + pos + 1);
+            buf_append_str(&want_a, in + pos + 1);
+            assert_string_equal(buf_cstr(&t), buf_cstr(&want_t));
+            assert_string_equal(buf_cstr(&a), buf_cstr(&want_a));
+        }
+    }
+    buf_free(&t);
+    buf_free(&a);
+    buf_free(&want_t);
+    buf_free(&want_a);
 }
 
 /* A stanza whose text was cut inside a character (libstrophe keeps what a
@@ -292,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_valid_text_unchanged),
         cmocka_unit_test(test_invalid_becomes_replacement),
         cmocka_unit_test(test_any_bytes_parse),
+        cmocka_unit_test(test_one_byte_everywhere),
         cmocka_unit_test(test_stanza_with_cut_text),
         cmocka_unit_test(test_deep_stanza),
         cmocka_unit_test(test_siblings_and_namespaces),
