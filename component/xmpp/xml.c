@@ -111,8 +111,13 @@ static void escape(struct buf *b, const char *s, size_t n, bool in_attr)
 {
     size_t start = 0, i = 0;
     while (i < n) {
-        if (n - i >= PLAIN_RUN && plain_run(s + i, in_attr)) {
-            i += PLAIN_RUN;
+        if (n - i >= PLAIN_RUN) {
+            if (plain_run(s + i, in_attr)) {
+                i += PLAIN_RUN;
+                continue;
+            }
+        } else if (n >= PLAIN_RUN && plain_run(s + n - PLAIN_RUN, in_attr)) {
+            i = n; /* the last run, overlapping what was checked: all plain */
             continue;
         }
         size_t stop = n - i > PLAIN_RUN ? i + PLAIN_RUN : n;
