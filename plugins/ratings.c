@@ -74,10 +74,11 @@ static int remember(struct ratings *r, int64_t ticket)
     return 0;
 }
 
-/* "4", "4/5", "4 - great", "5: thanks!" -> 4 or 5 and the comment (NULL if
- * none); 0 if the text does not start with a rating ("10 minutes",
- * "4.5", "3pm"). */
-static int ratings_parse(const char *text, char *comment, size_t size)
+/* "4", "4/5", "4 - great", "5: thanks!" -> 4 or 5 and the comment (where
+ * it starts in text and its length, 0 if none); 0 if the text does not
+ * start with a rating ("10 minutes", "4.5", "3pm").  The comment is not
+ * shortened here: the desk keeps what fits, on a character boundary. */
+static int ratings_parse(const char *text, const char **comment, size_t *len)
 {
     const char *p = text;
     while (*p == ' ' || *p == '\t' || *p == '\n')
@@ -96,10 +97,8 @@ static int ratings_parse(const char *text, char *comment, size_t size)
     size_t n = strlen(p);
     while (n && strchr(" \t\n", p[n - 1]))
         n--;
-    if (n >= size)
-        n = size - 1;
-    memcpy(comment, p, n);
-    comment[n] = '\0';
+    *comment = p;
+    *len = n;
     return rating;
 }
 
@@ -151,16 +150,24 @@ static int message(void *state, const struct mucdesk_message *msg)
     struct ratings *r = state;
     if (!msg->from_customer || !r->host || find(r, msg->ticket) == (size_t)-1)
         return MUCDESK_MESSAGE_PASS;
-    char comment[1000];
-    int rating = ratings_parse(msg->body, comment, sizeof comment);
+    const char *at;
+    size_t len;
+    int rating = ratings_parse(msg->body, &at, &len);
     if (!rating)
         return MUCDESK_MESSAGE_PASS;
-    if (r->host->rate(r->host->ctx, msg->ticket, rating,
-                      comment[0] ? comment : NULL) == 0) {
+    char *comment = NULL;
+    if (len) {
+        if (!(comment = malloc(len + 1)))
+            return MUCDESK_MESSAGE_PASS;
+        memcpy(comment, at, len);
+        comment[len] = '\0';
+    }
+    if (r->host->rate(r->host->ctx, msg->ticket, rating, comment) == 0) {
         forget(r, msg->ticket);
         r->host->tell_customer(r->host->ctx, msg->ticket,
                                "Thank you for your rating!");
     }
+    free(comment);
     return MUCDESK_MESSAGE_PASS;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/config.h"
 #include "core/jid.h"
+#include "core/utf8.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -105,6 +106,9 @@ struct parse_state {
     struct config_error *err;
     const char *path;
     FILE *file;
+    char *text;                  /* the line read (getline's buffer) */
+    size_t text_cap;
+    const char *long_value;      /* the value of a line too long for inih */
     int line;                    /* the line inih is looking at */
     int seen_line[SCHEMA_SIZE];  /* where each key was set; 0 = not yet */
     char current_section[128];
@@ -122,13 +126,14 @@ static void set_error(struct parse_state *st, int line, const char *section,
     if (st->failed)
         return; /* the first problem is the one worth reading */
     st->failed = true;
-    int n = snprintf(st->err->text, sizeof st->err->text, "%s:%d: [%s] %s: ",
-                     st->path, line, section, key);
+    int n = utf8_snprintf(st->err->text, sizeof st->err->text,
+                          "%s:%d: [%s] %s: ", st->path, line, section, key);
     if (n < 0 || (size_t)n >= sizeof st->err->text)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(st->err->text + n, sizeof st->err->text - (size_t)n, fmt, ap);
+    utf8_vsnprintf(st->err->text + n, sizeof st->err->text - (size_t)n, fmt,
+                   ap);
     va_end(ap);
 }
 
@@ -283,6 +288,8 @@ static int on_key(void *user, const char *section, const char *name,
     struct parse_state *st = user;
     size_t i;
 
+    if (st->long_value)
+        value = st->long_value;
     if (!section[0]) {
         set_error(st, st->line, "", name,
                   "key outside any section (add a [section] header above it)");
@@ -309,6 +316,9 @@ static int on_key(void *user, const char *section, const char *name,
             set_error(st, st->line, section, name,
                       "'%s' must be a whole number from %ld to %ld", value,
                       k->min, k->max);
+        else if (strlen(value) > 80) /* a long list: its start is enough */
+            set_error(st, st->line, section, name, "'%.*s...' %s",
+                      utf8_prec(value, 80), value, problem);
         else
             set_error(st, st->line, section, name, "'%s' %s", value, problem);
         return 0;
@@ -316,18 +326,67 @@ static int on_key(void *user, const char *section, const char *name,
     return 1;
 }
 
-/* inih (as packaged by Debian) does not pass line numbers to the handler, but
- * it reads the file one line at a time through this reader, so counting here
+/* A `key = value` line too long for inih's buffer, as inih gets it: the key
+ * and "=", the value (trimmed as inih trims one) kept in st->long_value for
+ * on_key().  Anything else that long (a comment, a broken line) goes on
+ * shortened: a comment stays a comment, the rest is the syntax error it
+ * was, on its own line. */
+static void shorten_long_line(struct parse_state *st, char *str, int num)
+{
+    char *p = st->text + strspn(st->text, " \t");
+    size_t key_len = strcspn(p, "=:");
+    if (*p == ';' || *p == '#') {
+        snprintf(str, (size_t)num, ";\n");
+        return;
+    }
+    if (!p[key_len] || key_len + 3 > (size_t)num) {
+        snprintf(str, (size_t)num, "%.*s\n", utf8_prec(p, num - 2), p);
+        return;
+    }
+    char *value = p + key_len + 1;
+    value += strspn(value, " \t");
+    size_t n = strlen(value);
+    while (n && strchr(" \t\r\n", value[n - 1]))
+        n--;
+    value[n] = '\0';
+    st->long_value = value;
+    snprintf(str, (size_t)num, "%.*s=\n", (int)key_len, p);
+}
+
+/* The reader inih reads the file through, one line per call (which is how
+ * it counts lines).
+ *
+ * Debian's libinih is built with a 200-byte line buffer (INI_MAX_LINE at
+ * its build time: the ini_max_line variable its header declares changes
+ * nothing), and split longer lines, reporting the rest as a syntax error on
+ * the wrong line: an `admins` list of a dozen JIDs stopped start-up.  So the
+ * reader reads whole lines itself (getline), and hands inih one that does
+ * not fit shortened (shorten_long_line).
+ *
+ * inih does not pass line numbers to the handler either; counting here
  * tells the handler exactly which line it is looking at. */
 static char *counting_reader(char *str, int num, void *user)
 {
     struct parse_state *st = user;
-    char *line = fgets(str, num, st->file);
-    if (!line)
+    st->long_value = NULL;
+    ssize_t got = getline(&st->text, &st->text_cap, st->file);
+    if (got < 0)
         return NULL;
     st->line++;
+    if (memchr(st->text, '\0', (size_t)got)) {
+        if (!st->failed)
+            utf8_snprintf(st->err->text, sizeof st->err->text,
+                          "%s:%d: a NUL byte in the line", st->path, st->line);
+        st->failed = true;
+        snprintf(str, (size_t)num, "\n");
+    } else if (got < num) {
+        memcpy(str, st->text, (size_t)got + 1);
+    } else {
+        shorten_long_line(st, str, num);
+    }
+    char *line = str;
 
-    const char *p = line;
+    const char *p = st->text;
     while (*p == ' ' || *p == '\t')
         p++;
     if (*p == '[') {
@@ -350,11 +409,10 @@ static void configure_inih(void)
     /* Debian's libinih exposes its options as variables.  We want Python 3
      * configparser behaviour without surprises: no continuation lines (an
      * indented key would silently become part of the previous value), no
-     * inline comments (a secret may contain ';'), and long lines allowed. */
+     * inline comments (a secret may contain ';').  (Its ini_use_stack and
+     * ini_max_line change nothing: long lines are counting_reader's job.) */
     ini_allow_multiline = false;
     ini_allow_inline_comments = false;
-    ini_use_stack = false;
-    ini_max_line = 8192;
 }
 
 int config_load(const char *path, struct config *cfg, struct config_error *err)
@@ -371,8 +429,8 @@ int config_load(const char *path, struct config *cfg, struct config_error *err)
     cfg->path = strdup(path);
     st.file = fopen(path, "r");
     if (!st.file) {
-        snprintf(err->text, sizeof err->text, "%s:0: cannot open: %s", path,
-                 strerror(errno));
+        utf8_snprintf(err->text, sizeof err->text, "%s:0: cannot open: %s",
+                      path, strerror(errno));
         config_free(cfg);
         return -1;
     }
@@ -382,13 +440,15 @@ int config_load(const char *path, struct config *cfg, struct config_error *err)
     configure_inih();
     int rc = ini_parse_stream(counting_reader, &st, on_key, &st);
     fclose(st.file);
+    free(st.text);
     if (!st.failed && rc > 0)
-        snprintf(err->text, sizeof err->text,
-                 "%s:%d: syntax error: expected '[section]' or 'key = value'",
-                 path, rc);
+        utf8_snprintf(err->text, sizeof err->text,
+                      "%s:%d: syntax error: expected '[section]' or "
+                      "'key = value'",
+                      path, rc);
     else if (!st.failed && rc < 0)
-        snprintf(err->text, sizeof err->text, "%s:0: cannot read the file",
-                 path);
+        utf8_snprintf(err->text, sizeof err->text, "%s:0: cannot read the file",
+                      path);
     if (st.failed || rc != 0) {
         config_free(cfg);
         return -1;

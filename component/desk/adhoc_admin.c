@@ -21,6 +21,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "desk/desk_impl.h"
 #include "desk/library.h"
 #include "desk/reports.h"
@@ -118,10 +119,10 @@ static void canned_after(struct desk *d, void *ud, int rc, const char *errtext)
     } else {
         desk_reload_soon(d); /* in memory at once, not at the next poll */
         char text[300];
-        snprintf(text, sizeof text, "Canned response %s %s%s%s.", e->name,
-                 e->remove ? "deleted" : "saved",
-                 e->queue[0] ? " for queue " : " for every queue",
-                 e->queue);
+        utf8_snprintf(text, sizeof text, "Canned response %s %s%s%s.", e->name,
+                      e->remove ? "deleted" : "saved",
+                      e->queue[0] ? " for queue " : " for every queue",
+                      e->queue);
         finish_note(e->reply, text);
     }
     canned_edit_free(e);
@@ -178,7 +179,8 @@ static int canned_edit(void *ud, struct adhoc_step *st, struct xerr *err)
     if (st->stage == 0) {
         const char *queue = desk_form_text(st->form, "queue");
         char name[80];
-        snprintf(name, sizeof name, "%s", desk_form_text(st->form, "name"));
+        utf8_snprintf(name, sizeof name, "%s",
+                      desk_form_text(st->form, "name"));
         for (char *p = name; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p - 'A' + 'a');
@@ -199,8 +201,8 @@ static int canned_edit(void *ud, struct adhoc_step *st, struct xerr *err)
         if (!e && !(e = calloc(1, sizeof *e)))
             return oom(err);
         st->data = e;
-        snprintf(e->queue, sizeof e->queue, "%s", queue);
-        snprintf(e->name, sizeof e->name, "%s", name);
+        utf8_snprintf(e->queue, sizeof e->queue, "%s", queue);
+        utf8_snprintf(e->name, sizeof e->name, "%s", name);
         e->remove = strcmp(action, "delete") == 0;
         if (e->remove)
             return canned_submit(d, st, e, NULL, err);
@@ -218,7 +220,7 @@ static int canned_edit(void *ud, struct adhoc_step *st, struct xerr *err)
                 strcmp(d->canned[i].name, e->name) == 0)
                 current = d->canned[i].body;
         char title[160];
-        snprintf(title, sizeof title, "Canned response %s", e->name);
+        utf8_snprintf(title, sizeof title, "Canned response %s", e->name);
         form_open(st->payload, "form", "urn:mucdesk:canned", title, NULL);
         form_add_field(st->payload, "text", "text-multi", "Text", NULL, true,
                        "{customer}, {agent}, {ticket} and {queue} are filled "
@@ -637,7 +639,7 @@ static void stats_after(struct desk *d, void *ud, int rc, const char *errtext)
             continue;
         struct desk_stats s;
         memset(&s, 0, sizeof s);
-        snprintf(s.queue, sizeof s.queue, "%s", q->name);
+        utf8_snprintf(s.queue, sizeof s.queue, "%s", q->name);
         for (size_t i = 0; i < j->count; i++)
             if (strcmp(j->rows[i].queue, q->name) == 0)
                 s = j->rows[i];
@@ -710,7 +712,7 @@ static int stats(void *ud, struct adhoc_step *st, struct xerr *err)
     struct stats_job *j = calloc(1, sizeof *j);
     if (!j)
         return oom(err);
-    snprintf(j->asker, sizeof j->asker, "%s", st->asker);
+    utf8_snprintf(j->asker, sizeof j->asker, "%s", st->asker);
     const char *queue = desk_form_text(st->form, "queue");
     if (read_period(st->form, &j->from, &j->to, err) < 0) {
         free(j);
@@ -726,7 +728,7 @@ static int stats(void *ud, struct adhoc_step *st, struct xerr *err)
             free(j);
             return -1;
         }
-        snprintf(j->queue, sizeof j->queue, "%s", q->name);
+        utf8_snprintf(j->queue, sizeof j->queue, "%s", q->name);
         j->queues = calloc(2, sizeof *j->queues);
         if (!j->queues) {
             free(j);
@@ -1164,8 +1166,8 @@ static int purge_customer(void *ud, struct adhoc_step *st, struct xerr *err)
     if (!j)
         return oom(err);
     j->desk = d;
-    snprintf(j->who, sizeof j->who, "%s", who);
-    snprintf(j->actor, sizeof j->actor, "%s", st->asker);
+    utf8_snprintf(j->who, sizeof j->who, "%s", who);
+    utf8_snprintf(j->actor, sizeof j->actor, "%s", st->asker);
     struct archive_stats as;
     archive_get_stats(d->archive, &as);
     j->seq = as.appended;
@@ -1214,7 +1216,7 @@ static int widget_snippet(void *ud, struct adhoc_step *st, struct xerr *err)
         return -1;
     }
     char jid[JID_TEXT_MAX + 1];
-    snprintf(jid, sizeof jid, "%s@%s", q->name, cfg->component.jid);
+    utf8_snprintf(jid, sizeof jid, "%s@%s", q->name, cfg->component.jid);
     struct buf snippet = BUF_INIT;
     desk_widget_snippet(&snippet, cfg->widget.script_url,
                         cfg->widget.websocket_url,

@@ -18,6 +18,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "desk/desk_impl.h"
 #include "desk/transcript.h"
 #include "xmpp/form.h"
@@ -217,8 +218,8 @@ static int canned(void *ud, struct adhoc_step *st, struct xerr *err)
             const struct desk_canned *cr = &d->canned[i];
             if (desk_canned_find(d, c->queue, cr->name) != cr)
                 continue;
-            snprintf(labels[n], sizeof labels[n], "%s: %.60s", cr->name,
-                     cr->body);
+            utf8_snprintf(labels[n], sizeof labels[n], "%s: %.*s", cr->name,
+                          utf8_prec(cr->body, 60), cr->body);
             opts[2 * n] = cr->name;
             opts[2 * n + 1] = labels[n];
             n++;
@@ -243,7 +244,8 @@ static int canned(void *ud, struct adhoc_step *st, struct xerr *err)
         return -1;
     }
     char line[120];
-    snprintf(line, sizeof line, "/canned %.100s", name);
+    utf8_snprintf(line, sizeof line, "/canned %.*s", utf8_prec(name, 100),
+                  name);
     return desk_adhoc_run_line(d, st, c, DESK_IN_SESSION, line, err);
 }
 
@@ -330,7 +332,7 @@ static int transcript(void *ud, struct adhoc_step *st, struct xerr *err)
         return -1;
     }
     j->id = id;
-    snprintf(j->asker, sizeof j->asker, "%s", st->asker);
+    utf8_snprintf(j->asker, sizeof j->asker, "%s", st->asker);
     j->reply = adhoc_defer(st);
     if (!j->reply || desk_db_submit(d, transcript_run, transcript_after, j,
                                     DESK_DB_TIMEOUT_MS) < 0) {
@@ -371,8 +373,9 @@ static int plugin_step(void *ud, struct adhoc_step *st, struct xerr *err)
     if (!c)
         return -1;
     char line[600];
-    snprintf(line, sizeof line, "/%s %.500s", pc->info->name,
-             desk_form_text(st->form, "args"));
+    const char *args = desk_form_text(st->form, "args");
+    utf8_snprintf(line, sizeof line, "/%s %.*s", pc->info->name,
+                  utf8_prec(args, 500), args);
     return desk_adhoc_run_line(d, st, c, DESK_IN_SESSION, line, err);
 }
 

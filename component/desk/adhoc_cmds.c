@@ -18,6 +18,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "desk/desk_impl.h"
 #include "xmpp/form.h"
 #include "xmpp/xml.h"
@@ -51,13 +52,6 @@ void desk_step_executing(struct adhoc_step *st, unsigned next_stage)
     st->next_stage = next_stage;
     st->actions = ADHOC_ACT_COMPLETE;
     st->default_action = ADHOC_ACT_COMPLETE;
-}
-
-static bool email_ok(const char *e)
-{
-    const char *at = strchr(e, '@');
-    return at && at != e && strchr(at, '.') && !strchr(at + 1, '@') &&
-           !strpbrk(e, " \t<>\"") && at[strlen(at) - 1] != '.';
 }
 
 static bool everyone(void *ud, const char *asker, const char *target)
@@ -115,9 +109,9 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     bool offline = closed || desk_queue_online_count(q) == 0;
     if (!st->form) {
         char title[300];
-        snprintf(title, sizeof title, "%s %s",
-                 offline ? "Leave a message for" : "Chat with",
-                 q->title ? q->title : q->name);
+        utf8_snprintf(title, sizeof title, "%s %s",
+                      offline ? "Leave a message for" : "Chat with",
+                      q->title ? q->title : q->name);
         const char *instr =
             closed ? desk_queue_closed_text(q)
             : offline ? (q->offline_message
@@ -156,8 +150,9 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         xerr_set(err, XERR_BAD_REQUEST, "name: please tell us your name");
         goto out;
     }
-    if (!*email || !email_ok(email)) {
-        xerr_set(err, XERR_BAD_REQUEST, "email: not a valid email address");
+    if (!desk_email_ok(email)) {
+        xerr_set(err, XERR_BAD_REQUEST,
+                 "email: give one email address, such as name@example.org");
         goto out;
     }
     if (!question.len) {
@@ -187,7 +182,8 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     if (jid_prep_resource(name, nick) < 0)
         snprintf(nick, sizeof nick, "Customer");
     char skills[256];
-    snprintf(skills, sizeof skills, "%s", desk_form_text(st->form, "skills"));
+    utf8_snprintf(skills, sizeof skills, "%s",
+                  desk_form_text(st->form, "skills"));
     desk_normalise_list(skills);
     struct desk_request r = {
         .customer_full = st->in->from_text,
@@ -353,9 +349,9 @@ static void db_done(void *ud, int rc, const char *errtext)
 {
     struct adhoc_reply *r = ud;
     struct xerr err;
-    char what[64];
+    char what[300]; /* as long as the longest done text (defer_write's) */
     /* The note said what is being done; db_done finishes it. */
-    snprintf(what, sizeof what, "%s", buf_cstr(adhoc_reply_payload(r)));
+    utf8_snprintf(what, sizeof what, "%s", buf_cstr(adhoc_reply_payload(r)));
     buf_reset(adhoc_reply_payload(r));
     switch (rc) {
     case DESK_DB_OK:
@@ -573,7 +569,7 @@ static int queue_create(void *ud, struct adhoc_step *st, struct xerr *err)
         rc = read_more_fields(st->form, &row, &more, err);
     row.name = (char *)name;
     char done[200];
-    snprintf(done, sizeof done, "Queue %s created.", name);
+    utf8_snprintf(done, sizeof done, "Queue %s created.", name);
     if (rc == 0)
         rc = defer_write(d, st, "queue-create", &row, NULL, done, err);
     buf_free(&g);
@@ -631,7 +627,7 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
             return -1;
         }
         st->data = data;
-        snprintf(data->queue, sizeof data->queue, "%s", name);
+        utf8_snprintf(data->queue, sizeof data->queue, "%s", name);
         /* A script may send the settings along with the queue. */
         static const char *const settings[] = {
             "name", "strategy", "offer-timeout", "max-wait", "greeting",
@@ -652,7 +648,7 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
     }
     if (!st->form) {
         char title[200];
-        snprintf(title, sizeof title, "Configure queue %s", q->name);
+        utf8_snprintf(title, sizeof title, "Configure queue %s", q->name);
         form_open(st->payload, "form", "urn:mucdesk:queue", title, NULL);
         queue_fields(st->payload, q, false);
         form_close(st->payload);
@@ -668,7 +664,7 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
         rc = read_more_fields(st->form, &row, &more, err);
     row.name = q->name;
     char done[200];
-    snprintf(done, sizeof done, "Queue %s configured.", q->name);
+    utf8_snprintf(done, sizeof done, "Queue %s configured.", q->name);
     if (rc == 0)
         rc = defer_write(d, st, "queue-configure", &row, NULL, done, err);
     buf_free(&g);
@@ -701,7 +697,7 @@ static int queue_delete(void *ud, struct adhoc_step *st, struct xerr *err)
         return -1;
     }
     char done[200];
-    snprintf(done, sizeof done, "Queue %s deleted.", row.name);
+    utf8_snprintf(done, sizeof done, "Queue %s deleted.", row.name);
     return defer_write(d, st, "queue-delete", &row, NULL, done, err);
 }
 
@@ -770,9 +766,10 @@ static int agent_add(void *ud, struct adhoc_step *st, struct xerr *err)
                                  .jid = bare, .role = (char *)role,
                                  .max_chats = (int)max, .skills = sk};
     char done[300];
-    snprintf(done, sizeof done, "%.200s is now %s of queue %.60s.", bare,
-             strcmp(role, "agent") == 0 ? "an agent" : "a supervisor",
-             row.queue);
+    utf8_snprintf(done, sizeof done, "%.*s is now %s of queue %.*s.",
+                  utf8_prec(bare, 200), bare,
+                  strcmp(role, "agent") == 0 ? "an agent" : "a supervisor",
+                  utf8_prec(row.queue, 60), row.queue);
     int rc = defer_write(d, st, "agent-add", NULL, &row, done, err);
     free(sk);
     return rc;
@@ -805,7 +802,9 @@ static int agent_remove(void *ud, struct adhoc_step *st, struct xerr *err)
     struct desk_agent_row row = {.queue = (char *)desk_form_text(st->form, "queue"),
                                  .jid = bare};
     char done[300];
-    snprintf(done, sizeof done, "%.200s removed from queue %.60s.", bare, row.queue);
+    utf8_snprintf(done, sizeof done, "%.*s removed from queue %.*s.",
+                  utf8_prec(bare, 200), bare, utf8_prec(row.queue, 60),
+                  row.queue);
     return defer_write(d, st, "agent-remove", NULL, &row, done, err);
 }
 

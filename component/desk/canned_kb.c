@@ -22,6 +22,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "desk/desk_impl.h"
 #include "desk/library.h"
 #include "xmpp/xml.h"
@@ -123,7 +124,8 @@ int desk_cmd_canned(struct desk_call *call, const char *args,
     const struct desk_canned *cr = desk_canned_find(call->desk, c->queue, name);
     if (!cr) {
         xerr_set(err, XERR_ITEM_NOT_FOUND,
-                 "No canned response called %.60s (/canned lists them)", name);
+                 "No canned response called %.*s (/canned lists them)",
+                 utf8_prec(name, 60), name);
         return -1;
     }
     struct muc_occupant *o = speaker(call, err);
@@ -177,9 +179,11 @@ static void kb_found(struct kb_job *j)
 {
     struct buf text = BUF_INIT;
     if (!j->count) {
-        buf_printf(&text, "No article matches \"%.200s\".", j->query);
+        buf_printf(&text, "No article matches \"%.*s\".",
+                   utf8_prec(j->query, 200), j->query);
     } else {
-        buf_printf(&text, "Articles for \"%.200s\":", j->query);
+        buf_printf(&text, "Articles for \"%.*s\":", utf8_prec(j->query, 200),
+                   j->query);
         for (size_t i = 0; i < j->count; i++) {
             const struct desk_kb_article *a = &j->hits[i];
             buf_printf(&text, "\n#%lld %s", (long long)a->id, a->title);
@@ -263,8 +267,8 @@ int desk_cmd_kb(struct desk_call *call, const char *args, struct xerr *err)
         return -1;
     }
     j->ticket = c->id;
-    snprintf(j->queue, sizeof j->queue, "%s", c->queue);
-    snprintf(j->actor, sizeof j->actor, "%s", call->actor);
+    utf8_snprintf(j->queue, sizeof j->queue, "%s", c->queue);
+    utf8_snprintf(j->actor, sizeof j->actor, "%s", call->actor);
     const char *rest = args;
     char word[32];
     long id;
@@ -282,7 +286,7 @@ int desk_cmd_kb(struct desk_call *call, const char *args, struct xerr *err)
         j->send = true;
         j->id = id;
     } else if (*args) {
-        snprintf(j->query, sizeof j->query, "%s", args);
+        utf8_snprintf(j->query, sizeof j->query, "%s", args);
     } else {
         xerr_set(err, XERR_BAD_REQUEST, "%s", usage);
         free(j);

@@ -19,6 +19,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "desk/desk_impl.h"
 #include "xmpp/form.h"
 #include "xmpp/stamp.h"
@@ -172,11 +173,11 @@ int desk_chat_rate(struct desk_chat *c, int rating, const char *comment,
         return -1;
     c->rating = rating;
     free(c->rating_comment);
-    c->rating_comment = comment && *comment ? strndup(comment, 2000) : NULL;
+    c->rating_comment =
+        comment && *comment ? utf8_strndup(comment, 2000) : NULL;
     desk_chat_save(c);
     char body[2100];
-    snprintf(body, sizeof body, "%d%s%.2000s", rating,
-             c->rating_comment ? ": " : "",
+    snprintf(body, sizeof body, "%d%s%s", rating, c->rating_comment ? ": " : "",
              c->rating_comment ? c->rating_comment : "");
     desk_chat_event(c, ARCHIVE_RATING, actor, NULL, body, false);
     log_info(LOG, "ticket %lld: rated %d", (long long)c->id, rating);
@@ -308,11 +309,23 @@ void desk_chat_details_text(const struct desk_chat *c, struct buf *out)
     buf_printf(out, "\nStarted: %s", when);
 }
 
+/* For the texts staff read about a chat. */
+static const char *customer_called(const struct desk_chat *c)
+{
+    return c->customer_name ? c->customer_name : "a customer";
+}
+
+static const char *question_of(const struct desk_chat *c)
+{
+    return c->question ? c->question : "";
+}
+
 static void set_room_subject(struct desk_chat *c)
 {
     char text[400];
-    snprintf(text, sizeof text, "Ticket #%lld: %.300s", (long long)c->id,
-             c->subject ? c->subject : "");
+    const char *subject = c->subject ? c->subject : "";
+    snprintf(text, sizeof text, "Ticket #%lld: %.*s", (long long)c->id,
+             utf8_prec(subject, 300), subject);
     if (c->room)
         muc_room_set_subject(c->room, text);
 }
@@ -370,7 +383,7 @@ static void first_line(const char *text, char *out, size_t size)
 {
     size_t n = strcspn(text ? text : "", "\r\n");
     if (n >= size)
-        n = size - 1;
+        n = utf8_trim(text, size - 1);
     memcpy(out, text ? text : "", n);
     out[n] = '\0';
 }
@@ -468,12 +481,15 @@ int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
                                .actor_nick = r->name, .body = r->question};
     archive_append(d->archive, &ev);
     char text[700];
+    const char *who = r->name ? r->name : "a customer";
+    const char *email = r->email ? r->email : "-";
+    const char *question = r->question ? r->question : "";
     snprintf(text, sizeof text,
-             "Message left (%s): ticket #%lld from %.100s <%.100s>: %.400s",
+             "Message left (%s): ticket #%lld from %.*s <%.*s>: %.*s",
              desk_queue_open_now(q) ? "no agent online"
                                     : "outside business hours",
-             (long long)t.id, r->name ? r->name : "a customer",
-             r->email ? r->email : "-", r->question ? r->question : "");
+             (long long)t.id, utf8_prec(who, 100), who, utf8_prec(email, 100),
+             email, utf8_prec(question, 400), question);
     desk_queue_announce(q, text);
     log_info(LOG, "ticket %lld: message left in %s", (long long)t.id,
              q->name);
@@ -570,9 +586,10 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     desk_wait_add(q, c, false);
     start_waiting_timers(c, q);
     char text[700];
-    snprintf(text, sizeof text, "New chat: ticket #%lld from %.100s: %.400s",
-             (long long)c->id, c->customer_name ? c->customer_name : "a customer",
-             c->question ? c->question : "");
+    const char *who = customer_called(c), *question = question_of(c);
+    snprintf(text, sizeof text, "New chat: ticket #%lld from %.*s: %.*s",
+             (long long)c->id, utf8_prec(who, 100), who,
+             utf8_prec(question, 400), question);
     desk_queue_announce(q, text);
     log_info(LOG, "ticket %lld: new chat in %s", (long long)c->id, q->name);
     desk_plugin_event(c, MUCDESK_EVENT_CREATED, bare);
@@ -598,10 +615,11 @@ static void announce_timer(void *ud)
     desk_format_duration(
         (int)((loop_now(d->loop) - c->enqueued_ms) / 1000), waited,
         sizeof waited);
+    const char *who = customer_called(c), *question = question_of(c);
     snprintf(text, sizeof text,
-             "Still waiting for %s: ticket #%lld from %.100s: %.300s", waited,
-             (long long)c->id, c->customer_name ? c->customer_name : "a customer",
-             c->question ? c->question : "");
+             "Still waiting for %s: ticket #%lld from %.*s: %.*s", waited,
+             (long long)c->id, utf8_prec(who, 100), who,
+             utf8_prec(question, 300), question);
     desk_queue_announce(c->waiting_in, text);
     c->announce_timer = loop_timer_add(
         d->loop, (uint64_t)d->cfg->desk.reannounce_s * 1000, announce_timer,
@@ -678,8 +696,8 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
     }
     desk_chat_save(c);
     char body[300];
-    snprintf(body, sizeof body, "%s by %s", transfer ? "taken" : "accepted",
-             agent);
+    utf8_snprintf(body, sizeof body, "%s by %s",
+                  transfer ? "taken" : "accepted", agent);
     desk_chat_event(c, ARCHIVE_STATUS, agent, nick, body, false);
     log_info(LOG, "ticket %lld: %s by %s", (long long)c->id,
              transfer ? "taken" : "accepted", agent);
@@ -715,7 +733,7 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     start_waiting_timers(c, q);
     desk_chat_save(c);
     char body[300];
-    snprintf(body, sizeof body, "%s to queue %s", why, q->name);
+    utf8_snprintf(body, sizeof body, "%s to queue %s", why, q->name);
     desk_chat_event(c, moved ? ARCHIVE_TRANSFER : ARCHIVE_STATUS, actor, NULL,
                     body, false);
     if (c->room)
@@ -726,10 +744,10 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
                               "take your chat.",
                       false);
     char text[600];
-    snprintf(text, sizeof text,
-             "Requeued: ticket #%lld from %.100s (%s): %.300s",
-             (long long)c->id, c->customer_name ? c->customer_name : "a customer",
-             why, c->question ? c->question : "");
+    const char *who = customer_called(c), *question = question_of(c);
+    snprintf(text, sizeof text, "Requeued: ticket #%lld from %.*s (%s): %.*s",
+             (long long)c->id, utf8_prec(who, 100), who, why,
+             utf8_prec(question, 300), question);
     desk_queue_announce(q, text);
     log_info(LOG, "ticket %lld: %s to %s", (long long)c->id, why, q->name);
     desk_plugin_event(c, MUCDESK_EVENT_REQUEUED, actor);

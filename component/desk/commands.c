@@ -13,6 +13,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "desk/desk_impl.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
@@ -56,8 +57,8 @@ struct desk_later *desk_call_defer(struct desk_call *call)
                                ? call->chat->room_name
                            : call->queue ? call->queue->name
                                          : "";
-        snprintf(l->room, sizeof l->room, "%s", room);
-        snprintf(l->actor, sizeof l->actor, "%s", call->actor);
+        utf8_snprintf(l->room, sizeof l->room, "%s", room);
+        utf8_snprintf(l->actor, sizeof l->actor, "%s", call->actor);
     }
     call->deferred = true;
     return l;
@@ -138,8 +139,8 @@ static struct desk_chat *ticket_arg(struct desk_call *call, const char *word,
 
 static void point_to_room(struct desk_call *call, const struct desk_chat *c)
 {
-    snprintf(call->room_jid, sizeof call->room_jid, "%s",
-             c->room ? muc_room_jid(c->room) : "");
+    utf8_snprintf(call->room_jid, sizeof call->room_jid, "%s",
+                  c->room ? muc_room_jid(c->room) : "");
 }
 
 /* The ticket named by the command's first argument (usage error if none),
@@ -372,7 +373,8 @@ static int staff_arg(struct desk_call *call, const char *word, char *out,
             q && q->room ? muc_room_find_occupant(q->room, word) : NULL;
         if (!o) {
             xerr_set(err, XERR_ITEM_NOT_FOUND,
-                     "Nobody is called %.60s in the queue room", word);
+                     "Nobody is called %.*s in the queue room",
+                     utf8_prec(word, 60), word);
             return -1;
         }
         muc_occupant_bare_jid(o, out, size);
@@ -397,9 +399,9 @@ static int cmd_invite(struct desk_call *call, const char *args,
     if (staff_arg(call, word, bare, sizeof bare, err) < 0)
         return -1;
     char reason[400];
-    snprintf(reason, sizeof reason, "%s (ticket #%lld)",
-             *args ? args : "Please join this chat",
-             (long long)call->chat->id);
+    utf8_snprintf(reason, sizeof reason, "%s (ticket #%lld)",
+                  *args ? args : "Please join this chat",
+                  (long long)call->chat->id);
     muc_room_invite(call->chat->room, bare, reason);
     buf_printf(call->reply, "%s was invited.", bare);
     return 0;
@@ -429,21 +431,23 @@ static int cmd_forward(struct desk_call *call, const char *args,
     if (staff_arg(call, word, bare, sizeof bare, err) < 0)
         return -1;
     char body[300];
-    snprintf(body, sizeof body, "forwarded to %.250s", bare);
+    utf8_snprintf(body, sizeof body, "forwarded to %.*s", utf8_prec(bare, 250),
+                  bare);
     desk_chat_event(c, ARCHIVE_TRANSFER, call->actor, NULL, body, false);
     struct muc_occupant *there = c->room ? muc_room_find_user(c->room, bare)
                                          : NULL;
     if (there && !muc_occupant_invisible(there)) {
         /* Already in the chat: theirs at once. */
         desk_chat_accept(c, bare, muc_occupant_nick(there));
-        buf_printf(call->reply, "Ticket #%lld is now %.200s's.",
-                   (long long)c->id, bare);
+        buf_printf(call->reply, "Ticket #%lld is now %.*s's.", (long long)c->id,
+                   utf8_prec(bare, 200), bare);
         return 0;
     }
     desk_offer_make(c, bare);
-    buf_printf(call->reply, "Ticket #%lld offered to %.200s: they take it by "
-                            "joining.",
-               (long long)c->id, bare);
+    buf_printf(call->reply,
+               "Ticket #%lld offered to %.*s: they take it by "
+               "joining.",
+               (long long)c->id, utf8_prec(bare, 200), bare);
     return 0;
 }
 
@@ -510,7 +514,7 @@ static int cmd_close(struct desk_call *call, const char *args,
     }
     if (target && strcmp(target->name, c->queue) != 0) {
         char body[200];
-        snprintf(body, sizeof body, "to queue %s", target->name);
+        utf8_snprintf(body, sizeof body, "to queue %s", target->name);
         desk_chat_event(c, ARCHIVE_TRANSFER, call->actor, NULL, body, false);
         free(c->queue);
         c->queue = strdup(target->name);
@@ -536,7 +540,8 @@ static int cmd_note(struct desk_call *call, const char *args,
     desk_chat_event(c, ARCHIVE_NOTE, call->actor, nick, args, true);
     if (c->room) {
         char text[2200];
-        snprintf(text, sizeof text, "Note by %.100s: %.2000s", nick, args);
+        utf8_snprintf(text, sizeof text, "Note by %.*s: %.*s",
+                      utf8_prec(nick, 100), nick, utf8_prec(args, 2000), args);
         for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
              o = muc_occupant_next(o))
             if (muc_occupant_privileged(o) && o != call->occ)
@@ -581,8 +586,8 @@ static int cmd_time(struct desk_call *call, const char *args,
     }
     desk_chat_save(c);
     char body[80];
-    snprintf(body, sizeof body, "chat time %s: %d s", word,
-             desk_chat_seconds(c));
+    utf8_snprintf(body, sizeof body, "chat time %s: %d s", word,
+                  desk_chat_seconds(c));
     desk_chat_event(c, ARCHIVE_STATUS, call->actor, NULL, body, true);
     buf_printf(call->reply, "Chat time: %d min %d s%s.",
                desk_chat_seconds(c) / 60, desk_chat_seconds(c) % 60,
@@ -599,11 +604,11 @@ static int cmd_subject(struct desk_call *call, const char *args,
         return -1;
     }
     free(c->subject);
-    c->subject = strndup(args, 300);
+    c->subject = utf8_strndup(args, 300);
     desk_chat_save(c);
     char text[400];
-    snprintf(text, sizeof text, "Ticket #%lld: %.300s", (long long)c->id,
-             args);
+    utf8_snprintf(text, sizeof text, "Ticket #%lld: %.*s", (long long)c->id,
+                  utf8_prec(args, 300), args);
     if (c->room)
         muc_room_set_subject(c->room, text);
     buf_append_str(call->reply, "Subject changed.");

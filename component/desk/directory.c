@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/tz.h"
+#include "core/utf8.h"
 #include "desk/hours.h"
 #include "desk/prechat.h"
 
@@ -101,7 +102,7 @@ int desk_db_error(PGconn *conn, PGresult *res, char *err, size_t errlen)
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
                           : NULL;
-    snprintf(err, errlen, "%s", msg ? msg : PQerrorMessage(conn));
+    utf8_snprintf(err, errlen, "%s", msg ? msg : PQerrorMessage(conn));
     char *nl = strchr(err, '\n');
     if (nl)
         *nl = '\0';
@@ -245,7 +246,7 @@ const char *desk_queue_row_problem(const struct desk_queue_row *q, char *err,
                    : -1;
         free(p);
         if (rc < 0) {
-            snprintf(err, errlen, "%s", p ? why : "out of memory");
+            utf8_snprintf(err, errlen, "%s", p ? why : "out of memory");
             return err;
         }
     }
@@ -254,14 +255,14 @@ const char *desk_queue_row_problem(const struct desk_queue_row *q, char *err,
         int rc = h ? desk_hours_parse(q->hours, h, why, sizeof why) : -1;
         free(h);
         if (rc < 0) {
-            snprintf(err, errlen, "%s", h ? why : "out of memory");
+            utf8_snprintf(err, errlen, "%s", h ? why : "out of memory");
             return err;
         }
     }
     if (q->timezone) {
         struct tz *tz = tz_load(q->timezone, why, sizeof why);
         if (!tz) {
-            snprintf(err, errlen, "timezone: %s", why);
+            utf8_snprintf(err, errlen, "timezone: %s", why);
             return err;
         }
         tz_free(tz);
@@ -324,7 +325,7 @@ int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
     bool none = strcmp(PQcmdTuples(res), "0") == 0;
     PQclear(res);
     if (none) {
-        snprintf(err, errlen, "no queue named %s", q->name);
+        utf8_snprintf(err, errlen, "no queue named %s", q->name);
         return DESK_DB_NOT_FOUND;
     }
     return DESK_DB_OK;
@@ -341,7 +342,7 @@ static int exec_count(PGconn *conn, const char *sql, int nparams,
     bool none = strcmp(PQcmdTuples(res), "0") == 0;
     PQclear(res);
     if (none) {
-        snprintf(err, errlen, "%s", what);
+        utf8_snprintf(err, errlen, "%s", what);
         return DESK_DB_NOT_FOUND;
     }
     return DESK_DB_OK;
@@ -371,7 +372,7 @@ int desk_db_agent_save(PGconn *conn, const struct desk_agent_row *a,
         "skills = excluded.skills",
         5, params, "not saved", err, errlen);
     if (rc == DESK_DB_NOT_FOUND && !strstr(err, "not saved"))
-        snprintf(err, errlen, "no queue named %s", a->queue);
+        utf8_snprintf(err, errlen, "no queue named %s", a->queue);
     return rc;
 }
 

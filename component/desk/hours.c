@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/utf8.h"
+
 static const char *const day_names[7][2] = {
     {"mon", "monday"}, {"tue", "tuesday"}, {"wed", "wednesday"},
     {"thu", "thursday"}, {"fri", "friday"}, {"sat", "saturday"},
@@ -96,7 +98,8 @@ static int add_range(struct desk_day_hours *d, int from, int to)
 
 static int fail(char *err, size_t errlen, const char *what, const char *tok)
 {
-    snprintf(err, errlen, "hours: %s '%.40s'", what, tok);
+    utf8_snprintf(err, errlen, "hours: %s '%.*s'", what, utf8_prec(tok, 40),
+                  tok);
     return -1;
 }
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 static char *dup_or_null(const PGresult *res, int row, int col)
 {
     return PQgetisnull(res, row, col) ? NULL
@@ -44,7 +46,7 @@ static int exec_command(PGconn *conn, const char *sql, int n,
     bool none = strcmp(PQcmdTuples(res), "0") == 0;
     PQclear(res);
     if (none && none_text) {
-        snprintf(err, errlen, "%s", none_text);
+        utf8_snprintf(err, errlen, "%s", none_text);
         return DESK_DB_NOT_FOUND;
     }
     return DESK_DB_OK;
@@ -55,7 +57,7 @@ int desk_db_canned_save(PGconn *conn, const char *queue, const char *name,
 {
     const char *problem = desk_canned_name_problem(name);
     if (problem) {
-        snprintf(err, errlen, "name: %s", problem);
+        utf8_snprintf(err, errlen, "name: %s", problem);
         return DESK_DB_INVALID;
     }
     if (!body || !*body) {
@@ -70,7 +72,7 @@ int desk_db_canned_save(PGconn *conn, const char *queue, const char *name,
         " SET body = excluded.body, updated_at = now()",
         3, p, NULL, err, errlen);
     if (rc == DESK_DB_NOT_FOUND)
-        snprintf(err, errlen, "queue: no queue named %s", queue);
+        utf8_snprintf(err, errlen, "queue: no queue named %s", queue);
     return rc;
 }
 
@@ -209,8 +211,8 @@ int desk_db_kb_save(PGconn *conn, struct desk_kb_article *a, char *err,
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         int rc = desk_db_error(conn, res, err, errlen);
         if (rc == DESK_DB_NOT_FOUND)
-            snprintf(err, errlen, "queue: no queue named %s",
-                     a->queue ? a->queue : "");
+            utf8_snprintf(err, errlen, "queue: no queue named %s",
+                          a->queue ? a->queue : "");
         return rc;
     }
     if (PQntuples(res) != 1) {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "desk/desk_impl.h"
 #include "desk/transcript.h"
 
@@ -109,11 +110,19 @@ void desk_mail_chat_ended(struct desk_chat *c)
     desk_json_get(c->details, "transcript", asked, sizeof asked);
     if (!(q && q->transcript_email) && strcmp(asked, "1") != 0)
         return;
+    /* The form refuses anything else; a ticket from before it did may
+     * hold a list, which `sendmail -t` would mail to every name in it. */
+    if (!desk_email_ok(c->customer_email)) {
+        log_warn(LOG, "ticket %lld: the customer's address is not one "
+                      "mailbox: no transcript mail",
+                 (long long)c->id);
+        return;
+    }
     struct enqueue_job *j = calloc(1, sizeof *j);
     if (!j)
         return;
     j->ticket = c->id;
-    snprintf(j->recipient, sizeof j->recipient, "%s", c->customer_email);
+    utf8_snprintf(j->recipient, sizeof j->recipient, "%s", c->customer_email);
     /* Waits for the database as long as it takes: the chat is over, the
      * mail may come a little later. */
     if (desk_db_submit(d, enqueue_run, enqueue_after, j, 0) < 0)
@@ -294,7 +303,7 @@ static void done_sending(struct desk_mailer *m, bool ok, const char *why)
         j->ticket = m->ticket;
         j->attempt = m->attempt;
         j->sent = ok;
-        snprintf(j->error, sizeof j->error, "%s", ok ? "" : why);
+        utf8_snprintf(j->error, sizeof j->error, "%s", ok ? "" : why);
         j->retry_s = d->cfg->mail.retry_s;
         j->max_attempts = d->cfg->mail.max_attempts;
         if (desk_db_submit(d, finish_run, finish_after, j, 0) < 0)
@@ -321,9 +330,14 @@ static void reap(void *ud)
     }
     char why[300];
     bool ok = false;
-    /* What the program said, on one line. */
-    m->stderr_text[m->stderr_len] = '\0';
-    for (char *p = m->stderr_text; *p; p++)
+    /* What the program said, on one line, in UTF-8 that PostgreSQL takes
+     * (mail_jobs.last_error): its first bytes may end inside a character,
+     * and the bytes are anybody's. */
+    struct buf said = BUF_INIT;
+    utf8_sanitize(&said, m->stderr_text,
+                  utf8_trim(m->stderr_text, m->stderr_len));
+    const char *said_text = buf_cstr(&said);
+    for (char *p = said.data; p && *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
     if (r < 0) {
@@ -334,9 +348,9 @@ static void reap(void *ud)
     } else if (WIFSIGNALED(status)) {
         snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(status));
     } else if (WEXITSTATUS(status) != 0) {
-        snprintf(why, sizeof why, "exit status %d%s%.200s",
-                 WEXITSTATUS(status), m->stderr_len ? ": " : "",
-                 m->stderr_text);
+        utf8_snprintf(why, sizeof why, "exit status %d%s%.*s",
+                      WEXITSTATUS(status), said.len ? ": " : "",
+                      utf8_prec(said_text, 200), said_text);
     } else if (m->write_failed || m->written < m->message.len) {
         snprintf(why, sizeof why, "the program did not read the whole "
                                   "message");
@@ -344,6 +358,7 @@ static void reap(void *ud)
         ok = true;
         why[0] = '\0';
     }
+    buf_free(&said);
     done_sending(m, ok, why);
 }
 
@@ -414,8 +429,8 @@ static int spawn(struct desk_mailer *m, char *why, size_t size)
     in[0] = er[1] = -1;
     if (rc != 0) {
         m->pid = 0;
-        snprintf(why, size, "cannot run %s: %s", d->cfg->mail.sendmail,
-                 strerror(rc));
+        utf8_snprintf(why, size, "cannot run %s: %s", d->cfg->mail.sendmail,
+                      strerror(rc));
         goto fail;
     }
     fcntl(in[1], F_SETFL, O_NONBLOCK);
@@ -491,8 +506,8 @@ static void poll_now(void *ud)
         return;
     }
     j->timeout_s = d->cfg->mail.timeout_s;
-    snprintf(j->from, sizeof j->from, "%s", d->cfg->mail.from);
-    snprintf(j->service, sizeof j->service, "%s", d->cfg->service.name);
+    utf8_snprintf(j->from, sizeof j->from, "%s", d->cfg->mail.from);
+    utf8_snprintf(j->service, sizeof j->service, "%s", d->cfg->service.name);
     m->claiming = true;
     if (desk_db_submit(d, claim_run, claim_after, j, DESK_DB_TIMEOUT_MS) < 0) {
         m->claiming = false;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "desk/text.h"
 #include "xmpp/form.h"
 
@@ -83,7 +84,7 @@ static bool normalise_options(const char *in, char *out, size_t size)
 
 static int line_error(char *err, size_t errlen, int line, const char *what)
 {
-    snprintf(err, errlen, "prechat-fields: line %d: %s", line, what);
+    utf8_snprintf(err, errlen, "prechat-fields: line %d: %s", line, what);
     return -1;
 }
 
@@ -175,7 +176,7 @@ void desk_prechat_form(const struct desk_prechat *p, struct buf *out)
         while (*o) {
             size_t n = strcspn(o, ",");
             char opt[101];
-            snprintf(opt, sizeof opt, "%.*s", (int)n, o);
+            utf8_snprintf(opt, sizeof opt, "%.*s", (int)n, o);
             form_add_option(out, opt, opt);
             o += n + (o[n] == ',');
         }

@@ -17,6 +17,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "desk/desk_impl.h"
 #include "xmpp/xml.h"
 
@@ -126,10 +127,10 @@ void desk_queue_update_subject(struct desk_queue *q)
         desk_format_duration((int)((now - oldest) / 1000), longest,
                              sizeof longest);
     char text[256];
-    snprintf(text, sizeof text,
-             "%s: %u waiting, %u agent(s) available, longest wait %s",
-             q->title ? q->title : q->name, waiting,
-             desk_queue_available_count(q), longest);
+    utf8_snprintf(text, sizeof text,
+                  "%s: %u waiting, %u agent(s) available, longest wait %s",
+                  q->title ? q->title : q->name, waiting,
+                  desk_queue_available_count(q), longest);
     muc_room_set_subject(q->room, text);
 }
 
@@ -259,9 +260,11 @@ int desk_offer_make(struct desk_chat *c, const char *jid)
     c->offer_timer = loop_timer_add(d->loop, (uint64_t)timeout * 1000,
                                     offer_expired, c, NULL);
     char reason[600];
-    snprintf(reason, sizeof reason, "Ticket #%lld from %.100s: %.400s",
-             (long long)c->id, c->customer_name ? c->customer_name : "a customer",
-             c->question ? c->question : "");
+    const char *who = c->customer_name ? c->customer_name : "a customer";
+    const char *question = c->question ? c->question : "";
+    snprintf(reason, sizeof reason, "Ticket #%lld from %.*s: %.*s",
+             (long long)c->id, utf8_prec(who, 100), who,
+             utf8_prec(question, 400), question);
     log_info(LOG, "ticket %lld offered to %s", (long long)c->id, jid);
     desk_plugin_event(c, MUCDESK_EVENT_OFFERED, jid);
     return muc_room_invite(c->room, jid, reason);
@@ -432,15 +435,16 @@ static void q_outsider(void *ud, struct muc_room *room,
          * message is left for the queue, answered at this address. */
         int64_t id;
         char text[700];
+        const char *closed = desk_queue_closed_text(q);
         if (desk_chat_leave_message(q, &r, &id, &err) < 0)
-            snprintf(text, sizeof text, "%s",
-                     err.text[0] ? err.text
-                                 : "Chat is not available right now.");
+            utf8_snprintf(text, sizeof text, "%s",
+                          err.text[0] ? err.text
+                                      : "Chat is not available right now.");
         else
             snprintf(text, sizeof text,
-                     "%.500s\nYour message is ticket #%lld: we will answer "
+                     "%.*s\nYour message is ticket #%lld: we will answer "
                      "you at this address.",
-                     desk_queue_closed_text(q), (long long)id);
+                     utf8_prec(closed, 500), closed, (long long)id);
         send_chat_message(d, muc_room_jid(room), in->from_text, text);
         return;
     }

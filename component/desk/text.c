@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 int desk_cmdline_parse(const char *body, struct desk_cmdline *out)
 {
     if (!body || body[0] != '/' || body[1] == '/')
@@ -39,7 +41,7 @@ bool desk_next_word(const char **args, char *word, size_t size)
         n++;
     if (n == 0 || size == 0)
         return false;
-    size_t copy = n < size - 1 ? n : size - 1;
+    size_t copy = n < size - 1 ? n : utf8_trim(p, size - 1);
     memcpy(word, p, copy);
     word[copy] = '\0';
     p += n;
@@ -156,8 +158,22 @@ static int hexval(char c)
     return -1;
 }
 
-/* Reads a JSON string at p (on the '"'); writes it (UTF-8) into out if out
- * is not NULL.  Returns the position after it, or NULL. */
+/* Four hex digits at p (stopping at a NUL), or -1. */
+static int hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(p[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* Reads a JSON string at p (on the '"'); writes it (UTF-8, as much as fits
+ * in size, cut on a character boundary) into out if out is not NULL.
+ * Returns the position after it, or NULL. */
 static const char *read_string(const char *p, char *out, size_t size)
 {
     if (*p != '"')
@@ -178,14 +194,22 @@ static const char *read_string(const char *p, char *out, size_t size)
             case '\\': cp = '\\'; break;
             case '"': cp = '"'; break;
             case 'u': {
-                cp = 0;
-                for (int i = 1; i <= 4; i++) {
-                    int h = hexval(p[i]);
-                    if (h < 0)
-                        return NULL;
-                    cp = cp * 16 + (unsigned)h;
-                }
+                int hi = hex4(p + 1);
+                if (hi < 0)
+                    return NULL;
                 p += 4;
+                cp = (unsigned)hi;
+                /* A surrogate pair is one character; a lone half is none
+                 * (its UTF-8 form would be ill-formed). */
+                int lo = p[1] == '\\' && p[2] == 'u' ? hex4(p + 3) : -1;
+                if (cp >= 0xD800 && cp <= 0xDBFF && lo >= 0xDC00 &&
+                    lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) +
+                         ((unsigned)lo - 0xDC00);
+                    p += 6;
+                } else if (cp >= 0xD800 && cp <= 0xDFFF) {
+                    cp = 0xFFFD;
+                }
                 break;
             }
             default: return NULL;
@@ -198,11 +222,17 @@ static const char *read_string(const char *p, char *out, size_t size)
                 enc[0] = (char)(0xC0 | (cp >> 6));
                 enc[1] = (char)(0x80 | (cp & 0x3F));
                 len = 2;
-            } else {
+            } else if (cp < 0x10000) {
                 enc[0] = (char)(0xE0 | (cp >> 12));
                 enc[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
                 enc[2] = (char)(0x80 | (cp & 0x3F));
                 len = 3;
+            } else {
+                enc[0] = (char)(0xF0 | (cp >> 18));
+                enc[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                enc[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                enc[3] = (char)(0x80 | (cp & 0x3F));
+                len = 4;
             }
             for (size_t i = 0; i < len; i++)
                 if (out && n + 1 < size)
@@ -216,7 +246,7 @@ static const char *read_string(const char *p, char *out, size_t size)
     if (*p != '"')
         return NULL;
     if (out && size)
-        out[n] = '\0';
+        out[utf8_trim(out, n)] = '\0'; /* cut to size: on a boundary */
     return p + 1;
 }
 
@@ -327,6 +357,58 @@ bool desk_is_url(const char *text, char *url, size_t size)
             return false;
     memcpy(url, text, n);
     url[n] = '\0';
+    return true;
+}
+
+static bool atext(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* A run of a dot-atom or of a domain: at least one character, no dot at
+ * either end or twice in a row, each character `ok` or non-ASCII. */
+static bool dotted(const char *s, size_t n, bool (*ok)(unsigned char),
+                   size_t *labels)
+{
+    size_t run = 0;
+    *labels = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.') {
+            if (run == 0)
+                return false;
+            run = 0;
+            ++*labels;
+        } else if (c < 0x80 && !ok(c)) {
+            return false;
+        } else {
+            run++;
+        }
+    }
+    return run > 0;
+}
+
+static bool ldh(unsigned char c)
+{
+    return isalnum(c) || c == '-';
+}
+
+bool desk_email_ok(const char *text)
+{
+    size_t n = strlen(text);
+    const char *at = strchr(text, '@');
+    if (!at || n > 254 || utf8_valid_len(text, n) != n)
+        return false;
+    size_t local = (size_t)(at - text), labels;
+    const char *domain = at + 1;
+    size_t dn = n - local - 1;
+    if (local == 0 || local > 64 || !dotted(text, local, atext, &labels) ||
+        !dotted(domain, dn, ldh, &labels) || labels < 2)
+        return false;
+    /* no label starts or ends with a hyphen */
+    for (const char *p = domain; *p; p++)
+        if (*p == '-' && (p == domain || p[-1] == '.' || !p[1] || p[1] == '.'))
+            return false;
     return true;
 }
 

@@ -58,6 +58,14 @@ void desk_expand(const char *tmpl, const char *const *vars, struct buf *out);
  * else; if so, the URL without the blanks into url[size]. */
 bool desk_is_url(const char *text, char *url, size_t size);
 
+/* Whether text is one email address and nothing else: local@domain, the
+ * local part a dot-atom (RFC 5322: letters, digits, !#$%&'*+-/=?^_`{|}~
+ * and dots, or UTF-8 as RFC 6531 allows), the domain two or more labels of
+ * letters, digits and hyphens (or UTF-8), at most 254 bytes in all.  No
+ * comma, semicolon, colon, space, quote, bracket, CR or LF: the transcript
+ * mail's To: header, read by `sendmail -t`, must name one mailbox only. */
+bool desk_email_ok(const char *text);
+
 /* Escapes a value for a double-quoted HTML attribute: & < > " ' (and
  * nothing else), appended to out. */
 void desk_html_attr(struct buf *out, const char *value);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/tz.h"
+#include "core/utf8.h"
 #include "desk/directory.h"
 #include "desk/text.h"
 
@@ -312,9 +313,7 @@ static void body_lines(struct buf *out, const char *text)
     while (*p) {
         size_t n = strcspn(p, "\n");
         while (n > 990) {
-            size_t cut = 990;
-            while (cut > 0 && ((unsigned char)p[cut] & 0xC0) == 0x80)
-                cut--;
+            size_t cut = utf8_trim(p, 990);
             buf_append(out, p, cut);
             buf_append_char(out, '\n');
             p += cut;

@@ -86,26 +86,6 @@ uint64_t muc_archive_message(struct muc_room *room,
 
 /* ---- fan-out --------------------------------------------------------------------- */
 
-/* An attribute value, escaped; real JIDs seldom need it. */
-static void append_attr_value(struct buf *out, const char *s)
-{
-    size_t n = strcspn(s, "&<>'\"");
-    if (!s[n]) {
-        buf_append(out, s, n);
-        return;
-    }
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': buf_append_str(out, "&amp;"); break;
-        case '<': buf_append_str(out, "&lt;"); break;
-        case '>': buf_append_str(out, "&gt;"); break;
-        case '\'': buf_append_str(out, "&apos;"); break;
-        case '"': buf_append_str(out, "&quot;"); break;
-        default: buf_append_char(out, *s); break;
-        }
-    }
-}
-
 void muc_msg_fanout(const struct muc_msg *msg)
 {
     struct muc_room *room = msg->room;
@@ -117,10 +97,10 @@ void muc_msg_fanout(const struct muc_msg *msg)
     struct buf *hb = &muc->scratch2;
     buf_reset(hb);
     buf_append_str(hb, "<message type='groupchat' from='");
-    append_attr_value(hb, room->jid);
+    xml_attr_value(hb, room->jid);
     if (msg->nick) {
         buf_append_char(hb, '/');
-        append_attr_value(hb, msg->nick);
+        xml_attr_value(hb, msg->nick);
     }
     buf_append_char(hb, '\'');
     xml_attr(hb, "id", msg->id);
@@ -132,7 +112,7 @@ void muc_msg_fanout(const struct muc_msg *msg)
         buf_append_str(hb, "<stanza-id xmlns='" NS_SID "' id='");
         buf_append_str(hb, msg->stanza_id);
         buf_append_str(hb, "' by='");
-        append_attr_value(hb, room->jid);
+        xml_attr_value(hb, room->jid);
         buf_append_str(hb, "'/>");
     }
     if (msg->occupant_id) {
@@ -151,7 +131,7 @@ void muc_msg_fanout(const struct muc_msg *msg)
             continue; /* muc_event_visible_to(), inlined on the hot path */
         for (const struct muc_session *s = o->sessions; s; s = s->next) {
             buf_append(out, head, head_len);
-            append_attr_value(out, s->jid);
+            xml_attr_value(out, s->jid);
             buf_append(out, tail, tail_len);
         }
     }

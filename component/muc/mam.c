@@ -22,6 +22,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "muc/handlers.h"
 #include "muc/visibility.h"
 #include "xmpp/form.h"
@@ -187,7 +188,7 @@ static bool write_item(struct buf *out, const struct muc_mam_query *q,
     buf_append_str(out, element);
     buf_append_char(out, '>');
     if (it->payload)
-        buf_append_str(out, it->payload);
+        xml_markup(out, it->payload); /* from the store: checked again */
     if (q->jids_visible && it->actor_jid && !from_room) {
         buf_append_str(out, "<x xmlns='" NS_MUC_USER "'><item");
         xml_attr(out, "jid", it->actor_jid);
@@ -616,7 +617,8 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
             if (fname && strcmp(fname, "field") == 0 && var &&
                 !field_known(var)) {
                 xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
-                         "Unknown query field %.100s", var);
+                         "Unknown query field %.*s", utf8_prec(var, 100),
+                         var);
                 return -1;
             }
         }

@@ -10,6 +10,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "muc/handlers.h"
 #include "muc/privilege.h"
 #include "muc/visibility.h"
@@ -176,8 +177,8 @@ static int rename_hidden(struct muc_occupant *hidden)
     struct muc_room *room = hidden->room;
     char nick[MUC_NICK_MAX + 1 + 16];
     for (int i = 2; i < 1000; i++) {
-        snprintf(nick, sizeof nick, "%.*s (%d)", MUC_NICK_MAX - 8, hidden->nick,
-                 i);
+        snprintf(nick, sizeof nick, "%.*s (%d)",
+                 utf8_prec(hidden->nick, MUC_NICK_MAX - 8), hidden->nick, i);
         if (!muc_room_find_occupant(room, nick) &&
             !muc_affil_nick_owner(room, nick))
             break;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "store/archive_impl.h"
 
 #define LOG ARCHIVE_LOG
@@ -150,6 +151,19 @@ void pgtext_copy_str(struct buf *b, const char *s)
 {
     if (!s) {
         buf_append(b, "\\N", 2);
+        return;
+    }
+    /* records.c journals valid UTF-8 only; a record from an older journal
+     * may not be, and COPY would refuse the whole batch (22021). */
+    size_t n = strlen(s);
+    if (utf8_valid_len(s, n) != n) {
+        struct buf clean = BUF_INIT;
+        utf8_sanitize(&clean, s, n);
+        if (buf_failed(&clean))
+            b->failed = true;
+        else
+            pgtext_copy_str(b, buf_cstr(&clean));
+        buf_free(&clean);
         return;
     }
     for (;;) {
@@ -303,8 +317,8 @@ static enum ship_result classify(struct shipper *sh, PGconn *conn,
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorMessage(res) : NULL;
-    snprintf(sh->error, sizeof sh->error, "%s",
-             msg && msg[0] ? msg : PQerrorMessage(conn));
+    utf8_snprintf(sh->error, sizeof sh->error, "%s",
+                  msg && msg[0] ? msg : PQerrorMessage(conn));
     one_line(sh->error);
     snprintf(sh->sqlstate, sizeof sh->sqlstate, "%s", state ? state : "");
     if (PQstatus(conn) != CONNECTION_OK)
@@ -745,7 +759,8 @@ static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
             sh->last_logged[0] = '\0';
         }
         if (r == SHIP_CONN_LOST) {
-            snprintf(op->error, sizeof op->error, "%.255s", sh->error);
+            utf8_snprintf(op->error, sizeof op->error, "%.*s",
+                          utf8_prec(sh->error, 255), sh->error);
             result = sop->drain ? STORE_RUN_DONE : STORE_RUN_RETRY;
             if (sop->drain)
                 op->failed = true;
@@ -761,10 +776,12 @@ static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
                          "far), will retry: %s [%s]",
                          (unsigned long long)sh->transient_count, sh->error,
                          sh->sqlstate);
-                snprintf(sh->last_logged, sizeof sh->last_logged, "%s", sh->error);
+                utf8_snprintf(sh->last_logged, sizeof sh->last_logged, "%s",
+                              sh->error);
                 sh->last_logged_ms = now;
             }
-            snprintf(op->error, sizeof op->error, "%.255s", sh->error);
+            utf8_snprintf(op->error, sizeof op->error, "%.*s",
+                          utf8_prec(sh->error, 255), sh->error);
             sop->transient = true;
             if (!sop->drain)
                 break;
@@ -901,7 +918,8 @@ int shipper_on_connect(void *ud, PGconn *conn, char *err, size_t errlen)
         PGresult *res = PQexec(conn, setup[i]);
         bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ok) {
-            snprintf(err, errlen, "archive set-up: %s", PQresultErrorMessage(res));
+            utf8_snprintf(err, errlen, "archive set-up: %s",
+                          PQresultErrorMessage(res));
             one_line(err);
         }
         PQclear(res);

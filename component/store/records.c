@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "core/utf8.h"
+
 #define NULL_LEN 0xffffffffu
 /* Version 2 added message_id at the end; version 1 records (journals
  * written before it) still decode, without one. */
@@ -32,6 +34,11 @@ static void put_i64(struct buf *b, int64_t sv)
     buf_append(b, p, sizeof p);
 }
 
+/* Text is journaled as PostgreSQL will take it: a record it refuses would
+ * be a dead letter, a transcript line lost.  So ill-formed UTF-8 (a cut
+ * that split a character, bytes from a file) becomes U+FFFD here, where
+ * text enters the store; the check costs one pass, mostly eight ASCII
+ * bytes at a time. */
 static void put_str(struct buf *b, const char *s)
 {
     if (!s) {
@@ -39,8 +46,20 @@ static void put_str(struct buf *b, const char *s)
         return;
     }
     size_t n = strlen(s);
-    put_u32(b, (uint32_t)n);
-    buf_append(b, s, n + 1);
+    if (utf8_valid_len(s, n) == n) {
+        put_u32(b, (uint32_t)n);
+        buf_append(b, s, n + 1);
+        return;
+    }
+    struct buf clean = BUF_INIT;
+    utf8_sanitize(&clean, s, n);
+    if (buf_failed(&clean)) {
+        b->failed = true;
+        return;
+    }
+    put_u32(b, (uint32_t)clean.len);
+    buf_append(b, buf_cstr(&clean), clean.len + 1);
+    buf_free(&clean);
 }
 
 struct reader {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "store/archive_impl.h"
 
 #define LOG "tickets"
@@ -152,7 +153,20 @@ int tickets_upsert(struct archive *a, PGconn *conn, const struct store_ticket *t
         t->rating ? rating : NULL, t->rating_comment, t->room,
         t->has_token_hash ? token : NULL, t->details,
     };
+    /* As in the COPY encoder: a snapshot from an older journal may hold
+     * ill-formed UTF-8, which would make the ticket a dead letter. */
+    struct buf clean[18];
+    for (int i = 0; i < 18; i++) {
+        buf_init(&clean[i]);
+        size_t n = v[i] ? strlen(v[i]) : 0;
+        if (v[i] && utf8_valid_len(v[i], n) != n) {
+            utf8_sanitize(&clean[i], v[i], n);
+            v[i] = buf_cstr(&clean[i]);
+        }
+    }
     PGresult *res = PQexecPrepared(conn, "md_ticket_upsert", 18, v, NULL, NULL, 0);
+    for (int i = 0; i < 18; i++)
+        buf_free(&clean[i]);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);

@@ -13,6 +13,7 @@
 
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "xmpp/form.h"
 #include "xmpp/xml.h"
 
@@ -317,7 +318,7 @@ void adhoc_note(struct adhoc_step *step, const char *type, const char *fmt,
     char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    utf8_vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     buf_append_str(step->payload, "<note");
     xml_attr(step->payload, "type", type);

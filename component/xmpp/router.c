@@ -319,6 +319,14 @@ void router_dispatch(struct router *r, xmpp_stanza_t *st)
         log_warn(LOG, "dropping %s addressed to another domain", in.name);
         return;
     }
+    if (pr == STANZA_TOO_DEEP) {
+        struct xerr err;
+        xerr_set(&err, XERR_POLICY_VIOLATION,
+                 "The stanza is nested too deeply (at most %d levels)",
+                 STANZA_DEPTH_MAX);
+        stanza_write_error(link_out(r->link), &in, &err);
+        return;
+    }
 
     enum route_kind kind = !jid_has_local(&in.to)      ? ROUTE_SERVICE
                            : !jid_has_resource(&in.to) ? ROUTE_ROOM

@@ -6,7 +6,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "xmpp/xml.h"
+
+/* True if an element below `st` lies deeper than `levels` levels below it.
+ * The recursion is bounded by `levels`. */
+static bool deeper_than(const xmpp_stanza_t *st, int levels)
+{
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children((xmpp_stanza_t *)st); c;
+         c = xmpp_stanza_get_next(c)) {
+        if (!xmpp_stanza_is_tag(c))
+            continue;
+        if (levels == 0 || deeper_than(c, levels - 1))
+            return true;
+    }
+    return false;
+}
 
 enum stanza_parse_result stanza_in_parse(xmpp_stanza_t *st,
                                          struct stanza_in *in)
@@ -35,6 +50,8 @@ enum stanza_parse_result stanza_in_parse(xmpp_stanza_t *st,
         return STANZA_BAD_FROM;
     if (jid_parse(in->to_text, &in->to) < 0)
         return STANZA_BAD_TO;
+    if (deeper_than(st, STANZA_DEPTH_MAX - 1))
+        return STANZA_TOO_DEEP;
     return STANZA_OK;
 }
 
@@ -84,7 +101,7 @@ void xerr_set(struct xerr *e, enum xerr_cond cond, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->text, sizeof e->text, fmt, ap);
+    utf8_vsnprintf(e->text, sizeof e->text, fmt, ap);
     va_end(ap);
 }
 

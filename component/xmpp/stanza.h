@@ -31,7 +31,15 @@ enum stanza_parse_result {
     STANZA_NO_ADDRESS = -1,   /* missing from/to: the server never does this */
     STANZA_BAD_FROM = -2,     /* unparseable from: cannot even answer */
     STANZA_BAD_TO = -3,       /* unparseable to: answer jid-malformed */
+    STANZA_TOO_DEEP = -4,     /* nested deeper than STANZA_DEPTH_MAX:
+                                 answer policy-violation */
 };
+
+/* The deepest element nesting accepted in a received stanza, the stanza
+ * itself being level 1 (XHTML-IM and pubsub payloads stay far below).
+ * Anything deeper is refused before a handler sees it, so no code that
+ * walks a stanza has to bound its own recursion. */
+#define STANZA_DEPTH_MAX 100
 
 enum stanza_parse_result stanza_in_parse(xmpp_stanza_t *st,
                                          struct stanza_in *in);
@@ -61,7 +69,7 @@ enum xerr_cond {
 };
 
 /* An error to send back.  Filling it allocates nothing: the text is copied
- * into a fixed buffer.  The text is shown to the sender, so it must be safe
+ * into a fixed buffer (cut on a character boundary if it is longer).  The text is shown to the sender, so it must be safe
  * for a customer to read; internals go to the log instead. */
 struct xerr {
     enum xerr_cond cond;

@@ -29,6 +29,9 @@
  * the open tickets (store_tickets_load_open) and the oldest ticket by room
  * (store_ticket_find) and check them against what this run created and
  * resolved: prints "tickets check ok open=N" or "tickets check FAILED ...".
+ * --odd-text: every text (event body and nick, ticket subject, name and
+ * details) holds ill-formed UTF-8, as a byte cut inside a character
+ * leaves it: the store must still take every row.
  *
  * SIGTERM/SIGINT stop it cleanly (archive_stop flushes); exit status 0. */
 #include "build-config.h"
@@ -72,7 +75,12 @@ struct opts {
     bool query_check;
     bool query_from_tail;
     bool tickets_check;
+    bool odd_text;
 };
+
+/* Ill-formed UTF-8 of each kind: a character cut after 2 of its 3 bytes,
+ * a byte that is never UTF-8, a surrogate, an overlong '/'. */
+#define ODD "\xe2\x82|\xff|\xed\xa0\x80|\xc0\xaf"
 
 struct load {
     struct opts o;
@@ -128,7 +136,7 @@ static void usage(void)
             "[--duration S] [--rooms N] [--tickets N] [--prefix P] "
             "[--acked FILE] [--stats-ms N] [--latency] [--body-size N] "
             "[--bad-every N] [--wait-committed] [--query ROOM] "
-            "[--query-ticket ID] [--stop-timeout MS]\n");
+            "[--query-ticket ID] [--stop-timeout MS] [--odd-text]\n");
 }
 
 static void print_stats(struct load *l, const char *tag)
@@ -190,17 +198,18 @@ static void ticket_snapshot(struct load *l, unsigned k, enum ticket_status st,
                             struct store_ticket *t, char *room, char *name)
 {
     sprintf(room, "%s-t%u", l->o.prefix, k);
-    sprintf(name, "Customer %u", k);
+    sprintf(name, "Customer %u%s", k, l->o.odd_text ? " " ODD : "");
     *t = (struct store_ticket){
         .queue = "load",
         .status = st,
-        .subject = "load test",
+        .subject = l->o.odd_text ? "load test " ODD : "load test",
         .customer_jid = "customer@anon.localhost",
         .customer_name = name,
         .owner_jid = st == TICKET_QUEUED ? NULL : "agent@localhost",
         .priority = 3,
         .room = room,
-        .details = "{\"source\": \"archive-load\"}",
+        .details = l->o.odd_text ? "{\"source\": \"" ODD "\"}"
+                                 : "{\"source\": \"archive-load\"}",
     };
 }
 
@@ -229,16 +238,18 @@ static bool make_tickets(struct load *l)
     while (l->tickets_made < l->o.tickets) {
         char room[64], name[64];
         snprintf(room, sizeof room, "%s-t%u", l->o.prefix, l->tickets_made);
-        snprintf(name, sizeof name, "Customer %u", l->tickets_made);
+        snprintf(name, sizeof name, "Customer %u%s", l->tickets_made,
+                 l->o.odd_text ? " " ODD : "");
         struct store_ticket t = {
             .queue = "load",
             .status = TICKET_INPROGRESS,
-            .subject = "load test",
+            .subject = l->o.odd_text ? "load test " ODD : "load test",
             .customer_jid = "customer@anon.localhost",
             .customer_name = name,
             .priority = 3,
             .room = room,
-            .details = "{\"source\": \"archive-load\"}",
+            .details = l->o.odd_text ? "{\"source\": \"" ODD "\"}"
+                                     : "{\"source\": \"archive-load\"}",
         };
         if (!store_ticket_create(l->archive, &t))
             return false; /* no number reserved yet: try again later */
@@ -275,7 +286,8 @@ static bool append_one(struct load *l)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ev.at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-    snprintf(nick, sizeof nick, "nick%" PRIu64, n % 7);
+    snprintf(nick, sizeof nick, "nick%" PRIu64 "%s", n % 7,
+             l->o.odd_text ? ODD : "");
     if (l->o.tickets) {
         unsigned k = l->ticket_base + (unsigned)(n % l->o.tickets);
         ev.ticket_id = l->ticket_ids[k];
@@ -670,6 +682,7 @@ int main(int argc, char **argv)
         {"query-check", no_argument, NULL, 'K'},
         {"query-from-tail", no_argument, NULL, 'F'},
         {"tickets-check", no_argument, NULL, 'C'},
+        {"odd-text", no_argument, NULL, 'O'},
         {NULL, 0, NULL, 0},
     };
     struct load l = {.o = {.rooms = 10, .prefix = "load", .body_size = 100,
@@ -698,6 +711,7 @@ int main(int argc, char **argv)
         case 'K': l.o.query_check = true; break;
         case 'F': l.o.query_check = l.o.query_from_tail = true; break;
         case 'C': l.o.tickets_check = true; break;
+        case 'O': l.o.odd_text = true; break;
         default: usage(); return 2;
         }
     }
@@ -742,6 +756,8 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < l.o.body_size; i++)
         l.body[i] = (char)('a' + i % 26);
     l.body[l.o.body_size] = '\0';
+    if (l.o.odd_text && l.o.body_size >= sizeof ODD)
+        memcpy(l.body, ODD, sizeof ODD - 1);
     if (l.o.acked && !(l.acked = fopen(l.o.acked, "a"))) {
         perror(l.o.acked);
         return 1;

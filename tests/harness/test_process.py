@@ -81,6 +81,39 @@ def test_check_config_accepts_a_good_file(run_dir):
     assert res.returncode == 0 and res.stdout == "" and res.stderr == ""
 
 
+def test_long_configuration_lines(fake_server, mucdesk_factory, run_dir):
+    """A line longer than libinih's 200-byte buffer (an admins list of 60
+    JIDs, 2,000 characters) is read whole: the daemon starts and the last
+    JID of the list is an admin.  An error after such a line is reported on
+    its own line number (the INI reader used to split the long line and
+    blame a line that does not exist)."""
+    admins = ", ".join("agent%02d@support-staff.example.org" % i for i in range(57))
+    admins += ", boss@localhost"
+    assert len(admins) > 2000
+    cfg = good_config()
+    cfg["service"]["admins"] = admins
+    res = run_ctl(["check-config", write_config(run_dir / "long.conf", cfg)])
+    assert res.returncode == 0, res.stderr
+
+    md = mucdesk_factory({"service": {"admins": admins}})
+    nodes = {}
+    for who in ("boss@localhost/r", "agent1@localhost/r"):
+        fake_server.send("<iq type='get' id='c' from='%s' to='support.localhost'>"
+                         "<query xmlns='http://jabber.org/protocol/disco#items' "
+                         "node='http://jabber.org/protocol/commands'/></iq>" % who)
+        reply = fake_server.expect("/s:iq[@id='c']")
+        nodes[who] = {i.get("node") for i in reply.iter() if i.get("node")}
+    assert "canned-edit" in nodes["boss@localhost/r"]
+    assert "canned-edit" not in nodes["agent1@localhost/r"]
+    assert md.is_running()
+
+    cfg["service"]["admnis"] = "x@y"        # line 11, after the long line 10
+    path = write_config(run_dir / "long-bad.conf", cfg)
+    res = run_ctl(["check-config", path])
+    assert res.returncode == 2
+    assert res.stderr.strip() == "%s:11: [service] admnis: unknown key" % path
+
+
 def test_database_down_at_start(fake_server, mucdesk_factory):
     """The XMPP side comes up and serves while PostgreSQL is unreachable; the
     retries are logged once per backoff step, not once per attempt."""

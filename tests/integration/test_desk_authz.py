@@ -175,9 +175,17 @@ def test_admin_manages_queues_and_agents_by_command(desk, xmpp, db):
     _, _, notes = command(admin, D, "agent-add",
                           {"queue": "support", "jid": "agent2@localhost", "role": "supervisor",
                            "max-chats": "2", "skills": "French, billing"})
-    assert notes[0][0] == "info"
+    assert notes == [("info", "agent2@localhost is now a supervisor of queue support.")]
     wait_for(lambda: db.psql("SELECT role, max_chats, skills FROM agents WHERE queue='support'")
              == [("supervisor", "2", "{french,billing}")], what="agent row")
+    # The note is whole, however long the address (it was cut at 63 bytes).
+    _, _, notes = command(admin, D, "agent-add",
+                          {"queue": "support", "jid": "night-shift-supervisor@localhost"})
+    assert notes == [("info", "night-shift-supervisor@localhost is now an agent of "
+                              "queue support.")]
+    _, _, notes = command(admin, D, "agent-remove", {"queue": "support",
+                                                     "jid": "night-shift-supervisor@localhost"})
+    assert notes == [("info", "night-shift-supervisor@localhost removed from queue support.")]
     # queue-configure: two stages (which queue, then its settings).
     first = execute(admin, D, "queue-configure")
     sid = first.find("{%s}command" % NS["cmd"]).get("sessionid")

@@ -462,6 +462,14 @@ def test_transcript_mail_through_a_fake_sendmail(desk, xmpp, db, run_dir):
     c = xmpp.anonymous()
     first = execute(c, jid("billing"), "request-chat")
     assert fields(first)["transcript"].get("type") == "boolean"
+    # One mailbox only: `sendmail -t` would mail every address in the To:
+    # line, and a header after a line break.
+    for bad in ("root,ann@example.org", "ann@example.org, eve@evil.example",
+                "ann@example.org\nBcc: eve@evil.example", "Ann <ann@example.org>"):
+        reply, _, _ = command(c, jid("billing"), "request-chat",
+                              {"name": "Ann", "email": bad, "question": "Hi"}, check=False)
+        assert error_condition(reply)[1:] == (
+            "bad-request", "email: give one email address, such as name@example.org"), bad
     chat = request_chat(c, "billing", transcript="1")
     room, ticket = chat["room"], chat["ticket"]
     join(c, room, "Ann")

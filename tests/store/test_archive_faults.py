@@ -221,6 +221,32 @@ def test_bad_rows_go_to_dead_letters_and_the_rest_continues(pg, archive_load, ru
     assert_exactly_once(pg, good, "ticket_events")
 
 
+def test_ill_formed_text_is_no_dead_letter(pg, archive_load, run_dir):
+    """Text holding ill-formed UTF-8 (a byte cut inside a character, bytes
+    that are never UTF-8, a surrogate, an overlong form: see archive-load
+    --odd-text) in event bodies and nicks and in tickets' subject, name and
+    details: PostgreSQL would refuse each row (22021) and every one would be
+    a dead letter, a transcript line lost.  The store replaces what is
+    ill-formed with U+FFFD where text enters it, and takes every row."""
+    load = archive_load("--count", 300, "--rate", 0, "--tickets", 3, "--odd-text",
+                        "--prefix", "odd", "--wait-committed")
+    assert load.wait_exit(60) == 0
+    final = load.last("committed")
+    assert final["dead"] == 0 and final["committed"] == final["appended"]
+    dead = run_dir / "state" / "dead-letter.jsonl"
+    assert not dead.exists() or dead.read_text() == ""
+    odd = "\ufffd|\ufffd|\ufffd\ufffd\ufffd|\ufffd\ufffd"
+    rows = pg.db_rows("SELECT actor_nick, body FROM ticket_events "
+                      "WHERE stanza_id LIKE 'odd-%%'")
+    assert len(rows) == 300
+    assert all(nick.endswith(odd) and body.startswith(odd) for nick, body in rows)
+    tickets = pg.db_rows("SELECT subject, customer_name, details->>'source' FROM tickets "
+                         "ORDER BY id")
+    assert len(tickets) == 3
+    assert all(t[0] == "load test " + odd and t[1].endswith(" " + odd) and t[2] == odd
+               for t in tickets), tickets
+
+
 def test_reads_see_events_not_shipped_yet(pg, archive_load):
     """While the table cannot be written, MAM pages (forwards and backwards)
     still return every appended event, in order, from memory and from the

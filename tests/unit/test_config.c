@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 
 static const char *const minimal =
@@ -186,6 +187,71 @@ static void test_indented_lines_are_keys_not_continuations(void **state)
     config_free(&cfg);
 }
 
+/* Lines longer than inih's 200-byte buffer: a 2,000-character admins list
+ * (and a long secret, a long comment) load whole, and an error after them
+ * is reported on its own line. */
+static void test_long_lines(void **state)
+{
+    struct config cfg;
+    struct config_error err;
+    (void)state;
+    struct buf text = BUF_INIT, admins = BUF_INIT;
+    for (int i = 0; admins.len < 2000; i++)
+        buf_printf(&admins, "%sagent%03d@support-staff.example.org",
+                   i ? ", " : "", i);
+    buf_printf(&text, "[component]\njid = support.localhost\nsecret = ");
+    for (int i = 0; i < 500; i++)
+        buf_append_char(&text, (char)('a' + i % 26));
+    buf_printf(&text, "\n; %0600d\n[database]\nconninfo = dbname=x\n"
+                      "[service]\nadmins  =   %s   \n", 0, buf_cstr(&admins));
+    assert_int_equal(load(buf_cstr(&text), &cfg, &err), 0);
+    assert_int_equal(strlen(cfg.component.secret), 500);
+    size_t n = 0;
+    while (cfg.service.admins[n])
+        n++;
+    assert_true(n >= 50);
+    assert_string_equal(cfg.service.admins[0], "agent000@support-staff.example.org");
+    assert_true(config_is_admin(&cfg, "agent049@support-staff.example.org"));
+    config_free(&cfg);
+
+    /* A bad value on the long line, and a bad line after it: each is named
+     * by its own line number. */
+    buf_reset(&text);
+    buf_printf(&text, "[component]\njid = a.example\nsecret = s\n[database]\n"
+                      "conninfo = x\n[service]\nadmins = %s, not a jid\n",
+               buf_cstr(&admins));
+    struct config c2;
+    assert_int_equal(load(buf_cstr(&text), &c2, &err), -1);
+    assert_non_null(strstr(err.text, ":7: [service] admins: '"));
+    assert_non_null(strstr(err.text, "...' must list bare JIDs"));
+    buf_reset(&text);
+    buf_printf(&text, "[component]\njid = a.example\nsecret = %s\nno equals here\n",
+               buf_cstr(&admins));
+    expect_error(buf_cstr(&text),
+                 "4: syntax error: expected '[section]' or 'key = value'");
+    /* A long line without a key at all. */
+    buf_reset(&text);
+    buf_printf(&text, "[component]\n%s\n", buf_cstr(&admins));
+    expect_error(buf_cstr(&text),
+                 "2: syntax error: expected '[section]' or 'key = value'");
+    buf_free(&text);
+    buf_free(&admins);
+
+    /* A NUL byte hid the rest of its line from the INI reader. */
+    static const char nul[] = "[component]\njid = a.example\nsecret = s\0ecret\n";
+    strcpy(path, "/tmp/mucdesk-test-config-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, nul, sizeof nul - 1), (ssize_t)(sizeof nul - 1));
+    close(fd);
+    struct config c3;
+    assert_int_equal(config_load(path, &c3, &err), -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:3: a NUL byte in the line", path);
+    assert_string_equal(err.text, want);
+    unlink(path);
+}
+
 static void test_missing_file(void **state)
 {
     struct config cfg;
@@ -260,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_syntax_error_and_key_outside_section),
         cmocka_unit_test(test_indented_lines_are_keys_not_continuations),
+        cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_file_mode_is_recorded),
         cmocka_unit_test(test_placeholder_secret_is_refused),

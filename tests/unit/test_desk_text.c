@@ -1,5 +1,6 @@
 /* Unit tests: the desk's pure helpers (desk/text.c): text command lines,
- * the wait estimate, the rolling average, the session details JSON. */
+ * the wait estimate, the rolling average, the session details JSON, the
+ * customer's email address. */
 #include "cmocka_prelude.h"
 
 #include <stdlib.h>
@@ -115,7 +116,69 @@ static void test_json(void **state)
                                    sizeof small),
                      0);
     assert_string_equal(small, "abc");
+    /* ...and whole characters: "é" (2 bytes) does not fit after "ab" */
+    assert_int_equal(desk_json_get("{\"a\": \"ab\u00e9\"}", "a", small,
+                                   sizeof small),
+                     0);
+    assert_string_equal(small, "ab");
+    assert_int_equal(desk_json_get("{\"a\": \"ab\xc3\xa9\"}", "a", small,
+                                   sizeof small),
+                     0);
+    assert_string_equal(small, "ab");
+    /* a surrogate pair is one character; a lone half is U+FFFD, never the
+     * ill-formed 3-byte form of a surrogate */
+    assert_int_equal(desk_json_get("{\"a\": \"\\ud83d\\ude00\"}", "a", v,
+                                   sizeof v),
+                     0);
+    assert_string_equal(v, "\xf0\x9f\x98\x80");
+    assert_int_equal(desk_json_get("{\"a\": \"x\\ud83dy\\udc00\"}", "a", v,
+                                   sizeof v),
+                     0);
+    assert_string_equal(v, "x\xef\xbf\xbdy\xef\xbf\xbd");
     buf_free(&b);
+}
+
+static void test_email(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "ann@example.org", "a.b+tag@mail.example.co.uk", "o'brien@example.ie",
+        "x@xn--bcher-kva.example", "j\xc3\xb6rg@b\xc3\xbc" "cher.example",
+        "{weird}~!#$%&*=?^_`|@x-y.example", "a@b.c",
+    };
+    static const char *const bad[] = {
+        "", "ann", "@example.org", "ann@", "ann@example", "ann@@example.org",
+        "a@b@example.org", "ann@example.org,eve@evil.example",
+        "ann@example.org, eve@evil.example", "root,ann@example.org",
+        "ann@example.org;eve@evil.example", "Ann <ann@example.org>",
+        "\"ann\"@example.org", "ann@example.org\r\nBcc: eve@evil.example",
+        "ann@example.org\nBcc: eve", "ann@example.org\r", "an n@example.org",
+        "ann@exa mple.org", "(c)ann@example.org", "ann@[127.0.0.1]",
+        "group:ann@example.org;", ".ann@example.org", "ann.@example.org",
+        "a..b@example.org", "ann@example..org", "ann@.example.org",
+        "ann@example.org.", "ann@-example.org", "ann@example-.org",
+        "ann@exam\\ple.org", "ann\t@example.org", "ann@example.org\x01",
+        "ann@ex\xe2\x82.org", /* ill-formed UTF-8 */
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_true(desk_email_ok(good[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (desk_email_ok(bad[i]))
+            fail_msg("accepted %s", bad[i]);
+    char longest[300];
+    memset(longest, 'a', 64);
+    strcpy(longest + 64, "@");
+    for (size_t n = strlen(longest); n < 254; n += 2)
+        strcpy(longest + n, n + 2 < 254 ? "b." : "bc");
+    longest[254] = '\0';
+    longest[253] = 'c';
+    assert_true(desk_email_ok(longest));
+    longest[254] = 'c';
+    longest[255] = '\0';
+    assert_false(desk_email_ok(longest));  /* 255 bytes */
+    memset(longest, 'a', 65);
+    strcpy(longest + 65, "@example.org");
+    assert_false(desk_email_ok(longest));  /* a 65-byte local part */
 }
 
 static void test_normalise_list(void **state)
@@ -138,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_rolling_average),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_normalise_list),
+        cmocka_unit_test(test_email),
     };
     return cmocka_run_group_tests_name("desk_text", tests, NULL, NULL);
 }

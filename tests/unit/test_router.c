@@ -173,6 +173,49 @@ static void test_bad_addresses(void **state)
     assert_string_equal(out, "");
 }
 
+/* Deeper than STANZA_DEPTH_MAX: policy-violation, and no handler sees it. */
+static void test_too_deep(void **state)
+{
+    struct fixture *f = *state;
+    struct buf xml = BUF_INIT;
+    for (int levels = STANZA_DEPTH_MAX; levels <= STANZA_DEPTH_MAX + 1; levels++) {
+        buf_reset(&xml);
+        buf_append_str(&xml, "<iq type='get' id='d1' from='u@localhost/r' "
+                             "to='support.localhost'><ping xmlns='urn:xmpp:ping'>");
+        for (int i = 2; i < levels; i++)
+            buf_append_str(&xml, "<a>");
+        for (int i = 2; i < levels; i++)
+            buf_append_str(&xml, "</a>");
+        buf_append_str(&xml, "</ping></iq>");
+        const char *out = dispatch(f, buf_cstr(&xml));
+        if (levels == STANZA_DEPTH_MAX) {
+            assert_non_null(strstr(out, "type='result'"));
+        } else {
+            assert_non_null(strstr(out, "<policy-violation"));
+            assert_non_null(strstr(out, "nested too deeply"));
+        }
+    }
+    buf_free(&xml);
+}
+
+/* The error text's fixed buffer keeps whole characters only. */
+static void test_error_text_cut_on_a_character(void **state)
+{
+    (void)state;
+    struct xerr e;
+    char text[400];
+    for (size_t pad = 250; pad < 256; pad++) {
+        memset(text, 'a', pad);
+        strcpy(text + pad, "\xf0\x9f\x98\x80 and more");   /* U+1F600 */
+        xerr_set(&e, XERR_BAD_REQUEST, "%s", text);
+        size_t n = strlen(e.text);
+        assert_true(n < sizeof e.text);
+        /* either the whole character or none of it */
+        assert_true(n == pad || n >= pad + 4);
+        assert_memory_equal(e.text, text, n);
+    }
+}
+
 static void on_room_message(void *ud, const struct stanza_in *in)
 {
     struct fixture *f = ud;
@@ -272,6 +315,8 @@ int main(void)
         cmocka_unit_test(test_never_answer_results_or_errors),
         cmocka_unit_test(test_messages_without_handler_get_an_error),
         cmocka_unit_test(test_bad_addresses),
+        cmocka_unit_test(test_too_deep),
+        cmocka_unit_test(test_error_text_cut_on_a_character),
         cmocka_unit_test(test_routes_by_address_kind),
         cmocka_unit_test(test_expected_replies),
         cmocka_unit_test(test_ids_are_random),

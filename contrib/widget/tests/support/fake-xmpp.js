@@ -277,7 +277,7 @@ export class FakeServer {
         if (e.note) return respond("completed", sessionid, xml("note", { type: "error" }, e.note));
         throw stanzaError(e.condition, e.text);
       }
-      if (!one("email").includes("@")) throw stanzaError("bad-request", "email: not a valid email address");
+      if (!one("email").includes("@")) throw stanzaError("bad-request", "email: give one email address, such as name@example.org");
       const n = this.nextTicket++;
       const offline = this.offline;
       const ticket = { n, room: `ticket-${n}@${SERVICE}`, token: `tok-${n}-secret`, values: v, status: "QUEUED", rating: null, ended: false };
