@@ -240,6 +240,14 @@ static int room_node_items(void *ud, const struct stanza_in *in,
     return adhoc_room_node_items(d->adhoc, in, node, out, err);
 }
 
+/* Only admins and queue staff are privileged in any room (session rooms
+ * ask desk_role_for for their queue, queue rooms likewise). */
+static bool privileged_somewhere(void *ud, const char *bare)
+{
+    struct desk *d = ud;
+    return config_is_admin(d->cfg, bare) || desk_is_staff_anywhere(d, bare);
+}
+
 struct desk *desk_new(struct loop *loop, struct router *router,
                       struct disco *disco, struct muc *muc,
                       struct store *store, struct archive *archive,
@@ -270,8 +278,11 @@ struct desk *desk_new(struct loop *loop, struct router *router,
         return NULL;
     }
     adhoc_set_class_lookup(d->adhoc, room_class, d);
-    struct muc_room_disco rd = {room_node_info, room_node_items,
-                                room_features, d};
+    struct muc_room_disco rd = {.node_info = room_node_info,
+                                .node_items = room_node_items,
+                                .features = room_features,
+                                .privileged_somewhere = privileged_somewhere,
+                                .ud = d};
     muc_set_room_disco(muc, &rd);
     muc_set_conceal(muc, conceal, d);
     if (desk_plugins_start(d) < 0 || desk_adhoc_register(d) < 0) {
