@@ -453,6 +453,7 @@ void desk_dir_apply(struct desk *d, struct desk_directory *dir)
         if (!q->seen)
             queue_drop(d, q);
     }
+    desk_staff_set_rebuild(d);
     for (q = d->queues; q; q = q->hh.next)
         desk_queue_update_subject(q);
     desk_route_all(d);

@@ -242,6 +242,16 @@ int desk_offer_make(struct desk_chat *c, const char *jid)
 
 /* ---- routing ------------------------------------------------------------------ */
 
+/* Whether agent s is free for chat c: no offer pending, or (for a chat
+ * whose customer is in the room) only an offer of a chat nobody has
+ * entered yet, which c may take over: a burst of phantom requests must
+ * not keep agents from the customers who are really there. */
+static bool free_for(const struct desk_staff *s, const struct desk_chat *c)
+{
+    return !s->offer ||
+           (c->customer_present && s->offer != c && !s->offer->joined_once);
+}
+
 static void route_one(struct desk_queue *q, struct desk_chat *c)
 {
     struct desk *d = q->desk;
@@ -256,7 +266,7 @@ static void route_one(struct desk_queue *q, struct desk_chat *c)
         if (!desk_agent_available(d, q, m->jid))
             continue;
         struct desk_staff *s = desk_staff_get(d, m->jid);
-        if (!s || s->offer || declined_recently(c, m->jid, now))
+        if (!s || !free_for(s, c) || declined_recently(c, m->jid, now))
             continue;
         if (c->room && muc_room_find_user(c->room, m->jid))
             continue; /* already in that chat */
@@ -293,11 +303,15 @@ void desk_route(struct desk_queue *q)
 {
     if (!q->room)
         return;
-    for (struct desk_chat *c = q->wait_head; c; c = c->wnext) {
-        if (c->offered_to || !c->room)
-            continue;
-        route_one(q, c);
-    }
+    /* Chats whose customer is in the room first, then the others; a held
+     * chat (limits.c) waits for its customer. */
+    for (int present = 1; present >= 0; present--)
+        for (struct desk_chat *c = q->wait_head; c; c = c->wnext) {
+            if (c->offered_to || !c->room || c->held ||
+                c->customer_present != (bool)present)
+                continue;
+            route_one(q, c);
+        }
     desk_queue_update_subject(q);
 }
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "core/budget.h"
 #include "core/buf.h"
 #include "core/ratelimit.h"
 #include "muc/muc.h"
@@ -176,6 +177,8 @@ struct muc {
     struct muc_held *held_head, *held_tail;
     struct muc_forward *forwards; /* iq forwarded to occupants (iq.c) */
     struct muc_mam_query *mam_queries; /* waiting for the archive (mam.c) */
+    unsigned mam_in_flight;
+    struct budget *mam_by_jid, *mam_by_domain; /* [muc] mam_queries_per_* */
     struct buf scratch;           /* payload serialisation, reused */
     struct buf scratch2;
     struct muc_room_disco room_disco; /* nodes the layer above answers */
