@@ -963,6 +963,12 @@ void desk_chat_withdraw(struct desk_chat *c, const char *why)
     }
     desk_chat_end(c, TICKET_RESOLVED, NULL, why,
                   "This chat was closed: nobody entered it.");
+    /* Its room holds the session details and the greeting only, and no
+     * customer will rate it: it goes at once instead of being kept for
+     * closed_room_hours, or a stream of phantom requests would pile up
+     * rooms for a day (the transcript is in PostgreSQL). */
+    loop_timer_cancel(d->loop, c->expire_timer);
+    c->expire_timer = loop_timer_add(d->loop, 1, expire_timer, c, NULL);
 }
 
 /* ---- restoring at start-up ------------------------------------------------------- */
@@ -1017,6 +1023,12 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
     bool ended = t->ended_us != 0;
     int64_t keep_us = (int64_t)d->cfg->desk.closed_room_hours * 3600 * 1000000;
     if (ended && t->ended_us + keep_us <= stamp_now_us())
+        return NULL;
+    /* Nor does a chat nobody took that ended RESOLVED (withdrawn, or left
+     * before anyone came) come back: nobody rates it, staff read it with
+     * the transcript command, and a day of phantom requests must not
+     * come back as rooms at every start. */
+    if (ended && !t->accepted_us && t->status == TICKET_RESOLVED)
         return NULL;
     struct desk_queue *q = desk_queue_find(d, t->queue);
     struct desk_chat *c = chat_alloc(d);

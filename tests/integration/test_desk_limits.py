@@ -5,6 +5,7 @@ fresh anonymous JIDs cannot keep a real customer of the same domain
 waiting; open ad-hoc sessions are capped per JID; archive queries in flight
 are capped per JID; ratings have a budget."""
 
+import signal
 import time
 
 from desk_e2e import (command, desk, execute, expect_invite, expect_notice,  # noqa: F401
@@ -24,9 +25,11 @@ def notices(client, room, contains):
 def test_a_chat_nobody_enters_ends_and_is_withdrawn(desk, xmpp, db):
     """[desk] unjoined_timeout: the ticket ends RESOLVED with a staff note,
     the queue room hears it is withdrawn, the offer is withdrawn (the agent
-    is free for the next customer at once) and it is not announced again."""
-    desk(queues=[("billing", "round-robin", {"offer-timeout": 120})], agents=A,
-         desk={"unjoined_timeout": 5, "reannounce_after": 1})
+    is free for the next customer at once), it is not announced again, and
+    its room is not kept (nor brought back by a restart) as ended chats'
+    rooms are: phantoms would pile up rooms for closed_room_hours."""
+    md = desk(queues=[("billing", "round-robin", {"offer-timeout": 120})], agents=A,
+              desk={"unjoined_timeout": 5, "reannounce_after": 1})
     agent = xmpp.login("agent1")
     join_queue(agent, "billing", "Alex")
     ghost = request_chat(xmpp.anonymous(), "billing", name="Ghost")
@@ -50,6 +53,14 @@ def test_a_chat_nobody_enters_ends_and_is_withdrawn(desk, xmpp, db):
     agent.clear()
     agent.expect_none(lambda el: "ticket #%s" % ghost["ticket"] in
                       (el.findtext("{jabber:client}body") or ""), 2.5)
+    # Its room is gone, even for staff (an ended chat's room is kept).
+    assert join(agent, ghost["room"], "Alex").get("type") == "error"
+    # A restart does not bring it back.
+    assert md.stop(signal.SIGTERM) == 0
+    mark = md.mark()
+    md.start()
+    md.wait_for_log("open ticket(s) restored", after=mark)
+    assert "; 0 ended chat room(s) kept for staff" in md.log_text(after=mark)
 
 
 def test_reannouncements_back_off_and_stop(desk, xmpp, db):
