@@ -147,6 +147,14 @@ int main(int argc, char **argv)
         return EXIT_CONFIG;
     }
 
+    /* Once, at start: a file others can read gives away the component
+     * secret (and any password in the conninfo) to every local user. */
+    if (config_open_to_others(&cfg))
+        log_warn(LOG,
+                 "%s is open to other users (mode %04o) and holds secrets "
+                 "(the component secret, the database conninfo): chmod o= %s",
+                 config_path, cfg.file_mode, config_path);
+
     int status = EXIT_RUNTIME;
     struct signals sig = {.fd = -1};
     struct service *svc = NULL;

@@ -13,7 +13,19 @@
  * [desk] plugins (the ratings plugin gives /rate).  Hooks:
  *  - pick_agent (strategies): given the chat and the agents who may take
  *    it now, the index of the one to offer it to, or -1 for nobody (the
- *    chat is announced and waits for an agent's /accept).
+ *    chat is announced and waits for an agent's /accept).  The desk asks
+ *    again only for chats whose request may have changed (a candidate
+ *    came or changed, an exclusion ended), never for all that wait on
+ *    every change, so the answer must be a function of the request:
+ *     (1) of the required skills and the candidates (order and fields)
+ *         only: not of the ticket number, the time or state of the
+ *         plugin's own (so equal requests get equal answers);
+ *     (2) of a required skill only through which candidates have it (two
+ *         skills no candidate has are alike);
+ *     (3) nobody among some candidates means nobody among any fewer of
+ *         them.
+ *    The built-in strategies are all like that (desk/routing.c says why
+ *    the desk needs it).
  *  - event: ticket life events (created, offered, accepted, requeued,
  *    closed): a strategy hears those of its queues, a feature plugin all.
  *  - commands + command: the text commands the plugin adds (/rate...).

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* ---- the schema: every key mucdesk understands ------------------------- */
 
@@ -388,6 +389,9 @@ int config_load(const char *path, struct config *cfg, struct config_error *err)
         config_free(cfg);
         return -1;
     }
+    struct stat sb;
+    if (fstat(fileno(st.file), &sb) == 0)
+        cfg->file_mode = (unsigned int)(sb.st_mode & 07777);
     configure_inih();
     int rc = ini_parse_stream(counting_reader, &st, on_key, &st);
     fclose(st.file);
@@ -428,6 +432,14 @@ int config_load(const char *path, struct config *cfg, struct config_error *err)
             }
         }
     }
+    size_t secret_index;
+    if (!st.failed && find_key("component", "secret", &secret_index) &&
+        strcmp(cfg->component.secret, CONFIG_PLACEHOLDER_SECRET) == 0)
+        set_error(&st, st.seen_line[secret_index], "component", "secret",
+                  "'%s' is the example's placeholder: set the secret this "
+                  "component has in the XMPP server (Prosody: "
+                  "component_secret, ejabberd: password)",
+                  CONFIG_PLACEHOLDER_SECRET);
     if (st.failed) {
         config_free(cfg);
         return -1;
@@ -456,6 +468,11 @@ void config_free(struct config *cfg)
     }
     free(cfg->path);
     cfg->path = NULL;
+}
+
+bool config_open_to_others(const struct config *cfg)
+{
+    return (cfg->file_mode & 007) != 0;
 }
 
 bool config_is_admin(const struct config *cfg, const char *bare_jid)

@@ -16,6 +16,9 @@ enum config_durability { CONFIG_DURABILITY_JOURNAL, CONFIG_DURABILITY_ASYNC };
 
 struct config {
     char *path;
+    /* The file's permission bits when it was read (st_mode & 07777): it
+     * holds secrets, so main() warns when others may open it. */
+    unsigned int file_mode;
 
     struct {
         char *jid;    /* the component's domain, prepared */
@@ -112,11 +115,21 @@ struct config_error {
     char text[1024];
 };
 
+/* The component secret of the example configurations mucdesk ships (the
+ * Debian package's /etc/mucdesk/mucdesk.conf, the Prosody and ejabberd
+ * snippets).  A file that still has it is refused: the daemon must not run
+ * with a secret anyone can read in the package. */
+#define CONFIG_PLACEHOLDER_SECRET "change this secret"
+
 /* Reads and validates `path`.  On success fills *out (free with config_free)
  * and returns 0.  On failure returns -1 and writes the one-line message. */
 int config_load(const char *path, struct config *out, struct config_error *err);
 
 void config_free(struct config *cfg);
+
+/* True if users other than the file's owner and group may read, write or
+ * run the file that was loaded (any of the bits 007 set). */
+bool config_open_to_others(const struct config *cfg);
 
 /* True if the bare JID (prepared text) is a configured admin. */
 bool config_is_admin(const struct config *cfg, const char *bare_jid);

@@ -154,7 +154,8 @@ static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
         /* Offers wait for nobody who is busy; freed capacity routes. */
         if (busy && s->offer)
             desk_offer_withdraw(s->offer, false);
-        desk_route_all(d);
+        desk_routing_staff_changed(d, s, false);
+        desk_route_pending(d);
     }
     adhoc_note(st, "info", busy ? "You are busy: no new chats are offered "
                                   "to you."

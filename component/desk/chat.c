@@ -149,46 +149,6 @@ int desk_chat_add_customer(struct desk_chat *c, const char *bare)
     return 0;
 }
 
-/* ---- the waiting list --------------------------------------------------------- */
-
-static void wait_remove(struct desk_chat *c)
-{
-    struct desk_queue *q = c->waiting_in;
-    if (!q)
-        return;
-    if (c->wprev)
-        c->wprev->wnext = c->wnext;
-    else
-        q->wait_head = c->wnext;
-    if (c->wnext)
-        c->wnext->wprev = c->wprev;
-    else
-        q->wait_tail = c->wprev;
-    c->wprev = c->wnext = NULL;
-    c->waiting_in = NULL;
-}
-
-static void wait_add(struct desk_queue *q, struct desk_chat *c, bool front)
-{
-    wait_remove(c);
-    c->waiting_in = q;
-    if (front) {
-        c->wnext = q->wait_head;
-        if (q->wait_head)
-            q->wait_head->wprev = c;
-        else
-            q->wait_tail = c;
-        q->wait_head = c;
-    } else {
-        c->wprev = q->wait_tail;
-        if (q->wait_tail)
-            q->wait_tail->wnext = c;
-        else
-            q->wait_head = c;
-        q->wait_tail = c;
-    }
-}
-
 /* ---- the ticket -------------------------------------------------------------- */
 
 static void snapshot(const struct desk_chat *c, struct store_ticket *t)
@@ -359,7 +319,8 @@ void desk_chat_free(struct desk_chat *c)
         return;
     struct desk *d = c->desk;
     desk_offer_withdraw(c, false);
-    wait_remove(c);
+    desk_wait_remove(c);
+    loop_timer_cancel(d->loop, c->skip_timer);
     loop_timer_cancel(d->loop, c->grace_timer);
     loop_timer_cancel(d->loop, c->maxwait_timer);
     loop_timer_cancel(d->loop, c->announce_timer);
@@ -379,6 +340,7 @@ void desk_chat_free(struct desk_chat *c)
     }
     names_free(c->customers);
     names_free(c->declines);
+    names_free(c->in_room);
     names_free(c->observers);
     free(c->queue);
     free(c->subject);
@@ -700,7 +662,7 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
         muc_room_post(c->room, q->greeting, false);
     c->state = DESK_CHAT_WAITING;
     c->enqueued_ms = loop_now(d->loop);
-    wait_add(q, c, false);
+    desk_wait_add(q, c, false);
     /* Counted against its domain until the customer enters (this may end
      * the domain's oldest chat nobody entered). */
     desk_limits_chat_created(c);
@@ -777,6 +739,7 @@ static void owner_release(struct desk_chat *c)
     if (s && s->active > 0) {
         s->active--;
         s->idle_since_ms = loop_now(c->desk->loop);
+        desk_routing_staff_changed(c->desk, s, true);
     }
 }
 
@@ -785,6 +748,7 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
     struct desk *d = c->desk;
     struct desk_queue *q = c->waiting_in ? c->waiting_in
                                          : desk_queue_find(d, c->queue);
+    desk_limits_chat_unqueued(c); /* taken: no phantom any more */
     desk_offer_withdraw(c, false);
     bool transfer = c->state == DESK_CHAT_ACTIVE;
     if (transfer)
@@ -793,7 +757,7 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
         struct desk_queue *wq = c->waiting_in;
         uint64_t waited = loop_now(d->loop) - c->enqueued_ms;
         desk_rolling_add(&wq->waits, (double)waited / 1000.0);
-        wait_remove(c);
+        desk_wait_remove(c);
     }
     loop_timer_cancel(d->loop, c->announce_timer);
     loop_timer_cancel(d->loop, c->maxwait_timer);
@@ -809,6 +773,7 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
     if (s) {
         s->active++;
         c->owner_counted = true;
+        desk_routing_staff_changed(d, s, true);
     }
     desk_chat_save(c);
     char body[300];
@@ -832,6 +797,9 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     desk_offer_withdraw(c, false);
     owner_release(c);
     desk_chat_clock(c, false);
+    /* Staff put it back: routed like any other from now on. */
+    desk_limits_chat_unqueued(c);
+    c->held = false;
     free(c->owner_jid);
     c->owner_jid = NULL;
     bool moved = strcmp(c->queue, q->name) != 0;
@@ -845,7 +813,7 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     c->no_agents_told = false;
     c->last_position = -1;
     /* Back at the front: this customer has waited already. */
-    wait_add(q, c, true);
+    desk_wait_add(q, c, true);
     start_waiting_timers(c, q);
     desk_chat_save(c);
     char body[300];
@@ -867,6 +835,8 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     desk_queue_announce(q, text);
     log_info(LOG, "ticket %lld: %s to %s", (long long)c->id, why, q->name);
     desk_plugin_event(c, MUCDESK_EVENT_REQUEUED, actor);
+    if (moved)
+        desk_chat_review_staff(c); /* the old queue's staff lose their rights */
     desk_push_positions(q, true);
     desk_route(q);
     if (old && old != q)
@@ -891,7 +861,7 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
                                          : desk_queue_find(d, c->queue);
     desk_offer_withdraw(c, false);
     owner_release(c);
-    wait_remove(c);
+    desk_wait_remove(c);
     desk_chat_clock(c, false);
     loop_timer_cancel(d->loop, c->grace_timer);
     loop_timer_cancel(d->loop, c->announce_timer);
@@ -1091,6 +1061,7 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
         if (s) {
             s->active++;
             c->owner_counted = true;
+            desk_routing_staff_changed(d, s, true);
         }
         desk_chat_clock(c, true);
     } else {
@@ -1098,7 +1069,7 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
         c->status = TICKET_QUEUED;
         c->enqueued_ms = loop_now(d->loop);
         if (q) {
-            wait_add(q, c, false);
+            desk_wait_add(q, c, false);
             start_waiting_timers(c, q);
         }
     }
@@ -1113,13 +1084,24 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
 
 /* ---- the session room's hooks ---------------------------------------------------- */
 
+/* The chat's customer among the occupants: not staff, and one of its
+ * customers' JIDs (staff who lost their rights stay in the room as
+ * neither). */
+static bool is_customer_occupant(const struct desk_chat *c,
+                                 const struct muc_occupant *o)
+{
+    char bare[BARE_MAX];
+    return !muc_occupant_privileged(o) &&
+           desk_chat_is_customer(c, muc_occupant_bare_jid(o, bare, sizeof bare));
+}
+
 struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c)
 {
     if (!c->room)
         return NULL;
     for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
          o = muc_occupant_next(o))
-        if (!muc_occupant_privileged(o))
+        if (is_customer_occupant(c, o))
             return o;
     return NULL;
 }
@@ -1134,6 +1116,59 @@ bool desk_chat_has_staff(const struct desk_chat *c)
         if (muc_occupant_privileged(o) && !muc_occupant_invisible(o))
             return true;
     return false;
+}
+
+/* Staff rights in a session room follow the queue's membership, as they
+ * did on entry (s_pre_join): re-evaluated whenever it may have changed (the
+ * directory reloaded, the chat moved to another queue).  Whoever lost them
+ * stops being privileged (muc tells them alone: no observers, no
+ * staff-only posts from now on) and stays as a plain occupant; an
+ * invisible observer who may no longer observe is removed.  An owner who
+ * lost them no longer holds the chat: with no staff left it goes back to
+ * its queue. */
+void desk_chat_review_staff(struct desk_chat *c)
+{
+    struct desk *d = c->desk;
+    if (!c->room)
+        return;
+    struct desk_queue *q = desk_queue_find(d, c->queue);
+    bool owner_lost = false;
+    for (;;) {
+        struct muc_occupant *observer = NULL;
+        for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+             o = muc_occupant_next(o)) {
+            char bare[BARE_MAX];
+            muc_occupant_bare_jid(o, bare, sizeof bare);
+            enum desk_role role = desk_role_for(d, bare, q, c);
+            if (muc_occupant_invisible(o) &&
+                !desk_authz_allows(role, DESK_ACT_SUPERVISE)) {
+                observer = o;
+                break;
+            }
+            bool staff = role >= DESK_ROLE_AGENT;
+            if (!muc_occupant_set_privileged(o, staff) || staff)
+                continue;
+            log_info(LOG, "ticket %lld: %s is no longer staff of queue %s",
+                     (long long)c->id, bare, c->queue);
+            if (c->owner_jid && strcmp(c->owner_jid, bare) == 0)
+                owner_lost = true;
+        }
+        if (!observer)
+            break;
+        /* Kicked as an observer: only staff and itself hear of it. */
+        muc_occupant_kick(observer, "You are no longer staff of this queue");
+        if (!c->room)
+            return;
+    }
+    if (c->state != DESK_CHAT_ACTIVE)
+        return;
+    if (!desk_chat_has_staff(c)) {
+        if (q)
+            desk_chat_requeue(c, q, NULL, "agent no longer staff");
+    } else if (owner_lost) {
+        owner_release(c);
+        desk_route_pending(d);
+    }
 }
 
 static enum muc_join_verdict s_pre_join(void *ud, struct muc_room *room,
@@ -1171,6 +1206,9 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
     (void)room;
     char bare[BARE_MAX];
     muc_occupant_bare_jid(o, bare, sizeof bare);
+    /* Whoever is in the room is no candidate for it (routing.c). */
+    if (desk_routing_chat_occupant(c, bare, true) < 0)
+        log_error(LOG, "ticket %lld: out of memory", (long long)c->id);
     if (!muc_occupant_privileged(o)) {
         c->customer_present = true;
         c->customer_left_explicitly = false;
@@ -1180,6 +1218,7 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
             /* Held while its domain was over budget: the agents hear of
              * it now that a customer is really there. */
             if (was_held && c->state == DESK_CHAT_WAITING && c->waiting_in) {
+                desk_routing_chat_changed(c); /* routable now */
                 start_waiting_timers(c, c->waiting_in);
                 announce_new(c, c->waiting_in);
             }
@@ -1201,6 +1240,8 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
                     "<desk xmlns='" NS_DESK "' event='no-agents'/>");
             if (!c->offered_to)
                 desk_route(c->waiting_in);
+            if (!c->offered_to)
+                desk_limits_customer_waits(c);
         }
         return;
     }
@@ -1216,7 +1257,7 @@ static void s_leaving(void *ud, struct muc_room *room,
 {
     struct desk_chat *c = ud;
     (void)room;
-    if (muc_occupant_privileged(o))
+    if (!is_customer_occupant(c, o))
         return;
     xmpp_stanza_t *x = stanza_child(in->st, "desk", NS_DESK);
     const char *ev = x ? stanza_attr(x, "event") : NULL;
@@ -1254,11 +1295,17 @@ static void s_left(void *ud, struct muc_room *room,
     struct desk_chat *c = ud;
     struct desk *d = c->desk;
     (void)room;
+    char bare[BARE_MAX];
+    muc_occupant_bare_jid(o, bare, sizeof bare);
+    desk_routing_chat_occupant(c, bare, false);
     if (why == MUC_LEFT_SHUTDOWN || why == MUC_LEFT_DESTROY ||
         c->state == DESK_CHAT_ENDED || d->stopping)
         return;
-    char bare[BARE_MAX];
-    muc_occupant_bare_jid(o, bare, sizeof bare);
+    if (!muc_occupant_privileged(o) && !desk_chat_is_customer(c, bare))
+        return; /* staff who lost their rights here: nothing follows */
+    /* Staff leaving a waiting chat may be its candidates now. */
+    if (c->state == DESK_CHAT_WAITING && muc_occupant_privileged(o))
+        desk_route_pending(d);
     if (!muc_occupant_privileged(o)) {
         if (desk_chat_customer_occupant(c))
             return; /* another session of the customer is still there */
@@ -1286,7 +1333,7 @@ static void s_left(void *ud, struct muc_room *room,
                strcmp(c->owner_jid, bare) == 0) {
         /* The owner left, others stay: the owner's slot is free. */
         owner_release(c);
-        desk_route_all(d);
+        desk_route_pending(d);
     }
 }
 
@@ -1298,7 +1345,9 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
     struct desk_chat *c = ud;
     (void)in;
     struct desk_cmdline cl;
-    if (body[0] != '/' || !muc_occupant_privileged(from) ||
+    /* Commands from anyone but the customer: staff who lost their rights
+     * here get a refusal, not their "/note ..." shown to the customer. */
+    if (body[0] != '/' || is_customer_occupant(c, from) ||
         desk_cmdline_parse(body, &cl) < 0)
         return desk_plugin_message(c, from, body) ? MUC_MESSAGE_CONSUMED
                                                   : MUC_MESSAGE_PASS;
@@ -1389,11 +1438,27 @@ static bool s_is_privileged(void *ud, struct muc_room *room, const char *bare)
                              DESK_ACT_READ_TICKET);
 }
 
+/* Staff may bring in whoever may enter the chat (the queue's staff,
+ * admins), as /invite does; the customer invites nobody. */
+static bool s_may_invite(void *ud, struct muc_room *room,
+                         const struct muc_occupant *inviter,
+                         const char *invitee_bare)
+{
+    struct desk_chat *c = ud;
+    (void)room;
+    struct desk_queue *q = desk_queue_find(c->desk, c->queue);
+    return muc_occupant_privileged(inviter) &&
+           desk_authz_allows(desk_role_for(c->desk, invitee_bare, q, NULL),
+                             DESK_ACT_ENTER_SESSION);
+}
+
 static void s_destroyed(void *ud, struct muc_room *room)
 {
     struct desk_chat *c = ud;
-    if (c->room == room)
+    if (c->room == room) {
         c->room = NULL;
+        desk_routing_chat_changed(c);
+    }
 }
 
 static const struct muc_room_hooks session_hooks = {
@@ -1403,6 +1468,7 @@ static const struct muc_room_hooks session_hooks = {
     .left = s_left,
     .message = s_message,
     .form_submitted = s_form_submitted,
+    .may_invite = s_may_invite,
     .invite_declined = s_declined,
     .is_privileged = s_is_privileged,
     .destroyed = s_destroyed,

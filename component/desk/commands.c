@@ -517,6 +517,8 @@ static int cmd_close(struct desk_call *call, const char *args,
     }
     long long id = (long long)c->id;
     desk_chat_end(c, st, call->actor, args, NULL);
+    if (target)
+        desk_chat_review_staff(c); /* staff of the old queue stay, unprivileged */
     buf_printf(call->reply, "Ticket #%lld closed (%s).", id,
                ticket_status_name(st));
     return 0;

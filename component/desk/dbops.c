@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "desk/desk_impl.h"
+#include "desk/limits.h"
 
 #define LOG "desk"
 #define DB_DEADLINE_MS 15000
@@ -217,6 +218,7 @@ int desk_dir_write(struct desk *d, const char *kind,
 
 static void members_free(struct desk_queue *q)
 {
+    HASH_CLEAR(hh, q->member_index);
     for (size_t i = 0; i < q->member_count; i++) {
         free(q->members[i].jid);
         for (size_t k = 0; k < q->members[i].skill_count; k++)
@@ -290,15 +292,15 @@ static void queue_drop(struct desk *d, struct desk_queue *q)
     while (q->wait_head) {
         struct desk_chat *c = q->wait_head;
         desk_offer_withdraw(c, false);
-        q->wait_head = c->wnext;
-        c->wprev = c->wnext = NULL;
-        c->waiting_in = NULL;
+        desk_limits_chat_unqueued(c);
+        desk_wait_remove(c);
     }
     if (q->room) {
         struct muc_room *room = q->room;
         q->room = NULL;
         muc_room_destroy(room, "This queue was removed", NULL);
     }
+    desk_routing_queue_free(q);
     desk_queue_free_fields(q);
     free(q);
 }
@@ -399,6 +401,9 @@ static void evict_strangers(struct desk *d, struct desk_queue *q)
 
 void desk_dir_apply(struct desk *d, struct desk_directory *dir)
 {
+    /* The members are replaced: routing waits for desk_route_all() below
+     * to rebuild its state from them. */
+    d->routing_stale = true;
     canned_apply(d, dir);
     for (struct desk_queue *q = d->queues; q; q = q->hh.next)
         q->seen = false;
@@ -438,6 +443,15 @@ void desk_dir_apply(struct desk *d, struct desk_directory *dir)
             struct desk_member *m = &q->members[q->member_count];
             if (!(m->jid = strdup(a->jid)))
                 continue;
+            struct desk_member *dup = NULL;
+            HASH_FIND_STR(q->member_index, m->jid, dup);
+            if (dup) { /* (queue, jid) is the key: cannot happen */
+                free(m->jid);
+                m->jid = NULL;
+                continue;
+            }
+            HASH_ADD_KEYPTR(hh, q->member_index, m->jid, strlen(m->jid), m);
+            m->staff = desk_staff_get(d, m->jid);
             m->role = strcmp(a->role, "supervisor") == 0 ? DESK_ROLE_SUPERVISOR
                                                         : DESK_ROLE_AGENT;
             m->max_chats = a->max_chats;
@@ -454,9 +468,12 @@ void desk_dir_apply(struct desk *d, struct desk_directory *dir)
             queue_drop(d, q);
     }
     desk_staff_set_rebuild(d);
-    for (q = d->queues; q; q = q->hh.next)
-        desk_queue_update_subject(q);
-    desk_route_all(d);
+    /* Staff rights in session rooms follow the new membership (an agent
+     * removed from a queue stops seeing its chats' observers and notes). */
+    struct desk_chat *c, *ctmp;
+    HASH_ITER(hh, d->chats, c, ctmp)
+        desk_chat_review_staff(c);
+    desk_route_all(d); /* which updates the subjects */
 }
 
 /* ---- any SQL on the DB thread ------------------------------------------------ */

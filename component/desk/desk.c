@@ -47,10 +47,9 @@ const struct desk_member *desk_member_find(const struct desk_queue *q,
 {
     if (!q || !jid)
         return NULL;
-    for (size_t i = 0; i < q->member_count; i++)
-        if (strcmp(q->members[i].jid, jid) == 0)
-            return &q->members[i];
-    return NULL;
+    struct desk_member *m = NULL;
+    HASH_FIND_STR(q->member_index, jid, m);
+    return m;
 }
 
 enum desk_role desk_role_for(struct desk *d, const char *bare,
@@ -292,6 +291,7 @@ struct desk *desk_new(struct loop *loop, struct router *router,
     d->store = store;
     d->archive = archive;
     d->cfg = cfg;
+    d->route_offer = desk_offer_make;
     unsigned char rnd[6];
     if (RAND_bytes(rnd, sizeof rnd) != 1) {
         free(d);
@@ -374,12 +374,14 @@ void desk_free(struct desk *d)
     struct desk_queue *q, *qtmp;
     HASH_ITER(hh, d->queues, q, qtmp) {
         HASH_DEL(d->queues, q);
+        desk_routing_queue_free(q);
         desk_queue_free_fields(q);
         free(q);
     }
     struct desk_staff *s, *stmp;
     HASH_ITER(hh, d->staff, s, stmp) {
         HASH_DEL(d->staff, s);
+        desk_routing_staff_free(s);
         free(s->jid);
         free(s);
     }

@@ -25,6 +25,8 @@
 #define DESK_TOKEN_BYTES 20   /* 160 bits */
 
 struct desk_chat;
+struct desk_queue;
+struct desk_staff;
 
 /* A loaded plugin (one per name, shared by the queues using it). */
 struct desk_plugin_ref {
@@ -43,6 +45,34 @@ struct desk_member {
     int max_chats;
     char **skills;
     size_t skill_count;
+    UT_hash_handle hh;            /* the queue's member_index, by jid */
+    /* routing (routing.c); set up by desk_routing_rebuild() */
+    struct desk_queue *queue;
+    struct desk_staff *staff;     /* never NULL once rebuilt (or no routing) */
+    size_t index;                 /* in the queue's membership order */
+    int occupants;                /* queue room occupants with this bare JID */
+    bool shown;                   /* the first of them: no <show/> or chat */
+    bool available;               /* shown, not busy, below max_chats */
+    bool eligible;                /* available and holding no offer */
+    bool excluded;                /* scratch: left out of one request */
+    bool dirty;                   /* in the queue's dirty_members */
+    struct desk_member *dirty_next;
+};
+
+/* Routable waiting chats of a queue that need the same skills (as far as
+ * the queue's members have them: see routing.c), in queue order. */
+struct desk_route_class {
+    char *key;
+    struct desk_chat **heap;      /* a binary min-heap by desk_chat.order */
+    size_t len, cap;
+    bool rejected;                /* scratch of a full pass */
+    UT_hash_handle hh;
+};
+
+/* A skill some member of a queue has (routing.c). */
+struct desk_skill {
+    char *name;
+    UT_hash_handle hh;
 };
 
 struct desk_queue {
@@ -64,9 +94,25 @@ struct desk_queue {
     int max_wait_s;
     struct desk_member *members;
     size_t member_count;
+    struct desk_member *member_index; /* the same, by jid (uthash) */
     struct muc_room *room;
     struct desk_plugin_ref *plugin; /* NULL: could not load: manual */
     struct desk_chat *wait_head, *wait_tail; /* waiting chats, in order */
+    /* Its waiting chats nobody has entered yet and not held (limits.c). */
+    struct desk_chat *unentered_head;
+    /* routing.c's incremental state */
+    unsigned waiting_count;
+    struct desk_chat *age_head, *age_tail; /* waiting, by enqueued_ms */
+    int64_t order_front, order_back; /* desk_chat.order at either end */
+    size_t *eligible;             /* eligible members' indices, ascending */
+    size_t eligible_count, eligible_cap;
+    unsigned available_count;     /* members available (offer or not) */
+    struct desk_route_class *classes;
+    struct desk_skill *known_skills;
+    struct desk_chat *dirty_chats; /* routable chats to ask again */
+    struct desk_member *dirty_members; /* members newly eligible */
+    bool pending;                 /* dirty_* not empty */
+    bool subject_stale;           /* counts changed since the subject */
     struct desk_rolling waits;    /* seconds from request to accept */
     bool seen;                    /* during a directory reload */
     UT_hash_handle hh;
@@ -80,6 +126,8 @@ struct desk_staff {
     uint64_t last_offer_ms;
     struct desk_chat *offer;      /* the chat offered to them now */
     bool busy;                    /* set-availability: no new chats */
+    struct desk_member **memberships; /* routing.c: theirs in every queue */
+    size_t membership_count, membership_cap;
     UT_hash_handle hh;
 };
 
@@ -124,7 +172,16 @@ struct desk_chat {
     /* routing */
     char *offered_to;
     struct loop_timer *offer_timer;
-    struct desk_name *declines;
+    struct desk_name *declines;   /* decline skips (some maybe ended) */
+    struct loop_timer *skip_timer; /* the first skip's end */
+    struct desk_name *in_room;    /* one per occupant of its room (bare) */
+    int64_t order;                /* its place in waiting_in's list */
+    char *route_key;              /* its class (routing.c) */
+    struct desk_route_class *rclass; /* while routable: in its heap */
+    size_t heap_index;
+    bool dirty;                   /* in waiting_in's dirty_chats */
+    struct desk_chat *dprev, *dnext;
+    struct desk_chat *aprev, *anext; /* waiting_in's age list */
     uint64_t enqueued_ms;
     bool no_agents_told;
     /* Abuse limits (admin guide, "Abuse and limits"): a chat whose
@@ -133,7 +190,9 @@ struct desk_chat {
      * over its budget is held: announced and offered only once the
      * customer enters. */
     bool joined_once;             /* the customer has entered the room */
-    bool held;
+    bool held;                    /* not routable (routing.c) meanwhile */
+    struct desk_chat *uprev, *unext; /* in unentered_q->unentered_head */
+    struct desk_queue *unentered_q;
     bool charged_domain;          /* given back when the customer enters */
     struct budget_holder unjoined; /* in d->tickets_by_domain */
     struct loop_timer *unjoined_timer;
@@ -227,6 +286,9 @@ struct desk {
     bool tickets_loaded;
     struct loop_timer *poll_timer;
     struct loop_timer *tick_timer;
+    /* routing.c: makes an offer (desk_offer_make; unit tests put theirs) */
+    int (*route_offer)(struct desk_chat *c, const char *jid);
+    bool routing_stale;           /* members being replaced: rebuild next */
     char sid_prefix[20];
     uint64_t sid_counter;
     bool stopping;
@@ -262,15 +324,17 @@ int desk_int(const struct desk *d, const char *key);
 int desk_queue_open_room(struct desk_queue *q);
 void desk_queue_update_subject(struct desk_queue *q);
 void desk_queue_announce(struct desk_queue *q, const char *text);
-/* Offers waiting chats to available agents (the queue's strategy). */
+/* Routing after a change (routing.c decides what to ask again): pending
+ * offers are made, then stale queue subjects and q's are updated. */
 void desk_route(struct desk_queue *q);
+void desk_route_pending(struct desk *d);
+/* Everything again (after a directory load or the restore of tickets):
+ * presence read from the queue rooms, desk_routing_rebuild(). */
 void desk_route_all(struct desk *d);
 /* Chats offered to jid: withdrawn; declined marks it skipped for a while. */
 void desk_offer_withdraw(struct desk_chat *c, bool declined);
 /* Makes `jid` the chat's offer target and invites them. */
 int desk_offer_make(struct desk_chat *c, const char *jid);
-bool desk_agent_available(struct desk *d, const struct desk_queue *q,
-                          const char *jid);
 unsigned desk_queue_available_count(const struct desk_queue *q);
 unsigned desk_queue_online_count(const struct desk_queue *q);
 /* Within the queue's business hours now (always, if it has none). */
@@ -279,6 +343,43 @@ bool desk_queue_open_now(const struct desk_queue *q);
 const char *desk_queue_closed_text(const struct desk_queue *q);
 void desk_push_positions(struct desk_queue *q, bool force);
 int desk_chat_position(const struct desk_chat *c);
+
+/* ---- routing.c: which agent is offered which waiting chat ------------------------ */
+
+/* The waiting list: c goes to the back of q's (or the front: it waited
+ * already), out of any other; and out. */
+void desk_wait_add(struct desk_queue *q, struct desk_chat *c, bool front);
+void desk_wait_remove(struct desk_chat *c);
+/* Tell routing what changed; desk_route_pending() then acts on it.
+ *  - member_shown: m's first occupant in the queue room is (not) there
+ *    with no <show/> or chat (queue.c counts m->occupants);
+ *  - staff_changed: busy, active, offer or (fields) a candidate field
+ *    (active chats, idle since) of s changed;
+ *  - chat_changed: c's room appeared or went;
+ *  - chat_occupant: `bare` entered (in) or left one occupant of c's room;
+ *  - offer_started/ended: the bookkeeping of desk_offer_make/withdraw
+ *    (c->offered_to, s->offer, last_offer_ms; a decline skip until
+ *    skip_until_ms, 0 for none). */
+void desk_routing_member_shown(struct desk_member *m, bool shown);
+void desk_routing_staff_changed(struct desk *d, struct desk_staff *s,
+                                bool fields);
+void desk_routing_chat_changed(struct desk_chat *c);
+int desk_routing_chat_occupant(struct desk_chat *c, const char *bare, bool in);
+int desk_routing_offer_started(struct desk_chat *c, struct desk_staff *s,
+                               const char *jid);
+void desk_routing_offer_ended(struct desk_chat *c, struct desk_staff *s,
+                              uint64_t skip_until_ms);
+/* Forgets the skips that ended; when the first pending one ends (0: none). */
+void desk_routing_skips_expired(struct desk_chat *c);
+uint64_t desk_routing_next_skip(const struct desk_chat *c);
+/* Offers what the changes since the last run allow (through
+ * d->route_offer); O(what changed), see routing.c. */
+void desk_routing_run(struct desk *d);
+/* Recomputes everything from the members (their `shown` and `staff` set)
+ * and the waiting lists, then runs the full pass over every waiting chat. */
+void desk_routing_rebuild(struct desk *d);
+void desk_routing_queue_free(struct desk_queue *q);
+void desk_routing_staff_free(struct desk_staff *s);
 
 /* ---- chat.c: tickets and session rooms -------------------------------------------- */
 
@@ -336,6 +437,9 @@ bool desk_chat_token_matches(const struct desk_chat *c, const char *token);
 void desk_chat_details_text(const struct desk_chat *c, struct buf *out);
 struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c);
 bool desk_chat_has_staff(const struct desk_chat *c);
+/* Re-evaluates every occupant's staff rights in the chat's room (after a
+ * directory change or a move to another queue): see chat.c. */
+void desk_chat_review_staff(struct desk_chat *c);
 
 /* ---- commands.c: text commands (shared with ad-hoc commands) ----------------------- */
 

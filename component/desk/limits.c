@@ -164,6 +164,52 @@ static void unjoined_expired(void *ud)
     desk_chat_withdraw(c, "the customer never entered the chat");
 }
 
+static void unentered_unlink(struct desk_chat *c)
+{
+    struct desk_queue *q = c->unentered_q;
+    if (!q)
+        return;
+    if (c->uprev)
+        c->uprev->unext = c->unext;
+    else
+        q->unentered_head = c->unext;
+    if (c->unext)
+        c->unext->uprev = c->uprev;
+    c->uprev = c->unext = NULL;
+    c->unentered_q = NULL;
+}
+
+void desk_limits_chat_unqueued(struct desk_chat *c)
+{
+    unentered_unlink(c);
+}
+
+void desk_limits_customer_waits(struct desk_chat *c)
+{
+    struct desk_queue *q = c->waiting_in;
+    if (!q || c->offered_to)
+        return;
+    bool freed = false;
+    struct desk_chat *x;
+    while ((x = q->unentered_head) != NULL) {
+        unentered_unlink(x);
+        x->held = true; /* first: the withdrawal must not route it again */
+        loop_timer_cancel(c->desk->loop, x->announce_timer);
+        loop_timer_cancel(c->desk->loop, x->maxwait_timer);
+        x->announce_timer = x->maxwait_timer = NULL;
+        if (x->offered_to) {
+            log_info(LOG, "ticket %lld: offer withdrawn, nobody entered it "
+                          "while ticket %lld's customer waits",
+                     (long long)x->id, (long long)c->id);
+            desk_offer_withdraw(x, false);
+            freed = true;
+        }
+        desk_routing_chat_changed(x);
+    }
+    if (freed)
+        desk_route(q);
+}
+
 void desk_limits_chat_created(struct desk_chat *c)
 {
     struct desk *d = c->desk;
@@ -192,6 +238,15 @@ void desk_limits_chat_created(struct desk_chat *c)
     }
     /* BUDGET_FULL: every tracked domain has chats waiting (65,536 of
      * them); this one goes uncounted, its timeout still ends it. */
+    struct desk_queue *q = c->waiting_in;
+    if (q && !c->held) {
+        c->unentered_q = q;
+        c->uprev = NULL;
+        c->unext = q->unentered_head;
+        if (q->unentered_head)
+            q->unentered_head->uprev = c;
+        q->unentered_head = c;
+    }
     c->unjoined_timer = loop_timer_add(
         d->loop, (uint64_t)d->cfg->desk.unjoined_timeout_s * 1000,
         unjoined_expired, c, NULL);
@@ -203,6 +258,7 @@ void desk_limits_chat_entered(struct desk_chat *c)
     uint64_t now = loop_now(d->loop);
     c->joined_once = true;
     c->held = false;
+    unentered_unlink(c);
     loop_timer_cancel(d->loop, c->unjoined_timer);
     c->unjoined_timer = NULL;
     budget_release(d->tickets_by_domain, &c->unjoined, now);
@@ -216,6 +272,7 @@ void desk_limits_chat_entered(struct desk_chat *c)
 void desk_limits_chat_gone(struct desk_chat *c)
 {
     struct desk *d = c->desk;
+    unentered_unlink(c);
     loop_timer_cancel(d->loop, c->unjoined_timer);
     c->unjoined_timer = NULL;
     if (d->tickets_by_domain)

@@ -18,6 +18,9 @@
  *    And at most domain_unjoined_max chats of one domain wait for their
  *    customer at once: a new one ends the domain's oldest (a real
  *    customer is long inside by then).
+ *  - When a customer who is in the room gets no offer, the queue's other
+ *    chats nobody entered are held too (their offers withdrawn): phantoms
+ *    cannot keep agents from the customers who are there.
  *  - A chat whose customer never enters ends after [desk]
  *    unjoined_timeout: its announcement is withdrawn in the queue room,
  *    any offer withdrawn.
@@ -63,6 +66,14 @@ void desk_limits_chat_created(struct desk_chat *c);
 void desk_limits_chat_entered(struct desk_chat *c);
 /* The chat ended or is freed: whatever it held is let go. */
 void desk_limits_chat_gone(struct desk_chat *c);
+/* The chat leaves its queue (a requeue, the queue removed): no longer
+ * among the queue's chats nobody entered. */
+void desk_limits_chat_unqueued(struct desk_chat *c);
+/* c's customer is in the room and no agent was offered it: every other
+ * chat of its queue nobody has entered is held (its offer withdrawn), so
+ * that phantom requests, announced before the domain went over budget,
+ * cannot keep agents from a customer who is there; then routing runs. */
+void desk_limits_customer_waits(struct desk_chat *c);
 
 /* A rating from `bare`: 0, or -1 with *err when that JID or its domain
  * rated too often. */

@@ -227,9 +227,10 @@ bool desk_plugin_message(struct desk_chat *c, struct muc_occupant *from,
 {
     char bare[JID_TEXT_MAX + 1];
     muc_occupant_bare_jid(from, bare, sizeof bare);
+    bool customer = !muc_occupant_privileged(from) &&
+                    desk_chat_is_customer(c, bare);
     struct mucdesk_message m = {c->queue, c->id, bare,
-                                muc_occupant_nick(from),
-                                !muc_occupant_privileged(from), body};
+                                muc_occupant_nick(from), customer, body};
     for (struct desk_plugin_ref *p = c->desk->plugins; p; p = p->next)
         if (p->feature && p->plugin->message &&
             p->plugin->message(p->state, &m) == MUCDESK_MESSAGE_CONSUMED)

@@ -5,7 +5,9 @@
  *
  * Routing runs again on every change that could let a waiting chat move:
  * a new chat, a requeue, an agent arriving, becoming available, freeing a
- * slot, declining or letting an offer expire, a decliner's skip ending. */
+ * slot, declining or letting an offer expire, a decliner's skip ending;
+ * routing.c decides, from what changed, which chats to ask about again.
+ * Here: the MUC side (who is in the queue room, invitations, timers). */
 #include "build-config.h"
 
 #include <stdio.h>
@@ -34,23 +36,54 @@ static bool show_available(enum muc_show show)
     return show == MUC_SHOW_AVAILABLE || show == MUC_SHOW_CHAT;
 }
 
-bool desk_agent_available(struct desk *d, const struct desk_queue *q,
-                          const char *jid)
+static struct desk_member *member_by_jid(struct desk_queue *q,
+                                         const char *jid)
 {
-    const struct desk_member *m = desk_member_find(q, jid);
-    struct muc_occupant *o = present(q, jid);
-    if (!m || !o || !show_available(muc_occupant_show(o)))
-        return false;
-    struct desk_staff *s = desk_staff_get(d, jid);
-    return s && !s->busy && s->active < m->max_chats;
+    struct desk_member *m = NULL;
+    HASH_FIND_STR(q->member_index, jid, m);
+    return m;
 }
 
+/* Members present (the first occupant with the member's bare JID has no
+ * <show/> or chat), not busy, below max_chats: kept by routing.c from the
+ * queue room's hooks below. */
 unsigned desk_queue_available_count(const struct desk_queue *q)
 {
-    unsigned n = 0;
-    for (size_t i = 0; i < q->member_count; i++)
-        n += desk_agent_available(q->desk, q, q->members[i].jid);
-    return n;
+    return q->available_count;
+}
+
+/* Whether the member's first occupant in the queue room (as
+ * muc_room_find_user() finds it) is there and available; `o` is one of
+ * its occupants, or NULL.  With one occupant (the usual case) that is o:
+ * no walk over the room. */
+static bool member_shown(const struct desk_queue *q,
+                         const struct desk_member *m, struct muc_occupant *o)
+{
+    if (m->occupants <= 0)
+        return false;
+    if (m->occupants > 1 || !o)
+        o = present(q, m->jid);
+    return o && show_available(muc_occupant_show(o));
+}
+
+/* The members' occupants and presence, read from the queue room (before a
+ * rebuild of the routing state). */
+static void read_presence(struct desk_queue *q)
+{
+    for (size_t i = 0; i < q->member_count; i++) {
+        q->members[i].occupants = 0;
+        q->members[i].shown = false;
+    }
+    if (!q->room)
+        return;
+    for (struct muc_occupant *o = muc_room_first_occupant(q->room); o;
+         o = muc_occupant_next(o)) {
+        char bare[BARE_MAX];
+        muc_occupant_bare_jid(o, bare, sizeof bare);
+        struct desk_member *m = member_by_jid(q, bare);
+        if (m && m->occupants++ == 0)
+            m->shown = show_available(muc_occupant_show(o));
+    }
 }
 
 unsigned desk_queue_online_count(const struct desk_queue *q)
@@ -82,17 +115,14 @@ const char *desk_queue_closed_text(const struct desk_queue *q)
 
 void desk_queue_update_subject(struct desk_queue *q)
 {
+    q->subject_stale = false;
     if (!q->room)
         return;
-    unsigned waiting = 0;
-    uint64_t oldest = 0, now = loop_now(q->desk->loop);
-    for (struct desk_chat *c = q->wait_head; c; c = c->wnext) {
-        waiting++;
-        if (!oldest || c->enqueued_ms < oldest)
-            oldest = c->enqueued_ms;
-    }
+    unsigned waiting = q->waiting_count;
+    uint64_t oldest = q->age_head ? q->age_head->enqueued_ms : 0;
+    uint64_t now = loop_now(q->desk->loop);
     char longest[32] = "-";
-    if (oldest)
+    if (q->age_head)
         desk_format_duration((int)((now - oldest) / 1000), longest,
                              sizeof longest);
     char text[256];
@@ -161,18 +191,27 @@ void desk_push_positions(struct desk_queue *q, bool force)
 
 /* ---- offers ------------------------------------------------------------------- */
 
-static bool declined_recently(const struct desk_chat *c, const char *jid,
-                              uint64_t now)
+static void skip_timer_arm(struct desk_chat *c);
+
+/* A decline skip ended: the decliner may get the chat again. */
+static void skip_timer(void *ud)
 {
-    for (const struct desk_name *n = c->declines; n; n = n->next)
-        if (strcmp(n->jid, jid) == 0 && now < n->until_ms)
-            return true;
-    return false;
+    struct desk_chat *c = ud;
+    c->skip_timer = NULL;
+    desk_routing_skips_expired(c);
+    skip_timer_arm(c);
+    if (c->waiting_in)
+        desk_route(c->waiting_in);
 }
 
-static void reroute_timer(void *ud)
+static void skip_timer_arm(struct desk_chat *c)
 {
-    desk_route_all(ud);
+    struct desk *d = c->desk;
+    uint64_t next = desk_routing_next_skip(c), now = loop_now(d->loop);
+    if (!next || c->skip_timer)
+        return;
+    c->skip_timer = loop_timer_add(d->loop, next > now ? next - now : 0,
+                                   skip_timer, c, NULL);
 }
 
 static void offer_expired(void *ud)
@@ -194,25 +233,13 @@ void desk_offer_withdraw(struct desk_chat *c, bool declined)
     if (!c->offered_to)
         return;
     struct desk_staff *s = desk_staff_get(d, c->offered_to);
-    if (s && s->offer == c)
-        s->offer = NULL;
-    if (declined && d->cfg->desk.decline_skip_s > 0) {
-        struct desk_name *n = calloc(1, sizeof *n);
-        if (n && (n->jid = strdup(c->offered_to))) {
-            n->until_ms = loop_now(d->loop) +
-                          (uint64_t)d->cfg->desk.decline_skip_s * 1000;
-            n->next = c->declines;
-            c->declines = n;
-            /* When the skip ends, the decliner may get it again. */
-            loop_timer_add(d->loop,
-                           (uint64_t)d->cfg->desk.decline_skip_s * 1000 + 50,
-                           reroute_timer, d, NULL);
-        } else {
-            free(n);
-        }
-    }
-    free(c->offered_to);
-    c->offered_to = NULL;
+    uint64_t skip = declined && d->cfg->desk.decline_skip_s > 0
+                        ? loop_now(d->loop) +
+                              (uint64_t)d->cfg->desk.decline_skip_s * 1000
+                        : 0;
+    desk_routing_offer_ended(c, s, skip);
+    if (skip)
+        skip_timer_arm(c);
 }
 
 int desk_offer_make(struct desk_chat *c, const char *jid)
@@ -222,12 +249,12 @@ int desk_offer_make(struct desk_chat *c, const char *jid)
     if (c->offered_to)
         desk_offer_withdraw(c, false);
     struct desk_staff *s = desk_staff_get(d, jid);
-    if (!s || !(c->offered_to = strdup(jid)))
+    if (!s)
         return -1;
     if (s->offer && s->offer != c)
         desk_offer_withdraw(s->offer, false);
-    s->offer = c;
-    s->last_offer_ms = loop_now(d->loop);
+    if (desk_routing_offer_started(c, s, jid) < 0)
+        return -1;
     int timeout = q ? q->offer_timeout_s : 20;
     c->offer_timer = loop_timer_add(d->loop, (uint64_t)timeout * 1000,
                                     offer_expired, c, NULL);
@@ -242,83 +269,27 @@ int desk_offer_make(struct desk_chat *c, const char *jid)
 
 /* ---- routing ------------------------------------------------------------------ */
 
-/* Whether agent s is free for chat c: no offer pending, or (for a chat
- * whose customer is in the room) only an offer of a chat nobody has
- * entered yet, which c may take over: a burst of phantom requests must
- * not keep agents from the customers who are really there. */
-static bool free_for(const struct desk_staff *s, const struct desk_chat *c)
+void desk_route_pending(struct desk *d)
 {
-    return !s->offer ||
-           (c->customer_present && s->offer != c && !s->offer->joined_once);
-}
-
-static void route_one(struct desk_queue *q, struct desk_chat *c)
-{
-    struct desk *d = q->desk;
-    uint64_t now = loop_now(d->loop);
-    size_t n = 0;
-    struct mucdesk_candidate *cands =
-        calloc(q->member_count + 1, sizeof *cands);
-    if (!cands)
-        return;
-    for (size_t i = 0; i < q->member_count; i++) {
-        const struct desk_member *m = &q->members[i];
-        if (!desk_agent_available(d, q, m->jid))
-            continue;
-        struct desk_staff *s = desk_staff_get(d, m->jid);
-        if (!s || !free_for(s, c) || declined_recently(c, m->jid, now))
-            continue;
-        if (c->room && muc_room_find_user(c->room, m->jid))
-            continue; /* already in that chat */
-        cands[n].jid = m->jid;
-        cands[n].active_chats = s->active;
-        cands[n].max_chats = m->max_chats;
-        cands[n].idle_since_ms = s->idle_since_ms;
-        cands[n].last_offer_ms = s->last_offer_ms;
-        cands[n].skills = (const char *const *)m->skills;
-        cands[n].skill_count = m->skill_count;
-        n++;
-    }
-    char *skills_copy = c->skills ? strdup(c->skills) : NULL;
-    const char *required[32];
-    size_t nreq = 0;
-    char *save = NULL;
-    for (char *tok = skills_copy ? strtok_r(skills_copy, ",", &save) : NULL;
-         tok && nreq < 32; tok = strtok_r(NULL, ",", &save))
-        if (*tok)
-            required[nreq++] = tok;
-    int pick = -1;
-    if (n && q->plugin && q->plugin->plugin->pick_agent) {
-        struct mucdesk_route_request req = {q->name, c->id, required, nreq,
-                                            cands, n};
-        pick = q->plugin->plugin->pick_agent(q->plugin->state, &req);
-    }
-    if (pick >= 0 && (size_t)pick < n)
-        desk_offer_make(c, cands[pick].jid);
-    free(skills_copy);
-    free(cands);
+    desk_routing_run(d);
+    for (struct desk_queue *q = d->queues; q; q = q->hh.next)
+        if (q->subject_stale)
+            desk_queue_update_subject(q);
 }
 
 void desk_route(struct desk_queue *q)
 {
-    if (!q->room)
-        return;
-    /* Chats whose customer is in the room first, then the others; a held
-     * chat (limits.c) waits for its customer. */
-    for (int present = 1; present >= 0; present--)
-        for (struct desk_chat *c = q->wait_head; c; c = c->wnext) {
-            if (c->offered_to || !c->room || c->held ||
-                c->customer_present != (bool)present)
-                continue;
-            route_one(q, c);
-        }
+    desk_route_pending(q->desk);
     desk_queue_update_subject(q);
 }
 
 void desk_route_all(struct desk *d)
 {
     for (struct desk_queue *q = d->queues; q; q = q->hh.next)
-        desk_route(q);
+        read_presence(q);
+    desk_routing_rebuild(d);
+    for (struct desk_queue *q = d->queues; q; q = q->hh.next)
+        desk_queue_update_subject(q);
 }
 
 /* ---- the queue room's hooks ----------------------------------------------------- */
@@ -340,6 +311,18 @@ static enum muc_join_verdict q_pre_join(void *ud, struct muc_room *room,
     return MUC_JOIN_ALLOW;
 }
 
+/* The member an occupant of the queue room is (NULL: none, or the
+ * members are being replaced). */
+static struct desk_member *member_of(struct desk_queue *q,
+                                     const struct muc_occupant *o)
+{
+    if (q->desk->routing_stale)
+        return NULL;
+    char bare[BARE_MAX];
+    muc_occupant_bare_jid(o, bare, sizeof bare);
+    return member_by_jid(q, bare);
+}
+
 static void q_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
 {
     struct desk_queue *q = ud;
@@ -347,8 +330,15 @@ static void q_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
     char bare[BARE_MAX];
     muc_occupant_bare_jid(o, bare, sizeof bare);
     struct desk_staff *s = desk_staff_get(q->desk, bare);
-    if (s && !s->active)
+    if (s && !s->active) {
         s->idle_since_ms = loop_now(q->desk->loop);
+        desk_routing_staff_changed(q->desk, s, true);
+    }
+    struct desk_member *m = member_of(q, o);
+    if (m) {
+        m->occupants++;
+        desk_routing_member_shown(m, member_shown(q, m, o));
+    }
     desk_route(q);
 }
 
@@ -357,9 +347,13 @@ static void q_left(void *ud, struct muc_room *room,
 {
     struct desk_queue *q = ud;
     (void)room;
-    (void)o;
     if (why == MUC_LEFT_SHUTDOWN || why == MUC_LEFT_DESTROY)
         return;
+    struct desk_member *m = member_of(q, o);
+    if (m && m->occupants > 0) {
+        m->occupants--; /* o is out of the room already */
+        desk_routing_member_shown(m, member_shown(q, m, NULL));
+    }
     desk_queue_update_subject(q);
 }
 
@@ -368,7 +362,9 @@ static void q_presence(void *ud, struct muc_room *room,
 {
     struct desk_queue *q = ud;
     (void)room;
-    (void)o;
+    struct desk_member *m = member_of(q, o);
+    if (m)
+        desk_routing_member_shown(m, member_shown(q, m, o));
     desk_route(q);
 }
 
@@ -482,6 +478,19 @@ static bool q_is_privileged(void *ud, struct muc_room *room, const char *bare)
                              DESK_ACT_ENTER_QUEUE);
 }
 
+/* Staff may point colleagues of the queue to its room; nobody else gets
+ * an invitation from it. */
+static bool q_may_invite(void *ud, struct muc_room *room,
+                         const struct muc_occupant *inviter,
+                         const char *invitee_bare)
+{
+    struct desk_queue *q = ud;
+    (void)room;
+    return muc_occupant_privileged(inviter) &&
+           desk_authz_allows(desk_role_for(q->desk, invitee_bare, q, NULL),
+                             DESK_ACT_ENTER_QUEUE);
+}
+
 static void q_destroyed(void *ud, struct muc_room *room)
 {
     struct desk_queue *q = ud;
@@ -499,6 +508,7 @@ static const struct muc_room_hooks queue_hooks = {
     .presence_changed = q_presence,
     .message = q_message,
     .outsider_message = q_outsider,
+    .may_invite = q_may_invite,
     .is_privileged = q_is_privileged,
     .destroyed = q_destroyed,
 };

@@ -45,6 +45,17 @@ void muc_subject_send(struct muc_room *room, const char *to_jid);
 /* A message from the room JID with only status codes (§10.2.1). */
 void muc_status_message_broadcast(struct muc_room *room, const int *codes);
 
+/* ---- invite.c: mediated invitations and declines (§7.8.2) --------------------- */
+
+/* A message to the room with <x muc#user/> holding <invite/> or <decline/>
+ * children; x or the <decline/> element. */
+void muc_invite_handle(struct muc *muc, struct muc_room *room,
+                       const struct stanza_in *in, xmpp_stanza_t *x);
+void muc_decline_handle(struct muc *muc, struct muc_room *room,
+                        const struct stanza_in *in, xmpp_stanza_t *decline);
+/* Forgets the room's pending invitations (the room is being freed). */
+void muc_invitations_free(struct muc_room *room);
+
 /* ---- archiving.c: archive events, the durability FIFO, fan-out ---------------- */
 
 /* A room message ready to go out: a groupchat message with a body, a room

@@ -1,7 +1,7 @@
 /* Messages: groupchat to the room (§7.4) with limits and the desk's
  * message hook, subject changes (§8.1), private messages (§7.5: off the
- * record, never archived), mediated invitations and declines (§7.8.2),
- * messages from outsiders, error bounces (ghosts), and the delivery of
+ * record, never archived), voice requests (§7.13), messages from
+ * outsiders, error bounces (ghosts), and the delivery of
  * history (§7.2.15) and subject (§7.2.16) on join. */
 #include "build-config.h"
 
@@ -20,6 +20,8 @@
 #include "xmpp/xml.h"
 
 #define LOG "muc"
+/* A visitor's voice requests reach the moderators at most this often. */
+#define VOICE_REQUEST_INTERVAL_S 120
 
 static struct buf *out_of(const struct muc *muc)
 {
@@ -448,160 +450,13 @@ static void groupchat(struct muc *muc, struct muc_room *room,
                     "Your message could not be sent; try again");
 }
 
-/* ---- invitations ----------------------------------------------------------------------------- */
-
-/* <message from=room to id><x muc#user><ELEMENT from=FROM>, with
- * <reason/> unless reason is NULL, closed; the caller closes the <x/>
- * and the message.  ELEMENT: "invite" or "decline" (§7.8.2). */
-static void open_mediated(struct buf *out, const struct muc_room *room,
-                          const char *to, const char *id,
-                          const char *element, const char *from,
-                          const char *reason)
-{
-    buf_append_str(out, "<message");
-    xml_attr(out, "from", room->jid);
-    xml_attr(out, "to", to);
-    xml_attr(out, "id", id);
-    buf_printf(out, "><x xmlns='" NS_MUC_USER "'><%s", element);
-    xml_attr(out, "from", from);
-    if (reason) {
-        buf_append_str(out, "><reason>");
-        xml_text(out, reason);
-        buf_printf(out, "</reason></%s>", element);
-    } else {
-        buf_append_str(out, "/>");
-    }
-}
-
-static void write_invitation(struct buf *out, const struct muc_room *room,
-                             const char *to, const char *from,
-                             const char *reason, const char *id)
-{
-    open_mediated(out, room, to, id, "invite", from,
-                  reason && reason[0] ? reason : NULL);
-    if (room->cfg.password) {
-        buf_append_str(out, "<password>");
-        xml_text(out, room->cfg.password);
-        buf_append_str(out, "</password>");
-    }
-    buf_append_str(out, "</x>");
-    /* The same invitation in XEP-0249 form, for clients that only
-     * understand direct invitations. */
-    buf_append_str(out, "<x xmlns='" NS_CONFERENCE "'");
-    xml_attr(out, "jid", room->jid);
-    xml_attr(out, "reason", reason && reason[0] ? reason : NULL);
-    xml_attr(out, "password", room->cfg.password);
-    buf_append_str(out, "/></message>");
-}
-
-int muc_room_invite(struct muc_room *room, const char *to_jid,
-                    const char *reason)
-{
-    struct jid j;
-    char to[JID_TEXT_MAX + 1];
-    if (room->destroying || jid_parse(to_jid, &j) < 0 ||
-        jid_full_text(&j, to, sizeof to) < 0)
-        return -1;
-    write_invitation(out_of(room->muc), room, to, room->jid, reason, NULL);
-    return 0;
-}
-
-static void invite(struct muc *muc, struct muc_room *room,
-                   const struct stanza_in *in, xmpp_stanza_t *x)
-{
-    struct muc_session *s = muc_session_find(room, in->from_text);
-    if (!s) {
-        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
-                    "You are not in this room");
-        return;
-    }
-    struct muc_occupant *occ = s->occ;
-    /* Staff (privileged occupants) may always invite colleagues. */
-    if (!occ->privileged &&
-        !muc_priv_invite((enum muc_role)occ->role,
-                         (enum muc_affiliation)occ->affiliation,
-                         room->cfg.members_only, room->cfg.allow_invites)) {
-        reply_error(muc, in, room->jid, XERR_FORBIDDEN,
-                    "You are not allowed to invite people to this room");
-        return;
-    }
-    for (xmpp_stanza_t *c = xmpp_stanza_get_children(x); c;
-         c = xmpp_stanza_get_next(c)) {
-        const char *name = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c)
-                                                 : NULL;
-        if (!name || strcmp(name, "invite") != 0)
-            continue;
-        const char *to_text = stanza_attr(c, "to");
-        struct jid to;
-        char to_full[JID_TEXT_MAX + 1], to_bare[JID_TEXT_MAX + 1];
-        if (!to_text || jid_parse(to_text, &to) < 0) {
-            reply_error(muc, in, room->jid, XERR_JID_MALFORMED,
-                        "The invitee's address is not valid");
-            return;
-        }
-        jid_full_text(&to, to_full, sizeof to_full);
-        jid_bare_text(&to, to_bare, sizeof to_bare);
-        xmpp_stanza_t *reason = stanza_child(c, "reason", NULL);
-        /* Members-only rooms admit whoever their inviters may admit
-         * (§9.3); open rooms never grant membership by invitation. */
-        if (room->cfg.members_only &&
-            muc_room_affiliation(room, to_bare) == MUC_AFFIL_NONE)
-            muc_room_set_affiliation(room, to_bare, MUC_AFFIL_MEMBER, NULL);
-        char from[JID_TEXT_MAX + 1];
-        if (occ->invisible)
-            snprintf(from, sizeof from, "%s", room->jid);
-        else
-            snprintf(from, sizeof from, "%s/%s", room->jid, occ->nick);
-        write_invitation(out_of(muc), room, to_full, from,
-                         reason ? stanza_text(reason) : NULL, in->id);
-    }
-}
-
-
-/* A decline (§7.8.2) relayed from the room to `to`. */
-static void write_decline(struct buf *out, const struct muc_room *room,
-                          const char *to, const char *id,
-                          const char *decliner_bare, const char *reason)
-{
-    open_mediated(out, room, to, id, "decline", decliner_bare, reason);
-    buf_append_str(out, "</x></message>");
-}
-static void decline(struct muc *muc, struct muc_room *room,
-                    const struct stanza_in *in, xmpp_stanza_t *d)
-{
-    xmpp_stanza_t *reason_el = stanza_child(d, "reason", NULL);
-    const char *reason = reason_el ? stanza_text(reason_el) : NULL;
-    const char *to_text = stanza_attr(d, "to");
-    struct jid to;
-    if (to_text && jid_parse(to_text, &to) == 0 &&
-        strcmp(to.domain, muc->domain) != 0) {
-        /* The invitation came from a user: tell them (§7.8.2). */
-        char bare[JID_TEXT_MAX + 1], to_full[JID_TEXT_MAX + 1];
-        jid_bare_text(&in->from, bare, sizeof bare);
-        jid_full_text(&to, to_full, sizeof to_full);
-        write_decline(out_of(muc), room, to_full, in->id, bare, reason);
-    } else if (to_text && jid_parse(to_text, &to) == 0 && to.resource[0] &&
-               strcmp(to.local, room->name) == 0) {
-        /* Declined to an occupant JID (we sent invitations from those):
-         * pass it to that occupant if the decliner may know of it. */
-        struct muc_occupant *inviter =
-            muc_visible_occupant(room, to.resource, NULL, false);
-        if (inviter) {
-            char bare[JID_TEXT_MAX + 1];
-            jid_bare_text(&in->from, bare, sizeof bare);
-            struct buf *out = out_of(muc);
-            for (struct muc_session *s = inviter->sessions; s; s = s->next)
-                write_decline(out, room, s->jid, NULL, bare, reason);
-        }
-    }
-    if (room->hooks && room->hooks->invite_declined)
-        room->hooks->invite_declined(room->ud, room, in->from_text, reason);
-}
-
 /* ---- voice requests (§7.13, §8.6) ------------------------------------------------------------------------ */
 
 /* A visitor asks for voice: each moderator who may see it gets an approval
- * form; a moderator's submitted form with muc#request_allow grants it. */
+ * form (at most once per VOICE_REQUEST_INTERVAL_S per visitor); a
+ * moderator's submitted form with muc#request_allow grants it.  Every room
+ * takes them (and says so in disco#info): a moderator may make anyone a
+ * visitor. */
 static void voice_request(struct muc *muc, struct muc_room *room,
                           const struct stanza_in *in, xmpp_stanza_t *form)
 {
@@ -636,6 +491,15 @@ static void voice_request(struct muc *muc, struct muc_room *room,
     }
     if (occ->role != MUC_ROLE_VISITOR)
         return; /* nothing to ask for */
+    /* Each request reaches every moderator: once in a while only. */
+    uint32_t now_s = (uint32_t)(loop_now(muc->loop) / 1000) | 1; /* never 0 */
+    if (occ->voice_asked_s &&
+        now_s - occ->voice_asked_s < VOICE_REQUEST_INTERVAL_S) {
+        reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                    "You asked for voice a moment ago; wait for a moderator");
+        return;
+    }
+    occ->voice_asked_s = now_s;
     struct buf *out = out_of(muc);
     for (struct muc_occupant *m = room->occupants; m; m = m->next) {
         if (m->role != MUC_ROLE_MODERATOR ||
@@ -685,11 +549,11 @@ void muc_message_to_room(void *ud, const struct stanza_in *in)
     }
     xmpp_stanza_t *x = stanza_child(in->st, "x", NS_MUC_USER);
     if (x && stanza_child(x, "invite", NULL)) {
-        invite(muc, room, in, x);
+        muc_invite_handle(muc, room, in, x);
         return;
     }
     if (x && stanza_child(x, "decline", NULL)) {
-        decline(muc, room, in, stanza_child(x, "decline", NULL));
+        muc_decline_handle(muc, room, in, stanza_child(x, "decline", NULL));
         return;
     }
     xmpp_stanza_t *form = form_find(in->st);

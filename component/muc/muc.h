@@ -202,8 +202,17 @@ struct muc_room_hooks {
     int (*form_submitted)(void *ud, struct muc_room *room,
                           struct muc_occupant *from, xmpp_stanza_t *form,
                           const struct stanza_in *in, struct xerr *err);
-    /* An invitee declined an invitation (mediated, §7.8.2).  from_jid: the
-     * decliner's real JID. */
+    /* An occupant asks the room to invite `invitee_bare` (a mediated
+     * invitation, §7.8.2): true lets the room send it.  Without this hook
+     * occupants of the room cannot invite anyone (muc_room_invite() still
+     * can); membership is never granted by an occupant's invitation in
+     * these rooms. */
+    bool (*may_invite)(void *ud, struct muc_room *room,
+                       const struct muc_occupant *inviter,
+                       const char *invitee_bare);
+    /* Someone declined an invitation of this room (mediated, §7.8.2): only
+     * an invitee, once per invitation (the room relays it to the inviting
+     * occupant, if any).  from_jid: the decliner's real JID. */
     void (*invite_declined)(void *ud, struct muc_room *room,
                             const char *from_jid, const char *reason);
     /* Whether a user who is not an occupant counts as privileged when it
@@ -249,8 +258,9 @@ int muc_room_set_affiliation(struct muc_room *room, const char *bare_jid,
 enum muc_affiliation muc_room_affiliation(const struct muc_room *room,
                                           const char *bare_jid);
 
-/* Sends a mediated invitation (§7.8.2) from the room to `to_jid`.
- * Declines come back through the invite_declined hook.  0 or -1. */
+/* Sends a mediated invitation (§7.8.2) from the room to `to_jid`.  The
+ * room remembers it for a day (the last 32 per room): one decline from
+ * that user comes back through the invite_declined hook.  0 or -1. */
 int muc_room_invite(struct muc_room *room, const char *to_jid,
                     const char *reason);
 
@@ -341,7 +351,17 @@ const char *muc_occupant_id(const struct muc_occupant *occ);
  * could not see it gets its join presence; becoming invisible: they get its
  * unavailable presence.  Returns true if it changed. */
 bool muc_occupant_set_invisible(struct muc_occupant *occ, bool invisible);
-void muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged);
+/* Grants or revokes the occupant's privilege (the layer above decides it
+ * at pre_join; this is for changes later, such as staff leaving a queue).
+ * The occupant alone is told what changes for it: invisible occupants
+ * appear (join presence) or vanish (unavailable presence), and in a
+ * semi-anonymous room the others' presence is sent again with or without
+ * real JIDs; from now on it gets staff-only posts, history and archive
+ * records or not.  Its own presence does not change, so nobody else
+ * notices.  An invisible occupant that loses its privilege stays
+ * invisible: remove it if it may not observe.  Returns true if it
+ * changed. */
+bool muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged);
 /* Changes the role and tells the occupants (NONE kicks).  Returns true if
  * it changed. */
 bool muc_occupant_set_role(struct muc_occupant *occ, enum muc_role role,

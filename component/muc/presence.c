@@ -817,23 +817,34 @@ bool muc_occupant_set_invisible(struct muc_occupant *occ, bool invisible)
     return true;
 }
 
-void muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged)
+bool muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged)
 {
     if (occ->privileged == privileged)
-        return;
+        return false;
     struct muc_room *room = occ->room;
     struct buf *out = out_of(room->muc);
-    /* What this occupant may see of the invisible ones changes. */
-    for (struct muc_occupant *o = room->occupants; o; o = o->next) {
-        if (o == occ || !o->invisible)
-            continue;
-        bool before = muc_visible_to(room, occ, occ->privileged, o);
-        bool after = muc_visible_to(room, occ, privileged, o);
-        if (before == after)
-            continue;
-        struct muc_pres p = {.type = after ? NULL : "unavailable"};
-        for (struct muc_session *s = occ->sessions; s; s = s->next)
-            muc_presence_write(out, room, o, occ, s->jid, &p);
-    }
+    bool jids_before = muc_jids_visible_to(room, occ, occ->privileged);
+    bool jids_after = muc_jids_visible_to(room, occ, privileged);
+    struct muc_pres p = {0};
+    struct muc_pres gone = {.type = "unavailable"};
+    /* What this occupant may see of the others changes: the invisible ones
+     * appear or vanish (for it alone: nobody else learns anything), and in
+     * a semi-anonymous room the others' presence comes again with or
+     * without their real JIDs. */
     occ->privileged = privileged;
+    for (struct muc_occupant *o = room->occupants; o; o = o->next) {
+        if (o == occ)
+            continue;
+        bool before = muc_visible_to(room, occ, !privileged, o);
+        bool after = muc_visible_to(room, occ, privileged, o);
+        if (!before && !after)
+            continue;
+        if (before && after && jids_before == jids_after)
+            continue;
+        for (struct muc_session *s = occ->sessions; s; s = s->next)
+            muc_presence_write(out, room, o, occ, s->jid, after ? &p : &gone);
+    }
+    log_debug(LOG, "%s: %s is now %s", room->jid, occ->nick,
+              privileged ? "privileged" : "not privileged");
+    return true;
 }

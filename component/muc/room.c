@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/jid.h"
+#include "muc/handlers.h"
 #include "muc/history.h"
 
 /* ---- names --------------------------------------------------------------------- */
@@ -192,6 +193,7 @@ void muc_room_free(struct muc_room *room)
     muc_room_unlist(room);
     while (room->occupants)
         muc_occupant_remove(room->occupants);
+    muc_invitations_free(room);
     while (room->affiliations) {
         struct muc_affil_record *a = room->affiliations;
         room->affiliations = a->next;

@@ -82,6 +82,8 @@ struct muc_session {
     struct muc_session *next;     /* the occupant's other sessions */
     struct muc_session *same_jid; /* this JID's sessions in other rooms */
     UT_hash_handle hh;            /* muc->sessions (chain heads only) */
+    uint32_t probed_s;            /* loop time (s) of the last ghost probe
+                                     (iq.c); 0: never */
     char jid[];                   /* real full JID, prepared */
 };
 
@@ -94,6 +96,8 @@ struct muc_occupant {
     char *status;                 /* presence <status/> text, or NULL */
     char *extra;                  /* other presence children (XML), or NULL */
     struct rate_bucket rate;      /* [muc] message_rate */
+    uint32_t voice_asked_s;       /* loop time (s) of its last voice request;
+                                     0: never */
     uint16_t bare_len;            /* bare JID = sessions->jid[0..bare_len) */
     uint8_t role;                 /* enum muc_role */
     uint8_t affiliation;          /* enum muc_affiliation (cached) */
@@ -126,6 +130,7 @@ struct muc_room {
     struct muc_occupant *occupants;
     struct muc_occupant **occupants_tail; /* where the next one goes */
     struct muc_affil_record *affiliations;
+    struct muc_invitation *invitations; /* sent, not declined (invite.c) */
     struct muc_room_config cfg;
     char *subject;                /* NULL: never set */
     char *subject_nick;           /* who set it (NULL: the room) */
@@ -148,6 +153,7 @@ struct muc_room {
 /* A message waiting for the archive to make it durable (archiving.c). */
 struct muc_held;
 struct muc_forward;
+struct muc_invitation;
 struct muc_mam_query;
 
 struct muc {

@@ -153,6 +153,7 @@ static int room_info(void *ud, const struct stanza_in *in,
     feature(out, NS_DISCO_ITEMS);
     feature(out, NS_MUC);
     feature(out, NS_MUC_STABLE_ID);
+    feature(out, NS_MUC_REQUEST); /* voice requests, §7.13 (message.c) */
     feature(out, NS_MUC_SELF_PING);
     feature(out, NS_OCCUPANT_ID);
     feature(out, NS_SID);

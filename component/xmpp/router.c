@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/rand.h>
 #include <uthash.h>
 
+#include "core/jid.h"
 #include "core/log.h"
 
 #define LOG "router"
@@ -20,6 +22,7 @@ struct iq_route {
 
 struct pending_reply {
     char *id;
+    char *from; /* the prepared full JID the answer must come from */
     router_reply_fn fn;
     void *ud;
     struct loop_timer *timer;
@@ -41,7 +44,6 @@ struct router {
     struct stanza_route messages[ROUTE_KINDS];
     struct stanza_route presences[ROUTE_KINDS];
     struct pending_reply *pending;
-    uint64_t next_id;
 };
 
 struct router *router_new(struct loop *loop, struct link *link,
@@ -64,6 +66,7 @@ static void drop_pending(struct router *r, struct pending_reply *p)
 {
     HASH_DEL(r->pending, p);
     free(p->id);
+    free(p->from);
     free(p);
 }
 
@@ -129,9 +132,23 @@ int router_on_presence(struct router *r, enum route_kind kind,
     return 0;
 }
 
-void router_new_id(struct router *r, char *out, size_t size)
+int router_new_id(struct router *r, char *out, size_t size)
 {
-    snprintf(out, size, "md-%llx", (unsigned long long)++r->next_id);
+    (void)r;
+    unsigned char rnd[16];
+    if (size < ROUTER_ID_SIZE || RAND_bytes(rnd, sizeof rnd) != 1) {
+        if (size)
+            out[0] = '\0';
+        return -1;
+    }
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, "md-", 3);
+    for (size_t i = 0; i < sizeof rnd; i++) {
+        out[3 + 2 * i] = hex[rnd[i] >> 4];
+        out[4 + 2 * i] = hex[rnd[i] & 15];
+    }
+    out[3 + 2 * sizeof rnd] = '\0';
+    return 0;
 }
 
 static void on_reply_timeout(void *ud)
@@ -145,11 +162,22 @@ static void on_reply_timeout(void *ud)
     fn(fn_ud, NULL);
 }
 
-int router_expect_reply(struct router *r, const char *id, uint64_t timeout_ms,
-                        router_reply_fn fn, void *ud)
+int router_expect_reply(struct router *r, const char *id, const char *to_jid,
+                        uint64_t timeout_ms, router_reply_fn fn, void *ud)
 {
-    struct pending_reply *p = calloc(1, sizeof *p);
-    if (!p || !(p->id = strdup(id))) {
+    struct jid to;
+    char from[JID_TEXT_MAX + 1];
+    struct pending_reply *p = NULL;
+    if (!id || !to_jid || jid_parse(to_jid, &to) < 0 ||
+        jid_full_text(&to, from, sizeof from) < 0)
+        return -1;
+    HASH_FIND_STR(r->pending, id, p);
+    if (p)
+        return -1; /* ids are unique: a second wait under one is a bug */
+    p = calloc(1, sizeof *p);
+    if (!p || !(p->id = strdup(id)) || !(p->from = strdup(from))) {
+        if (p)
+            free(p->id);
         free(p);
         return -1;
     }
@@ -159,6 +187,7 @@ int router_expect_reply(struct router *r, const char *id, uint64_t timeout_ms,
     p->timer = loop_timer_add(r->loop, timeout_ms, on_reply_timeout, p, NULL);
     if (!p->timer) {
         free(p->id);
+        free(p->from);
         free(p);
         return -1;
     }
@@ -183,6 +212,15 @@ static void dispatch_iq_reply(struct router *r, const struct stanza_in *in)
     struct pending_reply *p = NULL;
     if (in->id)
         HASH_FIND_STR(r->pending, in->id, p);
+    char from[JID_TEXT_MAX + 1];
+    if (p && (jid_full_text(&in->from, from, sizeof from) < 0 ||
+              strcmp(from, p->from) != 0)) {
+        /* Someone else answering in the addressee's place (the id leaked
+         * or was guessed): not the answer.  The real one may still come. */
+        log_info(LOG, "dropping an iq %s whose id awaits an answer from "
+                      "someone else", in->type);
+        p = NULL;
+    }
     if (!p)
         return; /* a result nobody waits for: never answered (RFC 6120 8.2.3) */
     router_reply_fn fn = p->fn;

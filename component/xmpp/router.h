@@ -52,12 +52,23 @@ int router_on_message(struct router *router, enum route_kind kind,
 int router_on_presence(struct router *router, enum route_kind kind,
                        router_stanza_fn fn, void *ud);
 
-/* Called when an iq we send with `id` is answered or after timeout_ms.
- * The id must be unique (router_new_id() gives one). */
+/* Called when the iq we sent to `to_jid` under `id` is answered, or after
+ * timeout_ms (then `in` is NULL).  Only an answer whose from is to_jid
+ * (compared as prepared JIDs) is the answer: one from anyone else is an
+ * unexpected stanza, dropped as any unmatched result is, and the wait goes
+ * on.  So whoever learns the id cannot answer in to_jid's place.  The id
+ * must be unique and unguessable: use router_new_id().  0 or -1. */
 int router_expect_reply(struct router *router, const char *id,
-                        uint64_t timeout_ms, router_reply_fn fn, void *ud);
-/* Writes a fresh unique stanza id into out[size]. */
-void router_new_id(struct router *router, char *out, size_t size);
+                        const char *to_jid, uint64_t timeout_ms,
+                        router_reply_fn fn, void *ud);
+
+/* Room for an id of router_new_id(), with its NUL. */
+#define ROUTER_ID_SIZE 36
+/* Writes a fresh id into out[size] (size >= ROUTER_ID_SIZE): "md-" and 128
+ * bits from OpenSSL's generator in hex, so that nobody can guess the id of
+ * an iq sent to someone else.  0, or -1 if the generator failed (out is
+ * then ""). */
+int router_new_id(struct router *router, char *out, size_t size);
 
 /* Entry point from the link. */
 void router_dispatch(struct router *router, xmpp_stanza_t *st);

@@ -4,7 +4,7 @@ hook, room posts (staff-only ones too), notices, subjects, invitations from
 the room and their declines, messages from outsiders, kicks, destruction,
 and privilege changes."""
 
-from muc_support import (NS, body, codes_of, error, messages, muc,  # noqa: F401
+from muc_support import (NS, body, codes_of, error, item, messages, muc,  # noqa: F401
                          presences, room_jid, self_presence, to)
 
 ROOMS = "s1 members_only semi_anonymous pm_privileged_only persistent"
@@ -93,10 +93,15 @@ def test_destroy_and_privilege_change(muc):
     m.join(CUST, "s1", "Customer")
     m.join(AGENT, "s1", "Agent")
     m.join(SUPER, "s1", "Boss")
-    # An agent losing its privilege stops seeing the observer at once.
+    # An agent losing its privilege stops seeing the observer at once, and
+    # sees the customer's presence again without the real JID (the room is
+    # semi-anonymous); nobody else hears of it.
     out = command(m, SUPER, "/unprivilege Agent")
     gone = [p for p in presences(out, AGENT) if p.get("from") == room_jid("s1", "Boss")]
     assert [p.get("type") for p in gone] == ["unavailable"]
+    again = [p for p in presences(out, AGENT) if p.get("from") == room_jid("s1", "Customer")]
+    assert [(p.get("type"), item(p).get("jid")) for p in again] == [(None, None)]
+    assert {p.get("to") for p in presences(out)} == {AGENT}
     # Destroyed by the desk: everyone hears about itself only.
     out = command(m, SUPER, "/destroy Ticket closed")
     got = sorted((p.get("to"), p.get("from")) for p in presences(out))

@@ -41,7 +41,8 @@ def test_iq_forwarding(muc, fake_server):
     assert back.get("type") == "result" and back.get("to") == ADMIN
     assert back.get("from") == room_jid("r", "bob")
     assert back.xpath("string(vcard:vCard/vcard:FN)", namespaces=NS) == "Bob"
-    # An error answer is relayed too; a delivery error also removes the ghost.
+    # An error answer is relayed too; a delivery error makes the room probe
+    # the JID, and the probe's bounce removes the ghost (test_muc_iq_replies).
     m.send("<iq type='get' id='v2' from='%s' to='%s'><query xmlns='jabber:iq:version'/></iq>"
            % (ADMIN, room_jid("r", "bob")))
     fwd = fake_server.expect("/s:iq[@to='%s']" % BOB)
@@ -50,6 +51,10 @@ def test_iq_forwarding(muc, fake_server):
                      "</error></iq>" % (fwd.get("id"), BOB, fwd.get("from")))
     back = fake_server.expect("/s:iq[@id='v2']")
     assert error(back)[1] == "recipient-unavailable"
+    probe = fake_server.expect("/s:message[@to='%s'][@type='groupchat']" % BOB)
+    fake_server.send("<message type='error' id='%s' from='%s' to='%s'><error type='cancel'>"
+                     "<recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+                     "</error></message>" % (probe.get("id"), BOB, probe.get("from")))
     gone = fake_server.expect("/s:presence[@to='%s']" % ADMIN)
     assert gone.get("type") == "unavailable" and gone.get("from") == room_jid("r", "bob")
     # A nick nobody has.

@@ -44,6 +44,9 @@ BAD_CONFIGS = [
     (lambda c: c.update(extra={"a": "b"}), ":13: [extra] a: unknown section [extra]"),
     (lambda c: c["component"].update(host="xmpp.example.org"),
      ":5: [component] host: 'xmpp.example.org' must be an IP address"),
+    # The placeholder of the shipped examples (Debian's mucdesk.conf).
+    (lambda c: c["component"].update(secret="change this secret"),
+     ":3: [component] secret: 'change this secret' is the example's placeholder"),
 ]
 
 
@@ -134,3 +137,54 @@ def test_a_second_daemon_on_the_same_state_dir_exits(fake_server, mucdesk_factor
     assert first.stop() == 0
     third = mucdesk_factory(name="third")
     assert third.is_running()
+
+
+OPEN_CONFIG = "is open to other users"
+
+
+def test_warns_once_when_the_config_is_open_to_others(fake_server, mucdesk_factory):
+    """The config holds the component secret and the database conninfo: a
+    file others can read is logged as a warning, once, at start (a SIGHUP
+    does not repeat it); 0640 (the Debian package's root:_mucdesk) is fine."""
+    md = mucdesk_factory(start=False)
+    os.chmod(md.config_path, 0o644)
+    md.start()
+    assert fake_server.wait_for_handshake().ok
+    md.wait_for_log(LINK_UP)
+    md.send_signal(signal.SIGHUP)
+    md.wait_for_log("log file reopened")
+    warnings = [l for l in md.log_lines(level="warn") if OPEN_CONFIG in l[3]]
+    assert len(warnings) == 1, md.log_text()
+    assert warnings[0][3] == ("%s is open to other users (mode 0644) and holds secrets "
+                              "(the component secret, the database conninfo): chmod o= %s"
+                              % (md.config_path, md.config_path))
+    assert md.stop() == 0
+
+    os.chmod(md.config_path, 0o640)
+    md.start()
+    assert fake_server.wait_for_handshake().ok
+    md.wait_for_log(LINK_UP)
+    assert OPEN_CONFIG not in md.log_text(), md.log_text()
+
+
+def test_the_shipped_example_config_is_valid_but_for_its_placeholder_secret():
+    """contrib/mucdesk.conf is the Debian package's /etc/mucdesk/mucdesk.conf:
+    every key in it is right, and the only thing refused is the secret an
+    admin must set."""
+    from mdtest import REPO
+    example = REPO / "contrib" / "mucdesk.conf"
+    res = run_ctl(["check-config", example])
+    assert res.returncode == 2, res
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.fullmatch(
+        r"%s:\d+: \[component\] secret: 'change this secret' is the example's "
+        r"placeholder: .*" % re.escape(str(example)), lines[0]), res.stderr
+    # With a real secret, nothing else needs changing to pass validation.
+    text = example.read_text().replace("secret = change this secret", "secret = s3cret")
+    assert text != example.read_text()
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+        f.write(text)
+        f.flush()
+        res = run_ctl(["check-config", f.name])
+    assert res.returncode == 0 and res.stderr == "", res.stderr

@@ -159,3 +159,23 @@ def test_no_agent_within_max_wait_tells_the_customer(desk, xmpp, db):
     wait_for(lambda: db.value("SELECT count(*) FROM ticket_events WHERE ticket_id=%s AND "
                               "body LIKE '%%555-1234%%'" % chat["ticket"]) == "1",
              what="the message is on the ticket")
+
+
+def test_an_agent_freed_in_one_queue_is_offered_the_chat_of_another(desk, xmpp, db):
+    # agent1 staffs two queues.  Holding billing's offer, they get none of
+    # sales'; declining it frees them for sales at once, without waiting
+    # for another change in sales (routing used to run for the declined
+    # chat's queue only).
+    desk(queues=[("billing", "round-robin"), ("sales", "round-robin")],
+         agents=[("billing", "agent1@localhost", "agent"),
+                 ("sales", "agent1@localhost", "agent")])
+    a1 = xmpp.login("agent1")
+    join_queue(a1, "billing", "A1")
+    join_queue(a1, "sales", "A1")
+    c1, c2 = xmpp.anonymous(), xmpp.anonymous()
+    billing = request_chat(c1, "billing", name="C1")["room"]
+    expect_invite(a1, billing)
+    sales = request_chat(c2, "sales", name="C2")["room"]
+    a1.expect_none("/s:message[@from='%s']/mucu:x/mucu:invite" % sales, 0.5)
+    decline(a1, billing)
+    expect_invite(a1, sales, timeout=3)

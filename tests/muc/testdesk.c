@@ -29,7 +29,8 @@
  *   /unprivilege NICK             make an occupant non-privileged
  * A message to the room from someone not in it is answered by an
  * invitation whose reason quotes it.  Declines are posted as staff-only
- * status messages.  Joins and leaves are logged ("testdesk: ..."). */
+ * status messages.  Privileged occupants may invite staff (mediated
+ * invitations); nobody else may invite.  Joins and leaves are logged ("testdesk: ..."). */
 #include "build-config.h"
 
 #include <errno.h>
@@ -172,6 +173,16 @@ static void invite_declined(void *ud, struct muc_room *room,
     muc_room_post(room, text, true);
 }
 
+/* Staff may invite staff. */
+static bool may_invite(void *ud, struct muc_room *room,
+                       const struct muc_occupant *inviter,
+                       const char *invitee_bare)
+{
+    (void)ud;
+    (void)room;
+    return muc_occupant_privileged(inviter) && is_staff(invitee_bare);
+}
+
 static bool is_privileged(void *ud, struct muc_room *room, const char *bare)
 {
     (void)ud;
@@ -198,6 +209,7 @@ static const struct muc_room_hooks hooks = {
     .presence_changed = presence_changed,
     .message = message,
     .outsider_message = outsider_message,
+    .may_invite = may_invite,
     .invite_declined = invite_declined,
     .is_privileged = is_privileged,
     .destroyed = destroyed,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -195,6 +196,57 @@ static void test_missing_file(void **state)
                                   "No such file or directory");
 }
 
+/* The file holds the component secret: mucdesk keeps its mode so that the
+ * daemon can warn when others may read it (0640 root:_mucdesk in the
+ * Debian package is fine; 0644 is not). */
+static void test_file_mode_is_recorded(void **state)
+{
+    static const struct {
+        mode_t mode;
+        bool open;
+    } cases[] = {{0600, false}, {0640, false}, {0660, false}, {0644, true},
+                 {0604, true},  {0602, true},  {0601, true}, {0777, true}};
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct config cfg;
+        struct config_error err;
+        write_file(minimal);
+        assert_int_equal(chmod(path, cases[i].mode), 0);
+        int rc = config_load(path, &cfg, &err);
+        unlink(path);
+        assert_int_equal(rc, 0);
+        assert_int_equal(cfg.file_mode, (unsigned int)cases[i].mode);
+        assert_int_equal(config_open_to_others(&cfg), cases[i].open);
+        config_free(&cfg);
+    }
+}
+
+/* The examples mucdesk ships (the package's conffile, the Prosody and
+ * ejabberd snippets) share one placeholder secret; a file that still has
+ * it must not start a daemon anyone could impersonate. */
+static void test_placeholder_secret_is_refused(void **state)
+{
+    (void)state;
+    expect_error("[component]\njid = support.example.org\n"
+                 "secret = change this secret\n"
+                 "[database]\nconninfo = dbname=x\n"
+                 "[service]\nadmins = a@b\n",
+                 "3: [component] secret: 'change this secret' is the "
+                 "example's placeholder: set the secret this component has "
+                 "in the XMPP server (Prosody: component_secret, ejabberd: "
+                 "password)");
+    /* Only the exact placeholder: a real secret that contains it is fine. */
+    struct config cfg;
+    struct config_error err;
+    assert_int_equal(load("[component]\njid = a.example\n"
+                          "secret = change this secret!\n"
+                          "[database]\nconninfo = dbname=x\n"
+                          "[service]\nadmins = a@b\n",
+                          &cfg, &err),
+                     0);
+    config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +261,8 @@ int main(void)
         cmocka_unit_test(test_syntax_error_and_key_outside_section),
         cmocka_unit_test(test_indented_lines_are_keys_not_continuations),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_file_mode_is_recorded),
+        cmocka_unit_test(test_placeholder_secret_is_refused),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

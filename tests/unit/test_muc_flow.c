@@ -539,12 +539,24 @@ static void desk_declined(void *ud, struct muc_room *r, const char *from,
     ((struct desk *)ud)->declined++;
 }
 
+/* Privileged occupants may invite anyone but intruder@localhost. */
+static bool desk_may_invite(void *ud, struct muc_room *r,
+                            const struct muc_occupant *inviter,
+                            const char *invitee)
+{
+    (void)ud;
+    (void)r;
+    return muc_occupant_privileged(inviter) &&
+           strcmp(invitee, "intruder@localhost") != 0;
+}
+
 static const struct muc_room_hooks desk_hooks = {
     .pre_join = desk_pre_join,
     .joined = desk_joined,
     .left = desk_left,
     .leaving = desk_leaving,
     .message = desk_message,
+    .may_invite = desk_may_invite,
     .invite_declined = desk_declined,
 };
 
@@ -773,7 +785,15 @@ static void test_invitations(void **state)
                    "xmlns='http://jabber.org/protocol/muc#user'><decline>"
                    "<reason>busy</reason></decline></x></message>");
     assert_int_equal(d.declined, 1);
-    /* An occupant's invitation goes out from the room on its behalf. */
+    /* Once per invitation; never from someone not invited. */
+    out = send_xml("<message from='agent@localhost/a' "
+                   "to='inv@support.localhost'><x "
+                   "xmlns='http://jabber.org/protocol/muc#user'><decline>"
+                   "<reason>busy</reason></decline></x></message>");
+    assert_non_null(strstr(out, "<not-acceptable"));
+    assert_int_equal(d.declined, 1);
+    /* An occupant's invitation goes out from the room on its behalf, if
+     * the room's layer agrees. */
     join("staff1@localhost/s", "inv/Agent");
     out = send_xml("<message from='staff1@localhost/s' "
                    "to='inv@support.localhost'><x "
@@ -781,6 +801,24 @@ static void test_invitations(void **state)
                    "to='other@localhost'/></x></message>");
     assert_non_null(strstr(out, "to='other@localhost'"));
     assert_non_null(strstr(out, "<invite from='inv@support.localhost/Agent'/>"));
+    /* The room's layer decides who enters: no membership granted. */
+    assert_int_equal(muc_room_affiliation(room, "other@localhost"),
+                     MUC_AFFIL_NONE);
+    out = send_xml("<message from='staff1@localhost/s' "
+                   "to='inv@support.localhost'><x "
+                   "xmlns='http://jabber.org/protocol/muc#user'><invite "
+                   "to='intruder@localhost'/></x></message>");
+    assert_non_null(strstr(out, "<forbidden"));
+    assert_null(strstr(out, "to='intruder@localhost'"));
+    /* The decline of the occupant's invitation goes to that occupant's
+     * real JID, and to the desk. */
+    out = send_xml("<message from='other@localhost/o' "
+                   "to='inv@support.localhost'><x "
+                   "xmlns='http://jabber.org/protocol/muc#user'><decline "
+                   "to='inv@support.localhost/Agent'/></x></message>");
+    assert_non_null(strstr(out, "to='staff1@localhost/s'"));
+    assert_non_null(strstr(out, "<decline from='other@localhost'/>"));
+    assert_int_equal(d.declined, 2);
     muc_room_destroy(room, NULL, NULL);
 }
 

@@ -212,12 +212,30 @@ static void test_expected_replies(void **state)
 {
     struct fixture *f = *state;
     struct reply_record rec = {0};
-    char id[32];
-    router_new_id(f->router, id, sizeof id);
-    assert_int_equal(router_expect_reply(f->router, id, 10000, on_reply, &rec), 0);
+    char id[ROUTER_ID_SIZE];
+    assert_int_equal(router_new_id(f->router, id, sizeof id), 0);
+    assert_int_equal(router_expect_reply(f->router, id, "U@localhost/r", 10000,
+                                         on_reply, &rec),
+                     0);
+    /* One id, one wait. */
+    assert_int_equal(router_expect_reply(f->router, id, "u@localhost/r", 10000,
+                                         on_reply, &rec),
+                     -1);
     char xml[256];
+    /* Answers from anyone but the addressee are not the answer: not from
+     * another JID, another resource, the bare JID, the server. */
+    static const char *const others[] = {"eve@localhost/r", "u@localhost/x",
+                                         "u@localhost", "localhost"};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        snprintf(xml, sizeof xml,
+                 "<iq type='error' id='%s' from='%s' to='support.localhost'/>",
+                 id, others[i]);
+        assert_string_equal(dispatch(f, xml), "");
+        assert_int_equal(rec.calls, 0);
+    }
+    /* The addressee's answer, as prepared (case-insensitive local part). */
     snprintf(xml, sizeof xml,
-             "<iq type='result' id='%s' from='u@localhost/r' to='support.localhost'/>",
+             "<iq type='result' id='%s' from='u@LOCALHOST/r' to='support.localhost'/>",
              id);
     dispatch(f, xml);
     assert_int_equal(rec.calls, 1);
@@ -225,6 +243,22 @@ static void test_expected_replies(void **state)
     assert_string_equal(rec.type, "result");
     dispatch(f, xml); /* a second answer is ignored */
     assert_int_equal(rec.calls, 1);
+}
+
+static void test_ids_are_random(void **state)
+{
+    struct fixture *f = *state;
+    char a[ROUTER_ID_SIZE], b[ROUTER_ID_SIZE], small[8];
+    assert_int_equal(router_new_id(f->router, a, sizeof a), 0);
+    assert_int_equal(router_new_id(f->router, b, sizeof b), 0);
+    assert_int_equal(strlen(a), ROUTER_ID_SIZE - 1);
+    assert_memory_equal(a, "md-", 3);
+    assert_string_not_equal(a, b);
+    /* 128 random bits: two ids share their first 8 hex digits with
+     * probability 2^-32. */
+    assert_memory_not_equal(a + 3, b + 3, 8);
+    assert_int_equal(router_new_id(f->router, small, sizeof small), -1);
+    assert_string_equal(small, "");
 }
 
 int main(void)
@@ -240,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_bad_addresses),
         cmocka_unit_test(test_routes_by_address_kind),
         cmocka_unit_test(test_expected_replies),
+        cmocka_unit_test(test_ids_are_random),
     };
     return cmocka_run_group_tests_name("router", tests, setup, teardown);
 }

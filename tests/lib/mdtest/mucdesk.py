@@ -66,6 +66,8 @@ def write_config(path, sections):
             lines.append("%s = %s" % (key, value))
         lines.append("")
     Path(path).write_text("\n".join(lines))
+    # It holds secrets: mucdesk warns about a file others can read.
+    os.chmod(path, 0o600)
     return Path(path)
 
 
