@@ -67,6 +67,16 @@ static const struct key_spec schema[] = {
     {"desk", "closed_room_hours", KEY_INT, FIELD(desk.closed_room_hours), false, "24", 0, 8760},
     {"desk", "command_timeout", KEY_INT, FIELD(desk.command_timeout_s), false, "600", 10, 86400},
     {"desk", "new_tickets_per_minute", KEY_INT, FIELD(desk.new_tickets_per_minute), false, "600", 0, 1000000},
+    {"desk", "unjoined_timeout", KEY_INT, FIELD(desk.unjoined_timeout_s), false, "300", 5, 86400},
+    {"desk", "reannounce_max", KEY_INT, FIELD(desk.reannounce_max), false, "5", 0, 1000},
+    {"desk", "jid_tickets_per_hour", KEY_INT, FIELD(desk.jid_tickets_per_hour), false, "10", 0, 1000000},
+    {"desk", "domain_tickets_per_minute", KEY_INT, FIELD(desk.domain_tickets_per_minute), false, "30", 0, 1000000},
+    {"desk", "domain_unjoined_max", KEY_INT, FIELD(desk.domain_unjoined_max), false, "20", 0, 1000000},
+    {"desk", "jid_ratings_per_hour", KEY_INT, FIELD(desk.jid_ratings_per_hour), false, "10", 0, 1000000},
+    {"desk", "domain_ratings_per_minute", KEY_INT, FIELD(desk.domain_ratings_per_minute), false, "60", 0, 1000000},
+    {"desk", "command_sessions_per_jid", KEY_INT, FIELD(desk.command_sessions_per_jid), false, "5", 1, 10000},
+    {"desk", "command_sessions_per_domain", KEY_INT, FIELD(desk.command_sessions_per_domain), false, "500", 1, 1000000},
+    {"desk", "command_sessions_max", KEY_INT, FIELD(desk.command_sessions_max), false, "10000", 1, 10000000},
     {"desk", "plugins", KEY_STRING, FIELD(desk.plugins), false, "ratings", 0, 0},
 
     {"mail", "from", KEY_STRING, FIELD(mail.from), false, NULL, 0, 0},
@@ -95,6 +105,9 @@ static const struct key_spec schema[] = {
     {"muc", "history_size", KEY_INT, FIELD(muc.history_max), false, "50", 0, 10000},
     {"muc", "history_bytes", KEY_INT, FIELD(muc.history_bytes), false, "1024", 0, 16777216},
     {"muc", "archive_by_default", KEY_INT, FIELD(muc.archive_by_default), false, "1", 0, 1},
+    {"muc", "mam_queries_per_jid", KEY_INT, FIELD(muc.mam_queries_per_jid), false, "5", 1, 10000},
+    {"muc", "mam_queries_per_domain", KEY_INT, FIELD(muc.mam_queries_per_domain), false, "50", 1, 1000000},
+    {"muc", "mam_queries_max", KEY_INT, FIELD(muc.mam_queries_max), false, "500", 1, 10000000},
 };
 
 #define SCHEMA_SIZE (sizeof schema / sizeof schema[0])

@@ -55,6 +55,17 @@ struct config {
         int closed_room_hours;  /* a closed chat's room is kept (MAM, rating) */
         int command_timeout_s;  /* ad-hoc command sessions expire */
         int new_tickets_per_minute; /* service-wide; 0: no limit */
+        /* Abuse limits (admin guide, "Abuse and limits"); 0: none. */
+        int unjoined_timeout_s;     /* a chat nobody entered ends */
+        int reannounce_max;         /* re-announcements of a waiting chat */
+        int jid_tickets_per_hour;   /* new tickets per bare JID */
+        int domain_tickets_per_minute; /* unentered chats, messages left */
+        int domain_unjoined_max;    /* unentered chats per domain at once */
+        int jid_ratings_per_hour;
+        int domain_ratings_per_minute;
+        int command_sessions_per_jid;    /* open ad-hoc sessions */
+        int command_sessions_per_domain;
+        int command_sessions_max;
         char *plugins;          /* feature plugins to load ("none": none) */
     } desk;
 
@@ -93,6 +104,9 @@ struct config {
         int history_max;         /* messages kept in memory per room */
         int history_bytes;       /* bytes of history kept per room */
         int archive_by_default;  /* 1: new plain rooms are archived */
+        int mam_queries_per_jid;     /* archive queries in flight */
+        int mam_queries_per_domain;
+        int mam_queries_max;
     } muc;
 };
 

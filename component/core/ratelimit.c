@@ -40,3 +40,12 @@ bool rate_bucket_take(struct rate_bucket *b, uint32_t per_window,
     b->credit -= 1000u;
     return true;
 }
+
+void rate_bucket_give(struct rate_bucket *b, uint32_t per_window)
+{
+    if (b->at_ms == 0 && b->credit == 0)
+        return; /* new: full */
+    uint64_t cap = (uint64_t)per_window * 1000u;
+    uint64_t credit = (uint64_t)b->credit + 1000u;
+    b->credit = (uint32_t)(credit > cap ? cap : credit);
+}

@@ -19,5 +19,8 @@ struct rate_bucket {
  * per_window: 1 to 4 000 000. */
 bool rate_bucket_take(struct rate_bucket *b, uint32_t per_window,
                       uint32_t window_ms, uint32_t now_ms);
+/* Gives one event back (it did not cost what it was charged for), up to
+ * the burst.  A new bucket is full already. */
+void rate_bucket_give(struct rate_bucket *b, uint32_t per_window);
 
 #endif

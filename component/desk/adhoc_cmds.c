@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "desk/desk_impl.h"
+#include "desk/limits.h"
 #include "xmpp/form.h"
 #include "xmpp/xml.h"
 
@@ -334,6 +335,8 @@ static int rate_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         xerr_set(err, XERR_BAD_REQUEST, "rating: choose 1 to 5");
         return -1;
     }
+    if (desk_limits_rating(d, st->asker, err) < 0)
+        return -1;
     struct buf comment = BUF_INIT;
     desk_form_lines(st->form, "comment", "\n", &comment);
     desk_chat_rate(c, (int)rating, comment.len ? buf_cstr(&comment) : NULL,

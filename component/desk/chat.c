@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "desk/desk_impl.h"
+#include "desk/limits.h"
 #include "xmpp/form.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
@@ -74,6 +75,64 @@ static bool names_take(struct desk_name **list, const char *jid)
     return false;
 }
 
+/* ---- the customer index ------------------------------------------------------ */
+
+static int customer_index_add(struct desk *d, const char *bare,
+                              struct desk_chat *c)
+{
+    struct desk_customer *e = NULL;
+    HASH_FIND_STR(d->by_customer, bare, e);
+    if (!e) {
+        size_t n = strlen(bare);
+        if (!(e = calloc(1, sizeof *e + n + 1)))
+            return -1;
+        memcpy(e->jid, bare, n + 1);
+        HASH_ADD_KEYPTR(hh, d->by_customer, e->jid, n, e);
+    }
+    if (e->n == e->cap) {
+        unsigned cap = e->cap ? 2 * e->cap : 2;
+        struct desk_chat **grown = realloc(e->chats, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        e->chats = grown;
+        e->cap = cap;
+    }
+    e->chats[e->n++] = c;
+    return 0;
+}
+
+static void customer_index_del(struct desk *d, const char *bare,
+                               const struct desk_chat *c)
+{
+    struct desk_customer *e = NULL;
+    HASH_FIND_STR(d->by_customer, bare, e);
+    if (!e)
+        return;
+    for (unsigned i = 0; i < e->n; i++)
+        if (e->chats[i] == c) {
+            e->chats[i] = e->chats[--e->n];
+            break;
+        }
+    if (e->n == 0) {
+        HASH_DEL(d->by_customer, e);
+        free(e->chats);
+        free(e);
+    }
+}
+
+/* Adds bare to the chat's customers and to the index.  0 or -1. */
+static int customer_add(struct desk_chat *c, const char *bare)
+{
+    int rc = names_add(&c->customers, bare);
+    if (rc <= 0)
+        return rc;
+    if (customer_index_add(c->desk, bare, c) < 0) {
+        names_take(&c->customers, bare);
+        return -1;
+    }
+    return 0;
+}
+
 bool desk_chat_is_customer(const struct desk_chat *c, const char *bare)
 {
     for (const struct desk_name *n = c->customers; n; n = n->next)
@@ -84,7 +143,7 @@ bool desk_chat_is_customer(const struct desk_chat *c, const char *bare)
 
 int desk_chat_add_customer(struct desk_chat *c, const char *bare)
 {
-    if (names_add(&c->customers, bare) < 0)
+    if (customer_add(c, bare) < 0)
         return -1;
     if (c->room)
         muc_room_set_affiliation(c->room, bare, MUC_AFFIL_MEMBER, NULL);
@@ -212,19 +271,34 @@ bool desk_chat_token_matches(const struct desk_chat *c, const char *token)
     return CRYPTO_memcmp(h, c->token_hash, sizeof h) == 0;
 }
 
+/* Chats are found by the SHA-256 of their token in a hash table: a
+ * resume-chat costs the same with 10 chats or 100,000 (it walked them all).
+ * The lookup's timing can tell at most whether the hash of a guess shares
+ * a bucket with a stored hash, which says nothing about any token (160
+ * random bits); the match is confirmed in constant time. */
+static void token_index(struct desk_chat *c, bool on)
+{
+    struct desk *d = c->desk;
+    if (c->token_indexed && !on) {
+        HASH_DELETE(hh_token, d->by_token, c);
+        c->token_indexed = false;
+    } else if (!c->token_indexed && on && c->has_token) {
+        HASH_ADD(hh_token, d->by_token, token_hash, sizeof c->token_hash, c);
+        c->token_indexed = true;
+    }
+}
+
 struct desk_chat *desk_chat_by_token(struct desk *d, const char *token)
 {
     if (!token || !*token)
         return NULL;
     uint8_t h[TICKET_TOKEN_HASH_SIZE];
     token_hash(token, h);
-    struct desk_chat *found = NULL;
-    /* Every chat is compared, in constant time each: the time taken says
-     * nothing about which token is near a valid one. */
-    for (struct desk_chat *c = d->chats; c; c = c->hh.next)
-        if (c->has_token && CRYPTO_memcmp(h, c->token_hash, sizeof h) == 0)
-            found = c;
-    return found;
+    struct desk_chat *c = NULL;
+    HASH_FIND(hh_token, d->by_token, h, sizeof h, c);
+    if (c && CRYPTO_memcmp(h, c->token_hash, sizeof h) != 0)
+        c = NULL;
+    return c;
 }
 
 /* ---- creation ---------------------------------------------------------------- */
@@ -253,6 +327,10 @@ void desk_chat_free(struct desk_chat *c)
     loop_timer_cancel(d->loop, c->announce_timer);
     loop_timer_cancel(d->loop, c->expire_timer);
     loop_timer_cancel(d->loop, c->rejoin_timer);
+    desk_limits_chat_gone(c);
+    token_index(c, false);
+    for (struct desk_name *n = c->customers; n; n = n->next)
+        customer_index_del(d, n->jid, c);
     if (c->id && desk_chat_find(d, c->id) == c)
         HASH_DEL(d->chats, c);
     if (c->room) {
@@ -333,14 +411,37 @@ static void set_room_subject(struct desk_chat *c)
 static void announce_timer(void *ud);
 static void maxwait_timer(void *ud);
 
+static void announce_new(struct desk_chat *c, struct desk_queue *q)
+{
+    char text[700];
+    const char *who = customer_called(c), *question = question_of(c);
+    snprintf(text, sizeof text, "New chat: ticket #%lld from %.*s: %.*s",
+             (long long)c->id, utf8_prec(who, 100), who,
+             utf8_prec(question, 400), question);
+    desk_queue_announce(q, text);
+}
+
+/* Re-announcements back off (reannounce_after, then twice, four times as
+ * long...) and stop after [desk] reannounce_max: a chat nobody takes is
+ * not repeated to the agents forever. */
+static uint64_t reannounce_delay_ms(const struct desk_chat *c)
+{
+    uint64_t ms = (uint64_t)c->desk->cfg->desk.reannounce_s * 1000;
+    for (int i = 0; i < c->reannounced && ms < 86400000; i++)
+        ms *= 2;
+    return ms < 86400000 ? ms : 86400000;
+}
+
 static void start_waiting_timers(struct desk_chat *c, struct desk_queue *q)
 {
     struct desk *d = c->desk;
     loop_timer_cancel(d->loop, c->announce_timer);
     loop_timer_cancel(d->loop, c->maxwait_timer);
-    c->announce_timer = loop_timer_add(
-        d->loop, (uint64_t)d->cfg->desk.reannounce_s * 1000, announce_timer,
-        c, NULL);
+    c->reannounced = 0;
+    c->announce_timer = NULL;
+    if (d->cfg->desk.reannounce_max > 0)
+        c->announce_timer = loop_timer_add(d->loop, reannounce_delay_ms(c),
+                                           announce_timer, c, NULL);
     c->maxwait_timer = NULL;
     if (q->max_wait_s > 0 && !c->no_agents_told)
         c->maxwait_timer = loop_timer_add(
@@ -372,10 +473,13 @@ static int open_room(struct desk_chat *c)
 static struct desk_chat *open_chat_of(struct desk *d, const char *queue,
                                       const char *bare)
 {
-    for (struct desk_chat *c = d->chats; c; c = c->hh.next)
-        if (c->state != DESK_CHAT_ENDED && strcmp(c->queue, queue) == 0 &&
-            desk_chat_is_customer(c, bare))
+    struct desk_customer *e = NULL;
+    HASH_FIND_STR(d->by_customer, bare, e);
+    for (unsigned i = 0; e && i < e->n; i++) {
+        struct desk_chat *c = e->chats[i];
+        if (c->state != DESK_CHAT_ENDED && strcmp(c->queue, queue) == 0)
             return c;
+    }
     return NULL;
 }
 
@@ -405,32 +509,11 @@ static char *make_details(const struct desk_request *r)
     return buf_steal(&b);
 }
 
-/* The service-wide budget of new tickets (chats and messages left), so
- * that a flood of requests (anonymous accounts are free) cannot fill the
- * queues and the database: a customer who already has a chat gets it back
- * before this is asked. */
-static int check_ticket_budget(struct desk *d, struct xerr *err)
-{
-    uint32_t per_minute = (uint32_t)d->cfg->desk.new_tickets_per_minute;
-    uint64_t now = loop_now(d->loop);
-    if (per_minute == 0 ||
-        rate_bucket_take(&d->new_tickets, per_minute, 60000, (uint32_t)now))
-        return 0;
-    d->tickets_refused++;
-    if (now - d->refused_logged_ms >= 10000 || d->refused_logged_ms == 0) {
-        log_warn(LOG, "more than %u new tickets a minute: %llu request(s) "
-                      "refused ([desk] new_tickets_per_minute)",
-                 per_minute, (unsigned long long)d->tickets_refused);
-        d->tickets_refused = 0;
-        d->refused_logged_ms = now;
-    }
-    xerr_set(err, XERR_RESOURCE_CONSTRAINT,
-             "We are receiving too many requests right now. Please try "
-             "again in a minute.");
-    return -1;
-}
-
-static int check_accepting(struct desk *d, struct xerr *err)
+/* Whether a new ticket may be opened: the archive can take it, and the
+ * sender, its domain and the service are within their budgets
+ * (limits.c).  0 (charged; *held for a chat to hold), or -1 with *err. */
+static int check_accepting(struct desk *d, const char *bare, bool chat,
+                           bool *held, struct xerr *err)
 {
     if (!archive_accepting(d->archive) ||
         store_ticket_ids_available(d->archive) == 0) {
@@ -439,15 +522,13 @@ static int check_accepting(struct desk *d, struct xerr *err)
                  "few minutes.");
         return -1;
     }
-    return check_ticket_budget(d, err);
+    return desk_limits_new_ticket(d, bare, chat, held, err);
 }
 
 int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
                             int64_t *ticket_out, struct xerr *err)
 {
     struct desk *d = q->desk;
-    if (check_accepting(d, err) < 0)
-        return -1;
     char bare[BARE_MAX];
     struct jid j;
     if (jid_parse(r->customer_full, &j) < 0 ||
@@ -455,6 +536,9 @@ int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
         xerr_set(err, XERR_BAD_REQUEST, "Your address is not valid");
         return -1;
     }
+    bool held;
+    if (check_accepting(d, bare, false, &held, err) < 0)
+        return -1;
     char subject[200];
     first_line(r->question, subject, sizeof subject);
     char *details = make_details(r);
@@ -465,6 +549,7 @@ int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
     uint64_t seq = store_ticket_create(d->archive, &t);
     free(details);
     if (!seq) {
+        desk_limits_ticket_failed(d, bare, false);
         xerr_set(err, XERR_SERVICE_UNAVAILABLE,
                  "Chat is not available right now.");
         return -1;
@@ -514,22 +599,30 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     /* One open chat per customer and queue: asking again returns it. */
     struct desk_chat *old = open_chat_of(d, q->name, bare);
     if (old) {
+        /* Asking again costs a new token and a ticket update: it counts
+         * against the sender's budget like a new request. */
+        if (desk_limits_request_again(d, bare, err) < 0)
+            return -1;
         desk_chat_add_customer(old, bare);
         /* Only the token's hash is kept: the caller gets a fresh token
          * (the old one stops working). */
+        token_index(old, false);
         if (token_new(token_out, token_size, old->token_hash) == 0) {
             old->has_token = true;
+            token_index(old, true);
             desk_chat_save(old);
         }
         *out = old;
         *existing = true;
         return 0;
     }
-    if (check_accepting(d, err) < 0)
+    bool held;
+    if (check_accepting(d, bare, true, &held, err) < 0)
         return -1;
     struct desk_chat *c = chat_alloc(d);
     if (!c)
         goto oom;
+    c->held = held;
     char subject[200];
     first_line(r->question, subject, sizeof subject);
     c->queue = strdup(q->name);
@@ -543,7 +636,7 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     c->details = make_details(r);
     c->created_us = stamp_now_us();
     if (!c->queue || !c->customer_jid || !c->details ||
-        names_add(&c->customers, bare) < 0)
+        customer_add(c, bare) < 0)
         goto oom;
     if (token_new(token_out, token_size, c->token_hash) < 0)
         goto oom;
@@ -553,6 +646,7 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     t.room = NULL;
     if (store_ticket_create(d->archive, &t) == 0) {
         desk_chat_free(c);
+        desk_limits_ticket_failed(d, bare, held);
         xerr_set(err, XERR_SERVICE_UNAVAILABLE,
                  "Chat is not available right now. Please try again in a "
                  "few minutes.");
@@ -562,12 +656,14 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     snprintf(c->room_name, sizeof c->room_name, DESK_ROOM_PREFIX "%lld",
              (long long)c->id);
     HASH_ADD(hh, d->chats, id, sizeof c->id, c);
+    token_index(c, true);
     if (open_room(c) < 0) {
         log_error(LOG, "ticket %lld: cannot open its room", (long long)c->id);
         c->status = TICKET_RESOLVED;
         c->ended_us = stamp_now_us();
         desk_chat_save(c);
         desk_chat_free(c);
+        desk_limits_ticket_failed(d, bare, held);
         xerr_set(err, XERR_SERVICE_UNAVAILABLE,
                  "Chat is not available right now.");
         return -1;
@@ -584,20 +680,22 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     c->state = DESK_CHAT_WAITING;
     c->enqueued_ms = loop_now(d->loop);
     desk_wait_add(q, c, false);
-    start_waiting_timers(c, q);
-    char text[700];
-    const char *who = customer_called(c), *question = question_of(c);
-    snprintf(text, sizeof text, "New chat: ticket #%lld from %.*s: %.*s",
-             (long long)c->id, utf8_prec(who, 100), who,
-             utf8_prec(question, 400), question);
-    desk_queue_announce(q, text);
-    log_info(LOG, "ticket %lld: new chat in %s", (long long)c->id, q->name);
+    /* Counted against its domain until the customer enters (this may end
+     * the domain's oldest chat nobody entered). */
+    desk_limits_chat_created(c);
+    log_info(LOG, "ticket %lld: new chat in %s%s", (long long)c->id, q->name,
+             c->held ? " (held until the customer enters)" : "");
     desk_plugin_event(c, MUCDESK_EVENT_CREATED, bare);
-    desk_route(q);
+    if (!c->held) {
+        start_waiting_timers(c, q);
+        announce_new(c, q);
+        desk_route(q);
+    }
     *out = c;
     return 0;
 oom:
     desk_chat_free(c);
+    desk_limits_ticket_failed(d, bare, held);
     xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Please try again later");
     return -1;
 }
@@ -621,9 +719,9 @@ static void announce_timer(void *ud)
              (long long)c->id, utf8_prec(who, 100), who,
              utf8_prec(question, 300), question);
     desk_queue_announce(c->waiting_in, text);
-    c->announce_timer = loop_timer_add(
-        d->loop, (uint64_t)d->cfg->desk.reannounce_s * 1000, announce_timer,
-        c, NULL);
+    if (++c->reannounced < d->cfg->desk.reannounce_max)
+        c->announce_timer = loop_timer_add(d->loop, reannounce_delay_ms(c),
+                                           announce_timer, c, NULL);
 }
 
 static void maxwait_timer(void *ud)
@@ -668,6 +766,7 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
     struct desk *d = c->desk;
     struct desk_queue *q = c->waiting_in ? c->waiting_in
                                          : desk_queue_find(d, c->queue);
+    desk_limits_chat_unqueued(c); /* taken: no phantom any more */
     desk_offer_withdraw(c, false);
     bool transfer = c->state == DESK_CHAT_ACTIVE;
     if (transfer)
@@ -716,6 +815,9 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     desk_offer_withdraw(c, false);
     owner_release(c);
     desk_chat_clock(c, false);
+    /* Staff put it back: routed like any other from now on. */
+    desk_limits_chat_unqueued(c);
+    c->held = false;
     free(c->owner_jid);
     c->owner_jid = NULL;
     bool moved = strcmp(c->queue, q->name) != 0;
@@ -783,6 +885,7 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
     loop_timer_cancel(d->loop, c->announce_timer);
     loop_timer_cancel(d->loop, c->maxwait_timer);
     c->grace_timer = c->announce_timer = c->maxwait_timer = NULL;
+    desk_limits_chat_gone(c);
     c->state = DESK_CHAT_ENDED;
     c->status = status;
     c->ended_us = stamp_now_us();
@@ -827,6 +930,34 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
         desk_push_positions(q, false);
         desk_route(q);
     }
+}
+
+void desk_chat_withdraw(struct desk_chat *c, const char *why)
+{
+    struct desk *d = c->desk;
+    if (c->state == DESK_CHAT_ENDED)
+        return;
+    struct desk_queue *q = c->waiting_in ? c->waiting_in
+                                         : desk_queue_find(d, c->queue);
+    /* Agents were told of it (unless it was held): they are told it is
+     * gone, and whoever had its offer may forget it. */
+    if (q && !c->held && c->state == DESK_CHAT_WAITING) {
+        char text[400];
+        const char *who = customer_called(c);
+        snprintf(text, sizeof text,
+                 "Withdrawn: ticket #%lld from %.*s (%s)%s", (long long)c->id,
+                 utf8_prec(who, 100), who, why,
+                 c->offered_to ? "; its offer is withdrawn" : "");
+        desk_queue_announce(q, text);
+    }
+    desk_chat_end(c, TICKET_RESOLVED, NULL, why,
+                  "This chat was closed: nobody entered it.");
+    /* Its room holds the session details and the greeting only, and no
+     * customer will rate it: it goes at once instead of being kept for
+     * closed_room_hours, or a stream of phantom requests would pile up
+     * rooms for a day (the transcript is in PostgreSQL). */
+    loop_timer_cancel(d->loop, c->expire_timer);
+    c->expire_timer = loop_timer_add(d->loop, 1, expire_timer, c, NULL);
 }
 
 /* ---- restoring at start-up ------------------------------------------------------- */
@@ -882,6 +1013,12 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
     int64_t keep_us = (int64_t)d->cfg->desk.closed_room_hours * 3600 * 1000000;
     if (ended && t->ended_us + keep_us <= stamp_now_us())
         return NULL;
+    /* Nor does a chat nobody took that ended RESOLVED (withdrawn, or left
+     * before anyone came) come back: nobody rates it, staff read it with
+     * the transcript command, and a day of phantom requests must not
+     * come back as rooms at every start. */
+    if (ended && !t->accepted_us && t->status == TICKET_RESOLVED)
+        return NULL;
     struct desk_queue *q = desk_queue_find(d, t->queue);
     struct desk_chat *c = chat_alloc(d);
     if (!c)
@@ -905,6 +1042,9 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
     c->has_token = t->has_token_hash;
     memcpy(c->token_hash, t->token_hash, sizeof c->token_hash);
     c->details = strdup(t->details ? t->details : "{}");
+    /* From before the restart: not counted as a chat nobody entered (the
+     * rejoin grace below ends it if the customer does not come back). */
+    c->joined_once = true;
     char v[4096];
     if (desk_json_get(c->details, "question", v, sizeof v) == 0)
         c->question = dup_opt(v);
@@ -913,11 +1053,12 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
     /* The customers of an ended chat have lost their membership. */
     if (!c->queue || !c->details ||
         (!ended && c->customer_jid &&
-         names_add(&c->customers, c->customer_jid) < 0)) {
+         customer_add(c, c->customer_jid) < 0)) {
         desk_chat_free(c);
         return NULL;
     }
     HASH_ADD(hh, d->chats, id, sizeof c->id, c);
+    token_index(c, true);
     if (open_room(c) < 0) {
         log_error(LOG, "ticket %lld: cannot reopen room %s", (long long)c->id,
                   c->room_name);
@@ -1090,6 +1231,17 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
     if (!muc_occupant_privileged(o)) {
         c->customer_present = true;
         c->customer_left_explicitly = false;
+        if (!c->joined_once) {
+            bool was_held = c->held;
+            desk_limits_chat_entered(c);
+            /* Held while its domain was over budget: the agents hear of
+             * it now that a customer is really there. */
+            if (was_held && c->state == DESK_CHAT_WAITING && c->waiting_in) {
+                desk_routing_chat_changed(c); /* routable now */
+                start_waiting_timers(c, c->waiting_in);
+                announce_new(c, c->waiting_in);
+            }
+        }
         if (c->grace_timer) {
             loop_timer_cancel(d->loop, c->grace_timer);
             c->grace_timer = NULL;
@@ -1107,6 +1259,8 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
                     "<desk xmlns='" NS_DESK "' event='no-agents'/>");
             if (!c->offered_to)
                 desk_route(c->waiting_in);
+            if (!c->offered_to)
+                desk_limits_customer_waits(c);
         }
         return;
     }
@@ -1279,6 +1433,8 @@ static int s_form_submitted(void *ud, struct muc_room *room,
         xerr_set(err, XERR_BAD_REQUEST, "rating: choose 1 to 5");
         return -1;
     }
+    if (desk_limits_rating(c->desk, bare, err) < 0)
+        return -1;
     struct buf comment = BUF_INIT;
     desk_form_lines(form, "comment", "\n", &comment);
     int rc = desk_chat_rate(c, (int)rating,

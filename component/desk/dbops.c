@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "desk/desk_impl.h"
+#include "desk/limits.h"
 
 #define LOG "desk"
 #define DB_DEADLINE_MS 15000
@@ -291,6 +292,7 @@ static void queue_drop(struct desk *d, struct desk_queue *q)
     while (q->wait_head) {
         struct desk_chat *c = q->wait_head;
         desk_offer_withdraw(c, false);
+        desk_limits_chat_unqueued(c);
         desk_wait_remove(c);
     }
     if (q->room) {
@@ -465,6 +467,7 @@ void desk_dir_apply(struct desk *d, struct desk_directory *dir)
         if (!q->seen)
             queue_drop(d, q);
     }
+    desk_staff_set_rebuild(d);
     /* Staff rights in session rooms follow the new membership (an agent
      * removed from a queue stops seeing its chats' observers and notes). */
     struct desk_chat *c, *ctmp;

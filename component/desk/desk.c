@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "desk/desk_impl.h"
+#include "desk/limits.h"
 #include "xmpp/stamp.h"
 
 #define LOG "desk"
@@ -67,10 +68,38 @@ enum desk_role desk_role_for(struct desk *d, const char *bare,
 
 bool desk_is_staff_anywhere(struct desk *d, const char *bare)
 {
+    struct desk_staff_name *n = NULL;
+    HASH_FIND_STR(d->staff_set, bare, n);
+    return n != NULL;
+}
+
+static void staff_set_free(struct desk *d)
+{
+    struct desk_staff_name *n, *tmp;
+    HASH_ITER(hh, d->staff_set, n, tmp) {
+        HASH_DEL(d->staff_set, n);
+        free(n);
+    }
+}
+
+void desk_staff_set_rebuild(struct desk *d)
+{
+    staff_set_free(d);
     for (struct desk_queue *q = d->queues; q; q = q->hh.next)
-        if (desk_member_find(q, bare))
-            return true;
-    return false;
+        for (size_t i = 0; i < q->member_count; i++) {
+            const char *jid = q->members[i].jid;
+            struct desk_staff_name *n = NULL;
+            HASH_FIND_STR(d->staff_set, jid, n);
+            if (n)
+                continue;
+            size_t len = strlen(jid);
+            if (!(n = malloc(sizeof *n + len + 1))) {
+                log_error(LOG, "out of memory: staff index incomplete");
+                continue;
+            }
+            memcpy(n->jid, jid, len + 1);
+            HASH_ADD_KEYPTR(hh, d->staff_set, n->jid, len, n);
+        }
 }
 
 int desk_authorize(struct desk *d, const char *bare, enum desk_action act,
@@ -239,6 +268,14 @@ static int room_node_items(void *ud, const struct stanza_in *in,
     return adhoc_room_node_items(d->adhoc, in, node, out, err);
 }
 
+/* Only admins and queue staff are privileged in any room (session rooms
+ * ask desk_role_for for their queue, queue rooms likewise). */
+static bool privileged_somewhere(void *ud, const char *bare)
+{
+    struct desk *d = ud;
+    return config_is_admin(d->cfg, bare) || desk_is_staff_anywhere(d, bare);
+}
+
 struct desk *desk_new(struct loop *loop, struct router *router,
                       struct disco *disco, struct muc *muc,
                       struct store *store, struct archive *archive,
@@ -262,16 +299,30 @@ struct desk *desk_new(struct loop *loop, struct router *router,
     }
     snprintf(d->sid_prefix, sizeof d->sid_prefix, "d%02x%02x%02x%02x%02x%02x",
              rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-    d->adhoc = adhoc_new(loop, router, disco,
-                         (uint64_t)cfg->desk.command_timeout_s * 1000);
+    const struct adhoc_limits lim = {
+        .session_ttl_ms = (uint64_t)cfg->desk.command_timeout_s * 1000,
+        .per_jid = (unsigned)cfg->desk.command_sessions_per_jid,
+        .per_domain = (unsigned)cfg->desk.command_sessions_per_domain,
+        .max_sessions = (unsigned)cfg->desk.command_sessions_max,
+    };
+    d->adhoc = adhoc_new(loop, router, disco, &lim);
     if (!d->adhoc) {
         log_error(LOG, "cannot set up ad-hoc commands");
         free(d);
         return NULL;
     }
+    if (desk_limits_new(d) < 0) {
+        log_error(LOG, "out of memory");
+        adhoc_free(d->adhoc);
+        free(d);
+        return NULL;
+    }
     adhoc_set_class_lookup(d->adhoc, room_class, d);
-    struct muc_room_disco rd = {room_node_info, room_node_items,
-                                room_features, d};
+    struct muc_room_disco rd = {.node_info = room_node_info,
+                                .node_items = room_node_items,
+                                .features = room_features,
+                                .privileged_somewhere = privileged_somewhere,
+                                .ud = d};
     muc_set_room_disco(muc, &rd);
     muc_set_conceal(muc, conceal, d);
     if (desk_plugins_start(d) < 0 || desk_adhoc_register(d) < 0) {
@@ -336,6 +387,8 @@ void desk_free(struct desk *d)
     }
     desk_plugins_free(d);
     desk_canned_free(d);
+    desk_limits_free(d);
+    staff_set_free(d);
     adhoc_free(d->adhoc);
     free(d->adhoc_data);
     free(d->plugin_cmd_data);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "core/budget.h"
 #include "core/ratelimit.h"
 #include "core/tz.h"
 #include "desk/authz.h"
@@ -97,6 +98,8 @@ struct desk_queue {
     struct muc_room *room;
     struct desk_plugin_ref *plugin; /* NULL: could not load: manual */
     struct desk_chat *wait_head, *wait_tail; /* waiting chats, in order */
+    /* Its waiting chats nobody has entered yet and not held (limits.c). */
+    struct desk_chat *unentered_head;
     /* routing.c's incremental state */
     unsigned waiting_count;
     struct desk_chat *age_head, *age_tail; /* waiting, by enqueued_ms */
@@ -181,6 +184,19 @@ struct desk_chat {
     struct desk_chat *aprev, *anext; /* waiting_in's age list */
     uint64_t enqueued_ms;
     bool no_agents_told;
+    /* Abuse limits (admin guide, "Abuse and limits"): a chat whose
+     * customer has not entered yet counts against its domain (and ends
+     * after [desk] unjoined_timeout); one accepted while the domain was
+     * over its budget is held: announced and offered only once the
+     * customer enters. */
+    bool joined_once;             /* the customer has entered the room */
+    bool held;                    /* not routable (routing.c) meanwhile */
+    struct desk_chat *uprev, *unext; /* in unentered_q->unentered_head */
+    struct desk_queue *unentered_q;
+    bool charged_domain;          /* given back when the customer enters */
+    struct budget_holder unjoined; /* in d->tickets_by_domain */
+    struct loop_timer *unjoined_timer;
+    int reannounced;              /* re-announcements so far */
     bool customer_present;
     bool customer_left_explicitly;
     bool replacing_customer;      /* resume-chat removes a stale session */
@@ -200,6 +216,25 @@ struct desk_chat {
     struct desk_chat *wprev, *wnext;
     struct desk_queue *waiting_in; /* the list it is in, or NULL */
     UT_hash_handle hh;
+    UT_hash_handle hh_token;      /* d->by_token, key token_hash */
+    bool token_indexed;
+};
+
+/* A bare JID that is a member of some queue (d->staff_set, rebuilt with
+ * each directory load), so that "is this staff anywhere?" is one lookup,
+ * not a walk over every queue's members for each outsider's stanza. */
+struct desk_staff_name {
+    UT_hash_handle hh;
+    char jid[];
+};
+
+/* The chats a customer (bare JID) may enter: d->by_customer, so that a
+ * request finds the customer's open chat without a walk over all chats. */
+struct desk_customer {
+    UT_hash_handle hh;
+    struct desk_chat **chats;
+    unsigned n, cap;
+    char jid[];
 };
 
 /* A canned response (the directory's canned_responses). */
@@ -222,6 +257,9 @@ struct desk {
     struct desk_queue *queues;
     struct desk_staff *staff;
     struct desk_chat *chats;
+    struct desk_chat *by_token;   /* chats with a token, by its hash */
+    struct desk_customer *by_customer;
+    struct desk_staff_name *staff_set; /* members of any queue */
     struct desk_plugin_ref *plugins;
     struct mucdesk_host host;     /* what plugins may ask (plugins.c) */
     void *plugin_cmd_data;        /* adhoc_agent.c's, freed with the desk */
@@ -231,6 +269,13 @@ struct desk {
     struct desk_mailer *mailer;   /* mail.c; NULL without [mail] from */
     struct loop_timer *purge_timer;
     struct rate_bucket new_tickets; /* [desk] new_tickets_per_minute */
+    /* Per-sender budgets ([desk] jid_*, domain_*): new tickets per JID;
+     * per domain, tickets nobody entered (a rate, and the chats held at
+     * once); ratings per JID and per domain. */
+    struct budget *tickets_by_jid, *tickets_by_domain;
+    struct budget *ratings_by_jid, *ratings_by_domain;
+    uint64_t budget_refused;      /* per-sender refusals since the last log */
+    uint64_t budget_logged_ms;
     uint64_t tickets_refused;     /* by that limit, since the last warning */
     uint64_t refused_logged_ms;
     int64_t dir_version;
@@ -263,6 +308,8 @@ enum desk_role desk_role_for(struct desk *d, const char *bare,
                              const struct desk_chat *chat);
 /* Whether bare JID is staff (agent or supervisor) of any queue. */
 bool desk_is_staff_anywhere(struct desk *d, const char *bare);
+/* Rebuilds that answer from the queues' members (after a directory load). */
+void desk_staff_set_rebuild(struct desk *d);
 /* authz: 0, or -1 with *err set to forbidden. */
 int desk_authorize(struct desk *d, const char *bare, enum desk_action act,
                    const struct desk_queue *q, const struct desk_chat *chat,
@@ -372,6 +419,10 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
 /* Ends the chat for the customer with the ticket's final status. */
 void desk_chat_end(struct desk_chat *c, enum ticket_status status,
                    const char *actor, const char *note, const char *text);
+/* Ends a chat nobody entered (limits.c): its announcement withdrawn in the
+ * queue room, its offer withdrawn, the ticket RESOLVED with `why` as a
+ * staff note. */
+void desk_chat_withdraw(struct desk_chat *c, const char *why);
 int desk_chat_seconds(const struct desk_chat *c);
 /* The customer's rating (1 to 5, comment NULL: none): on the ticket, and a
  * rating event.  0, or -1 for a rating out of range. */

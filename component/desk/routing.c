@@ -333,9 +333,12 @@ static char *route_key(const struct desk_queue *q, const char *skills)
 
 /* ---- chats --------------------------------------------------------------------- */
 
+/* A held chat (limits.c: nobody entered it while its domain was over
+ * budget, or while a customer who is there waited) is routed once its
+ * customer enters. */
 static bool routable(const struct desk_chat *c)
 {
-    return c->waiting_in && !c->offered_to && c->room;
+    return c->waiting_in && !c->offered_to && c->room && !c->held;
 }
 
 static void mark_chat(struct desk_queue *q, struct desk_chat *c)

@@ -80,6 +80,9 @@ struct muc_mam_query {
     unsigned rounds;
     struct shown *items;      /* chronological */
     size_t count;
+    /* Counted in flight ([muc] mam_queries_*) from query_start on. */
+    bool counted;
+    struct budget_holder by_jid, by_domain;
 };
 
 bool muc_mam_enabled(const struct muc_room *room)
@@ -87,9 +90,22 @@ bool muc_mam_enabled(const struct muc_room *room)
     return muc_archiving(room) && room->muc->archive.query != NULL;
 }
 
+/* No longer in flight: the asker may start another. */
+static void query_uncount(struct muc *muc, struct muc_mam_query *q)
+{
+    if (!q->counted)
+        return;
+    q->counted = false;
+    muc->mam_in_flight--;
+    uint64_t now = loop_now(muc->loop);
+    budget_release(muc->mam_by_jid, &q->by_jid, now);
+    budget_release(muc->mam_by_domain, &q->by_domain, now);
+}
+
 static void query_free(struct muc_mam_query *q)
 {
     if (q->muc) {
+        query_uncount(q->muc, q);
         if (q->prev)
             q->prev->next = q->next;
         else
@@ -122,8 +138,10 @@ void muc_mam_orphan_all(struct muc *muc)
 {
     /* The archive still owes these an answer; when it comes, the callback
      * only frees them. */
-    for (struct muc_mam_query *q = muc->mam_queries; q; q = q->next)
+    for (struct muc_mam_query *q = muc->mam_queries; q; q = q->next) {
+        query_uncount(muc, q);
         q->muc = NULL;
+    }
     muc->mam_queries = NULL;
 }
 
@@ -501,11 +519,43 @@ static struct muc_mam_query *query_new(struct muc *muc, struct muc_room *room,
     return q;
 }
 
-/* Lists q (so that shutdown can orphan it) and asks the archive.  0, or -1
- * with err set and q freed. */
-static int query_start(struct muc *muc, struct muc_mam_query *q,
-                       struct xerr *err)
+/* Counts q in flight for its asker, the asker's domain and the service:
+ * one client cannot keep the archive (and the DB thread) busy for
+ * everyone.  0, or -1 with err set (q not counted). */
+static int query_count(struct muc *muc, struct muc_mam_query *q,
+                       const struct stanza_in *in, struct xerr *err)
 {
+    char bare[JID_TEXT_MAX + 1];
+    uint64_t now = loop_now(muc->loop);
+    if (muc->mam_in_flight >= (unsigned)muc->cfg->muc.mam_queries_max ||
+        jid_bare_text(&in->from, bare, sizeof bare) < 0 ||
+        budget_hold(muc->mam_by_jid, bare, &q->by_jid, now) != BUDGET_OK) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT,
+                 "Too many archive queries at once: wait for the answers, "
+                 "then try again");
+        return -1;
+    }
+    if (budget_hold(muc->mam_by_domain, in->from.domain, &q->by_domain,
+                    now) != BUDGET_OK) {
+        budget_release(muc->mam_by_jid, &q->by_jid, now);
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT,
+                 "The archive is busy; please try again in a moment");
+        return -1;
+    }
+    muc->mam_in_flight++;
+    q->counted = true;
+    return 0;
+}
+
+/* Counts q, lists it (so that shutdown can orphan it) and asks the
+ * archive.  0, or -1 with err set and q freed. */
+static int query_start(struct muc *muc, struct muc_mam_query *q,
+                       const struct stanza_in *in, struct xerr *err)
+{
+    if (query_count(muc, q, in, err) < 0) {
+        query_free(q); /* not listed: q->muc is NULL */
+        return -1;
+    }
     q->muc = muc;
     q->next = muc->mam_queries;
     if (muc->mam_queries)
@@ -547,7 +597,7 @@ static int metadata_start(struct muc *muc, struct muc_room *room,
     q->want = 1;
     q->aq.kinds = MAM_KINDS;
     q->aq.include_staff_only = privileged;
-    return query_start(muc, q, err);
+    return query_start(muc, q, in, err);
 }
 
 int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
@@ -717,5 +767,5 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
         query_free(q);
         return 0;
     }
-    return query_start(muc, q, err);
+    return query_start(muc, q, in, err);
 }

@@ -29,6 +29,17 @@ struct muc *muc_new(struct loop *loop, struct router *router,
         muc->archive = *archive;
     buf_init(&muc->scratch);
     buf_init(&muc->scratch2);
+    /* Archive queries in flight: only senders with one open are tracked,
+     * so the tables never hold more than mam_queries_max entries. */
+    if (!(muc->mam_by_jid = budget_new(0, 0,
+                                       (uint32_t)cfg->muc.mam_queries_per_jid,
+                                       (size_t)cfg->muc.mam_queries_max)) ||
+        !(muc->mam_by_domain = budget_new(
+              0, 0, (uint32_t)cfg->muc.mam_queries_per_domain,
+              (size_t)cfg->muc.mam_queries_max))) {
+        log_error(LOG, "out of memory");
+        goto fail;
+    }
     if (muc_ids_init(muc) < 0) {
         log_error(LOG, "cannot set up stanza and occupant ids");
         goto fail;
@@ -236,6 +247,8 @@ void muc_free(struct muc *muc)
     muc_held_free_all(muc);
     muc_forwards_free_all(muc);
     muc_mam_orphan_all(muc);
+    budget_free(muc->mam_by_jid);
+    budget_free(muc->mam_by_domain);
     buf_free(&muc->scratch);
     buf_free(&muc->scratch2);
     free(muc);

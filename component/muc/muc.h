@@ -309,6 +309,11 @@ struct muc_room_disco {
     disco_info_fn node_info;
     disco_items_fn node_items;
     void (*features)(void *ud, const struct muc_room *room, struct buf *out);
+    /* Whether user `bare` may be privileged in some room (the
+     * is_privileged hook): only then does the service's room list look
+     * at every hidden room for them; anyone else sees the public rooms
+     * and the rooms they are in.  NULL: everyone may be. */
+    bool (*privileged_somewhere)(void *ud, const char *bare);
     void *ud;
 };
 void muc_set_room_disco(struct muc *muc, const struct muc_room_disco *disco);

@@ -313,6 +313,7 @@ static int submit(struct muc_room *room, const struct stanza_in *in,
         return -1;
     old = room->cfg;
     room->cfg = c;
+    muc_room_index_public(room);
     bool was_locked = room->locked;
     room->locked = false;
 

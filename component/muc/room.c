@@ -124,7 +124,54 @@ struct muc_room *muc_room_new(struct muc *muc, const char *name,
     HASH_ADD_KEYPTR(hh, muc->rooms, room->name, strlen(room->name), room);
     muc->room_count++;
     room->listed = true;
+    room->seq = ++muc->room_seq;
+    muc_room_index_public(room);
     return room;
+}
+
+static void public_remove(struct muc_room *room)
+{
+    struct muc *muc = room->muc;
+    if (room->pub_prev)
+        room->pub_prev->pub_next = room->pub_next;
+    else
+        muc->public_head = room->pub_next;
+    if (room->pub_next)
+        room->pub_next->pub_prev = room->pub_prev;
+    else
+        muc->public_tail = room->pub_prev;
+    room->pub_prev = room->pub_next = NULL;
+    room->in_public = false;
+}
+
+/* In seq order: a new room goes last; a room made public again finds its
+ * place from the end (an admin's action, over the public rooms only). */
+static void public_insert(struct muc_room *room)
+{
+    struct muc *muc = room->muc;
+    struct muc_room *after = muc->public_tail;
+    while (after && after->seq > room->seq)
+        after = after->pub_prev;
+    room->pub_prev = after;
+    room->pub_next = after ? after->pub_next : muc->public_head;
+    if (room->pub_next)
+        room->pub_next->pub_prev = room;
+    else
+        muc->public_tail = room;
+    if (after)
+        after->pub_next = room;
+    else
+        muc->public_head = room;
+    room->in_public = true;
+}
+
+void muc_room_index_public(struct muc_room *room)
+{
+    bool want = room->listed && !room->cfg.hidden;
+    if (want && !room->in_public)
+        public_insert(room);
+    else if (!want && room->in_public)
+        public_remove(room);
 }
 
 void muc_room_unlist(struct muc_room *room)
@@ -134,6 +181,7 @@ void muc_room_unlist(struct muc_room *room)
     HASH_DEL(room->muc->rooms, room);
     room->muc->room_count--;
     room->listed = false;
+    muc_room_index_public(room);
 }
 
 void muc_room_free(struct muc_room *room)

@@ -12,7 +12,8 @@
  *                         table per room would cost more than the room)
  *   muc->sessions         sessions by real full JID; sessions of one JID in
  *                         several rooms are chained through `same_jid`
- *   room->affiliations    a list of affiliation records */
+ *   room->affiliations    a list of affiliation records
+ *   muc->public_head      rooms that are not hidden, in creation order */
 #ifndef MUCDESK_MUC_ROOM_H
 #define MUCDESK_MUC_ROOM_H
 
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "core/budget.h"
 #include "core/buf.h"
 #include "core/ratelimit.h"
 #include "muc/muc.h"
@@ -139,6 +141,9 @@ struct muc_room {
     int64_t ticket_id;
     unsigned occupant_count;
     unsigned held;                /* messages waiting to be durable */
+    uint64_t seq;                 /* creation order: the room list's order */
+    struct muc_room *pub_prev, *pub_next; /* muc->public_head, by seq */
+    bool in_public : 1;           /* in that list (not hidden, listed) */
     bool listed : 1;              /* in muc->rooms */
     bool locked : 1;              /* created by presence, not configured */
     bool destroying : 1;
@@ -161,6 +166,11 @@ struct muc {
     const char *domain;
     struct muc_room *rooms;
     unsigned room_count;
+    /* Rooms not hidden, in creation order: the room list of someone who
+     * may see no hidden room but their own is built from this and their
+     * sessions, never by walking every room (roomdisco.c). */
+    struct muc_room *public_head, *public_tail;
+    uint64_t room_seq;
     struct muc_session *sessions;
     bool loaded;                  /* persistent rooms are in memory, or
                                      the database kept us waiting */
@@ -173,6 +183,8 @@ struct muc {
     struct muc_held *held_head, *held_tail;
     struct muc_forward *forwards; /* iq forwarded to occupants (iq.c) */
     struct muc_mam_query *mam_queries; /* waiting for the archive (mam.c) */
+    unsigned mam_in_flight;
+    struct budget *mam_by_jid, *mam_by_domain; /* [muc] mam_queries_per_* */
     struct buf scratch;           /* payload serialisation, reused */
     struct buf scratch2;
     struct muc_room_disco room_disco; /* nodes the layer above answers */
@@ -201,6 +213,9 @@ struct muc_room *muc_room_new(struct muc *muc, const char *name,
 void muc_room_free(struct muc_room *room);
 /* Takes the room out of the service's index (its name is free again). */
 void muc_room_unlist(struct muc_room *room);
+/* Puts a listed room in, or out of, the list of public rooms as its
+ * configuration now says (after a muc#owner form). */
+void muc_room_index_public(struct muc_room *room);
 void muc_room_config_free(struct muc_room_config *cfg);
 /* Deep copy (strings duplicated).  0 or -1. */
 int muc_room_config_copy(struct muc_room_config *dst,

@@ -1,5 +1,6 @@
 /* Service discovery for the MUC (§6): the service's room list (what the
- * asker may see: public rooms and rooms it may enter, with RSM paging),
+ * asker may see: public rooms and rooms it may enter, with RSM paging;
+ * from an index for askers who can be staff nowhere),
  * disco#info on rooms (features from the configuration, the muc#roominfo
  * form with the occupant count as the asker may see it), disco#items on
  * rooms (occupants the asker may see, to occupants only), and the
@@ -257,6 +258,100 @@ static bool listed_for(struct muc_room *room, const char *bare,
     return muc_outsider_privileged(room, bare);
 }
 
+/* The page being written: items up to max, then whether there is more. */
+struct page {
+    struct buf *out;
+    long max, n;
+    const char *first, *last;
+    bool more;
+};
+
+/* Adds one room; false once the page is full (then `more` is known). */
+static bool page_add(struct page *p, struct muc_room *r)
+{
+    if (p->n == p->max) {
+        p->more = true;
+        return false;
+    }
+    buf_append_str(p->out, "<item");
+    xml_attr(p->out, "jid", r->jid);
+    xml_attr(p->out, "name", muc_room_title(r));
+    buf_append_str(p->out, "/>");
+    if (!p->first)
+        p->first = r->jid;
+    p->last = r->jid;
+    p->n++;
+    return true;
+}
+
+/* Someone who may be privileged somewhere: every room, each asked. */
+static void list_all(struct muc *muc, const struct stanza_in *in,
+                     const char *bare, struct muc_room *after,
+                     struct page *p)
+{
+    for (struct muc_room *r = after ? after->hh.next : muc->rooms; r;
+         r = r->hh.next)
+        if (listed_for(r, bare, in->from_text) && !page_add(p, r))
+            return;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const struct muc_room *x = *(struct muc_room *const *)a;
+    const struct muc_room *y = *(struct muc_room *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+#define OWN_ROOMS_MAX 256
+
+static bool own_or_public(struct muc_room *r, const char *full)
+{
+    return !r->destroying && !r->locked &&
+           (!r->cfg.hidden || muc_session_find(r, full));
+}
+
+/* Anyone else (a customer, an outsider): the public rooms and the hidden
+ * rooms they are in, merged in creation order, without looking at any
+ * other room: a customer's disco#items costs the same with 100,000
+ * session rooms as with none. */
+static void list_public_and_own(struct muc *muc, const struct stanza_in *in,
+                                struct muc_room *after, struct page *p)
+{
+    uint64_t from_seq = after ? after->seq : 0;
+    struct muc_room *own[OWN_ROOMS_MAX];
+    size_t n_own = 0;
+    for (struct muc_session *s = muc_sessions_of(muc, in->from_text);
+         s && n_own < OWN_ROOMS_MAX; s = s->same_jid) {
+        struct muc_room *r = s->occ->room;
+        if (r->cfg.hidden && r->seq > from_seq && !r->destroying &&
+            !r->locked)
+            own[n_own++] = r;
+    }
+    qsort(own, n_own, sizeof *own, by_seq);
+    struct muc_room *pub = muc->public_head;
+    if (after && after->in_public)
+        pub = after->pub_next;
+    else
+        while (pub && pub->seq <= from_seq)
+            pub = pub->pub_next;
+    size_t i = 0;
+    for (;;) {
+        while (pub && (pub->destroying || pub->locked))
+            pub = pub->pub_next;
+        struct muc_room *next;
+        if (pub && (i == n_own || pub->seq < own[i]->seq)) {
+            next = pub;
+            pub = pub->pub_next;
+        } else if (i < n_own) {
+            next = own[i++];
+        } else {
+            return;
+        }
+        if (!page_add(p, next))
+            return;
+    }
+}
+
 static int service_items(void *ud, const struct stanza_in *in,
                          const char *node, struct buf *out, struct xerr *err)
 {
@@ -265,8 +360,8 @@ static int service_items(void *ud, const struct stanza_in *in,
     char bare[JID_TEXT_MAX + 1];
     jid_bare_text(&in->from, bare, sizeof bare);
 
-    long max = ROOM_LIST_DEFAULT_MAX;
-    const char *after = NULL;
+    struct page p = {.out = out, .max = ROOM_LIST_DEFAULT_MAX};
+    const char *after_text = NULL;
     bool rsm = false;
     xmpp_stanza_t *query = stanza_child(in->st, "query", NS_DISCO_ITEMS);
     xmpp_stanza_t *set = query ? stanza_child(query, "set", NS_RSM) : NULL;
@@ -274,53 +369,45 @@ static int service_items(void *ud, const struct stanza_in *in,
         rsm = true;
         xmpp_stanza_t *m = stanza_child(set, "max", NULL);
         if (m) {
-            max = strtol(stanza_text(m), NULL, 10);
-            if (max < 0)
-                max = 0;
-            if (max > ROOM_LIST_CAP)
-                max = ROOM_LIST_CAP;
+            p.max = strtol(stanza_text(m), NULL, 10);
+            if (p.max < 0)
+                p.max = 0;
+            if (p.max > ROOM_LIST_CAP)
+                p.max = ROOM_LIST_CAP;
         }
         xmpp_stanza_t *af = stanza_child(set, "after", NULL);
-        after = af ? stanza_text(af) : NULL;
+        after_text = af ? stanza_text(af) : NULL;
     }
-    struct muc_room *start = muc->rooms;
-    if (after) {
+    bool everything =
+        !muc->room_disco.privileged_somewhere ||
+        muc->room_disco.privileged_somewhere(muc->room_disco.ud, bare);
+    struct muc_room *after = NULL;
+    if (after_text) {
         struct jid aj;
-        struct muc_room *r = NULL;
-        if (jid_parse(after, &aj) == 0 && strcmp(aj.domain, muc->domain) == 0)
-            r = muc_room_find(muc, aj.local);
-        if (!r) {
+        if (jid_parse(after_text, &aj) == 0 &&
+            strcmp(aj.domain, muc->domain) == 0)
+            after = muc_room_find(muc, aj.local);
+        /* Only a room this asker could have been shown: paging after a
+         * hidden room must not tell whether it exists (ticket rooms). */
+        if (after && !(everything ? listed_for(after, bare, in->from_text)
+                                  : own_or_public(after, in->from_text)))
+            after = NULL;
+        if (!after) {
             xerr_set(err, XERR_ITEM_NOT_FOUND, "No such item to page after");
             return -1;
         }
-        start = r->hh.next;
     }
-    long n = 0;
-    const char *first = NULL, *last = NULL;
-    bool more = false;
-    for (struct muc_room *r = start; r; r = r->hh.next) {
-        if (!listed_for(r, bare, in->from_text))
-            continue;
-        if (n == max) {
-            more = true;
-            break;
-        }
-        buf_append_str(out, "<item");
-        xml_attr(out, "jid", r->jid);
-        xml_attr(out, "name", muc_room_title(r));
-        buf_append_str(out, "/>");
-        if (!first)
-            first = r->jid;
-        last = r->jid;
-        n++;
-    }
-    if (rsm || more) {
+    if (everything)
+        list_all(muc, in, bare, after, &p);
+    else
+        list_public_and_own(muc, in, after, &p);
+    if (rsm || p.more) {
         buf_append_str(out, "<set xmlns='" NS_RSM "'>");
-        if (first) {
+        if (p.first) {
             buf_append_str(out, "<first>");
-            xml_text(out, first);
+            xml_text(out, p.first);
             buf_append_str(out, "</first><last>");
-            xml_text(out, last);
+            xml_text(out, p.last);
             buf_append_str(out, "</last>");
         }
         buf_append_str(out, "</set>");

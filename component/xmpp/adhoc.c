@@ -19,6 +19,9 @@
 
 #define LOG "adhoc"
 #define SESSION_ID_MAX 33
+/* Senders tracked for the per-JID and per-domain caps: only those with a
+ * session open, so at most max_sessions; the tables never need more. */
+#define TRACKED_MAX(lim) ((lim)->max_sessions ? (lim)->max_sessions : 100000)
 
 struct command_entry {
     struct adhoc_command cmd;
@@ -36,6 +39,11 @@ struct session {
     void *data;
     uint64_t expires_ms;
     bool busy;          /* a deferred step has not answered yet */
+    /* The expiry list: every request pushes expires_ms to now + ttl, so
+     * moving the session to the tail keeps the list in expiry order and
+     * the sweep only ever looks at its head. */
+    struct session *older, *newer;
+    struct budget_holder by_jid, by_domain;
     UT_hash_handle hh;
 };
 
@@ -53,8 +61,13 @@ struct adhoc {
     struct router *router;
     struct disco *disco;
     uint64_t ttl_ms;
+    struct adhoc_limits lim;
     struct command_entry *commands;
     struct session *sessions;
+    struct session *oldest, *newest; /* the expiry list */
+    unsigned session_count;
+    struct budget *per_jid, *per_domain;
+    uint64_t swept, shed;
     adhoc_class_fn class_fn;
     void *class_ud;
 };
@@ -70,7 +83,7 @@ static int service_items(void *ud, const struct stanza_in *in,
                          const char *node, struct buf *out, struct xerr *err);
 
 struct adhoc *adhoc_new(struct loop *loop, struct router *router,
-                        struct disco *disco, uint64_t session_ttl_ms)
+                        struct disco *disco, const struct adhoc_limits *lim)
 {
     struct adhoc *a = calloc(1, sizeof *a);
     if (!a)
@@ -78,7 +91,14 @@ struct adhoc *adhoc_new(struct loop *loop, struct router *router,
     a->loop = loop;
     a->router = router;
     a->disco = disco;
-    a->ttl_ms = session_ttl_ms;
+    a->ttl_ms = lim->session_ttl_ms;
+    a->lim = *lim;
+    a->per_jid = budget_new(0, 0, lim->per_jid, TRACKED_MAX(lim));
+    a->per_domain = budget_new(0, 0, lim->per_domain, TRACKED_MAX(lim));
+    if (!a->per_jid || !a->per_domain) {
+        adhoc_free(a);
+        return NULL;
+    }
     if (router_on_iq(router, ROUTE_SERVICE, NS_COMMANDS, on_command, a) ||
         router_on_iq(router, ROUTE_ROOM, NS_COMMANDS, on_command, a) ||
         disco_add_feature(disco, NS_COMMANDS) ||
@@ -89,9 +109,48 @@ struct adhoc *adhoc_new(struct loop *loop, struct router *router,
     return a;
 }
 
+static void expiry_unlink(struct adhoc *a, struct session *s)
+{
+    if (s->older)
+        s->older->newer = s->newer;
+    else
+        a->oldest = s->newer;
+    if (s->newer)
+        s->newer->older = s->older;
+    else
+        a->newest = s->older;
+    s->older = s->newer = NULL;
+}
+
+static void expiry_append(struct adhoc *a, struct session *s)
+{
+    s->older = a->newest;
+    s->newer = NULL;
+    if (a->newest)
+        a->newest->newer = s;
+    else
+        a->oldest = s;
+    a->newest = s;
+}
+
+/* A request on the session: it lives another ttl, at the young end. */
+static void session_touch(struct adhoc *a, struct session *s)
+{
+    s->expires_ms = loop_now(a->loop) + a->ttl_ms;
+    if (a->newest != s) {
+        expiry_unlink(a, s);
+        expiry_append(a, s);
+    }
+}
+
 static void session_free(struct adhoc *a, struct session *s)
 {
     HASH_DEL(a->sessions, s);
+    expiry_unlink(a, s);
+    a->session_count--;
+    uint64_t now = loop_now(a->loop);
+    budget_release(a->per_jid, &s->by_jid, now);
+    budget_release(a->per_domain, &s->by_domain, now);
     if (s->data) {
         if (s->entry->cmd.free_data)
             s->entry->cmd.free_data(s->data);
@@ -208,7 +267,7 @@ void adhoc_continue(struct adhoc_reply *r, unsigned next_stage,
     s->stage = next_stage;
     s->actions = st.actions;
     s->default_action = st.default_action;
-    s->expires_ms = loop_now(r->a->loop) + r->a->ttl_ms;
+    session_touch(r->a, s);
     struct stanza_in in;
     reply_in(r, &in);
     write_reply(r->a, &in, r->node, s->id, &st);
@@ -253,6 +312,8 @@ void adhoc_free(struct adhoc *a)
     HASH_ITER(hh, a->sessions, s, tmp) {
         session_free(a, s);
     }
+    budget_free(a->per_jid);
+    budget_free(a->per_domain);
     struct command_entry *e = a->commands;
     while (e) {
         struct command_entry *next = e->next;
@@ -270,7 +331,14 @@ void adhoc_set_class_lookup(struct adhoc *a, adhoc_class_fn fn, void *ud)
 
 unsigned adhoc_session_count(const struct adhoc *a)
 {
-    return HASH_COUNT(a->sessions);
+    return a->session_count;
+}
+
+void adhoc_session_stats(const struct adhoc *a, uint64_t *swept,
+                         uint64_t *shed)
+{
+    *swept = a->swept;
+    *shed = a->shed;
 }
 
 static bool same_target(const char *x, const char *y)
@@ -446,16 +514,62 @@ static void set_app_error(struct xerr *err, enum xerr_cond cond,
     err->app_condition = app;
 }
 
+/* Ends the sessions past their second period, from the oldest: each is
+ * looked at once when it goes, and the first live one stops the sweep. */
 static void sweep(struct adhoc *a)
 {
     uint64_t now = loop_now(a->loop);
-    struct session *s, *tmp;
-    HASH_ITER(hh, a->sessions, s, tmp) {
+    while (a->oldest) {
+        a->swept++;
         /* Expired sessions are remembered for one more period, so that a
          * late request hears "session-expired" rather than "bad-sessionid". */
-        if (now > s->expires_ms + a->ttl_ms)
-            session_free(a, s);
+        if (now <= a->oldest->expires_ms + a->ttl_ms)
+            break;
+        session_free(a, a->oldest);
     }
+}
+
+/* Links s to its sender's and its domain's counts, ending the oldest
+ * session of the same JID (then domain) at the cap.  0, or -1 if the
+ * tables are full of senders (each with a session open). */
+static int session_count_in(struct adhoc *a, struct session *s,
+                            const struct stanza_in *in)
+{
+    char bare[JID_TEXT_MAX + 1];
+    if (jid_bare_text(&in->from, bare, sizeof bare) < 0)
+        return -1;
+    uint64_t now = loop_now(a->loop);
+    struct { struct budget *t; const char *key; struct budget_holder *h; }
+        caps[] = {{a->per_jid, bare, &s->by_jid},
+                  {a->per_domain, in->from.domain, &s->by_domain}};
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        enum budget_verdict v;
+        while ((v = budget_hold(caps[i].t, caps[i].key, caps[i].h, now)) ==
+               BUDGET_EXCEEDED) {
+            struct budget_holder *old = budget_oldest(caps[i].t, caps[i].key);
+            if (!old)
+                return -1;
+            struct session *victim =
+                i == 0 ? BUDGET_OWNER(old, struct session, by_jid)
+                       : BUDGET_OWNER(old, struct session, by_domain);
+            a->shed++;
+            session_free(a, victim);
+        }
+        if (v != BUDGET_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* A session that never made it into the lists. */
+static void session_discard(struct adhoc *a, struct session *s)
+{
+    uint64_t now = loop_now(a->loop);
+    budget_release(a->per_jid, &s->by_jid, now);
+    budget_release(a->per_domain, &s->by_domain, now);
+    free(s->owner);
+    free(s->target);
+    free(s);
 }
 
 static struct session *session_new(struct adhoc *a,
@@ -464,12 +578,22 @@ static struct session *session_new(struct adhoc *a,
                                    const char *target)
 {
     sweep(a);
+    if (a->lim.max_sessions && a->session_count >= a->lim.max_sessions &&
+        a->oldest) {
+        a->shed++;
+        session_free(a, a->oldest);
+    }
     struct session *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    /* Counted before it is listed: session_free() undoes both. */
+    if (session_count_in(a, s, in) < 0) {
+        session_discard(a, s);
+        return NULL;
+    }
     unsigned char rnd[16];
     if (RAND_bytes(rnd, sizeof rnd) != 1) {
-        free(s);
+        session_discard(a, s);
         return NULL;
     }
     for (size_t i = 0; i < sizeof rnd; i++)
@@ -478,13 +602,13 @@ static struct session *session_new(struct adhoc *a,
     s->owner = strdup(in->from_text);
     s->target = target ? strdup(target) : NULL;
     if (!s->owner || (target && !s->target)) {
-        free(s->owner);
-        free(s->target);
-        free(s);
+        session_discard(a, s);
         return NULL;
     }
     s->expires_ms = loop_now(a->loop) + a->ttl_ms;
     HASH_ADD_STR(a->sessions, id, s);
+    expiry_append(a, s);
+    a->session_count++;
     return s;
 }
 
@@ -649,7 +773,9 @@ static int on_command(void *ud, const struct stanza_in *in,
         }
         s = session_new(a, e, in, target);
         if (!s) {
-            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+            xerr_set(err, XERR_RESOURCE_CONSTRAINT,
+                     "Too many command sessions are open right now; please "
+                     "try again later");
             goto out;
         }
         st.stage = 0;
@@ -699,7 +825,7 @@ static int on_command(void *ud, const struct stanza_in *in,
                           "That action is not offered here");
             goto fail;
         }
-        s->expires_ms = loop_now(a->loop) + a->ttl_ms;
+        session_touch(a, s);
         if (bit == ADHOC_ACT_PREV) {
             st.stage = s->stage ? s->stage - 1 : 0;
             s->stage = st.stage;

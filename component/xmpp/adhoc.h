@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/budget.h"
 #include "core/buf.h"
 #include "core/loop.h"
 #include "xmpp/disco.h"
@@ -92,10 +93,25 @@ struct adhoc_command {
  * room commands live on. */
 typedef const char *(*adhoc_class_fn)(void *ud, const char *local);
 
-/* Registers the iq handlers (on D and room JIDs) and disco on D.  Sessions
- * expire after session_ttl_ms without a request.  NULL on failure. */
+/* Limits on sessions, which outside input opens (every customer may
+ * execute request-chat).  A session expires after session_ttl_ms without
+ * a request (and is remembered one more period, to answer
+ * session-expired); a new session beyond a cap ends the oldest session of
+ * the same bare JID, of the same domain, or of all, in that order: a
+ * sender who opens many sessions only ever loses its own, and a burst from
+ * many fresh JIDs of one domain sheds that domain's oldest, not everyone's.
+ * 0: no cap. */
+struct adhoc_limits {
+    uint64_t session_ttl_ms;
+    unsigned per_jid;
+    unsigned per_domain;
+    unsigned max_sessions;
+};
+
+/* Registers the iq handlers (on D and room JIDs) and disco on D.  NULL on
+ * failure. */
 struct adhoc *adhoc_new(struct loop *loop, struct router *router,
-                        struct disco *disco, uint64_t session_ttl_ms);
+                        struct disco *disco, const struct adhoc_limits *lim);
 void adhoc_free(struct adhoc *a);
 void adhoc_set_class_lookup(struct adhoc *a, adhoc_class_fn fn, void *ud);
 
@@ -140,5 +156,10 @@ void *adhoc_reply_data(struct adhoc_reply *r);
 
 /* Live sessions (tests). */
 unsigned adhoc_session_count(const struct adhoc *a);
+/* Sessions looked at by the expiry sweeps and ended to respect a cap,
+ * since the start (tests, the flood benchmark): the sweep looks at each
+ * expired session once, plus one per new session. */
+void adhoc_session_stats(const struct adhoc *a, uint64_t *swept,
+                         uint64_t *shed);
 
 #endif

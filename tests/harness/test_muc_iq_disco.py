@@ -116,3 +116,58 @@ def test_disco(muc):
     reply, _ = m.iq(ADMIN, room_jid("pub"),
                     "<query xmlns='http://jabber.org/protocol/disco#items'/>")
     assert reply.xpath("items:query/items:item/@jid", namespaces=NS) == [room_jid("pub", "owner")]
+
+
+def test_room_list_pages_for_outsiders_and_hides_what_they_may_not_know(muc):
+    """The service's room list for someone who is staff nowhere comes from
+    the index of public rooms plus the hidden rooms they are in (never a
+    walk over every room); RSM pages through it in creation order; and
+    paging after a hidden room one is not in answers exactly as after a
+    room that does not exist (ticket numbers cannot be probed)."""
+    m = muc.start(rooms="hiddenroom hidden members_only\nhid2 hidden\nhid3 hidden",
+                  wait_open=True)
+    for name in ("pub1", "pub2", "pub3"):
+        m.create_room(name)
+    m.join(EVE, "hid2", "eve")
+
+    def page(asker, after=None, maximum=1):
+        rsm = "<max>%d</max>%s" % (maximum, "<after>%s</after>" % after if after else "")
+        reply, _ = m.iq(asker, "support.localhost",
+                        "<query xmlns='http://jabber.org/protocol/disco#items'>"
+                        "<set xmlns='http://jabber.org/protocol/rsm'>%s</set></query>" % rsm)
+        return reply
+
+    seen, after = [], None
+    for _ in range(6):
+        reply = page(EVE, after)
+        items = reply.xpath("items:query/items:item/@jid", namespaces=NS)
+        if not items:
+            break
+        assert len(items) == 1
+        seen += items
+        after = reply.xpath("string(items:query/rsm:set/rsm:last)", namespaces=NS)
+    assert seen == [room_jid("hid2"), room_jid("pub1"), room_jid("pub2"), room_jid("pub3")]
+    # A bigger page: the same, in one answer.
+    reply = page(EVE, maximum=10)
+    assert reply.xpath("items:query/items:item/@jid", namespaces=NS) == seen
+    # Paging after a hidden room she is not in, or after none at all: the
+    # same answer.
+    for probe in ("hiddenroom", "hid3", "nosuchroom"):
+        assert error(page(EVE, room_jid(probe)))[1] == "item-not-found", probe
+    # Staff see every room, and may page after a hidden one.
+    reply = page("agent1@localhost/x", maximum=100)
+    everything = reply.xpath("items:query/items:item/@jid", namespaces=NS)
+    assert sorted(everything) == sorted([room_jid(r) for r in
+                                         ("hiddenroom", "hid2", "hid3", "pub1", "pub2", "pub3")])
+    reply = page("agent1@localhost/x", room_jid("hiddenroom"), maximum=100)
+    assert reply.get("type") == "result"
+    # A room made hidden by its owner leaves the outsider's list.
+    reply, _ = m.iq("admin@localhost/a", room_jid("pub2"),
+                    "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' "
+                    "type='submit'><field var='FORM_TYPE'><value>"
+                    "http://jabber.org/protocol/muc#roomconfig</value></field><field "
+                    "var='muc#roomconfig_publicroom'><value>0</value></field></x></query>", "set")
+    assert reply.get("type") == "result", reply
+    reply = page(EVE, maximum=10)
+    assert reply.xpath("items:query/items:item/@jid", namespaces=NS) == \
+        [room_jid("hid2"), room_jid("pub1"), room_jid("pub3")]

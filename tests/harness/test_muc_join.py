@@ -70,6 +70,27 @@ def test_history_limits(muc):
     assert got and got == ["m%d" % i for i in range(6)][-len(got):] and len(got) < 6
 
 
+def test_history_seconds_out_of_range(muc):
+    """<history seconds='...'/> beyond any time since 1970 means no limit:
+    the conversion to microseconds must not overflow (UBSan reported a
+    signed overflow, caught at teardown)."""
+    m = muc.start(wait_open=True)
+    m.create_room("hist")
+    for i in range(3):
+        m.groupchat(OWNER, "hist", "m%d" % i)
+    for n, seconds in enumerate(("9300000000000", "9223372036854775807",
+                                 "99999999999999999999999", "-5", "1e9", "")):
+        jid = "u%d@localhost/r" % n
+        out = m.join(jid, "hist", "u%d" % n, history="seconds='%s'" % seconds)
+        got = [body(s) for s in messages(out, jid) if s.xpath("delay:delay", namespaces=NS)]
+        assert got == ["m0", "m1", "m2"], (seconds, got)
+        m.leave(jid, "hist", "u%d" % n)
+    # Still answering.
+    out = m.join("late@localhost/r", "hist", "late", history="seconds='0'")
+    assert not [s for s in messages(out, "late@localhost/r")
+                if s.xpath("delay:delay", namespaces=NS)]
+
+
 def test_empty_subject_is_always_sent(muc):
     m = muc.start(wait_open=True)
     m.create_room("nosubj")

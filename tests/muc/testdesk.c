@@ -190,6 +190,12 @@ static bool is_privileged(void *ud, struct muc_room *room, const char *bare)
     return is_staff(bare);
 }
 
+static bool privileged_somewhere(void *ud, const char *bare)
+{
+    (void)ud;
+    return is_staff(bare);
+}
+
 static void destroyed(void *ud, struct muc_room *room)
 {
     (void)ud;
@@ -298,6 +304,11 @@ int main(int argc, char **argv)
         goto out;
     if (desk_path && create_rooms(service_muc(svc), desk_path) < 0)
         goto out;
+    /* As the desk does: only staff may be privileged somewhere, so the
+     * room list of anyone else comes from the index of public rooms. */
+    const struct muc_room_disco rd = {.privileged_somewhere =
+                                          privileged_somewhere};
+    muc_set_room_disco(service_muc(svc), &rd);
     if (loop_io_add(loop, sfd, EPOLLIN, on_signal, loop) < 0)
         goto out;
     if (service_start(svc) < 0)

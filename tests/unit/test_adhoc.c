@@ -117,6 +117,12 @@ static const char *room_class(void *ud, const char *local)
     return strcmp(local, "billing") == 0 ? "queue" : NULL;
 }
 
+/* Three sessions per JID, four per domain, five in all. */
+static const struct adhoc_limits LIMITS = {.session_ttl_ms = 60000,
+                                           .per_jid = 3,
+                                           .per_domain = 4,
+                                           .max_sessions = 5};
+
 static int setup(void **state)
 {
     static struct fixture f;
@@ -129,7 +135,7 @@ static int setup(void **state)
     f.link = link_new(f.loop, &cfg, &ev);
     f.router = router_new(f.loop, f.link, "support.localhost");
     f.disco = disco_new(f.router, "Support");
-    f.adhoc = adhoc_new(f.loop, f.router, f.disco, 60000);
+    f.adhoc = adhoc_new(f.loop, f.router, f.disco, &LIMITS);
     adhoc_set_class_lookup(f.adhoc, room_class, NULL);
     const struct adhoc_command cmds[] = {
         {"two", "Two stages", NULL, NULL, two_stage, count_free, NULL},
@@ -412,6 +418,58 @@ static void stop_loop(void *ud)
     loop_stop(ud);
 }
 
+/* Whether session sid of `from` still answers (a next with a form). */
+static bool alive(struct fixture *f, const char *from, const char *sid)
+{
+    const char *out = cmd(f, from, "two", "next", sid,
+                          "<x xmlns='jabber:x:data' type='submit'><field "
+                          "var='a'><value>1</value></field></x>");
+    return strstr(out, "var='b'") != NULL;
+}
+
+static void test_session_caps_shed_the_oldest(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(adhoc_session_count(f->adhoc), 0);
+    char sid[6][64];
+    /* Four sessions of one JID: its first goes (three per JID). */
+    for (int i = 0; i < 4; i++)
+        session_of(cmd(f, USER, "two", NULL, NULL, NULL), sid[i], 64);
+    assert_int_equal(adhoc_session_count(f->adhoc), 3);
+    const char *out = cmd(f, USER, "two", "next", sid[0], NULL);
+    assert_non_null(strstr(out, "<bad-sessionid"));
+    /* Another JID of the domain: at four per domain, the domain's oldest
+     * (USER's second) goes, not the newcomer's. */
+    session_of(cmd(f, "v@localhost/x", "two", NULL, NULL, NULL), sid[4], 64);
+    assert_int_equal(adhoc_session_count(f->adhoc), 4);
+    session_of(cmd(f, "w@localhost/x", "two", NULL, NULL, NULL), sid[5], 64);
+    assert_int_equal(adhoc_session_count(f->adhoc), 4);
+    assert_false(alive(f, USER, sid[1]));
+    assert_true(alive(f, USER, sid[2]));
+    /* Another domain: five in all, then the oldest of all goes
+     * (USER's third, just touched by alive(): the fourth). */
+    char other[2][64];
+    session_of(cmd(f, "x@example.org/x", "two", NULL, NULL, NULL), other[0],
+               64);
+    assert_int_equal(adhoc_session_count(f->adhoc), 5);
+    session_of(cmd(f, "y@example.org/x", "two", NULL, NULL, NULL), other[1],
+               64);
+    assert_int_equal(adhoc_session_count(f->adhoc), 5);
+    assert_false(alive(f, USER, sid[3]));
+    assert_true(alive(f, "v@localhost/x", sid[4]));
+    uint64_t swept, shed;
+    adhoc_session_stats(f->adhoc, &swept, &shed);
+    assert_int_equal(shed, 3);
+    /* Clean up for the tests after. */
+    const char *cancel_of[][2] = {{USER, sid[2]}, {"v@localhost/x", sid[4]},
+                                  {"w@localhost/x", sid[5]},
+                                  {"x@example.org/x", other[0]},
+                                  {"y@example.org/x", other[1]}};
+    for (size_t i = 0; i < 5; i++)
+        cmd(f, cancel_of[i][0], "two", "cancel", cancel_of[i][1], NULL);
+    assert_int_equal(adhoc_session_count(f->adhoc), 0);
+}
+
 static void test_session_expiry(void **state)
 {
     struct fixture *f = *state;
@@ -423,7 +481,8 @@ static void test_session_expiry(void **state)
     disco_free(f->disco);
     f->router = router_new(f->loop, f->link, "support.localhost");
     f->disco = disco_new(f->router, "Support");
-    f->adhoc = adhoc_new(f->loop, f->router, f->disco, 1);
+    const struct adhoc_limits quick_lim = {.session_ttl_ms = 1};
+    f->adhoc = adhoc_new(f->loop, f->router, f->disco, &quick_lim);
     const struct adhoc_command c = {"two", "Two stages", NULL, NULL, two_stage,
                                     count_free, NULL};
     assert_int_equal(adhoc_register(f->adhoc, &c), 0);
@@ -438,6 +497,30 @@ static void test_session_expiry(void **state)
     assert_non_null(strstr(out, "<not-allowed"));
     assert_non_null(strstr(out, "<session-expired"));
     assert_int_equal(adhoc_session_count(f->adhoc), 0);
+
+    /* Many senders' sessions: a new session costs the expired ones it
+     * ends plus one look, never a walk over every live session. */
+    char from[64];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(from, sizeof from, "anon%d@anon.localhost/w", i);
+        cmd(f, from, "two", NULL, NULL, NULL);
+    }
+    assert_int_equal(adhoc_session_count(f->adhoc), 2000);
+    loop_timer_add(f->loop, 5, stop_loop, f->loop, NULL);
+    loop_run(f->loop);
+    uint64_t swept0, swept1, shed;
+    adhoc_session_stats(f->adhoc, &swept0, &shed);
+    cmd(f, "late@anon.localhost/w", "two", NULL, NULL, NULL);
+    adhoc_session_stats(f->adhoc, &swept1, &shed);
+    assert_int_equal(adhoc_session_count(f->adhoc), 1);
+    assert_true(swept1 - swept0 <= 2001);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(from, sizeof from, "fresh%d@anon.localhost/w", i);
+        cmd(f, from, "two", NULL, NULL, NULL);
+    }
+    adhoc_session_stats(f->adhoc, &swept0, &shed);
+    assert_true(swept0 - swept1 <= 2000);
+    assert_int_equal(adhoc_session_count(f->adhoc), 2001);
 }
 
 int main(void)
@@ -450,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_deferred_answer),
         cmocka_unit_test(test_deferred_next_stage),
         cmocka_unit_test(test_busy_session_refused),
+        cmocka_unit_test(test_session_caps_shed_the_oldest),
         cmocka_unit_test(test_session_expiry), /* last: rebuilds the fixture */
     };
     return cmocka_run_group_tests_name("adhoc", tests, setup, teardown);
