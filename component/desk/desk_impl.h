@@ -13,6 +13,7 @@
 #include "desk/directory.h"
 #include "desk/hours.h"
 #include "desk/prechat.h"
+#include "desk/counters.h"
 #include "desk/text.h"
 #include "plugin.h"
 #include "store/tickets.h"
@@ -183,6 +184,7 @@ struct desk_chat {
     bool no_agents_told;
     bool customer_present;
     bool customer_left_explicitly;
+    bool responded;               /* an agent wrote (desk_count_message) */
     bool replacing_customer;      /* resume-chat removes a stale session */
     struct loop_timer *grace_timer;
     struct loop_timer *maxwait_timer;
@@ -232,6 +234,7 @@ struct desk {
     struct loop_timer *purge_timer;
     struct rate_bucket new_tickets; /* [desk] new_tickets_per_minute */
     uint64_t tickets_refused;     /* by that limit, since the last warning */
+    struct desk_counters counters; /* for the metrics (desk/metrics.c) */
     uint64_t refused_logged_ms;
     int64_t dir_version;
     bool dir_loaded;
