@@ -4,10 +4,16 @@ bounds: connections per address and in all, a request that takes too long
 to arrive (slowloris), an idle connection.  No database here: the metrics
 say so."""
 
+import json
+import re
+import shutil
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
+
+from pathlib import Path
 
 import pytest
 
@@ -247,3 +253,30 @@ def test_metrics_not_reachable_by_other_paths(mucdesk_factory):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen("http://%s%s" % (addr, path), timeout=5)
         assert e.value.code == 404, path
+
+
+def test_the_exposition_passes_promtool_and_feeds_the_monitoring_files(mucdesk_factory):
+    """Prometheus' own linter takes the scrape; every metric the example
+    dashboard and alert rules use is in it; the rules load and their unit
+    tests pass (contrib/monitoring)."""
+    promtool = shutil.which("promtool")
+    if not promtool:
+        pytest.skip("promtool not installed (Debian package prometheus)")
+    md, addr = listener(mucdesk_factory)
+    text = scrape(addr)
+    r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), r
+    exposed = set(parse_metrics(text).families)
+    mon = Path(__file__).resolve().parents[2] / "contrib" / "monitoring"
+    used = set()
+    for f in ("mucdesk-grafana.json", "mucdesk-alerts.yml"):
+        for name in re.findall(r"\bmucdesk_[a-z_]+", (mon / f).read_text()):
+            used.add(re.sub(r"_(bucket|sum|count)$", "", name))
+    assert used and used <= exposed, sorted(used - exposed)
+    for args in (["check", "rules", "mucdesk-alerts.yml"],
+                 ["test", "rules", "mucdesk-alerts.test.yml"]):
+        r = subprocess.run([promtool] + args, cwd=mon, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+    json.loads((mon / "mucdesk-grafana.json").read_text())
