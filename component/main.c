@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/sdnotify.h"
 #include "service.h"
 
 #define LOG "main"
@@ -24,6 +25,7 @@ struct signals {
     int fd;
     struct loop *loop;
     struct service *svc;
+    struct config *cfg;     /* the live configuration (SIGHUP changes it) */
     int stop_signal; /* the signal that asked us to stop, 0 if none */
 };
 
@@ -40,8 +42,41 @@ static void usage(FILE *to)
             "  -V, --version      print the version and exit\n"
             "  -h, --help         print this help and exit\n"
             "\n"
-            "SIGTERM or SIGINT stops it cleanly; SIGHUP reopens the log file and\n"
+            "SIGTERM or SIGINT stops it cleanly; SIGHUP reopens the log file,\n"
+            "reads the configuration file again (the log level, [desk] and [mail]\n"
+            "take effect; other changes are logged as needing a restart) and\n"
             "reads queues and agents again.\n");
+}
+
+static void report_change(void *ud, const char *section, const char *key,
+                          bool applied)
+{
+    const char *path = ud;
+    if (applied)
+        log_info(LOG, "SIGHUP: [%s] %s changed: in effect now", section, key);
+    else
+        log_warn(LOG, "SIGHUP: [%s] %s changed in %s: takes effect only "
+                      "after a restart",
+                 section, key, path);
+}
+
+/* SIGHUP: the file is read again as at start; what may change while
+ * running is taken (config_reload), the rest is reported.  A file that no
+ * longer loads changes nothing. */
+static void reload_config(struct signals *sig)
+{
+    struct config fresh;
+    struct config_error cerr;
+    if (config_load(sig->cfg->path, &fresh, &cerr) < 0) {
+        log_error(LOG, "SIGHUP: %s; the running configuration is kept",
+                  cerr.text);
+        return;
+    }
+    int taken = config_reload(sig->cfg, &fresh, report_change, sig->cfg->path);
+    config_free(&fresh);
+    log_set_level(sig->cfg->log.level);
+    log_info(LOG, "SIGHUP: %s read again: %d setting(s) changed in effect",
+             sig->cfg->path, taken);
 }
 
 static void on_signal(void *ud, int fd, uint32_t events)
@@ -61,11 +96,13 @@ static void on_signal(void *ud, int fd, uint32_t events)
             loop_stop(sig->loop);
             break;
         case SIGHUP:
+            sdnotify_send("RELOADING=1");
             if (log_reopen() < 0)
                 log_error(LOG, "SIGHUP: cannot reopen the log file: %s",
                           strerror(errno));
             else
                 log_info(LOG, "SIGHUP: log file reopened");
+            reload_config(sig);
             if (sig->svc)
                 service_reload(sig->svc);
             break;
@@ -156,7 +193,7 @@ int main(int argc, char **argv)
                  config_path, cfg.file_mode, config_path);
 
     int status = EXIT_RUNTIME;
-    struct signals sig = {.fd = -1};
+    struct signals sig = {.fd = -1, .cfg = &cfg};
     struct service *svc = NULL;
     struct loop *loop = loop_new();
     if (!loop || setup_signals(&sig, loop) < 0) {

@@ -3,9 +3,14 @@
 #include "service.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "desk/desk.h"
+#include "http/server.h"
+#include "readiness.h"
+#include "service_metrics.h"
 #include "muc/muc.h"
 #include "store/archive.h"
 #include "store/db.h"
@@ -32,7 +37,59 @@ struct service {
     struct disco *disco;
     struct muc *muc;
     struct desk *desk;
+    struct metrics *metrics;
+    struct service_metrics_sources metric_sources;
+    struct http_server *http;    /* NULL: [http] listen unset */
+    struct readiness *readiness;
 };
+
+static void probe(void *ud, struct readiness_state *st)
+{
+    struct service *svc = ud;
+    struct desk_status ds = {.restored = true};
+    if (svc->desk)
+        desk_get_status(svc->desk, &ds);
+    st->link_up = link_is_up(svc->link);
+    st->db_up = store_connected(svc->store);
+    st->restored = ds.restored;
+    st->queues = ds.queues;
+    st->waiting = ds.waiting;
+    st->active = ds.active;
+}
+
+/* The HTTP listener with /metrics, when [http] listen is set. */
+static int setup_http(struct service *svc)
+{
+    const struct config *cfg = svc->cfg;
+    svc->metrics = metrics_new();
+    if (!svc->metrics)
+        return -1;
+    if (cfg->http.listen) {
+        struct http_config hc = {
+            .listen = cfg->http.listen,
+            .max_connections = (unsigned)cfg->http.max_connections,
+            .max_connections_per_ip = (unsigned)cfg->http.max_connections_per_ip,
+            .timeout_s = (unsigned)cfg->http.timeout_s,
+        };
+        char err[200];
+        svc->http = http_server_new(svc->loop, &hc, err, sizeof err);
+        if (!svc->http) {
+            log_error(LOG, "[http] listen: %s", err);
+            return -1;
+        }
+        if (service_metrics_route(svc->http, svc->metrics) < 0)
+            return -1;
+    }
+    svc->metric_sources = (struct service_metrics_sources){
+        .link = svc->link, .store = svc->store, .archive = svc->archive,
+        .muc = svc->muc, .desk = svc->desk, .http = svc->http,
+        .start_time_s = (uint64_t)time(NULL)};
+    if (service_metrics_register(svc->metrics, &svc->metric_sources) < 0 ||
+        (svc->desk && desk_metrics_register(svc->desk, svc->metrics) < 0))
+        return -1;
+    svc->readiness = readiness_new(svc->loop, probe, svc);
+    return svc->readiness ? 0 : -1;
+}
 
 static void on_link_stanza(void *ud, xmpp_stanza_t *st)
 {
@@ -95,12 +152,16 @@ struct service *service_new(struct loop *loop, const struct config *cfg,
         log_error(LOG, "cannot set up the MUC service");
         goto fail;
     }
-    if (flags & SERVICE_NO_DESK)
-        return svc;
-    svc->desk = desk_new(loop, svc->router, svc->disco, svc->muc, svc->store,
-                         svc->archive, cfg);
-    if (!svc->desk) {
-        log_error(LOG, "cannot set up the desk");
+    if (!(flags & SERVICE_NO_DESK)) {
+        svc->desk = desk_new(loop, svc->router, svc->disco, svc->muc,
+                             svc->store, svc->archive, cfg);
+        if (!svc->desk) {
+            log_error(LOG, "cannot set up the desk");
+            goto fail;
+        }
+    }
+    if (setup_http(svc) < 0) {
+        log_error(LOG, "cannot set up the HTTP listener and the metrics");
         goto fail;
     }
     return svc;
@@ -126,11 +187,18 @@ int service_start(struct service *svc)
         log_error(LOG, "cannot start the desk");
         return -1;
     }
+    if (svc->http && http_server_start(svc->http) < 0)
+        return -1;
+    if (readiness_start(svc->readiness) < 0)
+        return -1;
     return link_start(svc->link);
 }
 
 int service_stop(struct service *svc)
 {
+    readiness_stopping(svc->readiness);
+    /* No HTTP request is answered from a half-stopped service. */
+    http_server_stop(svc->http);
     /* Occupants are told (332) while the link can still carry it. */
     muc_shutdown(svc->muc);
     link_close(svc->link, SHUTDOWN_LINK_MS);
@@ -154,6 +222,9 @@ void service_free(struct service *svc)
      * and the archive. */
     if (svc->store)
         store_stop(svc->store, 0);
+    http_server_free(svc->http);
+    readiness_free(svc->readiness);
+    metrics_free(svc->metrics);
     desk_free(svc->desk);
     muc_free(svc->muc);
     disco_free(svc->disco);
@@ -168,6 +239,7 @@ void service_reload(struct service *svc)
 {
     if (svc->desk)
         desk_reload(svc->desk);
+    readiness_reloaded(svc->readiness);
 }
 
 struct muc *service_muc(struct service *svc)

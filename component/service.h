@@ -25,7 +25,9 @@ int service_start(struct service *svc);
 int service_stop(struct service *svc);
 void service_free(struct service *svc);
 
-/* SIGHUP: queues and agents are read from the database again. */
+/* SIGHUP, after config_reload() changed the live configuration: queues
+ * and agents are read from the database again, the [desk] and [mail]
+ * settings taken up, and the service manager told (READY=1). */
 void service_reload(struct service *svc);
 
 struct muc;

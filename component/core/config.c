@@ -3,6 +3,7 @@
 #include "core/config.h"
 #include "core/jid.h"
 #include "core/utf8.h"
+#include "core/netaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,8 @@ enum key_type {
     KEY_DOMAIN,     /* char *, a JID with a domain part only */
     KEY_IP,         /* char *, an IPv4 or IPv6 literal */
     KEY_JID_LIST,   /* char **, bare JIDs separated by commas or spaces */
+    KEY_LISTEN,     /* char *, "ADDRESS:PORT" with an IP literal */
+    KEY_URL,        /* char *, an http:// or https:// URL */
 };
 
 struct key_spec {
@@ -96,6 +99,12 @@ static const struct key_spec schema[] = {
 
     {"log", "level", KEY_LOG_LEVEL, FIELD(log.level), false, "info", 0, 0},
     {"log", "file", KEY_STRING, FIELD(log.file), false, NULL, 0, 0},
+
+    {"http", "listen", KEY_LISTEN, FIELD(http.listen), false, NULL, 0, 0},
+    {"http", "public_url", KEY_URL, FIELD(http.public_url), false, NULL, 0, 0},
+    {"http", "max_connections", KEY_INT, FIELD(http.max_connections), false, "64", 1, 10000},
+    {"http", "max_connections_per_ip", KEY_INT, FIELD(http.max_connections_per_ip), false, "16", 1, 10000},
+    {"http", "timeout", KEY_INT, FIELD(http.timeout_s), false, "10", 1, 3600},
 
     {"muc", "max_body_size", KEY_INT, FIELD(muc.max_body_bytes), false, "65536", 16, 1048576},
     {"muc", "max_stanza_size", KEY_INT, FIELD(muc.max_stanza_bytes), false, "262144", 1024, 4194304},
@@ -215,6 +224,23 @@ static const char *store_value(struct config *cfg, const struct key_spec *k,
         if (inet_pton(AF_INET, value, addr) != 1 &&
             inet_pton(AF_INET6, value, addr) != 1)
             return "must be an IP address (mucdesk does no DNS lookups)";
+        char *copy = strdup(value);
+        if (!copy)
+            return "out of memory";
+        free(*(char **)field);
+        *(char **)field = copy;
+        return NULL;
+    }
+    case KEY_LISTEN:
+    case KEY_URL: {
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        if (k->type == KEY_LISTEN && netaddr_parse(value, &sa, &salen) < 0)
+            return "must be ADDRESS:PORT with an IP address, such as "
+                   "127.0.0.1:9100 or [::1]:9100";
+        if (k->type == KEY_URL && strncmp(value, "http://", 7) != 0 &&
+            strncmp(value, "https://", 8) != 0)
+            return "must be a URL starting with http:// or https://";
         char *copy = strdup(value);
         if (!copy)
             return "out of memory";
@@ -515,6 +541,8 @@ void config_free(struct config *cfg)
         case KEY_STRING:
         case KEY_DOMAIN:
         case KEY_IP:
+        case KEY_LISTEN:
+        case KEY_URL:
             free(*(char **)field);
             *(char **)field = NULL;
             break;
@@ -526,8 +554,91 @@ void config_free(struct config *cfg)
             break;
         }
     }
+    for (size_t i = 0; i < cfg->retired_count; i++)
+        free(cfg->retired[i]);
+    free(cfg->retired);
+    cfg->retired = NULL;
+    cfg->retired_count = 0;
     free(cfg->path);
     cfg->path = NULL;
+}
+
+/* ---- reloading (SIGHUP) ----------------------------------------------------- */
+
+/* What the running daemon reads afresh each time it uses it.  [desk]
+ * plugins are loaded once; [http], [component], [database], [service],
+ * [muc], [retention] and [widget] are wired into modules at start. */
+static bool reloadable(const struct key_spec *k)
+{
+    if (strcmp(k->section, "desk") == 0)
+        return strcmp(k->key, "plugins") != 0;
+    if (strcmp(k->section, "mail") == 0)
+        return true;
+    return strcmp(k->section, "log") == 0 && strcmp(k->key, "level") == 0;
+}
+
+static bool same_string(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_value(const struct key_spec *k, const void *a, const void *b)
+{
+    switch (k->type) {
+    case KEY_INT:
+        return *(const int *)a == *(const int *)b;
+    case KEY_LOG_LEVEL:
+        return *(const enum log_level *)a == *(const enum log_level *)b;
+    case KEY_DURABILITY:
+        return *(const enum config_durability *)a ==
+               *(const enum config_durability *)b;
+    case KEY_JID_LIST: {
+        char *const *x = *(char **const *)a, *const *y = *(char **const *)b;
+        for (; x && y && *x && *y; x++, y++)
+            if (strcmp(*x, *y) != 0)
+                return false;
+        return (!x || !*x) && (!y || !*y);
+    }
+    default:
+        return same_string(*(char *const *)a, *(char *const *)b);
+    }
+}
+
+int config_reload(struct config *live, struct config *fresh,
+                  config_change_fn report, void *ud)
+{
+    int taken = 0;
+    for (size_t i = 0; i < SCHEMA_SIZE; i++) {
+        const struct key_spec *k = &schema[i];
+        void *lf = (char *)live + k->offset, *ff = (char *)fresh + k->offset;
+        if (same_value(k, lf, ff))
+            continue;
+        bool applied = reloadable(k);
+        if (applied && k->type == KEY_STRING) {
+            char **more = realloc(live->retired, (live->retired_count + 1) *
+                                                     sizeof *more);
+            if (!more) {
+                applied = false; /* no memory to keep the old text alive */
+            } else {
+                live->retired = more;
+                if (*(char **)lf)
+                    live->retired[live->retired_count++] = *(char **)lf;
+                *(char **)lf = *(char **)ff;
+                *(char **)ff = NULL;
+            }
+        } else if (applied && k->type == KEY_INT) {
+            *(int *)lf = *(int *)ff;
+        } else if (applied && k->type == KEY_LOG_LEVEL) {
+            *(enum log_level *)lf = *(enum log_level *)ff;
+        } else {
+            applied = false; /* no other type is reloadable */
+        }
+        if (applied)
+            taken++;
+        if (report)
+            report(ud, k->section, k->key, applied);
+    }
+    return taken;
 }
 
 bool config_open_to_others(const struct config *cfg)

@@ -96,6 +96,14 @@ struct config {
     } log;
 
     struct {
+        char *listen;            /* "ADDRESS:PORT"; NULL: no listener */
+        char *public_url;        /* how clients reach it (a proxy's URL) */
+        int max_connections;     /* open at once, all clients */
+        int max_connections_per_ip;
+        int timeout_s;           /* to send a request; idle limit */
+    } http;
+
+    struct {
         int max_body_bytes;      /* per message body */
         int max_stanza_bytes;    /* whole stanza, after which it is refused */
         int max_rooms;
@@ -108,6 +116,11 @@ struct config {
         int mam_queries_per_domain;
         int mam_queries_max;
     } muc;
+
+    /* Strings replaced by config_reload(): kept until config_free(), since
+     * modules borrow them. */
+    char **retired;
+    size_t retired_count;
 };
 
 /* A fixed buffer: reporting an error allocates nothing. */
@@ -126,6 +139,16 @@ struct config_error {
 int config_load(const char *path, struct config *out, struct config_error *err);
 
 void config_free(struct config *cfg);
+
+/* SIGHUP: takes from `fresh` (a file just loaded) what may change while
+ * the daemon runs ([log] level, every [desk] key but plugins, every [mail]
+ * key) into `live`, and calls `report` for each key whose value differs:
+ * applied true if it was taken, false if it needs a restart.  fresh is
+ * still freed by the caller.  Returns the number of keys taken. */
+typedef void (*config_change_fn)(void *ud, const char *section,
+                                 const char *key, bool applied);
+int config_reload(struct config *live, struct config *fresh,
+                  config_change_fn report, void *ud);
 
 /* True if users other than the file's owner and group may read, write or
  * run the file that was loaded (any of the bits 007 set). */

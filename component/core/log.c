@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,9 +15,10 @@
 
 /* Logging is process-wide state by nature (like syslog itself); it is the one
  * global the daemon keeps.  The lock only guards reopening the file: writers
- * read the fd under it so a line never goes to a closed descriptor. */
+ * read the fd under it so a line never goes to a closed descriptor.  The
+ * level is atomic: SIGHUP changes it while other threads log. */
 static struct {
-    enum log_level level;
+    atomic_int level;
     bool use_syslog;
     int fd;
     char path[4096];
@@ -66,7 +68,7 @@ int log_setup(enum log_level level, bool use_syslog, const char *file_path)
     pthread_mutex_lock(&log_state.lock);
     if (log_state.fd != STDERR_FILENO)
         close(log_state.fd);
-    log_state.level = level;
+    atomic_store_explicit(&log_state.level, (int)level, memory_order_relaxed);
     log_state.use_syslog = use_syslog;
     log_state.fd = fd;
     snprintf(log_state.path, sizeof log_state.path, "%s",
@@ -110,7 +112,13 @@ void log_shutdown(void)
 
 bool log_enabled(enum log_level level)
 {
-    return level <= log_state.level;
+    return (int)level <=
+           atomic_load_explicit(&log_state.level, memory_order_relaxed);
+}
+
+void log_set_level(enum log_level level)
+{
+    atomic_store_explicit(&log_state.level, (int)level, memory_order_relaxed);
 }
 
 static const int syslog_priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO,

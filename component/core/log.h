@@ -32,6 +32,8 @@ int log_reopen(void);
 void log_shutdown(void);
 
 bool log_enabled(enum log_level level);
+/* Changes the level (SIGHUP), for every thread. */
+void log_set_level(enum log_level level);
 
 void log_write(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

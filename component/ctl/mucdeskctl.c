@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/jid.h"
+#include "ctl/status.h"
 #include "desk/directory.h"
 #include "desk/library.h"
 #include "desk/reports.h"
@@ -59,6 +60,7 @@ static void usage(FILE *to)
             "       mucdeskctl -c FILE transcript TICKET [--view staff|customer]\n"
             "       mucdeskctl -c FILE purge-customer EMAIL-OR-JID --yes\n"
             "       mucdeskctl -c FILE widget-snippet QUEUE-OR-QUEUE-JID\n"
+            "       mucdeskctl -c FILE status\n"
             "       mucdeskctl --version | --help\n"
             "\n"
             "  check-config FILE  validate a configuration file exactly as the\n"
@@ -73,7 +75,9 @@ static void usage(FILE *to)
             "  purge-customer     erase a customer's personal data and transcripts\n"
             "                     (all but live chats and those ended in the\n"
             "                     last 10 minutes; recorded in audit_events)\n"
-            "  widget-snippet     the HTML of doc/widget-protocol.md section 8\n");
+            "  widget-snippet     the HTML of doc/widget-protocol.md section 8\n"
+            "  status             the running daemon's state and counts, read from\n"
+            "                     its /metrics ([http] listen)\n");
 }
 
 static int load_config(const char *path, struct config *cfg)
@@ -762,6 +766,8 @@ int main(int argc, char **argv)
         status = with_db(&cfg, command, argc, argv, i, cmd_reports);
     } else if (strcmp(command, "widget-snippet") == 0) {
         status = cmd_snippet(&cfg, argc, argv, i);
+    } else if (strcmp(command, "status") == 0 && i == argc) {
+        status = ctl_status(&cfg);
     } else {
         fprintf(stderr, "mucdeskctl: unknown command '%s'\n", command);
         usage(stderr);

@@ -685,6 +685,7 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     desk_limits_chat_created(c);
     log_info(LOG, "ticket %lld: new chat in %s%s", (long long)c->id, q->name,
              c->held ? " (held until the customer enters)" : "");
+    d->counters.chats_created++;
     desk_plugin_event(c, MUCDESK_EVENT_CREATED, bare);
     if (!c->held) {
         start_waiting_timers(c, q);
@@ -775,6 +776,7 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
         struct desk_queue *wq = c->waiting_in;
         uint64_t waited = loop_now(d->loop) - c->enqueued_ms;
         desk_rolling_add(&wq->waits, (double)waited / 1000.0);
+        desk_count_accepted(d, waited);
         desk_wait_remove(c);
     }
     loop_timer_cancel(d->loop, c->announce_timer);
@@ -829,6 +831,7 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     c->status = TICKET_QUEUED;
     c->enqueued_ms = loop_now(d->loop);
     c->no_agents_told = false;
+    d->counters.chats_requeued++;
     c->last_position = -1;
     /* Back at the front: this customer has waited already. */
     desk_wait_add(q, c, true);
@@ -875,6 +878,7 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
     struct desk *d = c->desk;
     if (c->state == DESK_CHAT_ENDED)
         return;
+    desk_count_ending(d, c, status);
     struct desk_queue *q = c->waiting_in ? c->waiting_in
                                          : desk_queue_find(d, c->queue);
     desk_offer_withdraw(c, false);
@@ -1367,9 +1371,12 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
     /* Commands from anyone but the customer: staff who lost their rights
      * here get a refusal, not their "/note ..." shown to the customer. */
     if (body[0] != '/' || is_customer_occupant(c, from) ||
-        desk_cmdline_parse(body, &cl) < 0)
-        return desk_plugin_message(c, from, body) ? MUC_MESSAGE_CONSUMED
-                                                  : MUC_MESSAGE_PASS;
+        desk_cmdline_parse(body, &cl) < 0) {
+        if (desk_plugin_message(c, from, body))
+            return MUC_MESSAGE_CONSUMED;
+        desk_count_message(c, from);
+        return MUC_MESSAGE_PASS;
+    }
     char bare[BARE_MAX];
     muc_occupant_bare_jid(from, bare, sizeof bare);
     struct buf reply = BUF_INIT;
@@ -1404,6 +1411,7 @@ static void s_declined(void *ud, struct muc_room *room, const char *from_jid,
     if (!c->offered_to || strcmp(c->offered_to, bare) != 0)
         return;
     log_info(LOG, "ticket %lld: declined by %s", (long long)c->id, bare);
+    c->desk->counters.offers_declined++;
     desk_offer_withdraw(c, true);
     if (c->waiting_in)
         desk_route(c->waiting_in);

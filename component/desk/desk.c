@@ -292,6 +292,7 @@ struct desk *desk_new(struct loop *loop, struct router *router,
     d->archive = archive;
     d->cfg = cfg;
     d->route_offer = desk_offer_make;
+    desk_counters_init(&d->counters, (uint64_t)stamp_now_us());
     unsigned char rnd[6];
     if (RAND_bytes(rnd, sizeof rnd) != 1) {
         free(d);
@@ -349,6 +350,11 @@ void desk_reload(struct desk *d)
 {
     log_info(LOG, "reloading queues and agents");
     desk_dir_load(d);
+    /* The other [desk] and [mail] settings are read where they are used. */
+    adhoc_set_session_ttl(d->adhoc,
+                          (uint64_t)d->cfg->desk.command_timeout_s * 1000);
+    if (d->cfg->mail.from && !d->mailer && desk_mail_start(d) < 0)
+        log_error(LOG, "cannot start mailing transcripts");
 }
 
 /* Called by dbops.c once a directory load is applied. */

@@ -14,6 +14,7 @@
 #include "desk/directory.h"
 #include "desk/hours.h"
 #include "desk/prechat.h"
+#include "desk/counters.h"
 #include "desk/text.h"
 #include "plugin.h"
 #include "store/tickets.h"
@@ -199,6 +200,7 @@ struct desk_chat {
     int reannounced;              /* re-announcements so far */
     bool customer_present;
     bool customer_left_explicitly;
+    bool responded;               /* an agent wrote (desk_count_message) */
     bool replacing_customer;      /* resume-chat removes a stale session */
     struct loop_timer *grace_timer;
     struct loop_timer *maxwait_timer;
@@ -277,6 +279,7 @@ struct desk {
     uint64_t budget_refused;      /* per-sender refusals since the last log */
     uint64_t budget_logged_ms;
     uint64_t tickets_refused;     /* by that limit, since the last warning */
+    struct desk_counters counters; /* for the metrics (desk/metrics.c) */
     uint64_t refused_logged_ms;
     int64_t dir_version;
     bool dir_loaded;

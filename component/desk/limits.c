@@ -59,6 +59,7 @@ static void log_refusal(struct desk *d, const char *what, const char *who)
 {
     uint64_t now = loop_now(d->loop);
     d->budget_refused++;
+    d->counters.sender_refused++;
     if (d->budget_logged_ms && now - d->budget_logged_ms < 10000)
         return;
     log_warn(LOG, "%s (%s): %llu request(s) refused by per-sender limits "
@@ -80,6 +81,7 @@ static int service_budget(struct desk *d, struct xerr *err)
         rate_bucket_take(&d->new_tickets, per_minute, 60000, (uint32_t)now))
         return 0;
     d->tickets_refused++;
+    d->counters.tickets_refused++;
     if (now - d->refused_logged_ms >= 10000 || d->refused_logged_ms == 0) {
         log_warn(LOG, "more than %u new tickets a minute: %llu request(s) "
                       "refused ([desk] new_tickets_per_minute)",

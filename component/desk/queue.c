@@ -221,6 +221,7 @@ static void offer_expired(void *ud)
     c->offer_timer = NULL;
     log_info(LOG, "ticket %lld: offer to %s expired", (long long)c->id,
              c->offered_to ? c->offered_to : "?");
+    c->desk->counters.offers_expired++;
     desk_offer_withdraw(c, true);
     if (c->waiting_in)
         desk_route(c->waiting_in);
@@ -266,6 +267,7 @@ int desk_offer_make(struct desk_chat *c, const char *jid)
              (long long)c->id, utf8_prec(who, 100), who,
              utf8_prec(question, 400), question);
     log_info(LOG, "ticket %lld offered to %s", (long long)c->id, jid);
+    d->counters.offers_made++;
     desk_plugin_event(c, MUCDESK_EVENT_OFFERED, jid);
     return muc_room_invite(c->room, jid, reason);
 }

@@ -287,6 +287,7 @@ void muc_invite_handle(struct muc *muc, struct muc_room *room,
         }
         if (!rate_bucket_take(&occ->rate, (uint32_t)muc->cfg->muc.message_rate,
                               10000, (uint32_t)loop_now(muc->loop))) {
+            muc->stats.rate_limited++;
             reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
                         "You are sending invitations too fast; wait a moment");
             return;

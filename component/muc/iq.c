@@ -202,6 +202,7 @@ int muc_iq_to_occupant(void *ud, const struct stanza_in *in,
      * occupant cannot flood another's client through the room. */
     if (!rate_bucket_take(&from->rate, (uint32_t)muc->cfg->muc.message_rate,
                           10000, (uint32_t)loop_now(muc->loop))) {
+        muc->stats.rate_limited++;
         xerr_set(err, XERR_RESOURCE_CONSTRAINT,
                  "You are sending requests too fast; wait a moment");
         return -1;

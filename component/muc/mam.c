@@ -745,6 +745,7 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
     struct muc_mam_query *q = query_new(muc, room, in);
     if (!q)
         return -1;
+    muc->stats.mam_queries++;
     q->jids_visible = jids_visible;
     q->flip = stanza_child(payload, "flip-page", NULL) != NULL;
     q->aq = aq;

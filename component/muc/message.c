@@ -79,8 +79,11 @@ static void handle_bounce(struct muc *muc, const struct stanza_in *in)
  * message_rate. */
 static bool rate_allows(struct muc *muc, struct muc_occupant *occ)
 {
-    return rate_bucket_take(&occ->rate, (uint32_t)muc->cfg->muc.message_rate,
-                            10000, (uint32_t)loop_now(muc->loop));
+    if (rate_bucket_take(&occ->rate, (uint32_t)muc->cfg->muc.message_rate,
+                         10000, (uint32_t)loop_now(muc->loop)))
+        return true;
+    muc->stats.rate_limited++;
+    return false;
 }
 
 static bool body_too_long(struct muc *muc, const char *body)
@@ -448,6 +451,8 @@ static void groupchat(struct muc *muc, struct muc_room *room,
     if (muc_msg_release(&msg, seq) < 0)
         reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
                     "Your message could not be sent; try again");
+    else if (body)
+        muc->stats.groupchat++;
 }
 
 /* ---- voice requests (§7.13, §8.6) ------------------------------------------------------------------------ */
@@ -671,6 +676,8 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
     char sender[JID_TEXT_MAX + 1];
     snprintf(sender, sizeof sender, "%s/%s", room->jid, from->nick);
     struct buf *out = out_of(muc);
+    if (body)
+        muc->stats.private_msgs++;
     for (struct muc_session *t = to->sessions; t; t = t->next) {
         buf_append_str(out, "<message");
         xml_attr(out, "from", sender);

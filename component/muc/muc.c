@@ -83,6 +83,16 @@ const char *muc_domain(const struct muc *muc)
     return muc->domain;
 }
 
+const struct muc_stats *muc_stats(const struct muc *muc)
+{
+    return &muc->stats;
+}
+
+unsigned muc_room_count_all(const struct muc *muc)
+{
+    return muc->room_count;
+}
+
 /* ---- programmatic rooms ------------------------------------------------------------- */
 
 struct muc_room *muc_room_create(struct muc *muc, const char *name,

@@ -113,6 +113,18 @@ void muc_free(struct muc *muc);
 /* The component's domain (our JID). */
 const char *muc_domain(const struct muc *muc);
 
+/* Counts since the start, for the metrics (plain increments on the XMPP
+ * thread).  Borrowed: lives as long as the service. */
+struct muc_stats {
+    uint64_t groupchat;       /* occupants' groupchat messages with a body, sent */
+    uint64_t private_msgs;    /* private messages with a body, delivered */
+    uint64_t mam_queries;     /* MAM queries answered or started */
+    uint64_t rate_limited;    /* stanzas refused by [muc] message_rate */
+};
+const struct muc_stats *muc_stats(const struct muc *muc);
+/* Rooms now (every kind). */
+unsigned muc_room_count_all(const struct muc *muc);
+
 /* ---- programmatic rooms ---------------------------------------------------------- */
 
 struct muc_room_options {

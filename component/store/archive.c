@@ -426,10 +426,48 @@ static void on_journal_event(void *ud, int fd, uint32_t events)
     archive_ship_kick(a);
 }
 
+/* ---- the shipping lag (lag_marks) ---------------------------------------------------- */
+
+static void lag_mark(struct archive *a, uint64_t seq)
+{
+    uint64_t now = loop_now(a->loop);
+    if (a->lag_count) {
+        size_t last = (a->lag_head + a->lag_count - 1) % ARCHIVE_LAG_MARKS;
+        if (now - a->lag_marks[last].at_ms < 1000 ||
+            a->lag_count == ARCHIVE_LAG_MARKS)
+            return;
+    }
+    size_t at = (a->lag_head + a->lag_count) % ARCHIVE_LAG_MARKS;
+    a->lag_marks[at] = (struct lag_mark){seq, now};
+    a->lag_count++;
+}
+
+/* Records up to `committed` are in PostgreSQL: the first mark stays only
+ * while it still dates the oldest record left. */
+static void lag_forget(struct archive *a, uint64_t committed)
+{
+    while (a->lag_count) {
+        size_t next = (a->lag_head + 1) % ARCHIVE_LAG_MARKS;
+        bool all = committed + 1 >= a->next_seq;
+        if (!all && (a->lag_count < 2 || a->lag_marks[next].seq > committed + 1))
+            break;
+        a->lag_head = next;
+        a->lag_count--;
+    }
+}
+
+static uint64_t lag_age(const struct archive *a)
+{
+    if (!a->lag_count || a->committed_seen + 1 >= a->next_seq)
+        return 0;
+    return loop_now(a->loop) - a->lag_marks[a->lag_head].at_ms;
+}
+
 void archive_committed(struct archive *a)
 {
     uint64_t c = atomic_load(&a->committed);
     a->committed_seen = c;
+    lag_forget(a, c);
     while (a->tail.count && a->tail.v[a->tail.head].seq <= c)
         tail_pop(&a->tail);
     uint64_t dl = atomic_load(&a->dead_letters);
@@ -557,6 +595,10 @@ int archive_start(struct archive *a)
     shipper_set_committed(a->ship, committed);
     if (committed < rep.next_seq - 1) {
         a->replay_until = rep.next_seq - 1;
+        /* Their age is unknown: at least since the start. */
+        a->lag_marks[0] = (struct lag_mark){committed + 1, loop_now(a->loop)};
+        a->lag_head = 0;
+        a->lag_count = 1;
         log_info(LOG, "journal replay: records %" PRIu64 "..%" PRIu64 " (of %"
                  PRIu64 " kept in %zu segment(s)) are shipped to PostgreSQL, "
                  "which keeps one copy of each", committed + 1,
@@ -697,6 +739,7 @@ uint64_t archive_append_record(struct archive *a, uint8_t type,
         goto refuse;
     }
     a->next_seq++;
+    lag_mark(a, seq);
     tail_evict(a);
     return seq;
 refuse:
@@ -763,4 +806,5 @@ void archive_get_stats(const struct archive *a, struct archive_stats *out)
     out->batches = atomic_load(&a->batches);
     for (int i = 0; i < 24; i++)
         out->sync_hist[i] = atomic_load(&a->sync_hist[i]);
+    out->unshipped_age_ms = lag_age(a);
 }

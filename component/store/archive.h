@@ -109,6 +109,9 @@ struct archive_stats {
      * less than 2^i microseconds (the last bucket: longer). */
     uint64_t batches;
     uint64_t sync_hist[24];
+    /* How long the oldest record PostgreSQL does not have has waited
+     * (to the second; 0 when it has them all). */
+    uint64_t unshipped_age_ms;
 };
 void archive_get_stats(const struct archive *a, struct archive_stats *out);
 

@@ -27,6 +27,7 @@
 #include "store/tickets.h"
 
 #define ARCHIVE_LOG "archive"
+#define ARCHIVE_LAG_MARKS 1024
 
 /* One unshipped record kept in memory (payload owned). */
 struct tail_entry {
@@ -84,6 +85,14 @@ struct archive {
     bool retention_in_flight;
     uint64_t refused;            /* appends refused (for the log) */
     uint64_t dead_letters_seen;
+    /* When records were appended, one mark a second at most: the age of
+     * the oldest record PostgreSQL does not have yet, to the second,
+     * without a time per record (metrics: the shipping lag).  Full, it
+     * takes no more marks: the lag then reads older, never younger. */
+    struct lag_mark {
+        uint64_t seq, at_ms;
+    } lag_marks[ARCHIVE_LAG_MARKS];
+    size_t lag_head, lag_count;
 
     /* ---- shared with the journal thread ---- */
     pthread_t jthread;

@@ -44,6 +44,7 @@ struct store {
 
     int eventfd;               /* DB thread -> XMPP thread */
     atomic_bool connected;
+    atomic_size_t outstanding; /* submitted, done not yet run (metrics) */
 
     struct connect_hook {
         store_connect_fn fn;
@@ -82,8 +83,9 @@ static uint64_t now_ms(void)
 
 /* ---- XMPP-thread side ----------------------------------------------------------- */
 
-static void run_done(struct store_op *op)
+static void run_done(struct store *s, struct store_op *op)
 {
+    atomic_fetch_sub_explicit(&s->outstanding, 1, memory_order_relaxed);
     if (op->done)
         op->done(op);
     else
@@ -97,7 +99,7 @@ static void deliver_finished(struct store *s)
     pthread_mutex_unlock(&s->lock);
     while (op) {
         struct store_op *next = op->next;
-        run_done(op);
+        run_done(s, op);
         op = next;
     }
 }
@@ -153,6 +155,7 @@ void store_submit(struct store *s, struct store_op *op)
 {
     op->failed = false;
     op->error[0] = '\0';
+    atomic_fetch_add_explicit(&s->outstanding, 1, memory_order_relaxed);
     pthread_mutex_lock(&s->lock);
     list_push(&s->pending, op);
     pthread_cond_signal(&s->wake);
@@ -162,6 +165,11 @@ void store_submit(struct store *s, struct store_op *op)
 bool store_connected(const struct store *s)
 {
     return atomic_load(&s->connected);
+}
+
+size_t store_queue_depth(const struct store *s)
+{
+    return atomic_load_explicit(&s->outstanding, memory_order_relaxed);
 }
 
 /* ---- DB-thread side -------------------------------------------------------------- */
@@ -459,7 +467,7 @@ size_t store_stop(struct store *s, unsigned timeout_ms)
         struct store_op *next = op->next;
         op->failed = true;
         snprintf(op->error, sizeof op->error, "shut down before it could run");
-        run_done(op);
+        run_done(s, op);
         lost++;
         op = next;
     }

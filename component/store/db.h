@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/loop.h"
@@ -69,6 +70,8 @@ size_t store_stop(struct store *store, unsigned timeout_ms);
 void store_free(struct store *store);
 
 bool store_connected(const struct store *store);
+/* Operations submitted whose done callback has not run yet (metrics). */
+size_t store_queue_depth(const struct store *store);
 
 /* Helper for run functions: true if a libpq failure means the connection is
  * gone (so the op should be retried) rather than the statement failed. */

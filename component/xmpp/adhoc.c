@@ -323,6 +323,11 @@ void adhoc_free(struct adhoc *a)
     free(a);
 }
 
+void adhoc_set_session_ttl(struct adhoc *a, uint64_t session_ttl_ms)
+{
+    a->ttl_ms = session_ttl_ms;
+}
+
 void adhoc_set_class_lookup(struct adhoc *a, adhoc_class_fn fn, void *ud)
 {
     a->class_fn = fn;

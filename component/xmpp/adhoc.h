@@ -114,6 +114,8 @@ struct adhoc *adhoc_new(struct loop *loop, struct router *router,
                         struct disco *disco, const struct adhoc_limits *lim);
 void adhoc_free(struct adhoc *a);
 void adhoc_set_class_lookup(struct adhoc *a, adhoc_class_fn fn, void *ud);
+/* How long a session lives from now on (SIGHUP: [desk] command_timeout). */
+void adhoc_set_session_ttl(struct adhoc *a, uint64_t session_ttl_ms);
 
 /* Copies the descriptor (strings are borrowed: use literals).  0, or -1 if
  * a command with this node already lives at the same target. */

@@ -68,7 +68,8 @@ def merge_config(base, overrides):
 @pytest.fixture
 def mucdesk_factory(request, fake_server, run_dir):
     """make(overrides=None, *, start=True, wait=True, server=fake_server,
-    secret=SECRET, name=None) -> Mucdesk.
+    secret=SECRET, name=None, env=None) -> Mucdesk (env: the daemon's whole
+    environment; None: the tests').
 
     wait=True: wait for the fake server's next handshake (must be ok; this
     consumes it from wait_for_handshake()) and for "component link up" in
@@ -76,14 +77,16 @@ def mucdesk_factory(request, fake_server, run_dir):
     """
     made = []
 
-    def make(overrides=None, *, start=True, wait=True, server=None, secret=SECRET, name=None):
+    def make(overrides=None, *, start=True, wait=True, server=None, secret=SECRET, name=None,
+             env=None):
         server = server or fake_server
         cfg = make_config(
             run_dir, server.port, secret,
             conninfo="host=%s port=5432 user=postgres dbname=mucdesk connect_timeout=1"
                      % (run_dir / "nopg"))
         cfg = merge_config(cfg, overrides)
-        md = Mucdesk(cfg, run_dir=run_dir, name=name or "mucdesk%s" % (len(made) or ""))
+        md = Mucdesk(cfg, run_dir=run_dir, name=name or "mucdesk%s" % (len(made) or ""),
+                     env=env)
         made.append(md)
         if start:
             md.start()

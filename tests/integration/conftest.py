@@ -135,7 +135,8 @@ def xmpp_server(run_dir):
 
 @pytest.fixture
 def mucdesk_factory(request, xmpp_server, db, run_dir):
-    """make(overrides=None, *, migrate=True, wait=True, name=None) -> Mucdesk.
+    """make(overrides=None, *, migrate=True, wait=True, name=None, env=None)
+    -> Mucdesk (env: the daemon's whole environment; None: the tests').
 
     overrides: {section: {key: value}} on top of the default config (a
     value of None removes the key).  migrate: run `mucdeskctl migrate`
@@ -144,7 +145,7 @@ def mucdesk_factory(request, xmpp_server, db, run_dir):
     """
     made = []
 
-    def make(overrides=None, *, migrate=True, wait=True, name=None):
+    def make(overrides=None, *, migrate=True, wait=True, name=None, env=None):
         cfg = make_config(run_dir, xmpp_server.component_port, SECRET, db.conninfo,
                           domain=DOMAIN, admins="admin@localhost")
         for section, keys in (overrides or {}).items():
@@ -154,7 +155,8 @@ def mucdesk_factory(request, xmpp_server, db, run_dir):
                     sec.pop(k, None)
                 else:
                     sec[k] = v
-        md = Mucdesk(cfg, run_dir=run_dir, name=name or "mucdesk%s" % (len(made) or ""))
+        md = Mucdesk(cfg, run_dir=run_dir, name=name or "mucdesk%s" % (len(made) or ""),
+                     env=env)
         made.append(md)
         if migrate:
             md.run_ctl(["migrate"], check=True)

@@ -37,11 +37,11 @@ def desk(mucdesk_factory, db):
     {opts})], desk={key: value}) -> a started mucdesk whose queues are
     loaded."""
 
-    def make(queues=(), agents=(), desk=None, overrides=None, name=None):
+    def make(queues=(), agents=(), desk=None, overrides=None, name=None, env=None):
         cfg = {"desk": dict(FAST, **(desk or {}))}
         for section, keys in (overrides or {}).items():
             cfg.setdefault(section, {}).update(keys)
-        md = mucdesk_factory(cfg, wait=False, name=name)
+        md = mucdesk_factory(cfg, wait=False, name=name, env=env)
         for q in queues:
             qname, strategy = q[0], q[1]
             opts = q[2] if len(q) > 2 else {}

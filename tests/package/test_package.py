@@ -174,6 +174,9 @@ def test_installs_in_a_fresh_debian_12(root, packages):
     exe = shlex.split(svc["ExecStart"])
     assert exe[:3] == ["/usr/sbin/mucdesk", "-c", CONF], exe
     assert svc.get("StateDirectory") == "mucdesk", svc
+    # Readiness and the watchdog come from the daemon (sd_notify, built in).
+    assert svc.get("Type") == "notify" and svc.get("NotifyAccess") == "main", svc
+    assert svc.get("WatchdogSec"), svc
     assert re.search(r"^state_dir = %s$" % STATE, root.inside(CONF).read_text(), re.M)
 
     # What else it ships.

@@ -313,6 +313,103 @@ static void test_placeholder_secret_is_refused(void **state)
     config_free(&cfg);
 }
 
+static void test_http_keys(void **state)
+{
+    struct config cfg;
+    struct config_error err;
+    char text[1024];
+    (void)state;
+    assert_int_equal(load(minimal, &cfg, &err), 0);
+    assert_null(cfg.http.listen); /* off unless set */
+    assert_null(cfg.http.public_url);
+    assert_int_equal(cfg.http.max_connections, 64);
+    assert_int_equal(cfg.http.max_connections_per_ip, 16);
+    assert_int_equal(cfg.http.timeout_s, 10);
+    config_free(&cfg);
+    snprintf(text, sizeof text, "%s[http]\nlisten = [::1]:9100\n"
+             "public_url = https://support.example.org/files\n", minimal);
+    assert_int_equal(load(text, &cfg, &err), 0);
+    assert_string_equal(cfg.http.listen, "[::1]:9100");
+    assert_string_equal(cfg.http.public_url, "https://support.example.org/files");
+    config_free(&cfg);
+    static const char *const bad[] = {"localhost:9100", "127.0.0.1", "1.2.3.4:0",
+                                      "1.2.3.4:65536", "[::1]9100", ":9100",
+                                      "1.2.3.4:+80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%s[http]\nlisten = %s\n", minimal, bad[i]);
+        char suffix[256];
+        snprintf(suffix, sizeof suffix,
+                 "11: [http] listen: '%s' must be ADDRESS:PORT with an IP "
+                 "address, such as 127.0.0.1:9100 or [::1]:9100", bad[i]);
+        expect_error(text, suffix);
+    }
+    snprintf(text, sizeof text, "%s[http]\npublic_url = ftp://x\n", minimal);
+    expect_error(text, "11: [http] public_url: 'ftp://x' must be a URL "
+                       "starting with http:// or https://");
+}
+
+struct changes {
+    char lines[16][80];
+    int n;
+};
+
+static void record(void *ud, const char *section, const char *key, bool applied)
+{
+    struct changes *ch = ud;
+    snprintf(ch->lines[ch->n++], sizeof ch->lines[0], "%s %s.%s",
+             applied ? "applied" : "restart", section, key);
+}
+
+static void test_reload_takes_what_may_change(void **state)
+{
+    struct config live, fresh;
+    struct config_error err;
+    char text[1024];
+    (void)state;
+    snprintf(text, sizeof text, "%s[desk]\ndecline_skip = 5\n[mail]\n"
+             "sendmail = /bin/true\n", minimal);
+    assert_int_equal(load(text, &live, &err), 0);
+    const char *old_sendmail = live.mail.sendmail;
+    /* The same file: nothing changes. */
+    assert_int_equal(load(text, &fresh, &err), 0);
+    struct changes ch = {.n = 0};
+    assert_int_equal(config_reload(&live, &fresh, record, &ch), 0);
+    assert_int_equal(ch.n, 0);
+    config_free(&fresh);
+
+    snprintf(text, sizeof text,
+             "[component]\njid = support.localhost\nsecret = changeme\n"
+             "port = 5348\n[database]\nconninfo = host=/run/postgresql "
+             "dbname=mucdesk\n[service]\nadmins = admin@localhost, b@x\n"
+             "[desk]\ndecline_skip = 7\nplugins = none\n"
+             "[mail]\nsendmail = /bin/false\nfrom = desk@x\n"
+             "[log]\nlevel = debug\n[http]\nlisten = 127.0.0.1:9100\n");
+    assert_int_equal(load(text, &fresh, &err), 0);
+    assert_int_equal(config_reload(&live, &fresh, record, &ch), 4);
+    /* In schema order, one line per key that differs. */
+    const char *expected[] = {
+        "restart component.port", "restart service.admins",
+        "applied desk.decline_skip", "restart desk.plugins",
+        "applied mail.from", "applied mail.sendmail", "applied log.level",
+        "restart http.listen"};
+    assert_int_equal(ch.n, 8);
+    for (int i = 0; i < ch.n; i++)
+        assert_string_equal(ch.lines[i], expected[i]);
+    assert_int_equal(live.desk.decline_skip_s, 7);
+    assert_string_equal(live.mail.sendmail, "/bin/false");
+    assert_string_equal(live.mail.from, "desk@x");
+    assert_int_equal(live.log.level, LOG_LEVEL_DEBUG);
+    /* What needs a restart stays as it runs. */
+    assert_int_equal(live.component.port, 5347);
+    assert_string_equal(live.desk.plugins, "ratings");
+    assert_null(live.http.listen);
+    assert_int_equal(live.service.admin_count, 1);
+    /* The replaced text is still readable by whoever borrowed it. */
+    assert_string_equal(old_sendmail, "/bin/true");
+    config_free(&fresh);
+    config_free(&live);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +427,8 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_file_mode_is_recorded),
         cmocka_unit_test(test_placeholder_secret_is_refused),
+        cmocka_unit_test(test_http_keys),
+        cmocka_unit_test(test_reload_takes_what_may_change),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
