@@ -152,7 +152,8 @@ async function shot(page, name) {
   await page.screenshot({ path: join(out, `${name}.png`) });
   // And the widget alone (panel and launcher), for the docs.
   const vp = page.viewportSize();
-  const panel = await inW(page, ".md-panel").boundingBox();
+  // Before the first click there is no panel (the chat is loaded then).
+  const panel = (await inW(page, ".md-panel").count()) ? await inW(page, ".md-panel").boundingBox() : null;
   if (panel && vp.width > 480) {
     const x = Math.max(0, Math.floor(panel.x) - 16);
     const y = Math.max(0, Math.floor(panel.y) - 16);

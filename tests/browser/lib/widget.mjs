@@ -80,11 +80,16 @@ export function shooter(dir) {
     const opts = { animations: "disabled", caret: "hide" };
     await page.screenshot({ ...opts, path: join(dir, `${name}.png`) });
     const vp = page.viewportSize();
-    const panel = await $(page, ".md-panel").boundingBox();
+    // Before the first click there is no panel (the chat is not loaded yet).
+    const panel = (await $(page, ".md-panel").count()) ? await $(page, ".md-panel").boundingBox() : null;
     if (panel && vp.width > 480) {
-      const x = Math.max(0, Math.floor(panel.x) - 16);
+      // The panel and its launcher, in whichever corner they are.
+      const launcher = await $(page, ".md-launcher").boundingBox();
+      const boxes = launcher ? [panel, launcher] : [panel];
+      const x = Math.max(0, Math.floor(Math.min(...boxes.map((b) => b.x))) - 16);
       const y = Math.max(0, Math.floor(panel.y) - 16);
-      await page.screenshot({ ...opts, path: join(dir, `${name}.widget.png`), clip: { x, y, width: vp.width - x, height: vp.height - y } });
+      const right = Math.min(vp.width, Math.ceil(Math.max(...boxes.map((b) => b.x + b.width))) + 16);
+      await page.screenshot({ ...opts, path: join(dir, `${name}.widget.png`), clip: { x, y, width: right - x, height: vp.height - y } });
     }
   };
 }
