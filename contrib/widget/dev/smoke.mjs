@@ -199,7 +199,7 @@ async function desktop(browser, url, fake) {
 
   await fillAndStart(page);
   await inW(page, ".md-banner").getByText("You are number 2 in the queue.").waitFor({ timeout: 10000 });
-  check("waiting: position and wait shown", (await inW(page, ".md-banner").textContent()).includes("Estimated wait: about 4 min."));
+  check("waiting: position and wait shown", (await inW(page, ".md-banner").textContent()).includes("Estimated wait: about 4 minutes."));
   const ticket = [...fake.tickets.values()].at(-1);
   const room = ticket.room;
   check("request-chat got page and browser", (ticket.values.page || [])[0] === url && /Chrom/.test((ticket.values.browser || [])[0] || ""));

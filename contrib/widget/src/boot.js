@@ -2,10 +2,10 @@
 // configuration from the script tag, picks the language, shows the
 // launcher, and loads the chat (the XMPP library, the panel, the
 // translation) only when it is needed: on the first click (or
-// MucdeskWidget.open()), as soon as the pointer or the keyboard focus
-// reaches the launcher (the click is likely to follow), or at once when
-// there is a chat to resume in this tab (sessionStorage) or the panel is
-// to start open.  Nothing connects to the XMPP server before the customer
+// MucdeskWidget.open()), as soon as the pointer (a finger included) or the
+// keyboard focus reaches the launcher (the click is likely to follow), or
+// at once when there is a chat to resume in this tab (sessionStorage) or
+// the panel is to start open.  Nothing connects to the XMPP server before the customer
 // opens the panel, or before a chat they started is resumed.
 
 import { parseConfig, storageKey } from "./config.js";
@@ -107,13 +107,13 @@ export function boot({ win, doc, script, load, version = "" }) {
 
   // Until the chat is there, the launcher's own listeners; the chat's
   // panel takes the button over when it mounts.
+  // (pointerenter comes for a finger too, as the touch begins.)
   const listeners = [
     ["click", () => api.toggle()],
     ["pointerenter", () => start()],
     ["focus", () => start()],
-    ["touchstart", () => start()],
   ];
-  for (const [ev, fn] of listeners) button.addEventListener(ev, fn, ev === "touchstart" ? { passive: true } : undefined);
+  for (const [ev, fn] of listeners) button.addEventListener(ev, fn);
 
   win.MucdeskWidget = api;
   if (config.open || savedChat(win, config)) start();
