@@ -165,6 +165,16 @@ class Env:
         """Rows as lists of strings (NULL as None)."""
         return [list(r) for r in self.pg.psql(query, "mucdesk")]
 
+    def op_kb_add(self, title, url=None, body=None):
+        """A knowledge-base article (mucdeskctl kb-add, every queue);
+        returns its number, for the agent's /kb send N."""
+        args = ["kb-add", "--title", title]
+        if url:
+            args += ["--url", url]
+        if body:
+            args += ["--body", body]
+        return int(self.md.run_ctl(args, check=True).stdout.strip())
+
     def op_agent_join_queue(self, show=None):
         """The agent comes online in the queue room, or changes its show
         there (away, dnd...: None is available)."""

@@ -301,7 +301,11 @@ describe("a chat from the form to the rating", () => {
     const { page, room, ticket } = chat;
     await agent.command(room, "/close resolved refund issued");
     await $(page, ".md-ended").waitFor({ state: "visible" });
-    assert.match(await $(page, ".md-banner").textContent(), /^This chat has ended\./);
+    assert.equal(await $(page, ".md-banner").textContent(), "This chat has ended.");
+    // Said once (issue 15): not again from the desk's closing message, its
+    // copy told to the customer, or the room's destruction reason.
+    const panel = await $(page, ".md-panel").textContent();
+    assert.equal((panel.match(/chat has ended/gi) || []).length, 1, `the end said once: ${panel}`);
     assert.equal(await $(page, "#md-input").isVisible(), false, "no composer after the end");
     await $(page, ".md-rating").waitFor({ state: "visible" });
     await shot(page, "10-ended");

@@ -152,7 +152,8 @@ async function shot(page, name) {
   await page.screenshot({ path: join(out, `${name}.png`) });
   // And the widget alone (panel and launcher), for the docs.
   const vp = page.viewportSize();
-  const panel = await inW(page, ".md-panel").boundingBox();
+  // Before the first click there is no panel (the chat is loaded then).
+  const panel = (await inW(page, ".md-panel").count()) ? await inW(page, ".md-panel").boundingBox() : null;
   if (panel && vp.width > 480) {
     const x = Math.max(0, Math.floor(panel.x) - 16);
     const y = Math.max(0, Math.floor(panel.y) - 16);
@@ -198,7 +199,7 @@ async function desktop(browser, url, fake) {
 
   await fillAndStart(page);
   await inW(page, ".md-banner").getByText("You are number 2 in the queue.").waitFor({ timeout: 10000 });
-  check("waiting: position and wait shown", (await inW(page, ".md-banner").textContent()).includes("Estimated wait: about 4 min."));
+  check("waiting: position and wait shown", (await inW(page, ".md-banner").textContent()).includes("Estimated wait: about 4 minutes."));
   const ticket = [...fake.tickets.values()].at(-1);
   const room = ticket.room;
   check("request-chat got page and browser", (ticket.values.page || [])[0] === url && /Chrom/.test((ticket.values.browser || [])[0] || ""));

@@ -4,21 +4,27 @@
 // list of problems.  A problem with a required key stops the widget from
 // mounting; the rest are warnings.
 
-import { mergeTexts } from "./texts.js";
+// The launcher parses the configuration (a missing attribute is said at
+// once), so this stays small: the texts a site gives are only collected
+// here, and checked against the text keys when the chat loads (texts.js).
+
+import { LANGUAGES, baseLanguage, isLanguageTag } from "./lang.js";
 
 export const DEFAULTS = Object.freeze({
   websocket: "",
   domain: "",
   service: "",
   queue: "",
-  lang: "en",
+  lang: null, // null: chosen from the page and the browser (lang.js)
+  languages: null, // null: every language the widget ships
   color: "#1d4ed8",
   colorText: "#ffffff",
-  position: "right",
+  position: null, // null: the end side (right; left in a right-to-left language)
   open: false,
+  sound: false,
   zIndex: 2147483000,
   prefill: {},
-  texts: {},
+  texts: { all: {}, byLang: {} },
 });
 
 const BARE_JID = /^[^\s@/"&'<>:]+@[^\s@/"&'<>]+$/;
@@ -53,9 +59,9 @@ function parseBool(value) {
 }
 
 /**
- * dataset: { websocket, domain, service, queue, lang, color, colorText,
- *            position, open, zIndex, texts (JSON), textKEY..., prefill
- *            (JSON), prefillVAR... }
+ * dataset: { websocket, domain, service, queue, lang, languages, color,
+ *            colorText, position, open, sound, zIndex, texts (JSON),
+ *            textKEY..., prefill (JSON), prefillVAR... }
  * Returns { config, problems: [{key, fatal, message}] }.
  */
 export function parseConfig(dataset = {}) {
@@ -64,7 +70,7 @@ export function parseConfig(dataset = {}) {
   const warn = (key, message) => problems.push({ key, fatal: false, message });
   const get = (k) => (typeof dataset[k] === "string" ? dataset[k].trim() : undefined);
 
-  const config = { ...DEFAULTS, prefill: {}, texts: {} };
+  const config = { ...DEFAULTS, prefill: {}, texts: { all: {}, byLang: {} } };
 
   const ws = get("websocket");
   if (!ws) fatal("websocket", "data-websocket (the XMPP WebSocket URL) is required");
@@ -99,10 +105,21 @@ export function parseConfig(dataset = {}) {
   }
 
   const lang = get("lang");
-  if (lang) {
-    if (/^[a-zA-Z]{2,8}(-[a-zA-Z0-9]{1,8})*$/.test(lang)) config.lang = lang;
+  if (lang && lang !== "auto") {
+    if (isLanguageTag(lang)) config.lang = lang;
     else warn("lang", `data-lang is not a language tag: "${lang}"`);
   }
+
+  const languages = get("languages");
+  if (languages) {
+    const wanted = languages.split(/[\s,]+/).filter(Boolean);
+    const known = wanted.map(baseLanguage).filter((l) => l && LANGUAGES.includes(l));
+    for (const w of wanted) if (!LANGUAGES.includes(baseLanguage(w))) warn("languages", `data-languages: the widget has no "${w}" texts`);
+    if (known.length) config.languages = [...new Set(known)];
+  }
+
+  const sound = parseBool(dataset.sound);
+  if (sound !== undefined) config.sound = sound;
 
   for (const key of ["color", "colorText"]) {
     const v = get(key);
@@ -126,17 +143,17 @@ export function parseConfig(dataset = {}) {
     else warn("zIndex", `data-z-index is not an integer: "${z}"`);
   }
 
-  // Texts: data-texts (JSON) first, then each data-text-KEY attribute.
-  const textObjects = [parseJson(dataset.texts, "texts", problems)];
-  const single = {};
+  // Texts: data-texts (JSON) first, then each data-text-KEY attribute, for
+  // every language; a language code in data-texts holding an object
+  // ({"de": {"send": "Abschicken"}}) gives texts for that language only.
+  for (const [k, v] of Object.entries(parseJson(dataset.texts, "texts", problems))) {
+    if (LANGUAGES.includes(k) && v && typeof v === "object" && !Array.isArray(v)) config.texts.byLang[k] = { ...v };
+    else config.texts.all[k] = v;
+  }
   for (const [k, v] of Object.entries(dataset)) {
     if (k.length > 4 && k.startsWith("text") && k !== "texts" && /^[A-Z]/.test(k.charAt(4)))
-      single[lowerFirst(k.slice(4))] = v;
+      config.texts.all[lowerFirst(k.slice(4))] = v;
   }
-  textObjects.push(single);
-  const { texts, unknown } = mergeTexts(...textObjects);
-  config.texts = texts;
-  for (const k of unknown) warn("texts", `unknown text key "${k}"`);
 
   // Prefilled form values: data-prefill (JSON) then data-prefill-VAR.
   const prefill = parseJson(dataset.prefill, "prefill", problems);

@@ -22,20 +22,23 @@ const AUTOCOMPLETE = { name: "name", email: "email", phone: "tel", tel: "tel", c
 
 export class FormView {
   /**
-   * form: parsed form; options: { t (translator), idPrefix, values,
-   * submitLabel, intro (text or null) }
+   * form: parsed form; options: { t (translator), labels ({var: label}:
+   * the widget's own words for fields it knows, over the form's), idPrefix,
+   * values, submitLabel, intro (text or null) }
    */
-  constructor(doc, form, { t, idPrefix = "md", values = {}, submitLabel, intro = null }) {
+  constructor(doc, form, { t, labels = {}, idPrefix = "md", values = {}, submitLabel, intro = null }) {
     this.doc = doc;
     this.form = form;
     this.t = t;
+    this.labels = labels;
     this.controls = new Map(); // var -> { field, inputs: [], wrap, error }
     const f = el(doc, "form", { class: "md-form", novalidate: true });
     this.el = f;
 
-    if (form.title) f.appendChild(el(doc, "h3", { class: "md-form-title" }, form.title));
+    // The server's words may be in another direction than the widget's.
+    if (form.title) f.appendChild(el(doc, "h3", { class: "md-form-title", dir: "auto" }, form.title));
     const texts = form.instructions.length ? form.instructions : intro ? [intro] : [];
-    for (const line of texts) f.appendChild(el(doc, "p", { class: "md-instructions" }, line));
+    for (const line of texts) f.appendChild(el(doc, "p", { class: "md-instructions", dir: "auto" }, line));
 
     this.summary = el(doc, "div", { class: "md-form-error", role: "alert", "aria-live": "assertive" });
     this.summary.hidden = true;
@@ -58,12 +61,12 @@ export class FormView {
   renderField(field, id, value) {
     const { doc, t } = this;
     const wrap = el(doc, "div", { class: `md-field md-field-${field.type}` });
-    const label = field.label || humanise(field.var);
+    const label = this.labels[field.var] || field.label || humanise(field.var);
     const descId = `${id}-desc`;
     const errId = `${id}-err`;
     const error = el(doc, "p", { class: "md-error", id: errId });
     error.hidden = true;
-    const desc = field.desc ? el(doc, "p", { class: "md-desc", id: descId }, field.desc) : null;
+    const desc = field.desc ? el(doc, "p", { class: "md-desc", id: descId, dir: "auto" }, field.desc) : null;
     const describedBy = [desc ? descId : null, errId].filter(Boolean).join(" ");
     const inputs = [];
     const star = () => {

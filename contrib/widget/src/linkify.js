@@ -23,7 +23,7 @@ function trimTrailing(url) {
   }
 }
 
-function safeHref(candidate) {
+export function safeHref(candidate) {
   let href;
   if (candidate.includes("@") && !/^(https?:\/\/|www\.)/i.test(candidate)) href = "mailto:" + candidate;
   else if (/^www\./i.test(candidate)) href = "https://" + candidate;

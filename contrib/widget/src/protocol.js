@@ -19,6 +19,7 @@ export const NS = {
   CORRECT: "urn:xmpp:message-correct:0",
   STANZAS: "urn:ietf:params:xml:ns:xmpp-stanzas",
   DESK: "urn:mucdesk:0",
+  OOB: "jabber:x:oob",
 };
 
 export const CHAT_STATES = ["active", "composing", "paused", "inactive", "gone"];
@@ -101,12 +102,13 @@ export function submitAction(response) {
  * field the text names ("email: ..." names "email").
  */
 export class XmppError extends Error {
-  constructor(condition, text = "", type = "cancel") {
+  constructor(condition, text = "", type = "cancel", lang = null) {
     super(text ? `${condition}: ${text}` : condition);
     this.name = "XmppError";
     this.condition = condition;
     this.text = text;
     this.type = type;
+    this.lang = lang; // the xml:lang of the text, if the server said
     const m = /^([a-zA-Z0-9_#.-]+):\s*(.+)$/s.exec(text || "");
     this.field = m ? m[1] : null;
     this.fieldText = m ? m[2] : null;
@@ -119,19 +121,23 @@ export function parseError(el) {
   if (!err) return new XmppError("undefined-condition");
   let condition = "undefined-condition";
   let text = "";
+  let lang = null;
   for (const c of err.children) {
     if (typeof c === "string") continue;
     if (c.attrs.xmlns !== NS.STANZAS) continue;
-    if (c.name === "text") text = c.text();
-    else condition = c.name;
+    if (c.name === "text") {
+      text = c.text();
+      lang = c.attrs["xml:lang"] || null;
+    } else condition = c.name;
   }
-  return new XmppError(condition, text, err.attrs.type || "cancel");
+  return new XmppError(condition, text, err.attrs.type || "cancel", lang);
 }
 
 /** Normalises whatever a transport or the iq caller threw into an XmppError. */
 export function toXmppError(e) {
   if (e instanceof XmppError) return e;
-  if (e && typeof e.condition === "string") return new XmppError(e.condition, e.text || "", e.type);
+  if (e && e.element && typeof e.element.getChild === "function") return parseError(e.element);
+  if (e && typeof e.condition === "string") return new XmppError(e.condition, e.text || "", e.type, e.lang || null);
   if (e && (e.name === "TimeoutError" || e.code === "ETIMEOUT")) return new XmppError("timeout", "", "wait");
   return new XmppError("disconnected", e && e.message ? e.message : "", "wait");
 }
@@ -193,13 +199,20 @@ function deskPayload(el) {
   return { event: attrs.event || "", attrs, text: d.text() };
 }
 
+/** XEP-0066 out-of-band data: { url, desc } or null. */
+function oobPayload(el) {
+  const x = el.getChild("x", NS.OOB);
+  const url = x && x.getChildText("url");
+  return url ? { url: url.trim(), desc: (x.getChildText("desc") || "").trim() } : null;
+}
+
 /**
  * Classifies a message from the session room.  Returns null for anything
  * not from that room.  Result:
  *   { kind: "message" | "status" | "chatstate" | "subject" | "error" | "other",
  *     nick (""/null for the room itself), body, stanzaId (by the room only),
  *     originId, msgId, replaceId, stamp (ms or null), chatState, desk, subject,
- *     error }
+ *     oob ({url, desc}: XEP-0066), form (a jabber:x:data element), error }
  */
 export function parseRoomMessage(msg, room, { trustStanzaIdFrom = room } = {}) {
   if (!msg || msg.name !== "message") return null;
@@ -219,6 +232,8 @@ export function parseRoomMessage(msg, room, { trustStanzaIdFrom = room } = {}) {
     chatState: null,
     desk: null,
     subject: null,
+    oob: null,
+    form: null,
     error: null,
   };
   if (type === "error") {
@@ -235,6 +250,8 @@ export function parseRoomMessage(msg, room, { trustStanzaIdFrom = room } = {}) {
   if (replace && replace.attrs.id) out.replaceId = replace.attrs.id;
   for (const s of CHAT_STATES) if (msg.getChild(s, NS.CHATSTATES)) out.chatState = s;
   out.desk = deskPayload(msg);
+  out.oob = oobPayload(msg);
+  out.form = msg.getChild("x", NS.DATA) || null;
   const bodyEl = msg.getChild("body");
   out.body = bodyEl ? bodyEl.text() : null;
   const subjectEl = msg.getChild("subject");

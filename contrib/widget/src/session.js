@@ -110,7 +110,8 @@ function initialState() {
     typing: [],
     subject: null,
     endReason: null, // "closed", "removed", "left"
-    endText: null,
+    endText: null, // a reason from a room destroyed without the desk's "closed" event
+    endedAt: null, // ms
     rating: { state: "none", stars: 0, comment: "" }, // none, requested, sending, done, error
     error: null, // {key} or {text} for failed/lost
   };
@@ -155,6 +156,7 @@ export class ChatSession extends Emitter {
     this.leaving = false;
     this.liveQueueStatus = false; // a live queue status arrived during the catch-up
     this.sentChatState = "active";
+    this.closedSeen = false; // the desk said the chat is closed (<desk event='closed'/>)
     this.typingTimers = new Map();
     this.destroyed = false;
     this.ui = {};
@@ -199,6 +201,8 @@ export class ChatSession extends Emitter {
       subject: s.subject,
       endReason: s.endReason,
       endText: s.endText,
+      endedAt: s.endedAt,
+      closedSeen: this.closedSeen,
       rating: { state: s.rating.state === "sending" ? "error" : s.rating.state, stars: s.rating.stars, comment: s.rating.comment },
       timeline: this.timeline.toJSON(limit),
     });
@@ -211,6 +215,7 @@ export class ChatSession extends Emitter {
     if (saved && saved.ui && typeof saved.ui === "object") this.ui = { ...saved.ui };
     if (!saved || typeof saved.token !== "string" || typeof saved.room !== "string") return;
     this.token = saved.token;
+    this.closedSeen = !!saved.closedSeen;
     this.ownNicks = new Set(Array.isArray(saved.ownNicks) ? saved.ownNicks : []);
     this.timeline = Timeline.fromJSON(saved.timeline);
     this.timeline.onChange(() => {
@@ -231,6 +236,7 @@ export class ChatSession extends Emitter {
       subject: saved.subject ?? null,
       endReason: saved.endReason ?? null,
       endText: saved.endText ?? null,
+      endedAt: saved.endedAt ?? null,
       rating: { state: rating.state || "none", stars: rating.stars || 0, comment: rating.comment || "" },
     });
     this.emit("change", this.state);
@@ -330,7 +336,7 @@ export class ChatSession extends Emitter {
     // connection (a new anonymous JID) must start its own.
     this.commandSession = null;
     const gen = ++this.gen;
-    const transport = this.transportFactory({ websocket: this.config.websocket, domain: this.config.domain });
+    const transport = this.transportFactory({ websocket: this.config.websocket, domain: this.config.domain, lang: this.env.lang || undefined });
     this.transport = transport;
     transport.on("stanza", (el) => {
       if (gen === this.gen) this.onStanza(el);
@@ -482,7 +488,7 @@ export class ChatSession extends Emitter {
     } catch (e) {
       const err = toXmppError(e);
       this.dropTransport();
-      this.update({ phase: "failed", error: describeError(err) });
+      this.update({ phase: "failed", error: describeError(err, this.env.lang) });
     }
   }
 
@@ -493,6 +499,8 @@ export class ChatSession extends Emitter {
     if (page && page.type === "hidden" && this.env.page) out.page = this.env.page;
     const browser = getField(form, "browser");
     if (browser && browser.type === "hidden" && this.env.browser) out.browser = this.env.browser;
+    const lang = getField(form, "lang");
+    if (lang && lang.type === "hidden" && this.env.lang) out.lang = this.env.lang;
     return out;
   }
 
@@ -559,7 +567,7 @@ export class ChatSession extends Emitter {
       const formErrors = {};
       let formError = null;
       if (err.field && form.fields.some((f) => f.var === err.field)) formErrors[err.field] = { text: err.fieldText };
-      else formError = describeError(err);
+      else formError = describeError(err, this.env.lang);
       if (Object.keys(formErrors).length && !formError) formError = { key: "errorSummary" };
       if (err.condition === "disconnected" || err.condition === "timeout") this.dropTransport();
       this.update({ phase: "form", formErrors, formError });
@@ -580,6 +588,7 @@ export class ChatSession extends Emitter {
     const name = String(values.name || "").trim();
     const nick = (v.nick || name || "guest").trim().slice(0, 64);
     this.token = v.token;
+    this.closedSeen = false;
     if (this.tabs) this.tabs.hold(v.token);
     this.ownNicks = new Set([nick]);
     this.timeline = new Timeline();
@@ -808,7 +817,7 @@ export class ChatSession extends Emitter {
     this.token = null;
     if (this.tabs) this.tabs.release();
     if (this.store) this.store.clear();
-    this.update({ phase, link: "offline", error: phase === "lost" ? { key: "errorResume" } : describeError(err) });
+    this.update({ phase, link: "offline", error: phase === "lost" ? { key: "errorResume" } : describeError(err, this.env.lang) });
   }
 
   // ------------------------------------------------------------ keepalive
@@ -908,6 +917,7 @@ export class ChatSession extends Emitter {
         originId: m.originId,
         msgId: m.msgId,
         replaceId: m.replaceId,
+        link: linkOf(m),
       },
       archived,
     );
@@ -940,6 +950,37 @@ export class ChatSession extends Emitter {
       this.timeline.markSeen(stanzaId, archived);
       if (this.state.rating.state === "none") this.update({ rating: { ...this.state.rating, state: "requested" } });
       return;
+    }
+    if (event === "closed") {
+      // Said once, by the widget, in the customer's language: the desk's
+      // body (archived, and told again to the customer alone just before
+      // the room is destroyed for them) is not shown; nor is the reason of
+      // that destruction (end()).
+      this.timeline.markSeen(stanzaId, archived);
+      this.closedSeen = true;
+      return;
+    }
+    if (event === "rated") {
+      // Planned (doc/protocol.md): the desk took a rating the customer
+      // typed in the chat.
+      this.timeline.markSeen(stanzaId, archived);
+      if (this.state.rating.state !== "done") this.update({ rating: { ...this.state.rating, state: "done" } });
+      return;
+    }
+    const notice = deskNotice(d);
+    if (notice) {
+      // Planned desk events the widget says itself (doc/protocol.md).
+      const item = this.timeline.add({ kind: "status", fromSelf: false, nick: null, body: m.body || "", time, stanzaId, notice }, archived);
+      if (item && !archived) this.emit("incoming", item);
+      return;
+    }
+    if (event === "details") {
+      const fields = detailsOf(m.form);
+      if (fields) {
+        const item = this.timeline.add({ kind: "status", fromSelf: false, nick: null, body: m.body || "", time, stanzaId, details: fields }, archived);
+        if (item && !archived) this.emit("incoming", item);
+        return;
+      }
     }
     if (m.body) {
       const item = this.timeline.add({ kind: "status", fromSelf: false, nick: null, body: m.body, time, stanzaId }, archived);
@@ -1092,8 +1133,11 @@ export class ChatSession extends Emitter {
     this.clearTimer("typing");
     for (const t of this.typingTimers.values()) this.clock.clearTimeout(t);
     this.typingTimers.clear();
-    this.timeline.addNotice(reason === "removed" ? "chatEndedRemoved" : "chatEnded", {}, this.clock.now());
-    this.update({ phase: "ended", endReason: reason, endText: text || null, typing: [], link: "offline", retryAt: null });
+    // The end is said once: by the banner (ui.js), from endReason.  The
+    // reason of a room's destruction is shown too only when the desk did
+    // not say the chat closed (a room destroyed some other way).
+    const endText = text && !this.closedSeen ? text : null;
+    this.update({ phase: "ended", endReason: reason, endText, endedAt: this.clock.now(), typing: [], link: "offline", retryAt: null });
     this.dropTransport();
   }
 
@@ -1121,7 +1165,7 @@ export class ChatSession extends Emitter {
     } catch (e) {
       const err = toXmppError(e);
       if (this.state.phase === "ended") this.dropTransport();
-      this.update({ rating: { state: "error", stars: n, comment, error: err.text ? { text: err.text } : { key: "rateFailed" } } });
+      this.update({ rating: { state: "error", stars: n, comment, error: err.text && sameLanguage(err.lang, this.env.lang) ? { text: err.text } : { key: "rateFailed" } } });
       return false;
     }
   }
@@ -1132,6 +1176,7 @@ export class ChatSession extends Emitter {
     for (const t of this.timers.values()) this.clock.clearTimeout(t);
     this.timers.clear();
     this.token = null;
+    this.closedSeen = false;
     if (this.tabs) this.tabs.release();
     this.ownNicks = new Set();
     this.commandSession = null;
@@ -1149,6 +1194,44 @@ export class ChatSession extends Emitter {
 }
 
 // ------------------------------------------------------------ helpers
+
+/**
+ * A link the message is about (XEP-0066 out-of-band data, as the desk's
+ * /kb send and /canned give): { url, title } when the body is that URL,
+ * or a title and then the URL ("How do I get a refund?: https://…"), or
+ * the OOB <desc/> names it; else null (the body is shown as it is).
+ */
+export function linkOf(m) {
+  const url = m.oob && m.oob.url;
+  if (!url || !/^https?:\/\//i.test(url)) return null;
+  const body = String(m.body || "").trim();
+  if (m.oob.desc && (body === url || body.endsWith(url) || !body)) return { url, title: m.oob.desc };
+  if (body === url) return { url, title: null };
+  if (!body.endsWith(url)) return null;
+  const title = body.slice(0, -url.length).replace(/[\s:\-–—]+$/u, "").trim();
+  // Only a title before the URL: nothing else said that would be lost.
+  if (!title || /https?:\/\//i.test(title) || title.includes("\n")) return null;
+  return { url, title };
+}
+
+/** Planned desk events that are a notice the widget words itself: {key, vars} or null. */
+function deskNotice(d) {
+  if (!d || d.event !== "requeued") return null;
+  return { key: d.attrs.reason === "transfer" ? "transferred" : "requeued", vars: {} };
+}
+
+/** The session details a `details` event carries: [{label, value}] of the form, or null. */
+function detailsOf(x) {
+  const form = x ? parseForm(x) : null;
+  if (!form) return null;
+  const out = [];
+  for (const f of form.fields) {
+    if (!f.var || f.var === "FORM_TYPE" || f.type === "hidden" || f.type === "fixed") continue;
+    const value = f.values.join("\n").trim();
+    if (value) out.push({ var: f.var, label: f.label || f.var, value });
+  }
+  return out.length ? out : null;
+}
 
 function numberOrNull(v) {
   if (v === undefined || v === null || v === "") return null;
@@ -1176,25 +1259,41 @@ export function isOffline(form) {
   return parseBoolean(formValue(form, "offline") || "");
 }
 
-/** What to tell the customer about an error: {text} from the server, else {key}. */
-export function describeError(err) {
+/**
+ * Is the server's text in the customer's language?  The desk writes
+ * English today; a text marked with another xml:lang is in that language
+ * (doc/protocol.md: planned, the desk answering in the stream's language).
+ */
+function sameLanguage(textLang, lang) {
+  const base = (t) => String(t || "en").split("-")[0].toLowerCase();
+  return base(textLang) === base(lang);
+}
+
+/**
+ * What to tell the customer about an error: the server's text when it is
+ * in the customer's language (`lang`, default English) or nothing better
+ * is known (a command's note), else the widget's own words for the
+ * condition: {text} or {key}.
+ */
+export function describeError(err, lang = "en") {
   const e = toXmppError(err);
   if (e.condition === "note" && e.text) return { text: e.text };
+  const own = e.text && sameLanguage(e.lang, lang) ? { text: e.text } : null;
   switch (e.condition) {
     case "service-unavailable":
     case "remote-server-not-found":
     case "remote-server-timeout":
     case "resource-constraint":
-      return e.text ? { text: e.text } : { key: "errorUnavailable" };
+      return own || { key: "errorUnavailable" };
     case "forbidden":
     case "not-allowed":
     case "not-authorized":
-      return e.text ? { text: e.text } : { key: "errorForbidden" };
+      return own || { key: "errorForbidden" };
     case "disconnected":
     case "timeout":
       return { key: "errorConnect" };
     default:
-      return e.text ? { text: e.text } : { key: "errorGeneric" };
+      return own || { key: "errorGeneric" };
   }
 }
 

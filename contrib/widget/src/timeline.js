@@ -22,7 +22,9 @@ function localKey(prefix) {
 /**
  * Item: { key, kind: "message" | "status" | "notice", from: "me" | "agent" |
  *         "room", nick, body, time, stanzaId, originId, msgId, state:
- *         "pending" | "sent" | "failed", edited, notice: {key, vars} }
+ *         "pending" | "sent" | "failed", edited, notice: {key, vars},
+ *         link: {url, title} (a message about one link), details:
+ *         [{var, label, value}] (the desk's session details) }
  */
 export class Timeline {
   constructor() {
@@ -154,6 +156,8 @@ export class Timeline {
       if (target) {
         this.noteId(entry.stanzaId, archived, null);
         target.body = entry.body;
+        if (entry.link) target.link = entry.link;
+        else delete target.link;
         target.edited = true;
         this.emit();
         return target;
@@ -195,6 +199,11 @@ export class Timeline {
       state: "sent",
       edited: false,
     };
+    // What the widget renders itself rather than the body: a link card, a
+    // desk notice in the customer's language, the session details.
+    if (entry.link) item.link = entry.link;
+    if (entry.notice) item.notice = entry.notice;
+    if (entry.details) item.details = entry.details;
     if (archived && this.cursor !== null) {
       this.items.splice(this.cursor, 0, item);
       this.cursor += 1;

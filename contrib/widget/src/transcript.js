@@ -1,8 +1,6 @@
 // The transcript the customer downloads: plain UTF-8 text built from what
 // the widget holds (the same items the panel shows, in the same order).
 
-import { format } from "./texts.js";
-
 function pad(n) {
   return String(n).padStart(2, "0");
 }
@@ -18,34 +16,53 @@ export function stamp(ms, offsetMinutes = null) {
 }
 
 /**
- * items: timeline items; texts: the texts table; meta: { ticket, queue,
- * exportedAt (ms), offsetMinutes (null = local time) }.
- * Each line: "[YYYY-MM-DD HH:MM] Name: text"; continuation lines of a
- * multi-line message are indented; notices are "* text".
+ * items: timeline items; t: the translator (texts.js); meta: { ticket,
+ * queue, exportedAt (ms), ended: {time, key} (the end, said once, at the
+ * end), locale (for the export's date), offsetMinutes (null = local
+ * time) }.  Each line: "[YYYY-MM-DD HH:MM] Name: text"; continuation lines
+ * of a multi-line message are indented; notices are "* text".
  */
-export function transcriptText(items, texts, meta = {}) {
+export function transcriptText(items, t, meta = {}) {
   const off = meta.offsetMinutes ?? null;
-  const lines = [texts.transcriptTitle];
-  if (meta.ticket) lines.push(format(texts.transcriptTicket, { ticket: meta.ticket }));
-  if (meta.queue) lines.push(format(texts.transcriptQueue, { queue: meta.queue }));
-  if (meta.exportedAt) lines.push(format(texts.transcriptExported, { time: stamp(meta.exportedAt, off) }));
+  const lines = [t("transcriptTitle")];
+  if (meta.ticket) lines.push(t("transcriptTicket", { ticket: meta.ticket }));
+  if (meta.queue) lines.push(t("transcriptQueue", { queue: meta.queue }));
+  if (meta.exportedAt) lines.push(t("transcriptExported", { time: exportTime(meta.exportedAt, meta.locale, off) }));
   lines.push("");
+  const when = (ms) => (ms ? `[${stamp(ms, off)}] ` : "");
   for (const it of items) {
-    const when = it.time ? `[${stamp(it.time, off)}] ` : "";
-    if (it.kind === "notice") {
-      lines.push(`${when}* ${format(texts[it.notice.key] ?? it.notice.key, it.notice.vars || {})}`);
+    if (it.kind === "notice" || (it.kind === "status" && it.notice)) {
+      lines.push(`${when(it.time)}* ${t(it.notice.key, it.notice.vars || {})}`);
       continue;
     }
     if (it.from === "me" && it.state === "failed") continue; // never reached the agent
-    const who = it.from === "me" ? texts.you : it.nick || texts.support;
-    const body = String(it.body ?? "").split(/\r\n|\r|\n/);
-    const edited = it.edited ? ` ${texts.edited}` : "";
-    const head = it.kind === "status" ? `${when}* ${body[0]}` : `${when}${who}: ${body[0]}`;
+    const who = it.from === "me" ? t("you") : it.nick || t("support");
+    const text = it.kind === "status" && it.details ? [t("detailsTitle"), ...it.details.map((f) => `${f.label}: ${f.value}`)].join("\n") : it.body;
+    const body = String(text ?? "").split(/\r\n|\r|\n/);
+    const edited = it.edited ? ` ${t("edited")}` : "";
+    const w = when(it.time);
+    const head = it.kind === "status" ? `${w}* ${body[0]}` : `${w}${who}: ${body[0]}`;
     lines.push(head + (body.length === 1 ? edited : ""));
-    const indent = " ".repeat(Math.min(when.length + 2, 24));
+    const indent = " ".repeat(Math.min(w.length + 2, 24));
     body.slice(1).forEach((l, i) => lines.push(indent + l + (i === body.length - 2 ? edited : "")));
   }
+  if (meta.ended) lines.push(`${when(meta.ended.time)}* ${t(meta.ended.key)}`);
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The export's date and time in the customer's locale and time zone, the
+ * zone named ("22. November 2026 um 10:03 (Europe/Berlin)").
+ */
+function exportTime(ms, locale, offsetMinutes) {
+  if (offsetMinutes !== null || !locale) return stamp(ms, offsetMinutes);
+  try {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const text = new Intl.DateTimeFormat(locale, { dateStyle: "long", timeStyle: "short" }).format(new Date(ms));
+    return zone ? `${text} (${zone})` : text;
+  } catch {
+    return stamp(ms, offsetMinutes);
+  }
 }
 
 /** A file name for the transcript: chat-TICKET-YYYYMMDD.txt. */

@@ -1,35 +1,24 @@
-// The widget's DOM: a launcher button and a chat panel in a shadow root.
-// It renders the session's state and turns clicks and keys into session
-// calls; it holds no protocol logic.  All text comes from the texts table;
-// message text is added as text nodes and safe links (linkify.js), never
-// as HTML.
+// The chat panel's DOM, in the launcher's shadow root (launcher-ui.js),
+// next to its button.  It renders the session's state and turns clicks
+// and keys into session calls; it holds no protocol logic.  All text comes
+// from the texts table, in the customer's language (texts.js); message
+// text is added as text nodes and safe links (linkify.js), never as HTML.
 
+import { createAttention } from "./attention.js";
+import { formValue } from "./forms.js";
 import { FormView } from "./formview.js";
-import { appendRichText } from "./linkify.js";
+import { ICON_CLOSE, icon } from "./launcher-ui.js";
+import { appendRichText, safeHref } from "./linkify.js";
 import { translator } from "./texts.js";
 import { transcriptFileName, transcriptText } from "./transcript.js";
 import CSS from "./styles.css";
 
-const ICON_CHAT = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6v2h2V9H7zm4 0v2h2V9h-2zm4 0v2h2V9h-2z";
-const ICON_CLOSE = "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z";
-const SVG = "http://www.w3.org/2000/svg";
-
-function icon(doc, path, size, cls = null) {
-  const svg = doc.createElementNS(SVG, "svg");
-  if (cls) svg.setAttribute("class", cls);
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", String(size));
-  svg.setAttribute("height", String(size));
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  svg.setAttribute("fill", "currentColor");
-  const p = doc.createElementNS(SVG, "path");
-  p.setAttribute("d", path);
-  svg.appendChild(p);
-  return svg;
-}
-
+const ICON_BELL = "M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6v-5c0-3.07-1.64-5.64-4.5-6.32V4a1.5 1.5 0 0 0-3 0v.68C7.63 5.36 6 7.92 6 11v5l-2 2v1h16v-1l-2-2z";
 const CHAT_PHASES = new Set(["joining", "waiting", "chatting", "ended"]);
+const REQUEST_FORM = "urn:mucdesk:request-chat";
+// The desk's own questions in request-chat (doc/widget-protocol.md §2):
+// the widget words them in the customer's language.
+const BUILT_IN_LABELS = { name: "fieldName", email: "fieldEmail", question: "fieldQuestion", transcript: "fieldTranscript" };
 
 function h(doc, tag, attrs = {}, ...children) {
   const e = doc.createElement(tag);
@@ -46,66 +35,87 @@ function h(doc, tag, attrs = {}, ...children) {
 }
 
 /**
- * Mounts the widget.  options: { win, doc, config, session, container
- * (default doc.body) }.  Returns { open, close, toggle, host, root,
- * destroy }.
+ * Mounts the panel.  options: { win, doc, config, language ({lang, locale,
+ * dir}), texts (the texts table), session, launcher (launcher-ui.js) }.
+ * Returns { open, close, toggle, host, root, attention, destroy }.
  */
-export function mountWidget({ win, doc, config, session, container = null }) {
-  const t = translator(config.texts);
-  const host = h(doc, "div", { id: "mucdesk-widget", lang: config.lang });
-  host.style.setProperty("--md-accent", config.color);
-  host.style.setProperty("--md-accent-text", config.colorText);
-  host.style.setProperty("--md-z", String(config.zIndex));
-  const root = host.attachShadow({ mode: "open" });
-  root.appendChild(h(doc, "style", {}, CSS));
+export function mountWidget({ win, doc, config, language, texts, session, launcher }) {
+  const t = translator(texts, language.locale);
+  const { host, root, wrap } = launcher;
+  const launcherBtn = launcher.button;
+  const style = h(doc, "style", {}, CSS);
+  root.appendChild(style);
 
-  const timeFmt = new Intl.DateTimeFormat(config.lang, { hour: "numeric", minute: "2-digit" });
-  const dateTimeFmt = new Intl.DateTimeFormat(config.lang, { day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
+  const timeFmt = new Intl.DateTimeFormat(language.locale, { hour: "numeric", minute: "2-digit" });
+  const dateTimeFmt = new Intl.DateTimeFormat(language.locale, { day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
 
   // ------------------------------------------------------------ skeleton
-  const wrap = h(doc, "div", { class: "md-root", "data-position": config.position });
-  const launcher = h(doc, "button", { type: "button", class: "md-launcher", "aria-expanded": "false", "aria-controls": "md-panel", "aria-label": t("launcherLabel") });
-  launcher.appendChild(icon(doc, ICON_CHAT, 28, "md-icon-chat"));
-  launcher.appendChild(icon(doc, ICON_CLOSE, 28, "md-icon-close"));
-  const badge = h(doc, "span", { class: "md-badge", "aria-hidden": "true" });
-  badge.hidden = true;
-  launcher.appendChild(badge);
-
   const panel = h(doc, "section", { class: "md-panel", id: "md-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "md-title" });
   panel.hidden = true;
   const title = h(doc, "h2", { class: "md-title", id: "md-title", tabindex: "-1" }, t("title"));
-  const subtitle = h(doc, "p", { class: "md-subtitle" });
+  const subtitle = h(doc, "p", { class: "md-subtitle", dir: "auto" });
   subtitle.hidden = true;
+  const alertsBtn = h(doc, "button", { type: "button", class: "md-alerts-button", "aria-label": t("alerts"), title: t("alerts"), "aria-expanded": "false", "aria-controls": "md-alerts" });
+  alertsBtn.appendChild(icon(doc, ICON_BELL, 22));
+  alertsBtn.hidden = true;
   const closeBtn = h(doc, "button", { type: "button", class: "md-close", "aria-label": t("close") });
   closeBtn.appendChild(icon(doc, ICON_CLOSE, 24));
-  const header = h(doc, "header", { class: "md-header" }, h(doc, "div", { class: "md-header-text" }, title, subtitle), closeBtn);
+  const header = h(doc, "header", { class: "md-header" }, h(doc, "div", { class: "md-header-text" }, title, subtitle), alertsBtn, closeBtn);
   const conn = h(doc, "div", { class: "md-conn", role: "status", "aria-live": "polite" });
   const body = h(doc, "div", { class: "md-body" });
-  panel.append(header, conn, body);
-  wrap.append(panel, launcher);
-  root.appendChild(wrap);
-  (container || doc.body).appendChild(host);
+
+  // Alerts: the customer's choices, asked from their own clicks.
+  const attention = createAttention({
+    win,
+    doc,
+    t,
+    launcher,
+    tag: `mucdesk:${config.queue}`,
+    settings: { sound: session.ui.sound ?? config.sound, notify: !!session.ui.notify },
+    onSettings: (st) => session.setUi({ sound: st.sound, notify: st.notify }),
+    onActivate: () => open(),
+  });
+  const alerts = h(doc, "div", { class: "md-alerts", id: "md-alerts", role: "group", "aria-label": t("alerts") });
+  alerts.hidden = true;
+  const soundBox = h(doc, "input", { type: "checkbox", id: "md-sound" });
+  soundBox.checked = attention.settings.sound;
+  soundBox.addEventListener("change", () => attention.setSound(soundBox.checked));
+  alerts.appendChild(h(doc, "label", { for: "md-sound" }, soundBox, t("soundOption")));
+  const notifyNote = h(doc, "p", { class: "md-note", role: "status" });
+  notifyNote.hidden = true;
+  if (attention.canNotify) {
+    const notifyBox = h(doc, "input", { type: "checkbox", id: "md-notify" });
+    notifyBox.checked = attention.settings.notify && attention.permission() === "granted";
+    notifyBox.addEventListener("change", async () => {
+      const wanted = notifyBox.checked;
+      const p = await attention.setNotify(wanted);
+      notifyBox.checked = attention.settings.notify;
+      notifyNote.textContent = wanted && p === "denied" ? t("notifyBlocked") : "";
+      notifyNote.hidden = !notifyNote.textContent;
+    });
+    alerts.appendChild(h(doc, "label", { for: "md-notify" }, notifyBox, t("notifyOption")));
+  }
+  alerts.appendChild(notifyNote);
+  alertsBtn.addEventListener("click", () => {
+    alerts.hidden = !alerts.hidden;
+    alertsBtn.setAttribute("aria-expanded", alerts.hidden ? "false" : "true");
+  });
+
+  panel.append(header, alerts, conn, body);
+  wrap.insertBefore(panel, launcherBtn);
+  launcher.setLabel(t("launcherLabel"));
 
   let isOpen = false;
-  let unread = 0;
   let view = null; // { key, ...parts }
   let confirmEnd = false;
 
   // ------------------------------------------------------------ open / close
-  function setUnread(n) {
-    unread = n;
-    badge.textContent = n > 99 ? "99+" : String(n);
-    badge.hidden = n === 0;
-    launcher.setAttribute("aria-label", n ? t("launcherUnread", { count: n }) : t("launcherLabel"));
-  }
-
   function open({ focus = true } = {}) {
     if (isOpen) return;
     isOpen = true;
     panel.hidden = false;
-    wrap.classList.add("md-open");
-    launcher.setAttribute("aria-expanded", "true");
-    setUnread(0);
+    launcher.setOpen(true);
+    attention.panel(true);
     session.setUi({ open: true });
     const p = session.open();
     render();
@@ -117,10 +127,10 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     if (!isOpen) return;
     isOpen = false;
     panel.hidden = true;
-    wrap.classList.remove("md-open");
-    launcher.setAttribute("aria-expanded", "false");
+    launcher.setOpen(false);
+    attention.panel(false);
     session.setUi({ open: false });
-    if (focusLauncher) launcher.focus();
+    if (focusLauncher) launcherBtn.focus();
   }
 
   function toggle() {
@@ -128,12 +138,16 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     else open();
   }
 
-  launcher.addEventListener("click", toggle);
+  launcherBtn.addEventListener("click", toggle);
   closeBtn.addEventListener("click", () => close());
   panel.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
       e.preventDefault();
-      if (confirmEnd) {
+      if (!alerts.hidden) {
+        alerts.hidden = true;
+        alertsBtn.setAttribute("aria-expanded", "false");
+        alertsBtn.focus();
+      } else if (confirmEnd) {
         confirmEnd = false;
         render();
         if (view && view.endBtn) view.endBtn.focus();
@@ -153,6 +167,13 @@ export function mountWidget({ win, doc, config, session, container = null }) {
   function render() {
     const s = session.state;
     renderHeader(s);
+    // Alerts matter while a chat goes on.
+    const chatOn = s.phase === "joining" || s.phase === "waiting" || s.phase === "chatting";
+    alertsBtn.hidden = !chatOn;
+    if (!chatOn && !alerts.hidden) {
+      alerts.hidden = true;
+      alertsBtn.setAttribute("aria-expanded", "false");
+    }
     renderConn(s);
     const key = CHAT_PHASES.has(s.phase) ? "chat" : s.phase === "form" || s.phase === "submitting" ? "form" : s.phase;
     const hadFocus = root.activeElement && panel.contains(root.activeElement);
@@ -229,8 +250,11 @@ export function mountWidget({ win, doc, config, session, container = null }) {
 
   function buildFormView(s) {
     const offline = s.formMode === "offline";
+    const labels = {};
+    if (formValue(s.form, "FORM_TYPE") === REQUEST_FORM) for (const [v, key] of Object.entries(BUILT_IN_LABELS)) labels[v] = t(key);
     const formView = new FormView(doc, s.form, {
       t,
+      labels,
       idPrefix: "md-form",
       values: s.formValues,
       submitLabel: offline ? t("offlineSubmit") : t("startChat"),
@@ -364,7 +388,8 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     for (let n = 5; n >= 1; n -= 1) {
       const id = `md-star-${n}`;
       const input = h(doc, "input", { type: "radio", name: "md-rating", id, value: String(n) });
-      const lab = h(doc, "label", { for: id, title: t(n === 1 ? "rateStar" : "rateStars", { count: n }) }, h(doc, "span", { "aria-hidden": "true" }, "★"), h(doc, "span", { class: "md-visually-hidden" }, t(n === 1 ? "rateStar" : "rateStars", { count: n })));
+      const name = t("rateStars", { count: n });
+      const lab = h(doc, "label", { for: id, title: name }, h(doc, "span", { "aria-hidden": "true" }, "★"), h(doc, "span", { class: "md-visually-hidden" }, name));
       stars.append(input, lab);
     }
     fs.append(legend, stars);
@@ -412,14 +437,17 @@ export function mountWidget({ win, doc, config, session, container = null }) {
       else if (s.position === 1) lines.push(t("queueNext"));
       else if (s.position) lines.push(t("queuePosition", { position: s.position }));
       else lines.push(t("waitingForAgent"));
-      if (!s.noAgents && s.wait !== null && s.wait !== undefined) lines.push(s.wait < 60 ? t("waitUnderMinute") : t("waitMinutes", { minutes: Math.round(s.wait / 60) }));
+      if (!s.noAgents && s.wait !== null && s.wait !== undefined) {
+        const minutes = Math.round(s.wait / 60);
+        lines.push(s.wait < 60 ? t("waitUnderMinute") : t("waitMinutes", { count: minutes, minutes }));
+      }
     }
     if (endedNow && s.endText) lines.push(s.endText);
     const bannerText = lines.join("\n");
     if (view.banner.dataset.text !== bannerText) {
       view.banner.dataset.text = bannerText;
       view.banner.textContent = "";
-      for (const l of lines) view.banner.appendChild(h(doc, "p", {}, l));
+      lines.forEach((l, i) => view.banner.appendChild(h(doc, "p", i && endedNow ? { dir: "auto" } : {}, l)));
     }
 
     renderLog();
@@ -461,7 +489,7 @@ export function mountWidget({ win, doc, config, session, container = null }) {
 
   // ------------------------------------------------------------ the log
   function itemSignature(it) {
-    return [it.body, it.state, it.edited ? 1 : 0, it.time, it.nick].join("\u0001");
+    return [it.body, it.state, it.edited ? 1 : 0, it.time, it.nick, it.link ? it.link.url : ""].join("\u0001");
   }
 
   function formatTime(ms) {
@@ -475,12 +503,31 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     return h(doc, "time", { datetime: new Date(ms).toISOString() }, formatTime(ms));
   }
 
+  /** A message about one link (a knowledge-base article): its title as the link, and the site's name. */
+  function linkCard(link) {
+    const href = safeHref(link.url);
+    if (!href || !link.title) return null;
+    const a = h(doc, "a", { class: "md-card", href, target: "_blank", rel: "noopener noreferrer nofollow" });
+    a.append(h(doc, "span", { class: "md-card-title", dir: "auto" }, link.title), h(doc, "span", { class: "md-card-host" }, new URL(href).host));
+    return a;
+  }
+
+  function detailsItem(it) {
+    const dl = h(doc, "dl");
+    for (const f of it.details) {
+      const key = BUILT_IN_LABELS[f.var];
+      dl.append(h(doc, "dt", { dir: "auto" }, key ? t(key) : f.label), h(doc, "dd", { dir: "auto" }, f.value));
+    }
+    return h(doc, "li", { class: "md-details" }, h(doc, "h3", {}, t("detailsTitle")), dl);
+  }
+
   function buildItem(it) {
-    if (it.kind === "notice") {
+    if (it.kind === "notice" || (it.kind === "status" && it.notice)) {
       return h(doc, "li", { class: "md-notice" }, t(it.notice.key, it.notice.vars || {}), timeEl(it.time));
     }
+    if (it.kind === "status" && it.details) return detailsItem(it);
     if (it.kind === "status") {
-      const li = h(doc, "li", { class: "md-status" });
+      const li = h(doc, "li", { class: "md-status", dir: "auto" });
       appendRichText(doc, li, it.body);
       const te = timeEl(it.time);
       if (te) li.appendChild(te);
@@ -489,8 +536,10 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     const me = it.from === "me";
     const li = h(doc, "li", { class: `md-msg ${me ? "md-me" : "md-agent"}${it.state === "failed" ? " md-failed" : ""}` });
     const meta = h(doc, "div", { class: "md-meta" }, h(doc, "span", { class: "md-nick" }, me ? t("you") : it.nick || t("support")), " ", timeEl(it.time));
-    const bubble = h(doc, "div", { class: "md-bubble" });
-    appendRichText(doc, bubble, it.body);
+    const bubble = h(doc, "div", { class: "md-bubble", dir: "auto" });
+    const card = it.link && !me ? linkCard(it.link) : null;
+    if (card) bubble.appendChild(card);
+    else appendRichText(doc, bubble, it.body);
     if (it.edited) bubble.appendChild(h(doc, "span", { class: "md-msg-state" }, " " + t("edited")));
     li.append(meta, bubble);
     const stateLine = h(doc, "div", { class: "md-msg-state" });
@@ -544,7 +593,8 @@ export function mountWidget({ win, doc, config, session, container = null }) {
   // ------------------------------------------------------------ transcript
   function downloadTranscript() {
     const s = session.state;
-    const text = transcriptText(session.timeline.items, config.texts, { ticket: s.ticket, queue: config.queue, exportedAt: Date.now() });
+    const ended = s.phase === "ended" && s.endedAt ? { time: s.endedAt, key: s.endReason === "removed" ? "chatEndedRemoved" : "chatEnded" } : null;
+    const text = transcriptText(session.timeline.items, t, { ticket: s.ticket, queue: config.queue, exportedAt: Date.now(), ended, locale: language.locale });
     const name = transcriptFileName(s.ticket, Date.now());
     const blob = new win.Blob([text], { type: "text/plain;charset=utf-8" });
     if (!win.URL || typeof win.URL.createObjectURL !== "function") return { name, text };
@@ -561,9 +611,7 @@ export function mountWidget({ win, doc, config, session, container = null }) {
   // ------------------------------------------------------------ wiring
   const offChange = session.on("change", render);
   const offTimeline = session.on("timeline", () => renderLog());
-  const offIncoming = session.on("incoming", () => {
-    if (!isOpen) setUnread(unread + 1);
-  });
+  const offIncoming = session.on("incoming", (item) => attention.incoming(item));
   let tick = null;
   const ticker = () => {
     // The "reconnecting in N s" countdown.
@@ -588,15 +636,20 @@ export function mountWidget({ win, doc, config, session, container = null }) {
     open,
     close,
     toggle,
+    attention,
     downloadTranscript,
     isOpen: () => isOpen,
     destroy() {
       offChange();
       offTimeline();
       offIncoming();
+      attention.destroy();
       win.clearInterval(tick);
       win.removeEventListener("online", onOnline);
       doc.removeEventListener("visibilitychange", onVisible);
+      launcherBtn.removeEventListener("click", toggle);
+      panel.remove();
+      style.remove();
       host.remove();
     },
   };

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig, storageKey } from "../src/config.js";
-import { DEFAULT_TEXTS, format, mergeTexts } from "../src/texts.js";
+import { DEFAULT_TEXTS, format, mergeTexts, textsFor } from "../src/texts.js";
 
 const good = {
   websocket: "ws://127.0.0.1:5280/xmpp-websocket",
@@ -16,9 +16,12 @@ test("config: the three required attributes are enough; service defaults to the 
   assert.equal(config.domain, "anon.localhost");
   assert.equal(config.queue, "billing@support.localhost");
   assert.equal(config.service, "support.localhost");
-  assert.equal(config.position, "right");
+  assert.equal(config.position, null, "the corner follows the language's direction (launcher-ui.js)");
+  assert.equal(config.lang, null, "the language is chosen from the page and the browser (lang.js)");
+  assert.equal(config.languages, null);
   assert.equal(config.open, false);
-  assert.equal(config.texts.send, "Send");
+  assert.equal(config.sound, false, "no sound unless asked for");
+  assert.deepEqual(config.texts, { all: {}, byLang: {} });
   assert.equal(storageKey(config), "mucdesk:billing@support.localhost");
 });
 
@@ -63,23 +66,37 @@ test("config: colours that could break out of CSS are refused with a warning", (
   }
 });
 
-test("config: texts from data-texts JSON, then data-text-KEY; unknown keys warned", () => {
+test("config: texts from data-texts JSON, then data-text-KEY, for every language or for one; unknown keys warned when the chat loads", () => {
   const { config, problems } = parseConfig({
     ...good,
-    texts: JSON.stringify({ title: "Discutez avec nous", send: "Envoyer", nope: "x" }),
+    texts: JSON.stringify({ title: "Discutez avec nous", send: "Envoyer", nope: "x", de: { send: "Abschicken" } }),
     textSend: "Envoyer !",
     textAgentJoined: "{name} a rejoint la discussion.",
   });
-  assert.equal(config.texts.title, "Discutez avec nous");
-  assert.equal(config.texts.send, "Envoyer !");
-  assert.equal(config.texts.agentJoined, "{name} a rejoint la discussion.");
-  assert.equal(config.texts.endChat, DEFAULT_TEXTS.endChat);
-  assert.deepEqual(problems.map((p) => p.message), ['unknown text key "nope"']);
+  assert.deepEqual(problems, [], "the launcher does not know the text keys: it stays small");
+  assert.deepEqual(config.texts.byLang, { de: { send: "Abschicken" } });
+  const fr = textsFor("fr", null, config.texts);
+  assert.equal(fr.texts.title, "Discutez avec nous");
+  assert.equal(fr.texts.send, "Envoyer !");
+  assert.equal(fr.texts.agentJoined, "{name} a rejoint la discussion.");
+  assert.equal(fr.texts.endChat, DEFAULT_TEXTS.endChat);
+  assert.deepEqual(fr.unknown, ["nope"]);
+  // German: the site's German text wins over its texts for every language.
+  assert.equal(textsFor("de", null, config.texts).texts.send, "Abschicken");
+});
+
+test("config: data-lang, data-languages and data-sound", () => {
+  const { config, problems } = parseConfig({ ...good, lang: "auto", languages: "de, fr-CH en xx", sound: "on" });
+  assert.equal(config.lang, null, "auto: chosen from the page and the browser");
+  assert.deepEqual(config.languages, ["de", "fr", "en"]);
+  assert.equal(config.sound, true);
+  assert.deepEqual(problems.map((p) => p.message), ['data-languages: the widget has no "xx" texts']);
+  assert.equal(parseConfig({ ...good, lang: "de_DE" }).problems[0].key, "lang");
 });
 
 test("config: broken JSON is a warning, not a crash", () => {
   const { config, problems } = parseConfig({ ...good, texts: "{title:", prefill: "[1]" });
-  assert.equal(config.texts.title, DEFAULT_TEXTS.title);
+  assert.deepEqual(config.texts, { all: {}, byLang: {} });
   assert.equal(problems.length, 2);
   assert.ok(problems.every((p) => !p.fatal));
 });

@@ -502,13 +502,16 @@ test("session: the room is destroyed: ended, then the rating goes through rate-c
   server.agentJoin(room);
   server.agentSay(room, "Anything else?");
   await settle();
-  server.destroyRoom(room, "Resolved");
+  server.destroyRoom(room);
   await settle();
   assert.equal(session.state.phase, "ended");
   assert.equal(session.state.endReason, "closed");
-  assert.equal(session.state.endText, "Resolved");
+  assert.equal(session.state.endText, null, "the desk said it closed: the destruction's reason is not said again");
+  assert.equal(session.state.endedAt, ctx.clock.now());
   assert.equal(session.transport, null, "disconnected");
-  assert.deepEqual(session.timeline.items.map((i) => i.body || i.notice.key), ["agentJoined", "Anything else?", "The chat was closed: Resolved", "chatEnded"]);
+  // The end is said once, by the widget (its banner): not by the desk's
+  // status message, nor its copy told to the customer alone, nor a notice.
+  assert.deepEqual(session.timeline.items.map((i) => i.body || i.notice.key), ["agentJoined", "Anything else?"]);
   assert.equal(store.load().phase, "ended", "a reload shows the end and the rating");
   assert.equal(await session.rate(0), false);
   assert.equal(session.state.rating.error.key, "rateChoose");
@@ -525,11 +528,23 @@ test("session: the chat ended while we were away: resume says so", async () => {
   const room = await startChat(ctx);
   server.dropAll();
   await settle();
-  server.destroyRoom(room, "Resolved");
+  server.agentJoin(room);
+  server.agentSay(room, "Solved while you were away");
+  server.destroyRoom(room);
   await clock.advance(1000);
   assert.equal(session.state.phase, "ended");
-  assert.ok(bodies(session).length === 0);
-  assert.deepEqual(session.timeline.items.filter((i) => i.kind === "status").map((i) => i.body), ["The chat was closed: Resolved"], "read from the archive");
+  assert.deepEqual(bodies(session), ["Solved while you were away"], "read from the archive");
+  assert.deepEqual(session.timeline.items.filter((i) => i.kind === "status"), [], "the archived end is not said again");
+});
+
+test("session: a room destroyed without the desk's closed event: its reason is kept for the end", async () => {
+  const ctx = setup();
+  const { session, server } = ctx;
+  const room = await startChat(ctx);
+  server.destroyRoom(room, "Closed by the administrator", { said: null });
+  await settle();
+  assert.equal(session.state.phase, "ended");
+  assert.equal(session.state.endText, "Closed by the administrator");
 });
 
 test("session: the customer ends the chat: an explicit leave, then the rating", async () => {

@@ -119,10 +119,22 @@ async function startDesk(logsDir) {
   return desk;
 }
 
-/** A TCP relay to 127.0.0.1:target; cut() drops and refuses, restore() undoes. */
+/**
+ * A TCP relay to 127.0.0.1:target; cut() drops and refuses, restore()
+ * undoes; delay(ms) holds what goes through, each way, for ms (a slower
+ * network: the WebSocket's round trip grows by twice that).
+ */
 async function startLink(target) {
   const pairs = new Set();
   let down = false;
+  let delayMs = 0;
+  // Each chunk goes on after delayMs, in order (one timer per chunk; the
+  // same delay for all keeps the order).
+  const relay = (from, to) =>
+    from.on("data", (chunk) => {
+      if (!delayMs) to.write(chunk);
+      else setTimeout(() => to.destroyed || to.write(chunk), delayMs);
+    });
   const server = net.createServer((client) => {
     if (down) {
       client.destroy();
@@ -138,8 +150,8 @@ async function startLink(target) {
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    relay(client, upstream);
+    relay(upstream, client);
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   return {
@@ -157,6 +169,9 @@ async function startLink(target) {
     },
     restore() {
       down = false;
+    },
+    delay(ms) {
+      delayMs = ms;
     },
     close() {
       this.cut();

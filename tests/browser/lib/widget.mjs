@@ -80,11 +80,18 @@ export function shooter(dir) {
     const opts = { animations: "disabled", caret: "hide" };
     await page.screenshot({ ...opts, path: join(dir, `${name}.png`) });
     const vp = page.viewportSize();
-    const panel = await $(page, ".md-panel").boundingBox();
-    if (panel && vp.width > 480) {
-      const x = Math.max(0, Math.floor(panel.x) - 16);
-      const y = Math.max(0, Math.floor(panel.y) - 16);
-      await page.screenshot({ ...opts, path: join(dir, `${name}.widget.png`), clip: { x, y, width: vp.width - x, height: vp.height - y } });
+    // Before the first click there is no panel (the chat is not loaded yet).
+    const panel = (await $(page, ".md-panel").count()) ? await $(page, ".md-panel").boundingBox() : null;
+    const launcher = (await $(page, ".md-launcher").count()) ? await $(page, ".md-launcher").boundingBox() : null;
+    if ((panel || launcher) && vp.width > 480) {
+      // The panel and its launcher, in whichever corner they are (the
+      // launcher alone, with some page around it, while the panel is closed).
+      const boxes = [panel, launcher].filter(Boolean);
+      const margin = panel ? 16 : 120;
+      const x = Math.max(0, Math.floor(Math.min(...boxes.map((b) => b.x))) - margin);
+      const y = Math.max(0, Math.floor(Math.min(...boxes.map((b) => b.y))) - (panel ? 16 : 60));
+      const right = Math.min(vp.width, Math.ceil(Math.max(...boxes.map((b) => b.x + b.width))) + margin);
+      await page.screenshot({ ...opts, path: join(dir, `${name}.widget.png`), clip: { x, y, width: right - x, height: vp.height - y } });
     }
   };
 }

@@ -480,16 +480,41 @@ export class FakeServer {
     return this.roomMessage(roomJid, nick, [xml(state, { xmlns: NS.CHATSTATES })], undefined);
   }
 
-  status(roomJid, body, deskAttrs = null) {
+  status(roomJid, body, deskAttrs = null, extra = []) {
     const children = [];
     if (body) children.push(xml("body", {}, body));
     if (deskAttrs) children.push(xml("desk", { xmlns: NS.DESK, ...deskAttrs }));
+    children.push(...extra);
     return this.roomMessage(roomJid, "", children, undefined);
   }
 
-  destroyRoom(roomJid, reason = "Chat closed") {
+  /** A message for the customer alone from the room (muc_room_tell_with): never archived. */
+  tell(roomJid, body, deskAttrs = null) {
     const room = this.rooms.get(roomJid);
-    this.status(roomJid, `The chat was closed: ${reason}`, { event: "closed", status: "RESOLVED" });
+    for (const [, occ] of room.occupants) {
+      if (!occ.customer || !occ.transport) continue;
+      const m = xml("message", { from: roomJid, to: occ.jid, type: "groupchat" }, xml("body", {}, body));
+      if (deskAttrs) m.append(xml("desk", { xmlns: NS.DESK, ...deskAttrs }));
+      occ.transport.deliver(m);
+    }
+  }
+
+  /**
+   * The desk ends the chat as component/desk/chat.c desk_chat_end() does:
+   * the end said in the room (archived, with <desk event='closed'/>), told
+   * again to the customer alone (not archived: no stanza-id), then the room
+   * destroyed for them with a reason.  `said: null` leaves out both
+   * messages (a room destroyed by someone other than the desk).
+   */
+  destroyRoom(roomJid, reason = "The chat has ended", { said = "This chat has ended. Thank you!" } = {}) {
+    const room = this.rooms.get(roomJid);
+    const closed = { xmlns: NS.DESK, event: "closed", status: "RESOLVED" };
+    if (said !== null) {
+      this.status(roomJid, said, { event: "closed", status: "RESOLVED" });
+      for (const [, occ] of room.occupants) {
+        if (occ.customer && occ.transport) occ.transport.deliver(xml("message", { from: roomJid, to: occ.jid, type: "groupchat" }, xml("body", {}, said), xml("desk", closed)));
+      }
+    }
     room.ticket.ended = true;
     for (const [nick, occ] of room.occupants) {
       if (!occ.transport) continue;
