@@ -363,6 +363,8 @@ static void stop_housekeeper(struct archive *a)
 
 static uint64_t durable_now(const struct archive *a)
 {
+    if (a->db_durable)
+        return atomic_load(&a->committed);
     if (!a->sync)
         return a->next_seq - 1;
     uint64_t synced = atomic_load(&a->synced);
@@ -409,7 +411,7 @@ static bool on_turn_end(void *ud)
     if (!a->started || a->stopped)
         return false;
     hand_over(a);
-    if (!a->sync)
+    if (!a->sync && !a->db_durable)
         report_durable(a);
     return false;
 }
@@ -465,6 +467,10 @@ struct archive *archive_new(struct loop *loop, struct store *store,
     a->store = store;
     a->jevfd = -1;
     a->sync = cfg->database.durability == CONFIG_DURABILITY_JOURNAL;
+    /* In `database` mode the journal is still written (shipping reads it,
+     * and it keeps what PostgreSQL has not taken across a restart) but
+     * never synced: the commit is what makes an event durable. */
+    a->db_durable = cfg->database.durability == CONFIG_DURABILITY_DATABASE;
     a->segment_size = (uint64_t)cfg->database.journal_segment_mb << 20;
     a->memory_max = (size_t)cfg->database.queue_memory_mb << 20;
     a->query_timeout_ms = (unsigned)cfg->database.query_timeout_ms;
@@ -563,7 +569,9 @@ int archive_start(struct archive *a)
                  rep.next_seq - 1, rep.records, rep.segments);
     } else {
         log_info(LOG, "journal open in %s (%s durability), next record %" PRIu64,
-                 a->journal_dir, a->sync ? "journal" : "async", rep.next_seq);
+                 a->journal_dir,
+                 a->db_durable ? "database" : a->sync ? "journal" : "async",
+                 rep.next_seq);
     }
     if (pthread_create(&a->jthread, NULL, journal_thread_main, a) != 0) {
         log_error(LOG, "cannot start the journal thread");
@@ -726,7 +734,7 @@ uint64_t archive_append(struct archive *a, const struct archive_event *ev)
 
 uint64_t archive_durable(const struct archive *a)
 {
-    if (!a->sync && a->started)
+    if (!a->sync && !a->db_durable && a->started)
         return a->next_seq - 1;
     return a->durable_seen;
 }
