@@ -189,8 +189,9 @@ def cut_active(db, active, cut, mark):
 
 
 @pytest.mark.parametrize("cut", ["kill", "terminate"])
-def test_the_standby_takes_over_with_nothing_lost(mucdesk_factory, xmpp, db, run_dir,
-                                                  ha_servers, cut):
+def test_the_standby_takes_over_with_nothing_lost(ha_servers, mucdesk_factory, xmpp, db,
+                                                  run_dir, cut):
+    # ha_servers first: its cluster node goes last, after the daemons.
     active, standby = start_pair(mucdesk_factory, run_dir, ha_servers)
     agent, chats = open_chats(xmpp, ha_servers)
     converse(agent, chats, "before", 2)
