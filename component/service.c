@@ -243,7 +243,7 @@ int service_start(struct service *svc)
     if (archive_start(svc->archive) < 0)
         return -1;
     if (!svc->lease) {
-        svc->role = SERVICE_STANDALONE;
+        set_role(svc, SERVICE_STANDALONE, "[ha] mode = standalone: serving");
         return start_serving(svc);
     }
     char why[160];
@@ -298,7 +298,10 @@ void service_free(struct service *svc)
 
 void service_reload(struct service *svc)
 {
-    if (svc->desk)
+    /* A standby holds no queues yet: what it reads now it reads again
+     * when it takes over (a reload before that would restore chats that
+     * are stale by then). */
+    if (svc->desk && service_is_active(svc))
         desk_reload(svc->desk);
 }
 

@@ -200,28 +200,25 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
         snprintf(err, errlen, "cannot send a heartbeat: %s", PQerrorMessage(conn));
         return false;
     }
-    bool ok = false, answered = false;
-    while (!answered) {
-        while (PQisBusy(conn)) {
-            int rc = wait_readable(l, PQsocket(conn), deadline);
-            if (rc <= 0 || !consume(conn)) {
-                if (atomic_load(&l->stop))
-                    snprintf(err, errlen, "stopping");
-                else if (rc == 0)
-                    snprintf(err, errlen, "no answer within %u ms", l->lease_ms);
-                else
-                    snprintf(err, errlen, "%s", PQerrorMessage(conn));
-                return false;
-            }
+    while (PQisBusy(conn)) {
+        int rc = wait_readable(l, PQsocket(conn), deadline);
+        if (rc <= 0 || !consume(conn)) {
+            if (atomic_load(&l->stop))
+                snprintf(err, errlen, "stopping");
+            else if (rc == 0)
+                snprintf(err, errlen, "no answer within %u ms", l->lease_ms);
+            else
+                snprintf(err, errlen, "%s", PQerrorMessage(conn));
+            return false;
         }
-        PGresult *res;
-        while ((res = PQgetResult(conn))) {
-            ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-            if (!ok)
-                snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-            PQclear(res);
-        }
-        answered = true;
+    }
+    bool ok = false;
+    PGresult *res;
+    while ((res = PQgetResult(conn))) {
+        ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        if (!ok)
+            snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+        PQclear(res);
     }
     if (ok && PQstatus(conn) == CONNECTION_OK) {
         atomic_store(&l->valid_until, sent + l->lease_ms);

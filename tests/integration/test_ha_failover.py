@@ -11,6 +11,7 @@ cluster on loopback (fixture ha_servers): the active attached to node 1,
 the standby to node 2, agents on node 1, customers on node 2."""
 
 import collections
+import signal
 import subprocess
 import time
 
@@ -229,3 +230,24 @@ def test_the_standby_takes_over_with_nothing_lost(ha_servers, mucdesk_factory, x
         assert LINK_UP not in active.log_text(after=mark_a)
         assert active.is_running()
         assert "lock session failed" in active.log_text(after=mark_a)
+
+
+@pytest.mark.prosody_only
+def test_a_standby_reloads_nothing_before_it_serves(ha_servers, mucdesk_factory, xmpp, db,
+                                                    run_dir):
+    """SIGHUP (log rotation) on a standby reads no queues or chats: what it
+    had read then would be stale when it takes over (a chat opened after
+    the SIGHUP was not restored)."""
+    active, standby = start_pair(mucdesk_factory, run_dir, ha_servers)
+    mark_b = standby.mark()
+    standby.send_signal(signal.SIGHUP)
+    standby.wait_for_log("log file reopened", after=mark_b)
+    agent, chats = open_chats(xmpp, ha_servers)
+    time.sleep(0.5)
+    assert "open ticket(s) restored" not in standby.log_text(after=mark_b)
+    active.kill()
+    standby.wait_for_log(ACTIVE, after=mark_b, timeout=20)
+    standby.wait_for_log("%d open ticket(s) restored" % CHATS, after=mark_b, timeout=20)
+    standby.wait_for_log(LINK_UP, after=mark_b, timeout=20)
+    resume(agent, chats, ha_servers.customer_c2s)
+    converse(agent, chats, "after", 1)
