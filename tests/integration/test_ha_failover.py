@@ -11,8 +11,11 @@ cluster on loopback (fixture ha_servers): the active attached to node 1,
 the standby to node 2, agents on node 1, customers on node 2."""
 
 import collections
+import select
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -251,3 +254,99 @@ def test_a_standby_reloads_nothing_before_it_serves(ha_servers, mucdesk_factory,
     standby.wait_for_log(LINK_UP, after=mark_b, timeout=20)
     resume(agent, chats, ha_servers.customer_c2s)
     converse(agent, chats, "after", 1)
+
+
+class FreezableProxy:
+    """TCP on loopback to PostgreSQL's Unix socket, that can stop passing
+    bytes (both ways, sockets left open): a network that went silent, as
+    when the active's host vanishes, without closing anything."""
+
+    def __init__(self, socket_path):
+        self.socket_path = socket_path
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.closed = False
+        self.socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.socket(socket.AF_UNIX)
+            server.connect(self.socket_path)
+            self.socks += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src, dst):
+        while not self.closed:
+            self.flowing.wait()
+            ready, _, _ = select.select([src], [], [], 0.05)
+            if not ready or not self.flowing.is_set():
+                continue
+            try:
+                data = src.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def close(self):
+        self.closed = True
+        self.flowing.set()
+        self.listener.close()
+        for s in self.socks:
+            s.close()
+
+
+@pytest.mark.prosody_only
+def test_an_active_whose_database_goes_silent_stops_serving(ha_servers, mucdesk_factory,
+                                                              xmpp, db, run_dir):
+    """The active's connection to PostgreSQL goes silent (nothing closed):
+    no heartbeat answer within lease_timeout, so it cuts its component link
+    and stops serving, while PostgreSQL still holds its lock (the standby
+    cannot take it: no two actives); once the network comes back the old
+    session ends, and the standby takes over."""
+    proxy = FreezableProxy(str(db.postgres.socket_dir / (".s.PGSQL.%d" % db.postgres.port)))
+    try:
+        cfg = ha_config(run_dir, "a", ha_servers.active_component)
+        cfg["database"]["conninfo"] = ("host=127.0.0.1 port=%d user=postgres dbname=%s"
+                                       % (proxy.port, db.name))
+        active = mucdesk_factory(cfg, wait=False, name="active")
+        active.wait_for_log(ACTIVE)
+        active.wait_for_log(LINK_UP)
+        standby = mucdesk_factory(ha_config(run_dir, "b", ha_servers.standby_component),
+                                  wait=False, migrate=False, name="standby")
+        standby.wait_for_log(STANDBY)
+        mark_a, mark_b = active.mark(), standby.mark()
+        proxy.flowing.clear()
+        t0 = time.monotonic()
+        active.wait_for_log(FENCED, after=mark_a, timeout=10)
+        fenced_after = time.monotonic() - t0
+        assert "no answer within 2000 ms" in active.log_text(after=mark_a)
+        assert fenced_after < 4.0, fenced_after
+        # Still locked by the silent session: nobody serves, nobody doubles.
+        time.sleep(1.0)
+        assert ACTIVE not in standby.log_text(after=mark_b)
+        proxy.flowing.set()
+        standby.wait_for_log(ACTIVE, after=mark_b, timeout=20)
+        standby.wait_for_log(LINK_UP, after=mark_b, timeout=20)
+        active.wait_for_log(STANDBY, after=mark_a, timeout=30)
+    finally:
+        proxy.close()
