@@ -125,6 +125,10 @@ static void tail_free(struct tail *t)
  * oldest first (reads then find them in the journal). */
 static void tail_evict(struct archive *a)
 {
+    /* durability = database: the tail is what occupants wait for (held
+     * messages); it is bounded by refusing appends instead. */
+    if (a->db_durable)
+        return;
     uint64_t inflight = atomic_load(&a->inflight) + a->turn.len;
     size_t budget = inflight < a->memory_max ? a->memory_max - (size_t)inflight : 0;
     uint64_t written = atomic_load(&a->written);
@@ -693,6 +697,11 @@ uint64_t archive_append_record(struct archive *a, uint8_t type,
     uint64_t inflight = atomic_load(&a->inflight) + a->turn.len;
     if (inflight + len > a->memory_max)
         goto refuse; /* the disk is not keeping up: never lose what we ack */
+    /* durability = database: PostgreSQL is not keeping up (or is away),
+     * and what it has not committed waits in memory, shown to nobody. */
+    if (a->db_durable &&
+        a->tail.bytes + len + sizeof(struct tail_entry) > a->memory_max)
+        goto refuse;
     uint64_t seq = a->next_seq;
     size_t start = journal_record_begin(&a->turn);
     buf_append(&a->turn, payload, len);
@@ -709,9 +718,12 @@ uint64_t archive_append_record(struct archive *a, uint8_t type,
     return seq;
 refuse:
     if (a->refused++ % 10000 == 0)
-        log_error(LOG, "cannot record an archive event (journal %s): the "
-                  "action is refused (%" PRIu64 " so far)",
-                  atomic_load(&a->failing) ? "failing" : "backlog full",
+        log_error(LOG, "cannot record an archive event (%s): the action is "
+                  "refused (%" PRIu64 " so far)",
+                  atomic_load(&a->failing) ? "journal failing"
+                  : a->db_durable ? "PostgreSQL backlog full ([database] "
+                                    "queue_memory)"
+                                  : "journal backlog full",
                   a->refused);
     return 0;
 }
@@ -752,6 +764,8 @@ bool archive_accepting(const struct archive *a)
         atomic_load(&a->disk_low))
         return false;
     uint64_t inflight = atomic_load(&a->inflight) + a->turn.len;
+    if (a->db_durable && a->tail.bytes >= a->memory_max / 2)
+        return false; /* PostgreSQL has not taken half the backlog allowed */
     return inflight < a->memory_max / 2;
 }
 

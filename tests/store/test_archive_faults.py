@@ -361,3 +361,32 @@ def test_database_durability_acknowledges_only_what_is_committed(pg, archive_loa
     for s in load.lines("stats"):
         assert s["durable"] <= s["committed"], s
     assert_exactly_once(pg, read_acked(acked))
+
+
+def test_database_durability_bounds_what_waits_for_postgresql(pg, archive_load, run_dir):
+    """durability = database with PostgreSQL away: nothing is acknowledged,
+    what waits in memory stays within [database] queue_memory (appends are
+    refused past it, as the caller then refuses the action), and once the
+    server is back everything acknowledged is stored exactly once."""
+    acked = run_dir / "acked.txt"
+    load = archive_load("--rate", 5000, "--duration", 14, "--prefix", "dbwait",
+                        "--acked", acked, "--stats-ms", 100, "--wait-committed",
+                        "--stop-timeout", 30000,
+                        config_overrides={"database": {"durability": "database",
+                                                       "queue_memory": 1}})
+    load.wait_stats(lambda s: s["committed"] > 2000, 20, "shipping")
+    pg.stop()
+    time.sleep(4)
+    down = load.last()
+    time.sleep(1)
+    later = load.last()
+    assert later["durable"] == down["durable"]          # nothing shown meanwhile
+    assert later["refused"] > down["refused"] > 0       # refused, not held without end
+    assert later["tail_bytes"] <= 1 << 20
+    assert later["accepting"] == 0
+    pg.start()
+    load.wait_stats(lambda s: s["durable"] > later["appended"], 30, "acknowledged again")
+    assert load.wait_exit(60) == 0
+    final = load.last("committed")
+    assert final["committed"] == final["appended"]
+    assert_exactly_once(pg, read_acked(acked))
