@@ -132,6 +132,22 @@ static int setup_signals(struct signals *sig, struct loop *loop)
     return loop_io_add(loop, sig->fd, EPOLLIN, on_signal, sig);
 }
 
+/* A fenced instance (active/standby) runs again from scratch, as a
+ * standby: its rooms and chats in memory may be stale by now, and a fresh
+ * start restores them from PostgreSQL when it next holds the lock, as any
+ * start does.  Everything was freed and every descriptor we opened is
+ * close-on-exec, so the new image starts as clean as the first. */
+static void restart_as_standby(char **argv)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "mucdesk: cannot start again as a standby: %s\n",
+            strerror(errno));
+    exit(EXIT_RUNTIME);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -193,6 +209,7 @@ int main(int argc, char **argv)
                  config_path, cfg.file_mode, config_path);
 
     int status = EXIT_RUNTIME;
+    bool fenced = false;
     struct signals sig = {.fd = -1, .cfg = &cfg};
     struct service *svc = NULL;
     struct loop *loop = loop_new();
@@ -215,9 +232,11 @@ int main(int argc, char **argv)
     }
     /* What the database could not take was logged by service_stop(); the
      * journal keeps it for the next start, so stopping is still a success. */
+    fenced = service_role(svc) == SERVICE_FENCED && !sig.stop_signal;
+    bool failed = service_failed(svc);
     service_stop(svc);
-    status = EXIT_OK;
-    log_info(LOG, "stopped");
+    status = failed ? EXIT_RUNTIME : EXIT_OK;
+    log_info(LOG, fenced ? "stopped serving (fenced)" : "stopped");
 out:
     service_free(svc);
     if (sig.fd >= 0)
@@ -225,5 +244,7 @@ out:
     loop_free(loop);
     config_free(&cfg);
     log_shutdown();
+    if (status == EXIT_OK && fenced)
+        restart_as_standby(argv);
     return status;
 }

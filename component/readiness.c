@@ -30,6 +30,17 @@ struct readiness {
 static void status_line(const struct readiness_state *st, bool ready,
                         char *out, size_t size)
 {
+    if (st->fenced) {
+        snprintf(out, size, "fenced: the database lock session was lost; "
+                            "not serving");
+        return;
+    }
+    if (st->standby) {
+        snprintf(out, size, "standby: database %s, waiting for the lock "
+                            "(another instance serves)",
+                 st->db_up ? "up" : "connecting");
+        return;
+    }
     if (ready) {
         snprintf(out, size,
                  "link up, database up, %u queue(s), %u chat(s) waiting, %u "
@@ -58,16 +69,21 @@ static void look(void *ud)
     r->look_timer = NULL;
     struct readiness_state st = {0};
     r->probe(r->ud, &st);
-    bool now_ready = !r->ready && st.link_up && st.db_up && st.restored;
+    bool now_ready = !r->ready &&
+                     (st.standby ? st.db_up
+                                 : st.link_up && st.db_up && st.restored);
     if (now_ready) {
         r->ready = true;
-        log_info(LOG, "ready: the link is up, the database reached and the "
-                      "open chats restored");
+        if (st.standby)
+            log_info(LOG, "ready as a standby: the database reached");
+        else
+            log_info(LOG, "ready: the link is up, the database reached and "
+                          "the open chats restored");
     }
     /* Once ready, a link or database outage shows in the status line only:
      * the daemon rides it out, systemd need not act. */
     char line[200];
-    if (r->ready && (!st.link_up || !st.db_up))
+    if (r->ready && !st.standby && !st.fenced && (!st.link_up || !st.db_up))
         snprintf(line, sizeof line, "link %s, database %s, %u chat(s) "
                  "waiting, %u active", st.link_up ? "up" : "down (reconnecting)",
                  st.db_up ? "up" : "down (journal keeps the archive)",

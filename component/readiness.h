@@ -1,7 +1,9 @@
 /* What the service manager is told (systemd, Type=notify; core/sdnotify.h):
  *
  *   READY=1     once the link is up, the database reached and the open
- *               chats restored (each of them, for the first time);
+ *               chats restored (each of them, for the first time); a
+ *               standby ([ha] mode) once the database is reached: it is
+ *               started as what it is, and says so in STATUS;
  *   STATUS=...  one line: the link, the database, the chats, sent when it
  *               changes (looked at every second);
  *   WATCHDOG=1  from a timer of the event loop, at half the WatchdogSec=
@@ -22,6 +24,9 @@ struct readiness_state {
     bool link_up;
     bool db_up;
     bool restored;       /* the open chats are back (true without a desk) */
+    bool standby;        /* [ha]: waiting for the database lock; ready as
+                            such once the database is reached */
+    bool fenced;         /* lost the lock session: stopping */
     unsigned queues, waiting, active;
 };
 

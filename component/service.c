@@ -2,6 +2,7 @@
 
 #include "service.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -14,6 +15,7 @@
 #include "muc/muc.h"
 #include "store/archive.h"
 #include "store/db.h"
+#include "store/lease.h"
 #include "xmpp/disco.h"
 #include "xmpp/link.h"
 #include "xmpp/ping.h"
@@ -41,7 +43,48 @@ struct service {
     struct service_metrics_sources metric_sources;
     struct http_server *http;    /* NULL: [http] listen unset */
     struct readiness *readiness;
+    struct lease *lease;      /* [ha] mode = active-standby, else NULL */
+    enum service_role role;
+    bool failed;              /* could not start serving after the lock */
 };
+
+static const char *const role_names[] = {
+    [SERVICE_STARTING] = "starting", [SERVICE_STANDALONE] = "standalone",
+    [SERVICE_STANDBY] = "standby",   [SERVICE_ACTIVE] = "active",
+    [SERVICE_FENCED] = "fenced",
+};
+
+const char *service_role_name(enum service_role role)
+{
+    return (unsigned)role <= SERVICE_FENCED ? role_names[role] : "?";
+}
+
+enum service_role service_role(const struct service *svc)
+{
+    return svc->role;
+}
+
+bool service_is_active(const struct service *svc)
+{
+    return svc->role == SERVICE_STANDALONE || svc->role == SERVICE_ACTIVE;
+}
+
+bool service_failed(const struct service *svc)
+{
+    return svc->failed;
+}
+
+/* One line per change of role, the same words as service_role_name(), for
+ * whoever reads the log (and tests). */
+static void set_role(struct service *svc, enum service_role role,
+                     const char *why)
+{
+    svc->role = role;
+    if (role == SERVICE_FENCED)
+        log_error(LOG, "instance role: %s (%s)", service_role_name(role), why);
+    else
+        log_info(LOG, "instance role: %s (%s)", service_role_name(role), why);
+}
 
 static void probe(void *ud, struct readiness_state *st)
 {
@@ -55,6 +98,8 @@ static void probe(void *ud, struct readiness_state *st)
     st->queues = ds.queues;
     st->waiting = ds.waiting;
     st->active = ds.active;
+    st->standby = svc->role == SERVICE_STANDBY;
+    st->fenced = svc->role == SERVICE_FENCED;
 }
 
 /* The HTTP listener with /metrics, when [http] listen is set. */
@@ -83,6 +128,7 @@ static int setup_http(struct service *svc)
     svc->metric_sources = (struct service_metrics_sources){
         .link = svc->link, .store = svc->store, .archive = svc->archive,
         .muc = svc->muc, .desk = svc->desk, .http = svc->http,
+        .service = svc,
         .start_time_s = (uint64_t)time(NULL)};
     if (service_metrics_register(svc->metrics, &svc->metric_sources) < 0 ||
         (svc->desk && desk_metrics_register(svc->desk, svc->metrics) < 0))
@@ -95,6 +141,69 @@ static void on_link_stanza(void *ud, xmpp_stanza_t *st)
 {
     struct service *svc = ud;
     router_dispatch(svc->router, st);
+}
+
+/* ---- active/standby ----------------------------------------------------------- */
+
+static bool may_send(void *ud)
+{
+    struct service *svc = ud;
+    return lease_valid(svc->lease);
+}
+
+static int start_serving(struct service *svc);
+
+static void on_lease_acquired(void *ud)
+{
+    struct service *svc = ud;
+    char why[160];
+    snprintf(why, sizeof why, "holds database lock %d on backend pid %d: "
+             "restoring chats and connecting the component link",
+             svc->cfg->ha.lock_key, lease_backend_pid(svc->lease));
+    set_role(svc, SERVICE_ACTIVE, why);
+    if (start_serving(svc) < 0) {
+        svc->failed = true;
+        loop_stop(svc->loop);
+    }
+}
+
+/* Fencing: not one more stanza once the lock may be someone else's. */
+static void on_lease_lost(void *ud, const char *why)
+{
+    struct service *svc = ud;
+    link_abort(svc->link);
+    char text[400];
+    snprintf(text, sizeof text, "%s: the component link is cut, this process "
+             "starts again as a standby", why);
+    set_role(svc, SERVICE_FENCED, text);
+    loop_stop(svc->loop);
+}
+
+static int setup_lease(struct service *svc)
+{
+    const struct config *cfg = svc->cfg;
+    struct lease_config lc = {
+        .conninfo = cfg->database.conninfo,
+        .connect_timeout_s = cfg->database.connect_timeout_s,
+        .key = cfg->ha.lock_key,
+        .lease_ms = (unsigned)cfg->ha.lease_ms,
+        .poll_ms = (unsigned)cfg->ha.poll_ms,
+    };
+    struct lease_events ev = {.ud = svc, .acquired = on_lease_acquired,
+                              .lost = on_lease_lost};
+    svc->lease = lease_new(svc->loop, &lc, &ev);
+    if (!svc->lease) {
+        log_error(LOG, "cannot set up the database lock");
+        return -1;
+    }
+    link_set_gate(svc->link, may_send, svc);
+    if (cfg->database.durability != CONFIG_DURABILITY_DATABASE)
+        log_warn(LOG, "[ha] mode = active-standby with [database] durability "
+                 "= %s: messages shown before PostgreSQL has them are on this "
+                 "host's disk only until shipped (set durability = database)",
+                 cfg->database.durability == CONFIG_DURABILITY_ASYNC ? "async"
+                                                                    : "journal");
+    return 0;
 }
 
 struct service *service_new(struct loop *loop, const struct config *cfg,
@@ -136,6 +245,8 @@ struct service *service_new(struct loop *loop, const struct config *cfg,
         log_error(LOG, "cannot set up the XMPP link");
         goto fail;
     }
+    if (cfg->ha.mode == CONFIG_HA_ACTIVE_STANDBY && setup_lease(svc) < 0)
+        goto fail;
     svc->router = router_new(loop, svc->link, cfg->component.jid);
     svc->disco = svc->router ? disco_new(svc->router, cfg->service.name) : NULL;
     if (!svc->disco || ping_register(svc->router, svc->disco) < 0 ||
@@ -170,28 +281,46 @@ fail:
     return NULL;
 }
 
+/* Rooms and chats from PostgreSQL, then the component link: what a
+ * standalone start does, and what a standby does once it holds the lock. */
+static int start_serving(struct service *svc)
+{
+    if (muc_start(svc->muc) < 0) {
+        log_error(LOG, "cannot start the MUC service");
+        return -1;
+    }
+    if (svc->desk && desk_start(svc->desk) < 0) {
+        log_error(LOG, "cannot start the desk");
+        return -1;
+    }
+    return link_start(svc->link);
+}
+
 int service_start(struct service *svc)
 {
     if (store_start(svc->store) < 0) {
         log_error(LOG, "cannot start the database thread");
         return -1;
     }
-    if (muc_start(svc->muc) < 0) {
-        log_error(LOG, "cannot start the MUC service");
-        return -1;
-    }
-    /* The journal is replayed (shipped again) before the link comes up. */
+    /* The journal is replayed (shipped again) before the link comes up; a
+     * standby ships what its journal kept from when it last served. */
     if (archive_start(svc->archive) < 0)
         return -1;
-    if (svc->desk && desk_start(svc->desk) < 0) {
-        log_error(LOG, "cannot start the desk");
-        return -1;
-    }
+    /* A standby answers /metrics and tells systemd what it is too. */
     if (svc->http && http_server_start(svc->http) < 0)
         return -1;
     if (readiness_start(svc->readiness) < 0)
         return -1;
-    return link_start(svc->link);
+    if (!svc->lease) {
+        set_role(svc, SERVICE_STANDALONE, "[ha] mode = standalone: serving");
+        return start_serving(svc);
+    }
+    char why[160];
+    snprintf(why, sizeof why, "waiting for database lock %d, polled every "
+             "%d ms; fencing after %d ms without the lock session",
+             svc->cfg->ha.lock_key, svc->cfg->ha.poll_ms, svc->cfg->ha.lease_ms);
+    set_role(svc, SERVICE_STANDBY, why);
+    return lease_start(svc->lease);
 }
 
 int service_stop(struct service *svc)
@@ -199,9 +328,15 @@ int service_stop(struct service *svc)
     readiness_stopping(svc->readiness);
     /* No HTTP request is answered from a half-stopped service. */
     http_server_stop(svc->http);
-    /* Occupants are told (332) while the link can still carry it. */
-    muc_shutdown(svc->muc);
-    link_close(svc->link, SHUTDOWN_LINK_MS);
+    if (svc->role == SERVICE_FENCED) {
+        /* Nothing more to the XMPP server, not even goodbyes: another
+         * instance may be serving these rooms by now. */
+        link_abort(svc->link);
+    } else {
+        /* Occupants are told (332) while the link can still carry it. */
+        muc_shutdown(svc->muc);
+        link_close(svc->link, SHUTDOWN_LINK_MS);
+    }
     /* Everything the link produced is appended by now: flush the journal
      * and ship what the database takes within the time allowed. */
     archive_stop(svc->archive, SHUTDOWN_STORE_MS);
@@ -229,6 +364,7 @@ void service_free(struct service *svc)
     muc_free(svc->muc);
     disco_free(svc->disco);
     router_free(svc->router);
+    lease_free(svc->lease); /* closing the lock session frees the lock */
     link_free(svc->link);
     archive_free(svc->archive);
     store_free(svc->store);
@@ -237,7 +373,10 @@ void service_free(struct service *svc)
 
 void service_reload(struct service *svc)
 {
-    if (svc->desk)
+    /* A standby holds no queues yet: what it reads now it reads again
+     * when it takes over (a reload before that would restore chats that
+     * are stale by then). */
+    if (svc->desk && service_is_active(svc))
         desk_reload(svc->desk);
     readiness_reloaded(svc->readiness);
 }

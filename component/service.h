@@ -6,6 +6,8 @@
 #ifndef MUCDESK_SERVICE_H
 #define MUCDESK_SERVICE_H
 
+#include <stdbool.h>
+
 #include "core/config.h"
 #include "core/loop.h"
 
@@ -18,8 +20,27 @@ enum service_flags {
 /* Builds every module.  NULL (with the reason logged) on failure. */
 struct service *service_new(struct loop *loop, const struct config *cfg,
                             unsigned flags);
-/* Starts the DB thread and the XMPP link.  0 or -1. */
+/* Starts the DB thread and the journal; then, standalone, the rooms, the
+ * chats and the XMPP link; with [ha] mode = active-standby, the lock
+ * thread: the rest starts once this process holds the lock.  0 or -1. */
 int service_start(struct service *svc);
+
+/* Which instance serves (active/standby).  The role changes on the XMPP
+ * thread, each change logged as "instance role: NAME (why)". */
+enum service_role {
+    SERVICE_STARTING,   /* before service_start() */
+    SERVICE_STANDALONE, /* [ha] mode = standalone: serving */
+    SERVICE_STANDBY,    /* waiting for the database lock */
+    SERVICE_ACTIVE,     /* holds the lock: serving */
+    SERVICE_FENCED,     /* held it and lost it: stopped serving, the loop
+                           is stopped; main() starts the process again */
+};
+enum service_role service_role(const struct service *svc);
+const char *service_role_name(enum service_role role);
+/* True while this process serves (standalone, or active). */
+bool service_is_active(const struct service *svc);
+/* True if it got the lock but could not start serving (exit 1). */
+bool service_failed(const struct service *svc);
 /* Orderly shutdown: occupants told (status 332), the stream closed, the DB
  * thread flushed.  Returns 0 if everything queued reached the database. */
 int service_stop(struct service *svc);

@@ -8,6 +8,7 @@
 #include "desk/desk.h"
 #include "http/server.h"
 #include "muc/muc.h"
+#include "service.h"
 #include "store/archive.h"
 #include "store/db.h"
 #include "xmpp/link.h"
@@ -142,6 +143,18 @@ static void collect_rate_limited(void *ud, struct metrics_out *out)
     }
 }
 
+/* One sample per role, 1 for the role this process has now: a standby's
+ * scrape says "standby", and an alert can ask that exactly one instance
+ * of a set says "active" or "standalone". */
+static void collect_role(void *ud, struct metrics_out *out)
+{
+    enum service_role now = service_role(sources(ud)->service);
+    for (int r = SERVICE_STARTING; r <= SERVICE_FENCED; r++) {
+        struct metrics_label l = {"role", service_role_name((enum service_role)r)};
+        metrics_sample_u64(out, &l, 1, r == (int)now);
+    }
+}
+
 static void collect_rooms(void *ud, struct metrics_out *out)
 {
     metrics_sample_u64(out, NULL, 0, muc_room_count_all(sources(ud)->muc));
@@ -184,7 +197,8 @@ int service_metrics_register(struct metrics *m,
                       collect_start_time, ud);
     rc |= metrics_add(m, "mucdesk_ready", METRICS_GAUGE,
                       "1 once the link is up, the database reached and the "
-                      "open chats restored (what systemd's READY=1 says).",
+                      "open chats restored, or for a standby once the "
+                      "database is reached (what systemd's READY=1 says).",
                       collect_ready, ud);
     rc |= metrics_add(m, "mucdesk_link_up", METRICS_GAUGE,
                       "1 while the component link to the XMPP server is up.",
@@ -234,6 +248,11 @@ int service_metrics_register(struct metrics *m,
                       "new_tickets_per_minute), per_sender (the [desk] "
                       "per-JID and per-domain budgets).",
                       collect_rate_limited, ud);
+    if (src->service)
+        rc |= metrics_add(m, "mucdesk_instance_role", METRICS_GAUGE,
+                          "1 for this process's role: starting, standalone, "
+                          "standby (waiting for the [ha] lock), active "
+                          "(holds it), fenced.", collect_role, ud);
     rc |= metrics_add(m, "mucdesk_rooms", METRICS_GAUGE,
                       "MUC rooms (queue, session and plain rooms).",
                       collect_rooms, ud);

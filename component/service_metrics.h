@@ -26,6 +26,7 @@ struct service_metrics_sources {
     const struct muc *muc;
     const struct desk *desk;
     const struct http_server *http;
+    const struct service *service; /* its role (active/standby) */
     uint64_t start_time_s;   /* the Unix time the process started */
 };
 

@@ -23,6 +23,7 @@ enum key_type {
     KEY_INT,        /* int within [min, max] */
     KEY_LOG_LEVEL,  /* enum log_level */
     KEY_DURABILITY, /* enum config_durability */
+    KEY_HA_MODE,    /* enum config_ha_mode */
     KEY_DOMAIN,     /* char *, a JID with a domain part only */
     KEY_IP,         /* char *, an IPv4 or IPv6 literal */
     KEY_JID_LIST,   /* char **, bare JIDs separated by commas or spaces */
@@ -56,6 +57,14 @@ static const struct key_spec schema[] = {
     {"database", "queue_memory", KEY_INT, FIELD(database.queue_memory_mb), false, "64", 1, 65536},
     {"database", "journal_segment_size", KEY_INT, FIELD(database.journal_segment_mb), false, "64", 1, 1024},
     {"database", "query_timeout", KEY_INT, FIELD(database.query_timeout_ms), false, "10000", 100, 600000},
+
+    /* 1836409700 is "mucd" in ASCII: a key other software is unlikely to
+     * take.  The lease's server-side timeouts derive from lease_timeout
+     * (store/lease.c). */
+    {"ha", "mode", KEY_HA_MODE, FIELD(ha.mode), false, "standalone", 0, 0},
+    {"ha", "lock_key", KEY_INT, FIELD(ha.lock_key), false, "1836409700", INT_MIN, INT_MAX},
+    {"ha", "lease_timeout", KEY_INT, FIELD(ha.lease_ms), false, "2000", 500, 60000},
+    {"ha", "poll_interval", KEY_INT, FIELD(ha.poll_ms), false, "250", 50, 60000},
 
     {"service", "name", KEY_STRING, FIELD(service.name), false, "mucdesk support", 0, 0},
     {"service", "admins", KEY_JID_LIST, FIELD(service.admins), true, NULL, 0, 0},
@@ -204,8 +213,18 @@ static const char *store_value(struct config *cfg, const struct key_spec *k,
             *(enum config_durability *)field = CONFIG_DURABILITY_JOURNAL;
         else if (strcmp(value, "async") == 0)
             *(enum config_durability *)field = CONFIG_DURABILITY_ASYNC;
+        else if (strcmp(value, "database") == 0)
+            *(enum config_durability *)field = CONFIG_DURABILITY_DATABASE;
         else
-            return "must be journal or async";
+            return "must be journal, async or database";
+        return NULL;
+    case KEY_HA_MODE:
+        if (strcmp(value, "standalone") == 0)
+            *(enum config_ha_mode *)field = CONFIG_HA_STANDALONE;
+        else if (strcmp(value, "active-standby") == 0)
+            *(enum config_ha_mode *)field = CONFIG_HA_ACTIVE_STANDBY;
+        else
+            return "must be standalone or active-standby";
         return NULL;
     case KEY_DOMAIN: {
         struct jid j;
@@ -592,6 +611,8 @@ static bool same_value(const struct key_spec *k, const void *a, const void *b)
     case KEY_DURABILITY:
         return *(const enum config_durability *)a ==
                *(const enum config_durability *)b;
+    case KEY_HA_MODE:
+        return *(const enum config_ha_mode *)a == *(const enum config_ha_mode *)b;
     case KEY_JID_LIST: {
         char *const *x = *(char **const *)a, *const *y = *(char **const *)b;
         for (; x && y && *x && *y; x++, y++)
@@ -599,9 +620,14 @@ static bool same_value(const struct key_spec *k, const void *a, const void *b)
                 return false;
         return (!x || !*x) && (!y || !*y);
     }
-    default:
+    case KEY_STRING:
+    case KEY_DOMAIN:
+    case KEY_IP:
+    case KEY_LISTEN:
+    case KEY_URL:
         return same_string(*(char *const *)a, *(char *const *)b);
     }
+    return false; /* not reached: every type is named above (-Wswitch) */
 }
 
 int config_reload(struct config *live, struct config *fresh,

@@ -12,7 +12,16 @@
 
 #include "core/log.h"
 
-enum config_durability { CONFIG_DURABILITY_JOURNAL, CONFIG_DURABILITY_ASYNC };
+enum config_durability {
+    CONFIG_DURABILITY_JOURNAL,  /* shown once fsynced to the local journal */
+    CONFIG_DURABILITY_ASYNC,    /* shown at once */
+    CONFIG_DURABILITY_DATABASE, /* shown once committed to PostgreSQL */
+};
+
+enum config_ha_mode {
+    CONFIG_HA_STANDALONE,     /* this process serves, alone */
+    CONFIG_HA_ACTIVE_STANDBY, /* the holder of a database lock serves */
+};
 
 struct config {
     char *path;
@@ -37,6 +46,13 @@ struct config {
         int journal_segment_mb;  /* size of one journal segment file */
         int query_timeout_ms;    /* archive reads give up after this */
     } database;
+
+    struct {
+        enum config_ha_mode mode;
+        int lock_key;        /* pg_try_advisory_lock(lock_key) */
+        int lease_ms;        /* the lock session unanswered this long: fence */
+        int poll_ms;         /* a standby asks for the lock this often */
+    } ha;
 
     struct {
         char *name;          /* disco identity name */

@@ -125,6 +125,10 @@ static void tail_free(struct tail *t)
  * oldest first (reads then find them in the journal). */
 static void tail_evict(struct archive *a)
 {
+    /* durability = database: the tail is what occupants wait for (held
+     * messages); it is bounded by refusing appends instead. */
+    if (a->db_durable)
+        return;
     uint64_t inflight = atomic_load(&a->inflight) + a->turn.len;
     size_t budget = inflight < a->memory_max ? a->memory_max - (size_t)inflight : 0;
     uint64_t written = atomic_load(&a->written);
@@ -363,6 +367,8 @@ static void stop_housekeeper(struct archive *a)
 
 static uint64_t durable_now(const struct archive *a)
 {
+    if (a->db_durable)
+        return atomic_load(&a->committed);
     if (!a->sync)
         return a->next_seq - 1;
     uint64_t synced = atomic_load(&a->synced);
@@ -409,7 +415,7 @@ static bool on_turn_end(void *ud)
     if (!a->started || a->stopped)
         return false;
     hand_over(a);
-    if (!a->sync)
+    if (!a->sync && !a->db_durable)
         report_durable(a);
     return false;
 }
@@ -503,6 +509,10 @@ struct archive *archive_new(struct loop *loop, struct store *store,
     a->store = store;
     a->jevfd = -1;
     a->sync = cfg->database.durability == CONFIG_DURABILITY_JOURNAL;
+    /* In `database` mode the journal is still written (shipping reads it,
+     * and it keeps what PostgreSQL has not taken across a restart) but
+     * never synced: the commit is what makes an event durable. */
+    a->db_durable = cfg->database.durability == CONFIG_DURABILITY_DATABASE;
     a->segment_size = (uint64_t)cfg->database.journal_segment_mb << 20;
     a->memory_max = (size_t)cfg->database.queue_memory_mb << 20;
     a->query_timeout_ms = (unsigned)cfg->database.query_timeout_ms;
@@ -605,7 +615,9 @@ int archive_start(struct archive *a)
                  rep.next_seq - 1, rep.records, rep.segments);
     } else {
         log_info(LOG, "journal open in %s (%s durability), next record %" PRIu64,
-                 a->journal_dir, a->sync ? "journal" : "async", rep.next_seq);
+                 a->journal_dir,
+                 a->db_durable ? "database" : a->sync ? "journal" : "async",
+                 rep.next_seq);
     }
     if (pthread_create(&a->jthread, NULL, journal_thread_main, a) != 0) {
         log_error(LOG, "cannot start the journal thread");
@@ -727,6 +739,11 @@ uint64_t archive_append_record(struct archive *a, uint8_t type,
     uint64_t inflight = atomic_load(&a->inflight) + a->turn.len;
     if (inflight + len > a->memory_max)
         goto refuse; /* the disk is not keeping up: never lose what we ack */
+    /* durability = database: PostgreSQL is not keeping up (or is away),
+     * and what it has not committed waits in memory, shown to nobody. */
+    if (a->db_durable &&
+        a->tail.bytes + len + sizeof(struct tail_entry) > a->memory_max)
+        goto refuse;
     uint64_t seq = a->next_seq;
     size_t start = journal_record_begin(&a->turn);
     buf_append(&a->turn, payload, len);
@@ -744,9 +761,12 @@ uint64_t archive_append_record(struct archive *a, uint8_t type,
     return seq;
 refuse:
     if (a->refused++ % 10000 == 0)
-        log_error(LOG, "cannot record an archive event (journal %s): the "
-                  "action is refused (%" PRIu64 " so far)",
-                  atomic_load(&a->failing) ? "failing" : "backlog full",
+        log_error(LOG, "cannot record an archive event (%s): the action is "
+                  "refused (%" PRIu64 " so far)",
+                  atomic_load(&a->failing) ? "journal failing"
+                  : a->db_durable ? "PostgreSQL backlog full ([database] "
+                                    "queue_memory)"
+                                  : "journal backlog full",
                   a->refused);
     return 0;
 }
@@ -769,7 +789,7 @@ uint64_t archive_append(struct archive *a, const struct archive_event *ev)
 
 uint64_t archive_durable(const struct archive *a)
 {
-    if (!a->sync && a->started)
+    if (!a->sync && !a->db_durable && a->started)
         return a->next_seq - 1;
     return a->durable_seen;
 }
@@ -787,6 +807,8 @@ bool archive_accepting(const struct archive *a)
         atomic_load(&a->disk_low))
         return false;
     uint64_t inflight = atomic_load(&a->inflight) + a->turn.len;
+    if (a->db_durable && a->tail.bytes >= a->memory_max / 2)
+        return false; /* PostgreSQL has not taken half the backlog allowed */
     return inflight < a->memory_max / 2;
 }
 

@@ -3,7 +3,8 @@
  * Contract (what the MUC and the desk rely on):
  *  - archive_append() records an event and returns its sequence number.  An
  *    event is *durable* once archive_durable() >= its sequence: in `journal`
- *    mode after the local journal was fsynced, in `async` mode at once.  The
+ *    mode after the local journal was fsynced, in `async` mode at once, in
+ *    `database` mode once PostgreSQL committed it.  The
  *    MUC shows a message to occupants only once it is durable, so everything
  *    anyone saw survives a crash.
  *  - Durable events reach PostgreSQL exactly once, in order, however often

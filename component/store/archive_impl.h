@@ -49,7 +49,8 @@ struct shipper; /* DB-thread state, archive_ship.c */
 struct archive {
     struct loop *loop;
     struct store *store;
-    bool sync;                  /* durability = journal */
+    bool sync;                  /* durability = journal: fdatasync */
+    bool db_durable;            /* durability = database: durable = committed */
     char *journal_dir;
     char *dead_letter_path;
     uint64_t segment_size;

@@ -787,6 +787,12 @@ static enum store_run_result ship_run(struct store_op *op, PGconn *conn)
                 break;
             usleep(200000);
         }
+        /* durability = database: occupants wait for this commit, so
+         * the XMPP thread hears of it now, not after SHIP_TURN_MS of
+         * further batches (the next op takes what came meanwhile: group
+         * commit). */
+        if (r == SHIP_OK && a->db_durable && !sop->drain)
+            break;
         if (mono_ms() >= deadline)
             break;
     }
@@ -830,7 +836,8 @@ static void ship_done(struct store_op *op)
         return;
     }
     a->ship_retry_ms = 0;
-    if (idle)
+    /* In database mode occupants wait for the commit: no pause. */
+    if (idle && !a->db_durable)
         a->ship_timer = loop_timer_add(a->loop, SHIP_IDLE_MS, ship_retry, a, NULL);
     else
         archive_ship_kick(a);

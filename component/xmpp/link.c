@@ -49,6 +49,9 @@ struct link {
 
     struct buf out;
     struct link_stats stats;
+
+    bool (*may_send)(void *ud); /* the fencing gate, or NULL */
+    void *gate_ud;
 };
 
 /* libstrophe's sockopt callback receives only the connection, and a
@@ -148,6 +151,12 @@ void link_flush(struct link *link)
 {
     if (link->state != LINK_UP || link->out.len == 0)
         return;
+    if (link->may_send && !link->may_send(link->gate_ud)) {
+        log_error(LOG, "fencing: this instance may no longer serve; %zu "
+                  "bytes not sent, cutting the component link", link->out.len);
+        link_abort(link);
+        return;
+    }
     xmpp_send_raw(link->conn, link->out.data, link->out.len);
     link->stats.bytes_out += link->out.len;
     if (link->out.cap > OUT_BUFFER_KEEP)
@@ -367,6 +376,30 @@ void link_close(struct link *link, unsigned timeout_ms)
                loop_clock_ms() < deadline)
             xmpp_run_once(link->ctx, 20);
     }
+    link->state = LINK_IDLE;
+}
+
+void link_set_gate(struct link *link, bool (*may_send)(void *ud), void *ud)
+{
+    link->may_send = may_send;
+    link->gate_ud = ud;
+}
+
+void link_abort(struct link *link)
+{
+    link->closing = true;
+    loop_timer_cancel(link->loop, link->retry_timer);
+    link->retry_timer = NULL;
+    buf_reset(&link->out);
+    if (link->fd >= 0) {
+        /* Whatever libstrophe still queues can no longer be written. */
+        shutdown(link->fd, SHUT_RDWR);
+        loop_io_remove(link->loop, link->fd);
+        link->fd = -1;
+        link->watched = 0;
+    }
+    if (link->state != LINK_IDLE)
+        log_info(LOG, "component link cut");
     link->state = LINK_IDLE;
 }
 

@@ -50,6 +50,14 @@ void link_close(struct link *link, unsigned timeout_ms);
 
 bool link_is_up(const struct link *link);
 
+/* Fencing (active/standby, service.c): may_send(ud) is asked before each
+ * write to the server; once it answers false the link is cut as by
+ * link_abort() and nothing more goes out. */
+void link_set_gate(struct link *link, bool (*may_send)(void *ud), void *ud);
+/* Cuts the connection now: what is buffered is dropped, the socket is shut
+ * down both ways (the server sees the stream end), no reconnect. */
+void link_abort(struct link *link);
+
 /* The output buffer for this turn: append whole stanzas (text in the
  * jabber:component:accept namespace).  Flushed at the end of the turn. */
 struct buf *link_out(struct link *link);

@@ -362,3 +362,57 @@ def test_ticket_reads_see_snapshots_not_shipped_yet(pg, archive_load):
     # The previous run's tickets were shipped at start-up: 3 open each.
     assert "tickets check ok open=3 all_open=6" in load.text(), load.text()[-2000:]
     assert pg.db_value("SELECT count(*) FROM tickets WHERE status <> 'RESOLVED'") == "6"
+
+
+def test_database_durability_acknowledges_only_what_is_committed(pg, archive_load, run_dir):
+    """durability = database (active/standby): an event is durable only once
+    PostgreSQL committed it, so a table that cannot be written holds the
+    acknowledgements back, and after a SIGKILL PostgreSQL alone (no journal
+    replay: the journal may be on a dead host) has every acknowledged event."""
+    acked = run_dir / "acked.txt"
+    load = archive_load("--rate", 2000, "--duration", 30, "--prefix", "dbdur",
+                        "--acked", acked, "--stats-ms", 100,
+                        config_overrides={"database": {"durability": "database"}})
+    load.wait_stats(lambda s: s["committed"] > 2000, 20, "shipping")
+    locker = pg.lock_in_background("muc_archive", 3)
+    time.sleep(1)
+    at_lock = load.last()
+    time.sleep(1.5)
+    during = load.last()
+    assert during["durable"] - at_lock["durable"] < 50, (at_lock, during)
+    assert during["appended"] - at_lock["appended"] > 2000      # appends go on
+    locker.wait(30)
+    load.wait_stats(lambda s: s["durable"] > during["appended"], 20, "acknowledged again")
+    load.kill()
+    for s in load.lines("stats"):
+        assert s["durable"] <= s["committed"], s
+    assert_exactly_once(pg, read_acked(acked))
+
+
+def test_database_durability_bounds_what_waits_for_postgresql(pg, archive_load, run_dir):
+    """durability = database with PostgreSQL away: nothing is acknowledged,
+    what waits in memory stays within [database] queue_memory (appends are
+    refused past it, as the caller then refuses the action), and once the
+    server is back everything acknowledged is stored exactly once."""
+    acked = run_dir / "acked.txt"
+    load = archive_load("--rate", 5000, "--duration", 14, "--prefix", "dbwait",
+                        "--acked", acked, "--stats-ms", 100, "--wait-committed",
+                        "--stop-timeout", 30000,
+                        config_overrides={"database": {"durability": "database",
+                                                       "queue_memory": 1}})
+    load.wait_stats(lambda s: s["committed"] > 2000, 20, "shipping")
+    pg.stop()
+    time.sleep(4)
+    down = load.last()
+    time.sleep(1)
+    later = load.last()
+    assert later["durable"] == down["durable"]          # nothing shown meanwhile
+    assert later["refused"] > down["refused"] > 0       # refused, not held without end
+    assert later["tail_bytes"] <= 1 << 20
+    assert later["accepting"] == 0
+    pg.start()
+    load.wait_stats(lambda s: s["durable"] > later["appended"], 30, "acknowledged again")
+    assert load.wait_exit(60) == 0
+    final = load.last("committed")
+    assert final["committed"] == final["appended"]
+    assert_exactly_once(pg, read_acked(acked))

@@ -99,6 +99,53 @@ static void test_values_are_normalised(void **state)
     config_free(&cfg);
 }
 
+static void test_ha_section(void **state)
+{
+    struct config cfg;
+    struct config_error err;
+    char text[768];
+    (void)state;
+    assert_int_equal(load(minimal, &cfg, &err), 0);
+    assert_int_equal(cfg.ha.mode, CONFIG_HA_STANDALONE);
+    assert_int_equal(cfg.ha.lock_key, 1836409700);
+    assert_int_equal(cfg.ha.lease_ms, 2000);
+    assert_int_equal(cfg.ha.poll_ms, 250);
+    config_free(&cfg);
+    snprintf(text, sizeof text, "%s[ha]\nmode = active-standby\nlock_key = -7\n"
+             "lease_timeout = 5000\npoll_interval = 100\n", minimal);
+    assert_int_equal(load(text, &cfg, &err), 0);
+    assert_int_equal(cfg.ha.mode, CONFIG_HA_ACTIVE_STANDBY);
+    assert_int_equal(cfg.ha.lock_key, -7);
+    assert_int_equal(cfg.ha.lease_ms, 5000);
+    assert_int_equal(cfg.ha.poll_ms, 100);
+    config_free(&cfg);
+    snprintf(text, sizeof text, "%s[ha]\nmode = primary\n", minimal);
+    expect_error(text, "11: [ha] mode: 'primary' must be standalone or "
+                 "active-standby");
+    snprintf(text, sizeof text, "%s[ha]\nlease_timeout = 100\n", minimal);
+    expect_error(text, "11: [ha] lease_timeout: '100' must be a whole number "
+                 "from 500 to 60000");
+}
+
+static void test_durability_database(void **state)
+{
+    struct config cfg;
+    struct config_error err;
+    (void)state;
+    const char *text =
+        "[component]\njid = support.localhost\nsecret = s\n"
+        "[database]\nconninfo = dbname=x\ndurability = database\n"
+        "[service]\nadmins = a@b\n";
+    assert_int_equal(load(text, &cfg, &err), 0);
+    assert_int_equal(cfg.database.durability, CONFIG_DURABILITY_DATABASE);
+    config_free(&cfg);
+    expect_error("[component]\njid = support.localhost\nsecret = s\n"
+                 "[database]\nconninfo = dbname=x\ndurability = disk\n"
+                 "[service]\nadmins = a@b\n",
+                 "6: [database] durability: 'disk' must be journal, async or "
+                 "database");
+}
+
 static void test_missing_key_names_section_line(void **state)
 {
     (void)state;
@@ -410,6 +457,33 @@ static void test_reload_takes_what_may_change(void **state)
     config_free(&live);
 }
 
+/* Every key type compares on reload: [ha] mode (an enum) was compared as a
+ * string pointer and crashed the daemon on any SIGHUP with [ha] set. */
+static void test_reload_compares_every_key_type(void **state)
+{
+    struct config live, fresh;
+    struct config_error err;
+    char text[1024];
+    (void)state;
+    snprintf(text, sizeof text, "%s[ha]\nmode = active-standby\n[database]\n"
+             "durability = database\n", minimal);
+    assert_int_equal(load(text, &live, &err), 0);
+    assert_int_equal(load(text, &fresh, &err), 0);
+    struct changes ch = {.n = 0};
+    assert_int_equal(config_reload(&live, &fresh, record, &ch), 0);
+    assert_int_equal(ch.n, 0);
+    config_free(&fresh);
+    snprintf(text, sizeof text, "%s[ha]\nmode = standalone\n", minimal);
+    assert_int_equal(load(text, &fresh, &err), 0);
+    assert_int_equal(config_reload(&live, &fresh, record, &ch), 0);
+    assert_int_equal(ch.n, 2);
+    assert_string_equal(ch.lines[0], "restart database.durability");
+    assert_string_equal(ch.lines[1], "restart ha.mode");
+    assert_int_equal(live.ha.mode, CONFIG_HA_ACTIVE_STANDBY);
+    config_free(&fresh);
+    config_free(&live);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,10 +499,13 @@ int main(void)
         cmocka_unit_test(test_indented_lines_are_keys_not_continuations),
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_ha_section),
+        cmocka_unit_test(test_durability_database),
         cmocka_unit_test(test_file_mode_is_recorded),
         cmocka_unit_test(test_placeholder_secret_is_refused),
         cmocka_unit_test(test_http_keys),
         cmocka_unit_test(test_reload_takes_what_may_change),
+        cmocka_unit_test(test_reload_compares_every_key_type),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

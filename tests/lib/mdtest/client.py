@@ -79,14 +79,16 @@ class XmppSession:
 
     # ---------------------------------------------------------- clients ---
 
-    def login(self, jid, password=None, resource=None, presence=True, timeout=None, name=None):
+    def login(self, jid, password=None, resource=None, presence=True, timeout=None, name=None,
+              port=None):
         """Log in with an account; returns a connected Client.
 
         jid may be bare ("agent1@localhost") or full, or a bare user name
         ("agent1": @localhost is added); password defaults to the one in
         `accounts`; resource sets or replaces the resource.  presence: send
         initial presence (needed to receive stanzas addressed to the bare
-        JID, e.g. MUC invitations).
+        JID, e.g. MUC invitations).  port: another c2s port than the
+        session's (a second node of a cluster), on the same loop.
         """
         if "@" not in jid:
             jid += "@localhost"
@@ -97,15 +99,18 @@ class XmppSession:
             password = self.accounts[bare]
         if resource:
             jid = jid.split("/", 1)[0] + "/" + resource
-        return self._connect(jid, password, presence, timeout, name or jid.split("/")[0])
+        return self._connect(jid, password, presence, timeout, name or jid.split("/")[0],
+                             port)
 
-    def anonymous(self, domain="anon.localhost", presence=True, timeout=None, name=None):
+    def anonymous(self, domain="anon.localhost", presence=True, timeout=None, name=None,
+                  port=None):
         """Log in anonymously (SASL ANONYMOUS) on domain; returns a Client."""
-        return self._connect(domain, "", presence, timeout, name or "anonymous")
+        return self._connect(domain, "", presence, timeout, name or "anonymous", port)
 
-    def _connect(self, jid, password, presence, timeout, name):
+    def _connect(self, jid, password, presence, timeout, name, port=None):
         self._check_open()
         client = Client(self, jid, password, name)
+        client.port = int(port or self.port)
         self.clients.append(client)
         client._connect(timeout or self.timeout)
         if presence:
@@ -174,6 +179,7 @@ class Client:
         self.xmpp.loop = session.loop
         self.xmpp["feature_mechanisms"].unencrypted_plain = True
         self.xmpp.whitespace_keepalive = False
+        self.port = session.port
         self.received = []
         self.pending = []
         self.disconnect_reason = None
@@ -245,14 +251,14 @@ class Client:
 
     def _connect(self, timeout):
         self._login = self.session.loop.create_future()
-        self.xmpp.connect((self.session.host, self.session.port), use_ssl=False,
+        self.xmpp.connect((self.session.host, self.port), use_ssl=False,
                           force_starttls=False, disable_starttls=True)
         try:
             self.session.run(self._login, timeout)
         except asyncio.TimeoutError:
             self.abort()
             raise ConnectError("%s: no session within %.1f s (server %s:%d); received: %s"
-                               % (self.name, timeout, self.session.host, self.session.port,
+                               % (self.name, timeout, self.session.host, self.port,
                                   self._dump(self.received))) from None
         except ConnectError:
             self.abort()

@@ -60,10 +60,13 @@ class Ejabberd(XmppServer):
 
     def __init__(self, base_dir, component_domain="support.localhost",
                  component_secret="changeme", c2s_port=None, component_port=None,
-                 http_port=None, log_level="info", node=None, spool_from=None):
+                 http_port=None, log_level="info", node=None, spool_from=None,
+                 epmd_port=None):
         """node: the Erlang node name (default: one of its own).  spool_from:
         a Mnesia spool to start from (a copy is made), written by a node of
-        the same name."""
+        the same name.  epmd_port: find other nodes through the epmd on this
+        port (a cluster, see start_cluster_peer) instead of a fixed
+        distribution port."""
         self.base_dir = Path(base_dir).resolve()
         self.component_domain = component_domain
         self.component_secret = component_secret
@@ -84,6 +87,8 @@ class Ejabberd(XmppServer):
         self.out_path = self.base_dir / "ejabberd.out"    # stdout/stderr (start-up errors)
         self.proc = None
         self._log_start = 0
+        self.epmd_port = epmd_port
+        self._epmd = None
         self._write_config()
 
     # ----------------------------------------------------------- config ---
@@ -102,19 +107,66 @@ class Ejabberd(XmppServer):
             "COMPONENT_SECRET": self.component_secret,
             "LOG_LEVEL": self.log_level,
         }))
+        self._write_ctl_config()
+        self._hand_over_run_dir()
+
+    def _write_ctl_config(self):
+        # Alone, a fixed distribution port (no epmd).  In a cluster every
+        # node assumes that port for the others too, so two nodes on one
+        # host find each other through a private epmd (ERL_EPMD_PORT,
+        # exported by the sourced file to the nodes and to ejabberdctl).
+        if self.epmd_port is None:
+            dist = ["ERL_DIST_PORT=%d" % self.dist_port]
+        else:
+            dist = ["ERL_EPMD_PORT=%d" % self.epmd_port, "export ERL_EPMD_PORT",
+                    "ERL_EPMD_ADDRESS=127.0.0.1"]
         self.ctl_config_path.write_text("\n".join([
             "ERLANG_NODE=%s" % self.node,
             "EJABBERD_CONFIG_PATH=%s" % self.config_path,
             "SPOOL_DIR=%s" % self.spool_dir,
             "LOGS_DIR=%s" % self.logs_dir,
             "EJABBERD_PID_PATH=%s" % (self.base_dir / "ejabberd.pid"),
-            "ERL_DIST_PORT=%d" % self.dist_port,
+        ] + dist + [
             "INET_DIST_INTERFACE=127.0.0.1",
             'ERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"',
             "EJABBERD_BYPASS_WARNINGS=true",
             "",
         ]))
-        self._hand_over_run_dir()
+
+    # ---------------------------------------------------------- cluster ---
+
+    def start_cluster_peer(self, base_dir, timeout=60.0):
+        """A second node joined to this one (`ejabberdctl join_cluster`):
+        its own c2s and component ports, the accounts and routes shared.
+        This node is restarted on a private epmd first (the test's own
+        process, killed with this node).  Returns the started peer; close
+        it before this one."""
+        if self._epmd is None:
+            self.epmd_port = free_port()
+            self._epmd = procs.spawn(["/usr/bin/epmd", "-port", str(self.epmd_port),
+                                      "-address", "127.0.0.1"],
+                                     log_path=self.base_dir / "epmd.log", user=self.USER,
+                                     cwd=self.base_dir, description="epmd")
+            if not wait_for_port(self.epmd_port, timeout=10):
+                raise RuntimeError("epmd did not listen on port %d" % self.epmd_port)
+            self.stop()
+            self._write_ctl_config()
+            self.start()
+        peer = Ejabberd(base_dir, self.component_domain, self.component_secret,
+                        log_level=self.log_level, epmd_port=self.epmd_port,
+                        node="%s_peer@localhost" % self.node.split("@")[0])
+        # One Erlang cookie for the cluster: the peer's HOME gets this one's.
+        cookie = self.base_dir / ".erlang.cookie"
+        shutil.copy2(cookie, peer.base_dir / ".erlang.cookie")
+        uid, gid, _ = procs.user_ids(self.USER)
+        os.chown(peer.base_dir / ".erlang.cookie", uid, gid)
+        peer.start(timeout)
+        peer._ctl("join_cluster", self.node, timeout=timeout)
+        # join_cluster restarts the peer's applications: wait for its ports.
+        for port in (peer.c2s_port, peer.component_port):
+            if not wait_for_port(port, timeout=timeout, alive=peer.is_running):
+                raise RuntimeError("the cluster peer did not listen on %d again" % port)
+        return peer
 
     @classmethod
     def with_accounts(cls, base_dir, component_domain, component_secret, accounts,
@@ -238,3 +290,7 @@ class Ejabberd(XmppServer):
         """End of a test: the instance and its data are thrown away, so a
         kill does (a clean stop would cost every test 2 s)."""
         self.kill()
+        if self._epmd is not None:
+            procs.kill_hard(self._epmd)
+            procs.forget(self._epmd)
+            self._epmd = None
