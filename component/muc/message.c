@@ -253,8 +253,11 @@ void muc_history_send(struct muc_room *room, const struct muc_occupant *occ,
             maxstanzas = asked;
         maxchars = attr_long(history, "maxchars", -1);
         long seconds = attr_long(history, "seconds", -1);
-        if (seconds >= 0)
-            not_before = stamp_now_us() - (int64_t)seconds * 1000000;
+        int64_t now_us = stamp_now_us();
+        /* More seconds than since 1970 asks for everything (and would
+         * overflow). */
+        if (seconds >= 0 && seconds <= now_us / 1000000)
+            not_before = now_us - (int64_t)seconds * 1000000;
         const char *since = stanza_attr(history, "since");
         int64_t since_us;
         if (since && stamp_parse(since, &since_us) == 0 && since_us > not_before)
