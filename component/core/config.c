@@ -99,6 +99,9 @@ static const struct key_spec schema[] = {
 
 /* ---- parsing ------------------------------------------------------------- */
 
+/* The longest line, newline included (mucdesk.conf(5)). */
+#define CONFIG_MAX_LINE 8192
+
 struct parse_state {
     struct config *cfg;
     struct config_error *err;
@@ -325,6 +328,22 @@ static char *counting_reader(char *str, int num, void *user)
     if (!line)
         return NULL;
     st->line++;
+    /* inih reads one line per call into a CONFIG_MAX_LINE buffer: a line
+     * that does not fit would come back in pieces, counted and parsed as
+     * lines of their own.  Say which line it is instead. */
+    size_t len = strlen(line);
+    if (len == (size_t)num - 1 && line[len - 1] != '\n') {
+        int c = fgetc(st->file);
+        if (c != EOF) {
+            ungetc(c, st->file);
+            if (!st->failed)
+                snprintf(st->err->text, sizeof st->err->text,
+                         "%s:%d: line longer than %d characters", st->path,
+                         st->line, CONFIG_MAX_LINE - 1);
+            st->failed = true;
+            return NULL;
+        }
+    }
 
     const char *p = line;
     while (*p == ' ' || *p == '\t')
@@ -353,7 +372,12 @@ static void configure_inih(void)
     ini_allow_multiline = false;
     ini_allow_inline_comments = false;
     ini_use_stack = false;
-    ini_max_line = 8192;
+    /* The heap buffer inih reads each line into; without realloc (which
+     * would read a long line in several calls of the counting reader) it
+     * is the longest line.  Debian's default is 200. */
+    ini_allow_realloc = false;
+    ini_initial_alloc = CONFIG_MAX_LINE;
+    ini_max_line = CONFIG_MAX_LINE;
 }
 
 int config_load(const char *path, struct config *cfg, struct config_error *err)

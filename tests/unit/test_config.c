@@ -185,6 +185,38 @@ static void test_indented_lines_are_keys_not_continuations(void **state)
     config_free(&cfg);
 }
 
+/* Lines up to 8191 characters are whole lines (an admins list of a dozen
+ * JIDs used to be split at 200 and reported as a syntax error on a line
+ * the file did not have: found by tests/fuzz); a longer one is named. */
+static void test_long_lines(void **state)
+{
+    struct config cfg;
+    struct config_error err;
+    (void)state;
+    char admins[2000] = "";
+    for (int i = 0; i < 40; i++)
+        snprintf(admins + strlen(admins), sizeof admins - strlen(admins),
+                 "%sadmin%d@example.org", i ? ", " : "", i);
+    char text[4000];
+    snprintf(text, sizeof text,
+             "[component]\njid = support.localhost\nsecret = x\n"
+             "[database]\nconninfo = x\n[service]\nadmins = %s\n"
+             "[log]\nlevel = warn\n", admins);
+    assert_int_equal(load(text, &cfg, &err), 0);
+    assert_int_equal(cfg.service.admin_count, 40);
+    assert_string_equal(cfg.service.admins[39], "admin39@example.org");
+    assert_int_equal(cfg.log.level, LOG_LEVEL_WARN);
+    config_free(&cfg);
+
+    char *big = malloc(10000);
+    snprintf(big, 10000, "[component]\nsecret = ");
+    size_t n = strlen(big);
+    memset(big + n, 'x', 9000);
+    snprintf(big + n + 9000, 10000 - n - 9000, "\njid = a.example\n");
+    expect_error(big, "2: line longer than 8191 characters");
+    free(big);
+}
+
 static void test_missing_file(void **state)
 {
     struct config cfg;
@@ -208,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_syntax_error_and_key_outside_section),
         cmocka_unit_test(test_indented_lines_are_keys_not_continuations),
+        cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
