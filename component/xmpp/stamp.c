@@ -19,8 +19,10 @@ void stamp_format(int64_t at_us, char out[STAMP_TEXT_MAX])
         snprintf(out, STAMP_TEXT_MAX, "1970-01-01T00:00:00.000Z");
         return;
     }
-    size_t n = strftime(out, STAMP_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, STAMP_TEXT_MAX - n, ".%03dZ", (int)(frac / 1000));
+    /* Four-digit years always (strftime's %Y writes year 1 as "1"). */
+    snprintf(out, STAMP_TEXT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(frac / 1000));
 }
 
 static int digits(const char *s, int n, int *out)
