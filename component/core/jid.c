@@ -63,7 +63,18 @@ static int prep_part(enum part_kind kind, const char *in, size_t n, char *out)
         rc = stringprep_xmpp_resourceprep(out, JID_PART_MAX + 1);
         break;
     }
-    return (rc == STRINGPREP_OK && out[0]) ? 0 : -1;
+    if (rc != STRINGPREP_OK || !out[0])
+        return -1;
+    /* Nameprep allows ASCII punctuation a domain must not hold ('@', '/',
+     * '<', space...); the ASCII characters left after the profiles follow
+     * the same rules as on the ASCII path (case is folded already). */
+    for (const unsigned char *c = (const unsigned char *)out; *c; c++)
+        if (*c < 0x80) {
+            char one[2] = {(char)*c, '\0'};
+            if (prep_ascii(kind, one, 1) < 0)
+                return -1;
+        }
+    return 0;
 }
 
 int jid_parse(const char *text, struct jid *out)
