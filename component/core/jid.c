@@ -94,6 +94,13 @@ int jid_parse(const char *text, struct jid *out)
         dom_len--; /* a trailing dot names the same domain (RFC 7622 3.2) */
     if (prep_part(PART_DOMAIN, dom, dom_len, out->domain) < 0)
         return -1;
+    /* No empty label: "a..b", ".a", and "a.." (one trailing dot is
+     * stripped above; a second would be stripped on the next parse, so
+     * the same text would not name the same JID twice). */
+    size_t dl = strlen(out->domain);
+    if (out->domain[0] == '.' || out->domain[dl - 1] == '.' ||
+        strstr(out->domain, ".."))
+        return -1;
     if (slash) {
         if (prep_part(PART_RESOURCE, slash + 1, strlen(slash + 1),
                       out->resource) < 0)

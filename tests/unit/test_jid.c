@@ -89,6 +89,20 @@ static void test_non_ascii_domain_keeps_ascii_rules(void **state)
     assert_int_equal(jid_parse("\xc3\xa9<b>@example.org", &j), -1);
 }
 
+/* Empty labels are refused: "a.." would lose one dot per parse (found by
+ * tests/fuzz: 'x@mrt..' printed as 'x@mrt.', which parses as 'x@mrt'). */
+static void test_empty_domain_labels(void **state)
+{
+    (void)state;
+    struct jid j;
+    assert_int_equal(jid_parse("x@mrt..", &j), -1);
+    assert_int_equal(jid_parse("x@a..b", &j), -1);
+    assert_int_equal(jid_parse(".example.org", &j), -1);
+    assert_int_equal(jid_parse("x@m\xc3\xbcnchen..example", &j), -1);
+    assert_int_equal(jid_parse("x@example.org.", &j), 0);
+    assert_string_equal(j.domain, "example.org");
+}
+
 static void test_prep_parts(void **state)
 {
     char out[JID_PART_MAX + 1];
@@ -121,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_invalid_jids),
         cmocka_unit_test(test_non_ascii_goes_through_stringprep),
         cmocka_unit_test(test_non_ascii_domain_keeps_ascii_rules),
+        cmocka_unit_test(test_empty_domain_labels),
         cmocka_unit_test(test_prep_parts),
         cmocka_unit_test(test_bare_equal),
     };
