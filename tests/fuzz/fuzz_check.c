@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <expat.h>
+#include <strophe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,16 +64,59 @@ static void keep_input(enum fuzz_known what)
     fclose(f);
 }
 
+static bool strict(void)
+{
+    const char *v = getenv("MUCDESK_FUZZ_STRICT");
+    return v && strcmp(v, "1") == 0;
+}
+
 void fuzz_known(enum fuzz_known what, const char *detail)
 {
-    const char *strict = getenv("MUCDESK_FUZZ_STRICT");
-    if (strict && strcmp(strict, "1") == 0)
+    if (strict())
         fuzz_fail("%s (known finding, strict mode): %s", known_names[what],
                   detail);
     if (known_seen[what]++ == 0)
         fprintf(stderr, "==FUZZ== known finding (reported, not fatal): %s: "
                         "%s\n", known_names[what], detail);
     keep_input(what);
+}
+
+bool fuzz_known_avoid(enum fuzz_known what, const char *detail)
+{
+    if (strict())
+        return false;
+    if (known_seen[what]++ == 0)
+        fprintf(stderr, "==FUZZ== known finding (reported, not fatal): %s: "
+                        "%s (not run)\n", known_names[what], detail);
+    keep_input(what);
+    return true;
+}
+
+size_t fuzz_stanza_depth(xmpp_stanza_t *st)
+{
+    size_t cap = 64, n = 0, max = 0;
+    struct item {
+        xmpp_stanza_t *node;
+        size_t d;
+    } *stack = malloc(cap * sizeof *stack);
+    if (!stack)
+        abort();
+    stack[n++] = (struct item){st, 1};
+    while (n) {
+        struct item it = stack[--n];
+        if (it.d > max)
+            max = it.d;
+        if (!xmpp_stanza_is_tag(it.node))
+            continue;
+        for (xmpp_stanza_t *c = xmpp_stanza_get_children(it.node); c;
+             c = xmpp_stanza_get_next(c)) {
+            if (n == cap && !(stack = realloc(stack, (cap *= 2) * sizeof *stack)))
+                abort();
+            stack[n++] = (struct item){c, it.d + 1};
+        }
+    }
+    free(stack);
+    return max;
 }
 
 unsigned long fuzz_known_count(enum fuzz_known what)

@@ -27,6 +27,11 @@ enum fuzz_known {
 void fuzz_set_input(const uint8_t *data, size_t size);
 /* Records a known finding (aborts in strict mode).  detail: for the log. */
 void fuzz_known(enum fuzz_known what, const char *detail);
+/* For a known defect that would crash the target itself (deep nesting):
+ * true if the input (or the part of it) must be skipped, reported once;
+ * in strict mode false (run it: a crash then says the fix has not
+ * landed). */
+bool fuzz_known_avoid(enum fuzz_known what, const char *detail);
 /* How many times each was seen in this process. */
 unsigned long fuzz_known_count(enum fuzz_known what);
 
@@ -84,6 +89,12 @@ int fuzz_xml_canonical(const char *s, size_t n, struct buf *out);
 
 /* Aborts with a message (libFuzzer saves the input). */
 void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Nesting depth of a parsed stanza (the stanza itself: 1), found without
+ * recursion. */
+#define FUZZ_KNOWN_DEPTH 2000     /* deeper: the known finding */
+struct _xmpp_stanza_t;
+size_t fuzz_stanza_depth(struct _xmpp_stanza_t *st);
 
 /* Case-insensitive search. */
 bool fuzz_contains(const void *hay, size_t n, const char *needle);

@@ -281,6 +281,15 @@ void world_send(struct world *w, enum world_sender sender, const char *xml,
             continue;
         if (w->stanzas++ >= MAX_STANZAS)
             break;
+        /* Deeper than the serialiser's recursion takes: the known finding
+         * (the copy below would recurse as deep, too). */
+        size_t depth = fuzz_stanza_depth(c);
+        if (depth > FUZZ_KNOWN_DEPTH) {
+            char detail[100];
+            snprintf(detail, sizeof detail, "a stanza %zu levels deep", depth);
+            if (fuzz_known_avoid(FUZZ_KNOWN_DEEP_NESTING, detail))
+                continue;
+        }
         /* A stanza of its own, as the stream parser hands it over. */
         xmpp_stanza_t *st = xmpp_stanza_copy(c);
         if (!st)
