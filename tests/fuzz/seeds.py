@@ -32,6 +32,8 @@ def disk(mode):
 
 
 def adhoc(node, to=D, fields=None, sid=None, action="execute", iid="c1"):
+    """An ad-hoc command; with fields and no session, the first request
+    carries the answers (as scripts do: action execute)."""
     form = ""
     if fields is not None:
         form = "<x xmlns='jabber:x:data' type='submit'>" + "".join(
@@ -117,33 +119,50 @@ STANZA = {
     "rating-flow": [st(AGENT1, msg(T1, "/rate")), st(ANN, msg(T1, "4/5 nice")),
                     st(ANN, "<message to='%s'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:mucdesk:rate-chat</value></field><field var='rating'><value>5</value></field><field var='comment'><value>great</value></field></x></message>" % T1)],
     "request-chat-form": [st(OUTSIDER, adhoc("request-chat", BILLING))],
-    "request-chat-complete": [st(OUTSIDER, adhoc("request-chat", BILLING, action="complete", fields={
+    "request-chat-complete": [st(OUTSIDER, adhoc("request-chat", BILLING, fields={
         "name": "Eve", "email": "eve@example.org", "question": ["line 1", "line 2"],
         "page": "https://shop.example/", "browser": "Mozilla/5.0"}))],
-    "request-chat-sales-prechat": [st(OUTSIDER, adhoc("request-chat", "sales@" + D, action="complete", fields={
+    "request-chat-sales-prechat": [st(OUTSIDER, adhoc("request-chat", "sales@" + D, fields={
         "name": "Eve", "email": "eve@example.org", "question": "order?", "order": "42",
         "plan": "pro", "newsletter": "1"}))],
     "chat-message-to-queue": [st(OUTSIDER, msg(BILLING, "I need help", typ="chat"))],
-    "resume-chat": [st(OUTSIDER, adhoc("resume-chat", action="complete", fields={"token": "0123456789abcdef0123456789abcdef01234567"}))],
-    "rate-chat": [st(BOB, adhoc("rate-chat", action="complete", fields={"ticket": "2", "token": "00", "rating": "3"}))],
+    "resume-chat": [st(OUTSIDER, adhoc("resume-chat", fields={"token": "0123456789abcdef0123456789abcdef01234567"}))],
+    "rate-chat": [st(BOB, adhoc("rate-chat", fields={"ticket": "2", "token": "00", "rating": "3"}))],
     "my-chats": [st(AGENT1, adhoc("my-chats")), st(SUP, adhoc("waiting"))],
-    "set-availability": [st(AGENT1, adhoc("set-availability", action="complete", fields={"availability": "busy"})),
-                         st(AGENT1, adhoc("set-availability", action="complete", fields={"availability": "available"}))],
-    "adhoc-observe": [st(SUP, adhoc("observe", action="complete", fields={"ticket": "2"}))],
-    "adhoc-close": [st(AGENT1, adhoc("close", action="complete", fields={"ticket": "1", "status": "resolved", "note": "done"}))],
+    "set-availability": [st(AGENT1, adhoc("set-availability", fields={"availability": "busy"})),
+                         st(AGENT1, adhoc("set-availability", fields={"availability": "available"}))],
+    "adhoc-observe": [st(SUP, adhoc("observe", fields={"ticket": "2"}))],
+    "adhoc-close": [st(AGENT1, adhoc("close", fields={"ticket": "1", "status": "resolved", "note": "done"}))],
     "adhoc-list": [st(ADMIN, "<iq type='get' id='i1' to='%s'><query xmlns='http://jabber.org/protocol/disco#items' node='%s'/></iq>" % (D, CMDS)),
                    st(ANN, "<iq type='get' id='i2' to='%s'><query xmlns='http://jabber.org/protocol/disco#items' node='%s'/></iq>" % (BILLING, CMDS))],
-    "queue-create": [st(ADMIN, adhoc("queue-create", action="complete", fields={
+    "queue-create": [st(ADMIN, adhoc("queue-create", fields={
         "queue": "support", "name": "Support", "strategy": "round-robin", "offer-timeout": "15",
         "hours": "mon-fri 09:00-17:00", "timezone": "Europe/Berlin", "prechat-fields": "x|boolean|X"}))],
     "queue-configure": [st(ADMIN, adhoc("queue-configure", action="execute")),
-                        st(ADMIN, adhoc("queue-configure", action="complete", fields={"queue": "billing", "strategy": "skills"}))],
-    "agent-add": [st(ADMIN, adhoc("agent-add", action="complete", fields={
+                        st(ADMIN, adhoc("queue-configure", fields={"queue": "billing", "strategy": "skills"}))],
+    "agent-add": [st(ADMIN, adhoc("agent-add", fields={
         "queue": "billing", "jid": "agent3@localhost", "role": "agent", "max-chats": "2", "skills": "en"}))],
-    "stats-search": [st(ADMIN, adhoc("stats", action="complete", fields={"period": "custom", "from": "2025-01-31", "to": "2025-02-01T10:00:00Z"})),
-                     st(SUP, adhoc("ticket-search", action="complete", fields={"text": "refund", "max": "10"}))],
-    "widget-snippet": [st(ADMIN, adhoc("widget-snippet", action="complete", fields={"queue": "billing"}))],
-    "purge-customer": [st(ADMIN, adhoc("purge-customer", action="complete", fields={"customer": "ann@anon.localhost", "confirm": "1"}))],
+    "stats-search": [st(ADMIN, adhoc("stats", fields={"period": "custom", "from": "2025-01-31", "to": "2025-02-01T10:00:00Z"})),
+                     st(SUP, adhoc("ticket-search", fields={"text": "refund", "max": "10"}))],
+    "widget-snippet": [st(ADMIN, adhoc("widget-snippet", fields={"queue": "billing"}))],
+    "purge-customer": [st(ADMIN, adhoc("purge-customer", fields={"customer": "ann@anon.localhost", "confirm": "1"}))],
+    "admin-directory": [
+        st(ADMIN, adhoc("queue-delete", fields={"queue": "sales"})),
+        st(ADMIN, adhoc("agent-remove", fields={"queue": "billing", "jid": "agent2@localhost"})),
+        st(ADMIN, adhoc("canned-edit", fields={"queue": "billing", "name": "bye", "action": "save", "text": ["Bye {customer}", "see you"]})),
+        st(ADMIN, adhoc("kb-edit", fields={"article": "", "action": "save", "title": "Refunds", "url": "https://kb.example/1", "body": "Five days."}))],
+    "staff-adhoc": [
+        st(AGENT1, adhoc("transcript", fields={"ticket": "1"})),
+        st(AGENT1, adhoc("note", fields={"ticket": "1", "text": ["a", "b"]})),
+        st(AGENT1, adhoc("time", fields={"ticket": "1", "action": "set", "minutes": "3"})),
+        st(AGENT1, adhoc("invite", fields={"ticket": "1", "jid": "agent2@localhost", "reason": "help"})),
+        st(SUP, adhoc("take", fields={"ticket": "2"})),
+        st(SUP, adhoc("visible", fields={"ticket": "1"})),
+        st(AGENT1, adhoc("canned", fields={"ticket": "1", "name": "hello"})),
+        st(AGENT1, adhoc("kb", fields={"ticket": "1", "query": "refund"}))],
+    "customer-adhoc-on-queue": [
+        st(ANN, adhoc("request-chat", BILLING, fields={"name": "Ann", "email": "ann@example.org", "question": "again"})),
+        st(BOB, adhoc("resume-chat", fields={"token": "37d0e1c80cd63fca0735278993b2402f16d2740a"}))],
     "plain-room-join-and-talk": [
         st(OUTSIDER, "<presence to='%s/Mal'>%s</presence>" % (LOUNGE, MUC)),
         st(OUTSIDER, msg(LOUNGE, "hi all")),

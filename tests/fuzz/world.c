@@ -121,8 +121,12 @@ void world_init(void)
     unlink(path);
     rmdir(dir);
     trace = getenv("MUCDESK_FUZZ_TRACE") != NULL;
-    log_setup(getenv("MUCDESK_FUZZ_LOG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR,
-              false, NULL);
+    /* The daemon's log only on demand (MUCDESK_FUZZ_LOG=1: everything, to
+     * stderr): a full disk, say, logs an error per stanza. */
+    if (getenv("MUCDESK_FUZZ_LOG"))
+        log_setup(LOG_LEVEL_DEBUG, false, NULL);
+    else
+        log_setup(LOG_LEVEL_ERROR, false, "/dev/null");
     /* Loaded once and kept: the desk's dlopen/dlclose per world then only
      * counts references (libFuzzer registers a module's counters at each
      * real load). */
