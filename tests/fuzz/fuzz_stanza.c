@@ -9,6 +9,8 @@
  *   't'        time passes: the rest is a number of seconds (default 1)
  *   'd'        the disk: the next byte '1' holds durability, '2' refuses
  *              appends (full), anything else makes it well again
+ *   'r'        queues and agents changed and reloaded: the next byte
+ *              (modulo 6) says how (world.h, world_directory)
  * Any other first byte is a stanza from sender (byte % 8). */
 #include "build-config.h"
 
@@ -38,6 +40,10 @@ static void record(struct world *w, const char *r, size_t n)
         for (size_t i = 1; i < n && i < 8 && r[i] >= '0' && r[i] <= '9'; i++)
             s = s * 10 + (unsigned long)(r[i] - '0');
         world_advance(w, (s ? s : 1) * 1000);
+        return;
+    }
+    if (op == 'r') {
+        world_directory(w, n > 1 ? (unsigned char)r[1] - '0' : 0);
         return;
     }
     if (op == 'd') {

@@ -31,6 +31,10 @@ def disk(mode):
     return b"d" + mode.encode()
 
 
+def reload(variant):
+    return b"r" + str(variant).encode()
+
+
 def adhoc(node, to=D, fields=None, sid=None, action="execute", iid="c1"):
     """An ad-hoc command; with fields and no session, the first request
     carries the answers (as scripts do: action execute)."""
@@ -194,6 +198,12 @@ STANZA = {
                       st(OUTSIDER, "<iq type='get' id='t' to='ticket-9@%s'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>" % D)],
     "slow-disk": [disk("1"), st(ANN, msg(T1, "held")), wait(1), disk("0"), wait(1)],
     "full-disk": [disk("2"), st(ANN, msg(T1, "refused")), st(OUTSIDER, msg(BILLING, "help", typ="chat")), disk("0")],
+    "reload-agent-removed": [reload(1), st(AGENT2, msg(T2, "/accept 2"))],
+    "reload-observer-removed": [reload(2), st(SUP, msg(T1, "/visible")), st(ANN, msg(T1, "still there?")),
+                                st(ANN, "<iq type='get' id='d1' to='%s'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>" % T1)],
+    "reload-moved": [reload(3), wait(21), st(AGENT1, msg(T1, "/close queued billing"))],
+    "reload-queue-deleted": [reload(4), wait(5), st(OUTSIDER, msg("sales@" + D, "help?", typ="chat"))],
+    "reload-bad-plugin": [reload(5), st(OUTSIDER, msg(BILLING, "anyone?", typ="chat")), reload(0)],
     "unknown-iq": [st(ANN, "<iq type='get' id='u' to='%s'><foo xmlns='urn:unknown'/></iq>" % T1),
                    st(ANN, "<iq type='result' id='u2' to='%s'/>" % D)],
 }

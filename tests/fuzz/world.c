@@ -86,6 +86,64 @@ static const char *const t_canned[] = {
     "billing", "refund", "Refunds take 5 days: {name}, ticket {ticket}.",
 };
 
+/* Changes of the directory made elsewhere (mucdeskctl, psql), read by a
+ * reload: world_directory(). */
+static const char *const t_version2[] = {"2"};
+static const char *const t_agents_no_agent2[] = {
+    "billing", "agent1@localhost", "agent", "1", "en,refunds",
+    "billing", "sup@localhost", "supervisor", "0", "",
+};
+static const char *const t_agents_no_sup[] = {
+    "billing", "agent1@localhost", "agent", "1", "en,refunds",
+    "billing", "agent2@localhost", "agent", "3", "fr",
+    "sales", "agent2@localhost", "agent", "2", "",
+};
+static const char *const t_agents_moved[] = {
+    "billing", "agent2@localhost", "agent", "3", "fr",
+    "billing", "sup@localhost", "agent", "2", "en",
+    "sales", "agent1@localhost", "supervisor", "5", "refunds",
+};
+static const char *const t_queues_changed[] = {
+    "billing", "Billing & Co", "skills", "5", "30", NULL, NULL,
+    "topic|list-single|Topic|required|a,b", "mon-sun 00:00-24:00", "UTC",
+    "Closed", "t",
+};
+static const char *const t_queues_badplugin[] = {
+    "billing", "Billing", "no-such-plugin", "20", "240", "Hi", NULL, "", "",
+    "Mars/Olympus", NULL, "f",
+    "sales", "Sales", "round-robin", "30", "600", NULL, NULL, "", "", "UTC",
+    NULL, "f",
+};
+
+static void set_directory(int variant)
+{
+    fake_pq_set_table("FROM desk_directory", 1, 1,
+                      variant ? t_version2 : t_version);
+    fake_pq_set_table("FROM queues", 12, 2, t_queues);
+    fake_pq_set_table("FROM agents", 5, 4, t_agents);
+    fake_pq_set_table("FROM canned_responses", 3, 2, t_canned);
+    switch (variant) {
+    case 1:
+        fake_pq_set_table("FROM agents", 5, 2, t_agents_no_agent2);
+        break;
+    case 2:
+        fake_pq_set_table("FROM agents", 5, 3, t_agents_no_sup);
+        break;
+    case 3:
+        fake_pq_set_table("FROM agents", 5, 3, t_agents_moved);
+        break;
+    case 4: /* sales deleted, billing reconfigured */
+        fake_pq_set_table("FROM queues", 12, 1, t_queues_changed);
+        fake_pq_set_table("FROM canned_responses", 3, 0, t_canned);
+        break;
+    case 5:
+        fake_pq_set_table("FROM queues", 12, 2, t_queues_badplugin);
+        break;
+    default:
+        break;
+    }
+}
+
 static void write_config(const char *dir, char *path, size_t size)
 {
     snprintf(path, size, "%s/mucdesk.conf", dir);
@@ -137,10 +195,6 @@ void world_init(void)
         if (!dlopen(path, RTLD_NOW | RTLD_LOCAL))
             fuzz_fail("cannot load %s: %s", path, dlerror());
     }
-    fake_pq_set_table("FROM desk_directory", 1, 1, t_version);
-    fake_pq_set_table("FROM queues", 12, 2, t_queues);
-    fake_pq_set_table("FROM agents", 5, 4, t_agents);
-    fake_pq_set_table("FROM canned_responses", 3, 2, t_canned);
     static const char *const none[1] = {NULL};
     fake_pq_set_table("FROM muc_rooms", 17, 0, none);
     fake_pq_set_table("FROM muc_affiliations", 4, 0, none);
@@ -346,6 +400,15 @@ void world_disk(struct world *w, int hold, int refuse)
     fake_archive_refuse(fake_archive(), refuse != 0);
 }
 
+void world_directory(struct world *w, int variant)
+{
+    struct muc_occupant *before = observer(w);
+    set_directory(variant < 0 ? 0 : variant % WORLD_DIRECTORIES);
+    service_reload(w->svc);
+    end_turn(w, 0);
+    check_output(w, before);
+}
+
 void world_set_input(struct world *w, const uint8_t *data, size_t size)
 {
     w->input = data;
@@ -416,6 +479,7 @@ struct world *world_new(void)
     if (!w)
         abort();
     fake_rand_seed(0x6d75636465736bULL);
+    set_directory(0);
     w->loop = loop_new();
     if (!w->loop)
         fuzz_fail("loop_new");

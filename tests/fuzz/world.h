@@ -57,6 +57,13 @@ void world_say(struct world *w, enum world_sender sender, const char *room,
                const char *body, size_t len);
 /* Lets ms of time pass (timers fire), then checks the output. */
 void world_advance(struct world *w, uint64_t ms);
+/* The queues and agents changed in the database and were reloaded
+ * (SIGHUP): 0 as built; 1 agent2 removed; 2 sup removed (the observer);
+ * 3 agents moved between queues and roles; 4 sales deleted and billing
+ * reconfigured (skills, hours, pre-chat fields); 5 a strategy that does
+ * not load and a time zone that does not exist. */
+#define WORLD_DIRECTORIES 6
+void world_directory(struct world *w, int variant);
 /* A slow disk (durability held) or a full one (appends refused). */
 void world_disk(struct world *w, int hold, int refuse);
 
