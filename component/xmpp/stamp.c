@@ -19,10 +19,15 @@ void stamp_format(int64_t at_us, char out[STAMP_TEXT_MAX])
         snprintf(out, STAMP_TEXT_MAX, "1970-01-01T00:00:00.000Z");
         return;
     }
-    /* Four-digit years always (strftime's %Y writes year 1 as "1"). */
-    snprintf(out, STAMP_TEXT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(frac / 1000));
+    /* Four-digit years always (strftime's %Y writes year 1 as "1");
+     * XEP-0082 has no others.  The ranges also show the compiler that the
+     * text fits. */
+    int year = tm.tm_year + 1900;
+    unsigned y = year < 0 ? 0u : year > 9999 ? 9999u : (unsigned)year;
+    snprintf(out, STAMP_TEXT_MAX, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", y,
+             (unsigned)tm.tm_mon % 12 + 1, (unsigned)tm.tm_mday % 32,
+             (unsigned)tm.tm_hour % 24, (unsigned)tm.tm_min % 60,
+             (unsigned)tm.tm_sec % 61, (unsigned)(frac / 1000) % 1000);
 }
 
 static int digits(const char *s, int n, int *out)
