@@ -565,12 +565,15 @@ static struct ticket_rec *ticket_find(struct archive *a, int64_t id)
     return NULL;
 }
 
-/* The checks PostgreSQL's tickets table would make (NOT NULL queue, the
- * priority and rating ranges): a snapshot it would refuse is a bug. */
+/* The checks PostgreSQL's tickets table would make (sql/001_init.sql: NOT
+ * NULL queue, the priority, rating and chat_seconds ranges; 0 stands for
+ * the default priority and for no rating): a snapshot it would refuse is
+ * a bug. */
 static void ticket_check(const struct store_ticket *t)
 {
     if (!t->queue || t->priority < 0 || t->priority > 5 || t->rating < 0 ||
-        t->rating > 5 || (unsigned)t->status > TICKET_RESOLVED)
+        t->rating > 5 || (unsigned)t->status > TICKET_RESOLVED ||
+        t->chat_seconds < 0)
         fuzz_fail("ticket snapshot the tickets table refuses: id %lld queue "
                   "%s priority %d rating %d", (long long)t->id,
                   t->queue ? t->queue : "(null)", t->priority, t->rating);
