@@ -226,9 +226,27 @@ struct leak_check {
     size_t count;
 };
 
+/* A component may only send from its own domain (Prosody and ejabberd
+ * close the whole component stream on anything else: invalid-from), and
+ * every stanza it sends is addressed to someone. */
+static void check_addresses(const struct fuzz_stanza *st)
+{
+    const char *from = st->from;
+    const char *at = strchr(from, '@');
+    const char *dom = at ? at + 1 : from;
+    size_t n = strcspn(dom, "/");
+    if (n != strlen(D) || strncmp(dom, D, n) != 0 || (at && at == from))
+        fuzz_fail("a stanza from '%s', outside " D " (the server would "
+                  "close the component's stream): %.*s", from, (int)st->len,
+                  st->text);
+    if (!st->to[0])
+        fuzz_fail("a stanza without 'to': %.*s", (int)st->len, st->text);
+}
+
 static void leak_stanza(void *ud, const struct fuzz_stanza *st)
 {
     struct leak_check *lc = ud;
+    check_addresses(st);
     if (!lc->count || is_staff(st->to))
         return;
     for (size_t i = 0; i < lc->count; i++) {

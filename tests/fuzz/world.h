@@ -13,8 +13,10 @@
  * Stanzas are then fed from one of the senders below (their `from` set as
  * the XMPP server would).  After every stanza and every step of time the
  * checks run on everything the service wrote: well-formed XML 1.0 UTF-8
- * (fuzz_check_output), and nothing that names the invisible observer to
- * anyone but staff while the observer is invisible. */
+ * (fuzz_check_output); every stanza from the service's domain (else the
+ * server closes the component stream) and addressed to someone; and
+ * nothing that names the invisible observer to anyone but staff while the
+ * observer is invisible. */
 #ifndef MUCDESK_FUZZ_WORLD_H
 #define MUCDESK_FUZZ_WORLD_H
 
