@@ -2,6 +2,7 @@
  * (xmpp/form.c). */
 #include "cmocka_prelude.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "xmpp/form.h"
@@ -51,6 +52,19 @@ static void test_stamp_early_years(void **state)
     int64_t back;
     assert_int_equal(stamp_parse(text, &back), 0);
     assert_int_equal(back, us);
+    /* Instants XEP-0082 cannot write (before year 0, after 9999) print as
+     * the nearest it can (found by tests/fuzz: an offset took year 0 into
+     * year -1, printed as December of year 0). */
+    assert_int_equal(stamp_parse("0000-01-01T00:00:00+01:00", &us), 0);
+    stamp_format(us, text);
+    assert_string_equal(text, "0000-01-01T00:00:00.000Z");
+    stamp_format(INT64_MIN, text);
+    assert_string_equal(text, "0000-01-01T00:00:00.000Z");
+    assert_int_equal(stamp_parse("9999-12-31T23:59:59.9999-01:00", &us), 0);
+    stamp_format(us, text);
+    assert_string_equal(text, "9999-12-31T23:59:59.999Z");
+    stamp_format(INT64_MAX, text);
+    assert_string_equal(text, "9999-12-31T23:59:59.999Z");
 }
 
 static void test_form_read_write(void **state)
