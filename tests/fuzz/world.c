@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/jid.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "fake.h"
@@ -325,11 +326,29 @@ static xmpp_stanza_t *parse(struct world *w, const char *xml, size_t len)
     return st;
 }
 
+/* What the XMPP server does before a stanza reaches the component: it
+ * prepares `to` (RFC 7622, as Prosody's stanza router does) and routes
+ * only stanzas for the component's domain to it; it stamps `from` with
+ * the sender's address.  False: the component would never see it. */
+static bool route_as_server(xmpp_stanza_t *st, enum world_sender sender)
+{
+    const char *to = xmpp_stanza_get_to(st);
+    static struct jid j;
+    static char prepped[JID_TEXT_MAX + 1];
+    if (!to || jid_parse(to, &j) < 0 || strcmp(j.domain, D) != 0 ||
+        jid_full_text(&j, prepped, sizeof prepped) < 0)
+        return false;
+    xmpp_stanza_set_to(st, prepped);
+    xmpp_stanza_set_from(st, sender_jid[sender]);
+    return true;
+}
+
 static void dispatch(struct world *w, enum world_sender sender,
                      xmpp_stanza_t *st)
 {
+    if (!route_as_server(st, sender))
+        return;
     struct muc_occupant *before = observer(w);
-    xmpp_stanza_set_from(st, sender_jid[sender]);
     if (trace) {
         char *text;
         size_t n;

@@ -48,10 +48,11 @@ void world_free(struct world *w);
  * input itself spells out (a customer may type "Watcher"). */
 void world_set_input(struct world *w, const uint8_t *data, size_t size);
 
-/* Parses xml[0..len) (one stanza, or several in a row), sets `from` as
- * the server would for `sender`, dispatches it, ends the turn and checks
- * the output.  Unparsable text is dropped (the server would close the
- * client's stream), as is anything beyond max_stanzas stanzas. */
+/* Parses xml[0..len) (one stanza, or several in a row), does what the
+ * XMPP server does (prepares `to`, stamps `from` for `sender`, routes only
+ * stanzas for our domain), dispatches it, ends the turn and checks the
+ * output.  Unparsable text is dropped (the server would close the client's
+ * stream), as is anything beyond MAX_STANZAS stanzas per input. */
 void world_send(struct world *w, enum world_sender sender, const char *xml,
                 size_t len);
 /* Groupchat message with this body from `sender` into room@D. */
