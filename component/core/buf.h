@@ -31,7 +31,8 @@ void buf_append_str(struct buf *b, const char *s);
 void buf_append_char(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Shortens the buffer to n bytes (n <= len): drops a half-written part. */
 void buf_truncate(struct buf *b, size_t n);
 /* Removes the first n bytes (n <= len). */

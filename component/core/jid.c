@@ -63,7 +63,18 @@ static int prep_part(enum part_kind kind, const char *in, size_t n, char *out)
         rc = stringprep_xmpp_resourceprep(out, JID_PART_MAX + 1);
         break;
     }
-    return (rc == STRINGPREP_OK && out[0]) ? 0 : -1;
+    if (rc != STRINGPREP_OK || !out[0])
+        return -1;
+    /* Nameprep allows ASCII punctuation a domain must not hold ('@', '/',
+     * '<', space...); the ASCII characters left after the profiles follow
+     * the same rules as on the ASCII path (case is folded already). */
+    for (const unsigned char *c = (const unsigned char *)out; *c; c++)
+        if (*c < 0x80) {
+            char one[2] = {(char)*c, '\0'};
+            if (prep_ascii(kind, one, 1) < 0)
+                return -1;
+        }
+    return 0;
 }
 
 int jid_parse(const char *text, struct jid *out)
@@ -82,6 +93,13 @@ int jid_parse(const char *text, struct jid *out)
     if (dom_len > 1 && dom[dom_len - 1] == '.')
         dom_len--; /* a trailing dot names the same domain (RFC 7622 3.2) */
     if (prep_part(PART_DOMAIN, dom, dom_len, out->domain) < 0)
+        return -1;
+    /* No empty label: "a..b", ".a", and "a.." (one trailing dot is
+     * stripped above; a second would be stripped on the next parse, so
+     * the same text would not name the same JID twice). */
+    size_t dl = strlen(out->domain);
+    if (out->domain[0] == '.' || out->domain[dl - 1] == '.' ||
+        strstr(out->domain, ".."))
         return -1;
     if (slash) {
         if (prep_part(PART_RESOURCE, slash + 1, strlen(slash + 1),

@@ -56,6 +56,12 @@ uint64_t loop_clock_ms(void);
 /* Runs until loop_stop() is called during the run (it may be run again
  * afterwards: tests do).  Returns 0, or -1 if epoll failed. */
 int loop_run(struct loop *loop);
+/* Tests and fuzz targets: moves this loop's clock ms forward without
+ * waiting, running the timers due on the way (each at its own time) and
+ * the turn hooks, as loop_run would; no I/O is polled.  Until the hooks
+ * report no more work.  Not for a loop that loop_run drives (which reads
+ * the real clock again). */
+void loop_advance(struct loop *loop, uint64_t ms);
 /* Makes loop_run return after the current turn (turn hooks still run). */
 void loop_stop(struct loop *loop);
 bool loop_stopping(const struct loop *loop);

@@ -6,8 +6,19 @@
 #include <string.h>
 #include <time.h>
 
+/* The instants XEP-0082 can write: 0000-01-01T00:00:00Z up to the last
+ * microsecond of 9999. */
+#define STAMP_MIN_US (-62167219200LL * 1000000)
+#define STAMP_MAX_US (253402300800LL * 1000000 - 1)
+
 void stamp_format(int64_t at_us, char out[STAMP_TEXT_MAX])
 {
+    /* Outside (a client's offset can take year 0 into year -1): the
+     * nearest instant it can write. */
+    if (at_us < STAMP_MIN_US)
+        at_us = STAMP_MIN_US;
+    if (at_us > STAMP_MAX_US)
+        at_us = STAMP_MAX_US;
     time_t secs = (time_t)(at_us / 1000000);
     int64_t frac = at_us % 1000000;
     if (frac < 0) {
@@ -19,8 +30,13 @@ void stamp_format(int64_t at_us, char out[STAMP_TEXT_MAX])
         snprintf(out, STAMP_TEXT_MAX, "1970-01-01T00:00:00.000Z");
         return;
     }
-    size_t n = strftime(out, STAMP_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, STAMP_TEXT_MAX - n, ".%03dZ", (int)(frac / 1000));
+    /* Four-digit years always (strftime's %Y writes year 1 as "1").  The
+     * ranges show the compiler that the text fits. */
+    unsigned y = (unsigned)(tm.tm_year + 1900) % 10000;
+    snprintf(out, STAMP_TEXT_MAX, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ", y,
+             (unsigned)tm.tm_mon % 12 + 1, (unsigned)tm.tm_mday % 32,
+             (unsigned)tm.tm_hour % 24, (unsigned)tm.tm_min % 60,
+             (unsigned)tm.tm_sec % 61, (unsigned)(frac / 1000) % 1000);
 }
 
 static int digits(const char *s, int n, int *out)

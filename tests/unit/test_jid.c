@@ -71,6 +71,38 @@ static void test_non_ascii_goes_through_stringprep(void **state)
     assert_int_equal(jid_parse("a\xc2\xa0" "b@example.org", &j), -1);
 }
 
+/* A domain with a non-ASCII character goes through nameprep, which allows
+ * ASCII punctuation: the characters the ASCII path refuses ('@', '<',
+ * space...) must be refused there too (found by tests/fuzz: "a@b@münchen"
+ * parsed with the domain "b@münchen"). */
+static void test_non_ascii_domain_keeps_ascii_rules(void **state)
+{
+    (void)state;
+    struct jid j;
+    assert_int_equal(jid_parse("a@b@m\xc3\xbcnchen.example", &j), -1);
+    assert_int_equal(jid_parse("m\xc3\xbcnchen.example<x>", &j), -1);
+    assert_int_equal(jid_parse("m\xc3\xbcn chen.example", &j), -1);
+    assert_int_equal(jid_parse("m\xc3\xbcnchen.example:5222", &j), -1);
+    assert_int_equal(jid_parse("ann@M\xc3\x9cnchen.example/r", &j), 0);
+    assert_string_equal(j.domain, "m\xc3\xbcnchen.example");
+    /* and a local part through nodeprep keeps its own */
+    assert_int_equal(jid_parse("\xc3\xa9<b>@example.org", &j), -1);
+}
+
+/* Empty labels are refused: "a.." would lose one dot per parse (found by
+ * tests/fuzz: 'x@mrt..' printed as 'x@mrt.', which parses as 'x@mrt'). */
+static void test_empty_domain_labels(void **state)
+{
+    (void)state;
+    struct jid j;
+    assert_int_equal(jid_parse("x@mrt..", &j), -1);
+    assert_int_equal(jid_parse("x@a..b", &j), -1);
+    assert_int_equal(jid_parse(".example.org", &j), -1);
+    assert_int_equal(jid_parse("x@m\xc3\xbcnchen..example", &j), -1);
+    assert_int_equal(jid_parse("x@example.org.", &j), 0);
+    assert_string_equal(j.domain, "example.org");
+}
+
 static void test_prep_parts(void **state)
 {
     char out[JID_PART_MAX + 1];
@@ -102,6 +134,8 @@ int main(void)
         cmocka_unit_test(test_resource_may_contain_at_and_slash),
         cmocka_unit_test(test_invalid_jids),
         cmocka_unit_test(test_non_ascii_goes_through_stringprep),
+        cmocka_unit_test(test_non_ascii_domain_keeps_ascii_rules),
+        cmocka_unit_test(test_empty_domain_labels),
         cmocka_unit_test(test_prep_parts),
         cmocka_unit_test(test_bare_equal),
     };

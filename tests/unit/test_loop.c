@@ -151,10 +151,65 @@ static void test_turn_hook_keeps_loop_polling(void **state)
     loop_free(h.loop);
 }
 
+/* loop_advance: virtual time for tests and fuzz targets. */
+struct advance {
+    struct loop *loop;
+    uint64_t start;
+    uint64_t at[8];
+    int n;
+    int turns;
+};
+
+static void at_due(void *ud)
+{
+    struct advance *a = ud;
+    a->at[a->n++] = loop_now(a->loop) - a->start;
+}
+
+static void at_due_then_more(void *ud)
+{
+    struct advance *a = ud;
+    at_due(ud);
+    /* Counts from its own due time, not from where the advance ends. */
+    loop_timer_add(a->loop, 5, at_due, a, NULL);
+}
+
+static bool count_turn(void *ud)
+{
+    ((struct advance *)ud)->turns++;
+    return false;
+}
+
+static void test_advance_runs_timers_at_their_time(void **state)
+{
+    (void)state;
+    struct advance a = {0};
+    a.loop = loop_new();
+    a.start = loop_now(a.loop);
+    assert_int_equal(loop_turn_hook_add(a.loop, count_turn, &a), 0);
+    loop_timer_add(a.loop, 20, at_due_then_more, &a, NULL);
+    loop_timer_add(a.loop, 10, at_due, &a, NULL);
+    loop_timer_add(a.loop, 1000, at_due, &a, NULL);
+    loop_advance(a.loop, 30);
+    assert_int_equal(a.n, 3);
+    assert_int_equal(a.at[0], 10);
+    assert_int_equal(a.at[1], 20);
+    assert_int_equal(a.at[2], 25);
+    assert_int_equal(loop_now(a.loop) - a.start, 30);
+    assert_true(a.turns >= 3);
+    loop_advance(a.loop, 0); /* a turn, nothing due */
+    assert_int_equal(a.n, 3);
+    loop_advance(a.loop, 970);
+    assert_int_equal(a.n, 4);
+    assert_int_equal(a.at[3], 1000);
+    loop_free(a.loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timers_fire_in_due_order),
+        cmocka_unit_test(test_advance_runs_timers_at_their_time),
         cmocka_unit_test(test_cancel_runs_finalizer_not_callback),
         cmocka_unit_test(test_many_timers_heap),
         cmocka_unit_test(test_descriptor_readiness),

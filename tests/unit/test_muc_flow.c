@@ -960,6 +960,32 @@ static void test_mam_renders_archive_pages(void **state)
     f.archive.answer(f.archive.answer_ud, &empty);
 }
 
+/* <history seconds='N'/> with more seconds than there have been since
+ * 1970 asks for everything (found by tests/fuzz: the product overflowed). */
+static void test_history_seconds_out_of_range(void **state)
+{
+    (void)state;
+    create_plain_room("past");
+    sendf("<message type='groupchat' from='admin@localhost/a' "
+          "to='past@support.localhost' id='m1'><body>old news</body></message>");
+    make_durable(&f.archive, f.archive.appended);
+    const char *out = sendf(
+        "<presence from='bob@localhost/b' to='past@support.localhost/bob'><x "
+        "xmlns='http://jabber.org/protocol/muc'><history "
+        "seconds='9999999999999'/></x></presence>");
+    assert_non_null(strstr(out, "<body>old news</body>"));
+    out = sendf("<presence from='eve@localhost/e' "
+                "to='past@support.localhost/eve'><x "
+                "xmlns='http://jabber.org/protocol/muc'><history "
+                "seconds='9223372036854775807'/></x></presence>");
+    assert_non_null(strstr(out, "<body>old news</body>"));
+    out = sendf("<presence from='joe@localhost/j' "
+                "to='past@support.localhost/joe'><x "
+                "xmlns='http://jabber.org/protocol/muc'><history "
+                "seconds='0'/></x></presence>");
+    assert_null(strstr(out, "<body>old news</body>"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -977,6 +1003,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_desk_api_additions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_says_332, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mam_renders_archive_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_seconds_out_of_range, setup, teardown),
     };
     return cmocka_run_group_tests_name("muc_flow", tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
  * (xmpp/form.c). */
 #include "cmocka_prelude.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "xmpp/form.h"
@@ -32,6 +33,38 @@ static void test_stamp_roundtrip(void **state)
     assert_int_equal(stamp_parse("2023-11-14T22:13:20", &us), -1);
     assert_int_equal(stamp_parse("2023-11-14T22:13:20.Z", &us), -1);
     assert_int_equal(stamp_parse("", &us), -1);
+}
+
+/* Years before 1000 keep four digits, so that what a client sent
+ * (MAM start, history since) prints in a form stamp_parse reads back
+ * (found by tests/fuzz: year 1 printed as "1-01-01..."). */
+static void test_stamp_early_years(void **state)
+{
+    (void)state;
+    int64_t us;
+    char text[STAMP_TEXT_MAX];
+    assert_int_equal(stamp_parse("0001-01-01T00:00:00Z", &us), 0);
+    stamp_format(us, text);
+    assert_string_equal(text, "0001-01-01T00:00:00.000Z");
+    assert_int_equal(stamp_parse("0999-12-31T23:59:59.5Z", &us), 0);
+    stamp_format(us, text);
+    assert_string_equal(text, "0999-12-31T23:59:59.500Z");
+    int64_t back;
+    assert_int_equal(stamp_parse(text, &back), 0);
+    assert_int_equal(back, us);
+    /* Instants XEP-0082 cannot write (before year 0, after 9999) print as
+     * the nearest it can (found by tests/fuzz: an offset took year 0 into
+     * year -1, printed as December of year 0). */
+    assert_int_equal(stamp_parse("0000-01-01T00:00:00+01:00", &us), 0);
+    stamp_format(us, text);
+    assert_string_equal(text, "0000-01-01T00:00:00.000Z");
+    stamp_format(INT64_MIN, text);
+    assert_string_equal(text, "0000-01-01T00:00:00.000Z");
+    assert_int_equal(stamp_parse("9999-12-31T23:59:59.9999-01:00", &us), 0);
+    stamp_format(us, text);
+    assert_string_equal(text, "9999-12-31T23:59:59.999Z");
+    stamp_format(INT64_MAX, text);
+    assert_string_equal(text, "9999-12-31T23:59:59.999Z");
 }
 
 static void test_form_read_write(void **state)
@@ -80,6 +113,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stamp_roundtrip),
+        cmocka_unit_test(test_stamp_early_years),
         cmocka_unit_test(test_form_read_write),
     };
     return cmocka_run_group_tests_name("stamp_form", tests, NULL, NULL);
