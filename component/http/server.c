@@ -493,6 +493,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     return MHD_NO;
 }
 
+/* libmicrohttpd's own messages: fmt is its format string, passed on. */
+__attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;

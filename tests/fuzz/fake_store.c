@@ -24,6 +24,7 @@
 #include "fuzz_check.h"
 #include "store/archive.h"
 #include "store/db.h"
+#include "store/lease.h"
 #include "store/tickets.h"
 
 struct event {
@@ -193,6 +194,14 @@ void store_free(struct store *store)
 bool store_connected(const struct store *store)
 {
     return store->started;
+}
+
+size_t store_queue_depth(const struct store *store)
+{
+    size_t n = 0;
+    for (const struct store_op *op = store->ops_head; op; op = op->next)
+        n++;
+    return n;
 }
 
 bool store_connection_lost(PGconn *conn)
@@ -681,4 +690,41 @@ static bool archive_turn(void *ud)
         more = true;
     }
     return more;
+}
+
+/* ---- the [ha] lease: the world runs standalone ---------------------------------- */
+
+/* The world's configuration has no [ha] section, so service.c never asks
+ * for a lease; these keep store/lease.c (and the libpq it needs) out of
+ * the link.  A lease asked for anyway fails, as without memory. */
+struct lease *lease_new(struct loop *loop, const struct lease_config *cfg,
+                        const struct lease_events *events)
+{
+    (void)loop;
+    (void)cfg;
+    (void)events;
+    return NULL;
+}
+
+int lease_start(struct lease *l)
+{
+    (void)l;
+    return -1;
+}
+
+void lease_free(struct lease *l)
+{
+    (void)l;
+}
+
+bool lease_valid(const struct lease *l)
+{
+    (void)l;
+    return false;
+}
+
+int lease_backend_pid(const struct lease *l)
+{
+    (void)l;
+    return 0;
 }
