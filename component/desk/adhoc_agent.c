@@ -153,10 +153,10 @@ static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
         s->busy = busy;
         log_info(LOG, "%s is now %s", st->asker, v);
         /* Offers wait for nobody who is busy; freed capacity routes. */
-        if (busy && s->offer)
-            desk_offer_withdraw(s->offer, false);
-        desk_routing_staff_changed(d, s, false);
-        desk_route_pending(d);
+        desk_events_emit(d, &(struct desk_event){
+                                .kind = DESK_EV_AGENT_STATE,
+                                .actor = s->jid,
+                                .agent_state = {s, busy}});
     }
     adhoc_note(st, "info", busy ? "You are busy: no new chats are offered "
                                   "to you."

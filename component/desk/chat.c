@@ -240,7 +240,9 @@ int desk_chat_rate(struct desk_chat *c, int rating, const char *comment,
              c->rating_comment ? c->rating_comment : "");
     desk_chat_event(c, ARCHIVE_RATING, actor, NULL, body, false);
     log_info(LOG, "ticket %lld: rated %d", (long long)c->id, rating);
-    desk_plugin_event(c, MUCDESK_EVENT_RATED, actor);
+    desk_events_emit(c->desk, &(struct desk_event){
+                                  .kind = DESK_EV_RATED, .chat = c,
+                                  .actor = actor, .rated = {rating}});
     return 0;
 }
 
@@ -319,7 +321,8 @@ void desk_chat_free(struct desk_chat *c)
     if (!c)
         return;
     struct desk *d = c->desk;
-    desk_offer_withdraw(c, false);
+    desk_events_emit(d, &(struct desk_event){.kind = DESK_EV_CHAT_GONE,
+                                             .chat = c});
     desk_wait_remove(c);
     loop_timer_cancel(d->loop, c->skip_timer);
     loop_timer_cancel(d->loop, c->grace_timer);
@@ -685,13 +688,13 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     desk_limits_chat_created(c);
     log_info(LOG, "ticket %lld: new chat in %s%s", (long long)c->id, q->name,
              c->held ? " (held until the customer enters)" : "");
-    d->counters.chats_created++;
-    desk_plugin_event(c, MUCDESK_EVENT_CREATED, bare);
     if (!c->held) {
         start_waiting_timers(c, q);
         announce_new(c, q);
-        desk_route(q);
     }
+    desk_events_emit(d, &(struct desk_event){
+                            .kind = DESK_EV_REQUESTED, .chat = c,
+                            .actor = bare, .requested = {q, c->held}});
     *out = c;
     return 0;
 oom:
@@ -768,15 +771,15 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
     struct desk_queue *q = c->waiting_in ? c->waiting_in
                                          : desk_queue_find(d, c->queue);
     desk_limits_chat_unqueued(c); /* taken: no phantom any more */
-    desk_offer_withdraw(c, false);
-    bool transfer = c->state == DESK_CHAT_ACTIVE;
+    struct desk_ev_accepted ev = {q, agent, c->state == DESK_CHAT_ACTIVE,
+                                  c->waiting_in != NULL, 0};
+    bool transfer = ev.transfer;
     if (transfer)
         owner_release(c);
     if (c->waiting_in) {
         struct desk_queue *wq = c->waiting_in;
-        uint64_t waited = loop_now(d->loop) - c->enqueued_ms;
-        desk_rolling_add(&wq->waits, (double)waited / 1000.0);
-        desk_count_accepted(d, waited);
+        ev.waited_ms = loop_now(d->loop) - c->enqueued_ms;
+        desk_rolling_add(&wq->waits, (double)ev.waited_ms / 1000.0);
         desk_wait_remove(c);
     }
     loop_timer_cancel(d->loop, c->announce_timer);
@@ -802,11 +805,9 @@ void desk_chat_accept(struct desk_chat *c, const char *agent, const char *nick)
     desk_chat_event(c, ARCHIVE_STATUS, agent, nick, body, false);
     log_info(LOG, "ticket %lld: %s by %s", (long long)c->id,
              transfer ? "taken" : "accepted", agent);
-    desk_plugin_event(c, MUCDESK_EVENT_ACCEPTED, agent);
-    if (q) {
-        desk_push_positions(q, false);
-        desk_route(q);
-    }
+    desk_events_emit(d, &(struct desk_event){.kind = DESK_EV_ACCEPTED,
+                                             .chat = c, .actor = agent,
+                                             .accepted = ev});
 }
 
 void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
@@ -814,7 +815,6 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
 {
     struct desk *d = c->desk;
     struct desk_queue *old = desk_queue_find(d, c->queue);
-    desk_offer_withdraw(c, false);
     owner_release(c);
     desk_chat_clock(c, false);
     /* Staff put it back: routed like any other from now on. */
@@ -831,7 +831,6 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
     c->status = TICKET_QUEUED;
     c->enqueued_ms = loop_now(d->loop);
     c->no_agents_told = false;
-    d->counters.chats_requeued++;
     c->last_position = -1;
     /* Back at the front: this customer has waited already. */
     desk_wait_add(q, c, true);
@@ -855,13 +854,11 @@ void desk_chat_requeue(struct desk_chat *c, struct desk_queue *q,
              utf8_prec(question, 300), question);
     desk_queue_announce(q, text);
     log_info(LOG, "ticket %lld: %s to %s", (long long)c->id, why, q->name);
-    desk_plugin_event(c, MUCDESK_EVENT_REQUEUED, actor);
     if (moved)
         desk_chat_review_staff(c); /* the old queue's staff lose their rights */
-    desk_push_positions(q, true);
-    desk_route(q);
-    if (old && old != q)
-        desk_route(old);
+    desk_events_emit(d, &(struct desk_event){.kind = DESK_EV_REQUEUED,
+                                             .chat = c, .actor = actor,
+                                             .requeued = {q, old, moved}});
 }
 
 static void expire_timer(void *ud)
@@ -878,10 +875,9 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
     struct desk *d = c->desk;
     if (c->state == DESK_CHAT_ENDED)
         return;
-    desk_count_ending(d, c, status);
-    struct desk_queue *q = c->waiting_in ? c->waiting_in
-                                         : desk_queue_find(d, c->queue);
-    desk_offer_withdraw(c, false);
+    struct desk_ev_ended ev = {
+        c->waiting_in ? c->waiting_in : desk_queue_find(d, c->queue), status,
+        (int)c->state};
     owner_release(c);
     desk_wait_remove(c);
     desk_chat_clock(c, false);
@@ -925,15 +921,12 @@ void desk_chat_end(struct desk_chat *c, enum ticket_status status,
     }
     log_info(LOG, "ticket %lld: ended (%s, %d s)", (long long)c->id,
              ticket_status_name(status), desk_chat_seconds(c));
-    desk_plugin_event(c, MUCDESK_EVENT_CLOSED, actor);
-    desk_mail_chat_ended(c);
     uint64_t keep = (uint64_t)d->cfg->desk.closed_room_hours * 3600 * 1000;
     c->expire_timer = loop_timer_add(d->loop, keep ? keep : 1, expire_timer, c,
                                      NULL);
-    if (q) {
-        desk_push_positions(q, false);
-        desk_route(q);
-    }
+    desk_events_emit(d, &(struct desk_event){.kind = DESK_EV_ENDED,
+                                             .chat = c, .actor = actor,
+                                             .ended = ev});
 }
 
 void desk_chat_withdraw(struct desk_chat *c, const char *why)
@@ -1411,10 +1404,9 @@ static void s_declined(void *ud, struct muc_room *room, const char *from_jid,
     if (!c->offered_to || strcmp(c->offered_to, bare) != 0)
         return;
     log_info(LOG, "ticket %lld: declined by %s", (long long)c->id, bare);
-    c->desk->counters.offers_declined++;
-    desk_offer_withdraw(c, true);
-    if (c->waiting_in)
-        desk_route(c->waiting_in);
+    desk_events_emit(c->desk, &(struct desk_event){.kind = DESK_EV_DECLINED,
+                                                   .chat = c, .actor = bare,
+                                                   .declined = {bare}});
 }
 
 /* The rating form the ratings plugin's /rate message carries, submitted

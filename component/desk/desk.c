@@ -326,6 +326,15 @@ struct desk *desk_new(struct loop *loop, struct router *router,
                                 .ud = d};
     muc_set_room_disco(muc, &rd);
     muc_set_conceal(muc, conceal, d);
+    /* What follows a chat's change, in this order within a priority
+     * (events.h): counts, offers; plugins, mail; routing. */
+    if (!(d->events = desk_events_new()) || desk_metrics_subscribe(d) < 0 ||
+        desk_queue_subscribe(d) < 0 || desk_plugins_subscribe(d) < 0 ||
+        desk_mail_subscribe(d) < 0) {
+        log_error(LOG, "out of memory");
+        desk_free(d);
+        return NULL;
+    }
     if (desk_plugins_start(d) < 0 || desk_adhoc_register(d) < 0) {
         log_error(LOG, "cannot register the desk's commands");
         desk_free(d);
@@ -398,5 +407,6 @@ void desk_free(struct desk *d)
     adhoc_free(d->adhoc);
     free(d->adhoc_data);
     free(d->plugin_cmd_data);
+    desk_events_free(d->events);
     free(d);
 }

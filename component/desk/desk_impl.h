@@ -12,6 +12,7 @@
 #include "desk/authz.h"
 #include "desk/desk.h"
 #include "desk/directory.h"
+#include "desk/events.h"
 #include "desk/hours.h"
 #include "desk/prechat.h"
 #include "desk/counters.h"
@@ -254,6 +255,7 @@ struct desk {
     struct store *store;
     struct archive *archive;
     const struct config *cfg;
+    struct desk_events *events;   /* the event bus (events.h) */
     struct adhoc *adhoc;
     void *adhoc_data;             /* adhoc_cmds.c's per-command data */
     struct desk_queue *queues;
@@ -336,6 +338,10 @@ void desk_route_pending(struct desk *d);
 void desk_route_all(struct desk *d);
 /* Chats offered to jid: withdrawn; declined marks it skipped for a while. */
 void desk_offer_withdraw(struct desk_chat *c, bool declined);
+/* Subscribes what follows a chat's change here (events.h): offers
+ * withdrawn (DESK_PRIO_STATE), positions pushed and routing run again
+ * (DESK_PRIO_ROUTE).  0 or -1. */
+int desk_queue_subscribe(struct desk *d);
 /* Makes `jid` the chat's offer target and invites them. */
 int desk_offer_make(struct desk_chat *c, const char *jid);
 unsigned desk_queue_available_count(const struct desk_queue *q);
@@ -499,8 +505,9 @@ void desk_command_help(struct desk *d, enum desk_role role,
 
 int desk_mail_start(struct desk *d);
 void desk_mail_free(struct desk *d);
-/* Queues the transcript mail if the queue or the customer wants it. */
-void desk_mail_chat_ended(struct desk_chat *c);
+/* Subscribes to the chats' ends (events.h): the transcript mail, queued
+ * if the queue or the customer wants it.  0 or -1. */
+int desk_mail_subscribe(struct desk *d);
 
 /* ---- plugins.c -------------------------------------------------------------------- */
 
@@ -509,8 +516,8 @@ struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name);
 /* The host services and the feature plugins of [desk] plugins. */
 int desk_plugins_start(struct desk *d);
 void desk_plugins_free(struct desk *d);
-void desk_plugin_event(struct desk_chat *c, enum mucdesk_event_kind kind,
-                       const char *actor);
+/* Subscribes the plugins' `event` hook to the desk's events.  0 or -1. */
+int desk_plugins_subscribe(struct desk *d);
 const struct mucdesk_command_info *
 desk_plugin_command_find(struct desk *d, const char *name,
                          struct desk_plugin_ref **owner);
