@@ -16,12 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/config.h"
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
+#include "desk/forms.h"
 #include "desk/limits.h"
+#include "desk/prechat.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "xmpp/adhoc.h"
 #include "xmpp/form.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define LOG "desk"

@@ -9,10 +9,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
-#include "desk/desk_impl.h"
+#include "core/loop.h"
+#include "desk/authz.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/counters.h"
+#include "desk/dbops.h"
+#include "desk/desk.h"
+#include "desk/events.h"
+#include "desk/forms.h"
 #include "desk/limits.h"
+#include "desk/mail.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/routing.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "store/tickets.h"
+#include "xmpp/adhoc.h"
+#include "xmpp/disco.h"
 #include "xmpp/stamp.h"
+#include "xmpp/stanza.h"
 
 #define LOG "desk"
 

@@ -5,8 +5,8 @@
 
 #include <stdlib.h>
 
-#include "desk/desk_impl.h"
 #include "desk/events.h"
+#include "desk/state.h"
 
 struct subscriber {
     int priority;

@@ -26,9 +26,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/chat.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
+#include "desk/events.h"
+#include "desk/mail.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
 #include "desk/transcript.h"
 
 #define LOG "mail"

@@ -6,7 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "desk/desk_impl.h"
+#include "core/loop.h"
+#include "desk/chat.h"
+#include "desk/counters.h"
+#include "desk/desk.h"
+#include "desk/events.h"
+#include "desk/queue.h"
+#include "desk/state.h"
+#include "muc/muc.h"
+#include "store/tickets.h"
 #include "xmpp/stamp.h"
 
 /* Seconds.  Waits: from seconds to the queue's maximum wait and past it;

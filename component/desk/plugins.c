@@ -10,9 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/events.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "muc/muc.h"
+#include "plugin.h"
+#include "store/tickets.h"
+#include "xmpp/stanza.h"
 
 #define LOG "desk"
 

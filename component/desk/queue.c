@@ -15,10 +15,24 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/events.h"
+#include "desk/hours.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/routing.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "xmpp/router.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define LOG "desk"
