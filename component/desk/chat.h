@@ -21,6 +21,7 @@ struct desk_queue;
 struct loop_timer;
 struct muc_occupant;
 struct muc_room;
+struct muc_room_hooks;
 struct desk_route_class;
 
 enum desk_chat_state {
@@ -125,6 +126,8 @@ struct desk_request {
     const char *extra_json;       /* more "key":"value" members, or NULL */
 };
 
+/* ---- chat.c: the lifecycle (emits events.h's events) ---------------------- */
+
 /* Creates the ticket and its room, or returns the customer's open chat in
  * this queue (*existing set).  *token_out gets a new token (hex) for a new
  * chat, "" for an existing one.  0, or -1 with *err. */
@@ -134,8 +137,6 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
 /* A ticket without a live chat (a message left while no agent is there). */
 int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
                             int64_t *ticket_out, struct xerr *err);
-struct desk_chat *desk_chat_restore(struct desk *d,
-                                    const struct store_ticket *t);
 void desk_chat_free(struct desk_chat *c);
 void desk_chat_save(struct desk_chat *c);
 void desk_chat_event(struct desk_chat *c, enum archive_kind kind,
@@ -159,16 +160,65 @@ int desk_chat_seconds(const struct desk_chat *c);
 int desk_chat_rate(struct desk_chat *c, int rating, const char *comment,
                    const char *actor);
 void desk_chat_clock(struct desk_chat *c, bool run);
+void desk_chat_details_text(const struct desk_chat *c, struct buf *out);
+/* For the other chat files: a zeroed chat of d (NULL if out of memory);
+ * its session room created with desk_session_hooks (0 or -1); its
+ * subject; the re-announcement and maximum-wait timers of a chat waiting
+ * in q; the agents told of a new chat in q; the owner's slot freed (the
+ * owner stays); freed after ms (the closed room's expiry). */
+struct desk_chat *desk_chat_alloc(struct desk *d);
+int desk_chat_open_room(struct desk_chat *c);
+void desk_chat_set_subject(struct desk_chat *c);
+void desk_chat_start_waiting(struct desk_chat *c, struct desk_queue *q);
+void desk_chat_announce_new(struct desk_chat *c, struct desk_queue *q);
+void desk_chat_owner_release(struct desk_chat *c);
+void desk_chat_expire_in(struct desk_chat *c, uint64_t ms);
+
+/* ---- chat_customers.c: customers, the index by customer, name lists ------- */
+
 bool desk_chat_is_customer(const struct desk_chat *c, const char *bare);
+/* Adds bare to the chat's customers and the index (and, with a room, its
+ * members).  0 or -1. */
 int desk_chat_add_customer(struct desk_chat *c, const char *bare);
+/* The same without the room.  0 or -1. */
+int desk_chat_customer_add(struct desk_chat *c, const char *bare);
+/* Takes the chat out of the index (before it is freed). */
+void desk_chat_customers_forget(struct desk_chat *c);
+/* The customer's chat in `queue` that has not ended, or NULL. */
+struct desk_chat *desk_chat_open_of(struct desk *d, const char *queue,
+                                    const char *bare);
+/* Lists of bare JIDs: add (1 added, 0 there already, -1 out of memory),
+ * take out (whether it was there), free. */
+int desk_names_add(struct desk_name **list, const char *jid);
+bool desk_names_take(struct desk_name **list, const char *jid);
+void desk_names_free(struct desk_name *n);
+
+/* ---- chat_tokens.c: resume tokens --------------------------------------- */
+
+/* A new token (hex, size >= 2 * DESK_TOKEN_BYTES + 1) and its hash.  0 or
+ * -1. */
+int desk_chat_token_new(char *out, size_t size,
+                        uint8_t hash[TICKET_TOKEN_HASH_SIZE]);
+/* In d->by_token (on) or out of it. */
+void desk_chat_token_index(struct desk_chat *c, bool on);
 /* The chat whose token hashes to `hash` (constant-time compares). */
 struct desk_chat *desk_chat_by_token(struct desk *d, const char *token);
 bool desk_chat_token_matches(const struct desk_chat *c, const char *token);
-void desk_chat_details_text(const struct desk_chat *c, struct buf *out);
+
+/* ---- chat_restore.c: open tickets at start-up ----------------------------- */
+
+/* The chat of a ticket from before the start, or NULL (nothing to
+ * restore, or it could not be). */
+struct desk_chat *desk_chat_restore(struct desk *d,
+                                    const struct store_ticket *t);
+
+/* ---- session.c: the session room's hooks ---------------------------------- */
+
+extern const struct muc_room_hooks desk_session_hooks;
 struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c);
 bool desk_chat_has_staff(const struct desk_chat *c);
 /* Re-evaluates every occupant's staff rights in the chat's room (after a
- * directory change or a move to another queue): see chat.c. */
+ * directory change or a move to another queue): see session.c. */
 void desk_chat_review_staff(struct desk_chat *c);
 
 #endif
