@@ -29,6 +29,7 @@ enum desk_role desk_role_for(struct desk *d, const char *bare,
 bool desk_is_staff_anywhere(struct desk *d, const char *bare);
 /* Rebuilds that answer from the queues' members (after a directory load). */
 void desk_staff_set_rebuild(struct desk *d);
+void desk_staff_set_free(struct desk *d);
 /* authz: 0, or -1 with *err set to forbidden. */
 int desk_authorize(struct desk *d, const char *bare, enum desk_action act,
                    const struct desk_queue *q, const struct desk_chat *chat,
