@@ -86,11 +86,6 @@ void desk_later_cancel(struct desk_later *l)
     free(l);
 }
 
-struct desk *desk_later_desk(const struct desk_later *l)
-{
-    return l->desk;
-}
-
 static void tell_later(struct desk_later *l, const char *text)
 {
     struct muc_room *room = muc_room_find(l->desk->muc, l->room);

@@ -40,7 +40,6 @@ struct desk_later;
 struct desk_later *desk_call_defer(struct desk_call *call);
 void desk_later_reply(struct desk_later *l, const char *text);
 void desk_later_fail(struct desk_later *l, const struct xerr *err);
-struct desk *desk_later_desk(const struct desk_later *l);
 /* The command fails at once after all (returning -1 with its error):
  * forgets the handle without answering.  NULL is a no-op. */
 void desk_later_cancel(struct desk_later *l);
