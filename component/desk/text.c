@@ -102,22 +102,39 @@ double desk_rolling_mean(const struct desk_rolling *r)
 
 /* ---- JSON (flat objects of strings) ------------------------------------------ */
 
+/* JSON text is UTF-8 (RFC 8259, 8.1): an ill-formed part of s (a cut
+ * through a character, bytes from a file) is written as U+FFFD, so that
+ * what the desk writes any JSON reader, PostgreSQL's jsonb included,
+ * takes. */
 static void json_string(struct buf *b, const char *s)
 {
     buf_append_char(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t len = utf8_decode(s + i, n - i, &cp);
+            if (cp == UTF8_INVALID)
+                buf_append_str(b, UTF8_REPLACEMENT);
+            else
+                buf_append(b, s + i, len);
+            i += len;
+            continue;
+        }
+        switch (c) {
         case '"': buf_append_str(b, "\\\""); break;
         case '\\': buf_append_str(b, "\\\\"); break;
         case '\n': buf_append_str(b, "\\n"); break;
         case '\r': buf_append_str(b, "\\r"); break;
         case '\t': buf_append_str(b, "\\t"); break;
         default:
-            if (*p < 0x20)
-                buf_printf(b, "\\u%04x", *p);
+            if (c < 0x20)
+                buf_printf(b, "\\u%04x", c);
             else
-                buf_append_char(b, (char)*p);
+                buf_append_char(b, (char)c);
         }
+        i++;
     }
     buf_append_char(b, '"');
 }

@@ -81,6 +81,26 @@ static void test_rolling_average(void **state)
     assert_true(desk_rolling_mean(&r) == 100);
 }
 
+/* JSON is UTF-8: a value (or key) cut through a character, or bytes
+ * from a file, is written with U+FFFD, never as the bytes themselves
+ * (PostgreSQL's jsonb refuses those: the details would be lost). */
+static void test_json_writes_only_utf8(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    desk_json_open(&b);
+    desk_json_add(&b, "name", "Zo\xc3");          /* cut through "ë" */
+    desk_json_add(&b, "k\xff", "a\xed\xa0\x80" "b"); /* a surrogate in UTF-8 */
+    desk_json_close(&b);
+    assert_string_equal(buf_cstr(&b), "{\"name\":\"Zo\xef\xbf\xbd\","
+                                      "\"k\xef\xbf\xbd\":\"a\xef\xbf\xbd"
+                                      "\xef\xbf\xbd\xef\xbf\xbd" "b\"}");
+    char v[32];
+    assert_int_equal(desk_json_get(buf_cstr(&b), "name", v, sizeof v), 0);
+    assert_string_equal(v, "Zo\xef\xbf\xbd");
+    buf_free(&b);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -200,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_wait_estimate),
         cmocka_unit_test(test_rolling_average),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_writes_only_utf8),
         cmocka_unit_test(test_normalise_list),
         cmocka_unit_test(test_email),
     };
