@@ -189,10 +189,13 @@ static int hex4(const char *p)
 }
 
 /* Reads a JSON string at p (on the '"'); writes it (UTF-8, as much as fits
- * in size, cut on a character boundary) into out if out is not NULL.
+ * in size, cut on a character boundary) into out if out is not NULL, and
+ * sets *cut (if not NULL) when it did not all fit.
  * Returns the position after it, or NULL. */
-static const char *read_string(const char *p, char *out, size_t size)
+static const char *read_string(const char *p, char *out, size_t size,
+                               bool *cut)
 {
+    bool dropped = false;
     if (*p != '"')
         return NULL;
     p++;
@@ -251,19 +254,29 @@ static const char *read_string(const char *p, char *out, size_t size)
                 enc[3] = (char)(0x80 | (cp & 0x3F));
                 len = 4;
             }
-            for (size_t i = 0; i < len; i++)
+            for (size_t i = 0; i < len; i++) {
                 if (out && n + 1 < size)
                     out[n++] = enc[i];
+                else
+                    dropped = true;
+            }
             continue;
         }
         if (out && n + 1 < size)
             out[n++] = *p;
+        else
+            dropped = true;
         p++;
     }
     if (*p != '"')
         return NULL;
-    if (out && size)
-        out[utf8_trim(out, n)] = '\0'; /* cut to size: on a boundary */
+    if (out && size) {
+        size_t whole = utf8_trim(out, n); /* cut to size: on a boundary */
+        dropped = dropped || whole != n;
+        out[whole] = '\0';
+    }
+    if (cut)
+        *cut = out && dropped;
     return p + 1;
 }
 
@@ -279,17 +292,19 @@ int desk_json_get(const char *json, const char *key, char *out, size_t size)
         return -1;
     char k[128];
     for (;;) {
-        p = read_string(skip_ws(p), k, sizeof k);
+        bool key_cut;
+        p = read_string(skip_ws(p), k, sizeof k, &key_cut);
         if (!p)
             return -1;
         p = skip_ws(p);
         if (*p++ != ':')
             return -1;
         p = skip_ws(p);
-        bool match = strcmp(k, key) == 0;
+        /* A key too long for k is none of ours: its prefix must not match. */
+        bool match = !key_cut && strcmp(k, key) == 0;
         if (*p != '"')
             return -1; /* only strings in our objects */
-        p = read_string(p, match ? out : NULL, size);
+        p = read_string(p, match ? out : NULL, size, NULL);
         if (!p)
             return -1;
         if (match)

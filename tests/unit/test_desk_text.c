@@ -101,6 +101,27 @@ static void test_json_writes_only_utf8(void **state)
     buf_free(&b);
 }
 
+/* A key longer than the reader holds is not the key that is its prefix
+ * (found by fuzz_json: the long key's empty value was read instead). */
+static void test_json_long_key_is_not_its_prefix(void **state)
+{
+    (void)state;
+    char longkey[201], shortkey[128];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    memcpy(shortkey, longkey, 127);
+    shortkey[127] = '\0';
+    struct buf b = BUF_INIT;
+    desk_json_open(&b);
+    desk_json_add(&b, longkey, "long");
+    desk_json_add(&b, shortkey, "short");
+    desk_json_close(&b);
+    char v[32];
+    assert_int_equal(desk_json_get(buf_cstr(&b), shortkey, v, sizeof v), 0);
+    assert_string_equal(v, "short");
+    buf_free(&b);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -221,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_rolling_average),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_writes_only_utf8),
+        cmocka_unit_test(test_json_long_key_is_not_its_prefix),
         cmocka_unit_test(test_normalise_list),
         cmocka_unit_test(test_email),
     };
