@@ -22,6 +22,7 @@
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/utf8.h"
+#include "desk/files.h"
 #include "desk/desk_impl.h"
 #include "desk/library.h"
 #include "desk/reports.h"
@@ -1051,6 +1052,7 @@ static void purge_after(struct desk *d, void *ud, int rc, const char *errtext)
     log_info(LOG, "purge-customer by %s: %ld ticket(s) erased, %ld left "
                   "open (audit_events)",
              j->actor, j->erased, j->open);
+    desk_files_purged(d); /* their files go with the transcripts */
     char text[200];
     snprintf(text, sizeof text,
              "Erased the personal data and transcripts of %ld ticket(s)%s.",

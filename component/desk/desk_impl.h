@@ -295,6 +295,8 @@ struct desk {
     char sid_prefix[20];
     uint64_t sid_counter;
     bool stopping;
+    void (*files_purged)(void *ud); /* files.c: the upload service's hook */
+    void *files_purged_ud;
 };
 
 /* ---- desk.c ------------------------------------------------------------------- */
