@@ -75,6 +75,8 @@ struct http_request {
     struct http_server *srv;
     struct MHD_Connection *conn;
     const struct http_route *route;
+    size_t max_body;              /* in memory; 0 for a streamed route's
+                                     other methods */
     enum req_state state;
     bool closing;                 /* stopping: close instead of answering */
     char method[16];
@@ -523,15 +525,17 @@ static enum MHD_Result first_call(struct http_server *s,
     }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
+    bool body_method = strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0;
+    /* A streamed route's body goes to a file: its GET takes none. */
+    size_t max_body = route->stream && !body_method ? 0 : route->max_body;
     if (cl) {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || n > route->max_body)
+        if (errno || *end || n > max_body)
             return refuse(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
                           "Request body too large\n", NULL);
     }
-    bool body_method = strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0;
     if (route->stream && body_method && !cl)
         return refuse(s, c, MHD_HTTP_LENGTH_REQUIRED,
                       "Content-Length required\n", NULL);
@@ -539,6 +543,7 @@ static enum MHD_Result first_call(struct http_server *s,
     if (!r)
         return refuse(s, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                       "Out of memory\n", NULL);
+    r->max_body = max_body;
     *con_cls = r;
     if (route->stream && body_method) {
         /* The handler decides at the head whether the body may come. */
@@ -634,7 +639,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             /* A chunked body (no Content-Length) over the limit: MHD takes
              * no answer in the middle of a body, so the connection is
              * closed. */
-            if (r->body.len + *upload_data_size > r->route->max_body)
+            if (r->body.len + *upload_data_size > r->max_body)
                 return MHD_NO;
             buf_append(&r->body, upload_data, *upload_data_size);
             *upload_data_size = 0;

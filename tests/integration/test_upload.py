@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import os
+import random
 import stat
 import time
 import urllib.error
@@ -218,6 +219,24 @@ def test_huge_put_refused_before_the_body(desk, xmpp, db):
     c.endheaders()
     assert c.getresponse().status == 411
     c.close()
+    # A GET takes no body (it would be held in memory).
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    c.putrequest("GET", urlsplit(url).path)
+    c.putheader("Content-Length", "5")
+    c.endheaders()
+    assert c.getresponse().status == 413
+    c.close()
+    # Hostile paths: every one is a 404 from the path alone.
+    rnd = random.Random(15)
+    for _ in range(60):
+        junk = "".join(rnd.choice("0123456789abcdef/.%~-x") for _ in range(rnd.randint(0, 80)))
+        c = http.client.HTTPConnection(host, int(port), timeout=10)
+        c.putrequest(rnd.choice(["GET", "PUT"]), "/upload/" + junk, skip_accept_encoding=True)
+        c.putheader("Content-Length", "0")
+        c.endheaders()
+        status = c.getresponse().status
+        assert status in (400, 404), (junk, status)
+        c.close()
     # A client that stops mid-body: the slot is free again.
     c = http.client.HTTPConnection(host, int(port), timeout=10)
     c.putrequest("PUT", urlsplit(url).path)
