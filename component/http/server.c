@@ -398,6 +398,22 @@ static void allow_text(unsigned methods, char *out, size_t size)
                      out[0] ? ", " : "", names[i]);
 }
 
+/* A CORS preflight for a route any origin may use. */
+static enum MHD_Result preflight(struct http_server *s, struct MHD_Connection *c,
+                                 const struct http_route *route)
+{
+    char allow[64];
+    allow_text(route->methods, allow, sizeof allow);
+    struct kv h[] = {
+        {(char *)"Access-Control-Allow-Origin", (char *)"*", false},
+        {(char *)"Access-Control-Allow-Methods", allow, false},
+        {(char *)"Access-Control-Allow-Headers", (char *)"Content-Type", false},
+        {(char *)"Access-Control-Max-Age", (char *)"600", false},
+    };
+    atomic_fetch_add(&s->requests, 1);
+    return queue(c, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, h, sizeof h / sizeof *h);
+}
+
 static enum MHD_Result copy_value(void *cls, enum MHD_ValueKind kind,
                                   const char *key, const char *value)
 {
@@ -517,6 +533,8 @@ static enum MHD_Result first_call(struct http_server *s,
     const struct http_route *route = find_route(s, url);
     if (!route)
         return refuse(s, c, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
+    if (route->cors && strcmp(method, "OPTIONS") == 0)
+        return preflight(s, c, route);
     if (!(route->methods & method_bit(method))) {
         char allow[64];
         allow_text(route->methods, allow, sizeof allow);
@@ -648,6 +666,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return hand_over(s, r);
     case REQ_ANSWERED:
         r->state = REQ_SENT;
+        if (r->route->cors &&
+            kv_add(&r->rh, &r->nrh, "Access-Control-Allow-Origin", "*", false) < 0)
+            return MHD_NO;
         atomic_fetch_add(&s->requests, 1);
         if (r->resp_fd >= 0) {
             int fd = r->resp_fd;

@@ -65,6 +65,10 @@ struct http_route {
      * body from there (0: [http] timeout). */
     bool stream;
     unsigned timeout_s;
+    /* Pages of any origin may use it (the URL is the capability): the
+     * HTTP thread answers a CORS preflight (OPTIONS) itself, and every
+     * answer carries Access-Control-Allow-Origin: *. */
+    bool cors;
 };
 
 /* The request head's size limit (request line and headers): libmicrohttpd

@@ -614,7 +614,6 @@ static void on_status(void *ud, struct http_request *r)
     const char *queue = http_request_path(r) + strlen("/status/");
     bool open;
     unsigned available;
-    http_response_header(r, "Access-Control-Allow-Origin", "*");
     if (desk_files_queue_status(u->desk, queue, &open, &available) < 0) {
         http_response_header(r, "Cache-Control", "public, max-age=5");
         const char *e = "{\"error\":\"no such queue\"}\n";
@@ -661,7 +660,7 @@ struct upload *upload_new(struct loop *loop, struct router *router,
     u->cfg = cfg;
     struct http_route status = {.path = "/status/", .prefix = true,
                                 .methods = HTTP_GET, .handler = on_status,
-                                .ud = u};
+                                .ud = u, .cors = true};
     if (http_server_route(http, &status) < 0)
         goto fail;
     if (!cfg->http.public_url) {
@@ -680,7 +679,7 @@ struct upload *upload_new(struct loop *loop, struct router *router,
     struct http_route files = {
         .path = "/upload/", .prefix = true, .methods = HTTP_GET | HTTP_PUT,
         .max_body = (size_t)cfg->upload.max_file_size, .handler = on_upload,
-        .ud = u, .stream = true,
+        .ud = u, .stream = true, .cors = true,
         .timeout_s = (unsigned)cfg->upload.put_timeout_s};
     if (!u->public_url || !u->dir || http_server_route(http, &files) < 0 ||
         add_disco(u) < 0 ||

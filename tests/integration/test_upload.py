@@ -120,6 +120,19 @@ def test_customer_uploads_an_image_and_a_pdf_the_agent_gets_them(desk, xmpp, db)
     status, h, body = req("HEAD", pdf_get)
     assert (status, h["Content-Length"], body) == (200, str(len(PDF)), b"")
 
+    # A page of any origin may upload (the URL is the capability): the
+    # preflight is answered, and so is the PUT's origin.
+    status, h, _ = req("OPTIONS", put_url, headers={
+        "Origin": "https://shop.example", "Access-Control-Request-Method": "PUT"})
+    assert (status, h["Access-Control-Allow-Origin"], h["Access-Control-Allow-Methods"],
+            h["Access-Control-Allow-Headers"]) == (204, "*", "GET, HEAD, PUT", "Content-Type")
+    assert req("GET", get_url)[1]["Access-Control-Allow-Origin"] == "*"
+    # The customer sends the URL as XEP-0066 OOB: the agent's client gets
+    # it as sent (and shows the image inline).
+    customer.send("<message type='groupchat' to=%s><body>%s</body><x xmlns='jabber:x:oob'>"
+                  "<url>%s</url></x></message>" % (attr(chat["room"]), get_url, get_url))
+    agent.expect("/s:message[@from='%s/Ann']/oob:x/oob:url[.='%s']" % (chat["room"], get_url))
+
     # The agent's file goes to the same chat.
     reply_put, reply_get = slot(agent, "answer.txt", 5, "text/plain")
     assert put(reply_put, b"hello", "text/plain") == 201
