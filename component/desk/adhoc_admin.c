@@ -31,6 +31,7 @@
 #include "desk/dbops.h"
 #include "desk/directory.h"
 #include "desk/forms.h"
+#include "desk/files.h"
 #include "desk/library.h"
 #include "desk/queue.h"
 #include "desk/registry.h"
@@ -1066,6 +1067,7 @@ static void purge_after(struct desk *d, void *ud, int rc, const char *errtext)
     log_info(LOG, "purge-customer by %s: %ld ticket(s) erased, %ld left "
                   "open (audit_events)",
              j->actor, j->erased, j->open);
+    desk_files_purged(d); /* their files go with the transcripts */
     char text[200];
     snprintf(text, sizeof text,
              "Erased the personal data and transcripts of %ld ticket(s)%s.",

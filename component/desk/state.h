@@ -93,6 +93,8 @@ struct desk {
     char sid_prefix[20];
     uint64_t sid_counter;
     bool stopping;
+    void (*files_purged)(void *ud); /* files.c: the upload service's hook */
+    void *files_purged_ud;
 };
 
 void desk_make_stanza_id(struct desk *d, char *out, size_t size);
