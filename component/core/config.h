@@ -120,6 +120,20 @@ struct config {
     } http;
 
     struct {
+        char *dir;               /* NULL: [service] state_dir/uploads */
+        int max_file_size;       /* bytes, per file */
+        int max_ticket_bytes;    /* bytes, all files of one ticket */
+        char *types;             /* allowed content types, comma-separated */
+        int slot_timeout_s;      /* a slot's PUT must begin within this */
+        int put_timeout_s;       /* the PUT's body must arrive within this */
+        int max_uploads;         /* PUTs at once */
+        int max_bytes_in_flight; /* their declared sizes, summed */
+        int sweep_interval_s;    /* files of deleted transcripts go */
+        char *scan_command;      /* NULL: none; else run on each file */
+        int scan_timeout_s;
+    } upload;
+
+    struct {
         int max_body_bytes;      /* per message body */
         int max_stanza_bytes;    /* whole stanza, after which it is refused */
         int max_rooms;

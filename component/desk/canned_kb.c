@@ -20,11 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
 #include "desk/library.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "store/archive.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define LOG "desk"

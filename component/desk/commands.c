@@ -11,11 +11,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "store/archive.h"
+#include "store/tickets.h"
+#include "xmpp/adhoc.h"
 #include "xmpp/stamp.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define BARE_MAX (JID_TEXT_MAX + 1)
@@ -69,11 +84,6 @@ void desk_later_cancel(struct desk_later *l)
     /* An ad-hoc reply still being deferred is freed by the framework when
      * the step returns -1. */
     free(l);
-}
-
-struct desk *desk_later_desk(const struct desk_later *l)
-{
-    return l->desk;
 }
 
 static void tell_later(struct desk_later *l, const char *text)

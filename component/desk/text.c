@@ -444,7 +444,7 @@ bool desk_email_ok(const char *text)
     return true;
 }
 
-void desk_html_attr(struct buf *out, const char *value)
+void desk_html_escape_attr(struct buf *out, const char *value)
 {
     for (const char *p = value; *p; p++) {
         switch (*p) {
@@ -463,7 +463,7 @@ static void snippet_attr(struct buf *out, const char *name, const char *value)
     buf_append_str(out, "\n  ");
     buf_append_str(out, name);
     buf_append_str(out, "=\"");
-    desk_html_attr(out, value);
+    desk_html_escape_attr(out, value);
     buf_append_char(out, '"');
 }
 
@@ -472,7 +472,7 @@ void desk_widget_snippet(struct buf *out, const char *script_url,
                          const char *service, const char *queue_jid)
 {
     buf_append_str(out, "<script src=\"");
-    desk_html_attr(out, script_url);
+    desk_html_escape_attr(out, script_url);
     buf_append_str(out, "\" defer");
     snippet_attr(out, "data-websocket", websocket);
     snippet_attr(out, "data-domain", domain);

@@ -70,7 +70,7 @@ bool desk_email_ok(const char *text);
 
 /* Escapes a value for a double-quoted HTML attribute: & < > " ' (and
  * nothing else), appended to out. */
-void desk_html_attr(struct buf *out, const char *value);
+void desk_html_escape_attr(struct buf *out, const char *value);
 
 /* The widget's embed snippet (doc/widget-protocol.md §8): exactly the
  * text of contrib/widget/src/snippet.js, ending with a newline. */
