@@ -78,7 +78,7 @@ static struct muc_occupant *speaker(struct desk_call *call, struct xerr *err)
     }
     if (muc_occupant_invisible(o)) {
         xerr_set(err, XERR_NOT_ALLOWED,
-                 "You are observing invisibly: /visible first");
+                 "You are observing invisibly: !visible first");
         return NULL;
     }
     return o;
@@ -136,7 +136,7 @@ int desk_cmd_canned(struct desk_call *call, const char *args,
     const struct desk_canned *cr = desk_canned_find(call->desk, c->queue, name);
     if (!cr) {
         xerr_set(err, XERR_ITEM_NOT_FOUND,
-                 "No canned response called %.*s (/canned lists them)",
+                 "No canned response called %.*s (!canned lists them)",
                  utf8_prec(name, 60), name);
         return -1;
     }
@@ -204,7 +204,7 @@ static void kb_found(struct kb_job *j)
             if (a->excerpt && a->excerpt[0])
                 buf_printf(&text, "\n    %s", a->excerpt);
         }
-        buf_append_str(&text, "\nSend one with /kb send ID.");
+        buf_append_str(&text, "\nSend one with !kb send ID.");
     }
     desk_later_reply(j->later, buf_cstr(&text));
     buf_free(&text);
@@ -271,7 +271,7 @@ static void kb_after(struct desk *d, void *ud, int rc, const char *errtext)
 
 int desk_cmd_kb(struct desk_call *call, const char *args, struct xerr *err)
 {
-    static const char usage[] = "Usage: /kb QUERY, or /kb send ID";
+    static const char usage[] = "Usage: !kb QUERY, or !kb send ID";
     struct desk_chat *c = call->chat;
     struct kb_job *j = calloc(1, sizeof *j);
     if (!j) {

@@ -496,10 +496,12 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
         return -1;
     }
     desk_chat_save(c); /* now with its room */
-    /* The transcript starts with the session details. */
+    /* The transcript starts with the session details: staff only (the
+     * customer gets the greeting), and not in the room's history, since
+     * every staff member is told them on entering (session.c). */
     struct buf details = BUF_INIT;
     desk_chat_details_text(c, &details);
-    muc_room_post(c->room, buf_cstr(&details), false);
+    muc_room_record(c->room, buf_cstr(&details), true);
     buf_free(&details);
     desk_chat_set_subject(c);
     if (q->greeting)

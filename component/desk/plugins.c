@@ -240,7 +240,12 @@ void desk_plugin_help(struct desk *d, enum desk_place place, struct buf *out)
         for (const struct mucdesk_command_info *i = p->plugin->commands;
              i->name; i++)
             if ((i->place == MUCDESK_IN_SESSION) == (place == DESK_IN_SESSION))
-                buf_printf(out, "\n%s", i->usage ? i->usage : i->name);
+            {
+                /* Plugins write "/rate": shown in the "!" form. */
+                const char *u = i->usage ? i->usage : i->name;
+                buf_printf(out, "\n!%s - %s", u[0] == '/' ? u + 1 : u,
+                           i->description ? i->description : i->name);
+            }
     }
 }
 
@@ -256,7 +261,7 @@ int desk_plugin_command_run(struct desk_call *call, const char *name,
                                 ? DESK_IN_SESSION
                                 : DESK_IN_QUEUE;
     if (place != call->place) {
-        xerr_set(err, XERR_BAD_REQUEST, "/%s works in %s rooms", name,
+        xerr_set(err, XERR_BAD_REQUEST, "!%s works in %s rooms", name,
                  place == DESK_IN_QUEUE ? "queue" : "chat");
         return -1;
     }

@@ -128,23 +128,20 @@ const char *desk_queue_closed_text(const struct desk_queue *q)
 
 /* ---- subject and announcements -------------------------------------------------- */
 
+/* The subject holds counts only: a waiting time in it would change it
+ * every few seconds, and each change is a line in every agent's client
+ * (24 subject lines on one screen buried the "New chat" ones).  Waiting
+ * times are in !waiting and in the announcements.  muc_room_set_subject
+ * sends nothing when the text is the same. */
 void desk_queue_update_subject(struct desk_queue *q)
 {
     q->subject_stale = false;
     if (!q->room)
         return;
-    unsigned waiting = q->waiting_count;
-    uint64_t oldest = q->age_head ? q->age_head->enqueued_ms : 0;
-    uint64_t now = loop_now(q->desk->loop);
-    char longest[32] = "-";
-    if (q->age_head)
-        desk_format_duration((int)((now - oldest) / 1000), longest,
-                             sizeof longest);
     char text[256];
-    utf8_snprintf(text, sizeof text,
-                  "%s: %u waiting, %u agent(s) available, longest wait %s",
-                  q->title ? q->title : q->name, waiting,
-                  desk_queue_available_count(q), longest);
+    utf8_snprintf(text, sizeof text, "%s: %u waiting, %u agent(s) available",
+                  q->title ? q->title : q->name, q->waiting_count,
+                  desk_queue_available_count(q));
     muc_room_set_subject(q->room, text);
 }
 
@@ -274,12 +271,15 @@ int desk_offer_make(struct desk_chat *c, const char *jid)
     int timeout = q ? q->offer_timeout_s : 20;
     c->offer_timer = loop_timer_add(d->loop, (uint64_t)timeout * 1000,
                                     offer_expired, c, NULL);
-    char reason[600];
+    char reason[700];
     const char *who = c->customer_name ? c->customer_name : "a customer";
     const char *question = c->question ? c->question : "";
-    snprintf(reason, sizeof reason, "Ticket #%lld from %.*s: %.*s",
+    /* How to answer it from any client: most cannot send a decline. */
+    snprintf(reason, sizeof reason,
+             "Ticket #%lld from %.*s: %.*s (join to take it; to pass, say "
+             "!decline %lld in the queue room)",
              (long long)c->id, utf8_prec(who, 100), who,
-             utf8_prec(question, 400), question);
+             utf8_prec(question, 400), question, (long long)c->id);
     log_info(LOG, "ticket %lld offered to %s", (long long)c->id, jid);
     desk_events_emit(d, &(struct desk_event){.kind = DESK_EV_OFFERED,
                                              .chat = c, .actor = jid,
@@ -482,7 +482,7 @@ static enum muc_message_verdict q_message(void *ud, struct muc_room *room,
 {
     struct desk_queue *q = ud;
     (void)in;
-    if (body[0] != '/' || !muc_occupant_privileged(from))
+    if (!desk_cmdline_prefix(body) || !muc_occupant_privileged(from))
         return MUC_MESSAGE_PASS;
     struct desk_cmdline cl;
     if (desk_cmdline_parse(body, &cl) < 0)

@@ -14,6 +14,7 @@
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/utf8.h"
 #include "desk/authz.h"
 #include "desk/chat.h"
 #include "desk/commands.h"
@@ -149,11 +150,28 @@ static enum muc_join_verdict s_pre_join(void *ud, struct muc_room *room,
     return MUC_JOIN_DENY;
 }
 
+/* An agent of the queue who enters a waiting chat's room takes it, offer
+ * or not (the offer expired while their client showed it in a console
+ * window, or they saw it in !waiting), within their chat limit: the
+ * customer already sees them, so the ticket must say so too.  Accepting
+ * withdraws any other offer (queue.c).  Supervisors entering visibly
+ * (!join) do not take chats by entering: !take does that. */
+static bool late_joiner_takes(const struct desk_chat *c, const char *bare)
+{
+    if (c->state != DESK_CHAT_WAITING)
+        return false;
+    struct desk_queue *q = desk_queue_find(c->desk, c->queue);
+    const struct desk_member *m = q ? desk_member_find(q, bare) : NULL;
+    if (!m || m->role != DESK_ROLE_AGENT)
+        return false;
+    const struct desk_staff *s = desk_staff_get(c->desk, bare);
+    return !s || s->active < m->max_chats;
+}
+
 static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
 {
     struct desk_chat *c = ud;
     struct desk *d = c->desk;
-    (void)room;
     char bare[BARE_MAX];
     muc_occupant_bare_jid(o, bare, sizeof bare);
     /* Whoever is in the room is no candidate for it (routing.c). */
@@ -195,10 +213,17 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
         }
         return;
     }
-    if (muc_occupant_invisible(o))
+    /* Every staff member gets the session details on entering, observers
+     * included, whatever history their client asked for (poezio asks for
+     * none and reads MAM instead). */
+    struct buf details = BUF_INIT;
+    desk_chat_details_text(c, &details);
+    muc_room_tell(room, o, buf_cstr(&details));
+    buf_free(&details);
+    if (muc_occupant_invisible(o) || c->state == DESK_CHAT_ENDED)
         return;
-    if (c->offered_to && strcmp(c->offered_to, bare) == 0 &&
-        c->state != DESK_CHAT_ENDED)
+    if ((c->offered_to && strcmp(c->offered_to, bare) == 0) ||
+        late_joiner_takes(c, bare))
         desk_chat_accept(c, bare, muc_occupant_nick(o));
 }
 
@@ -297,7 +322,7 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
     struct desk_cmdline cl;
     /* Commands from anyone but the customer: staff who lost their rights
      * here get a refusal, not their "/note ..." shown to the customer. */
-    if (body[0] != '/' || is_customer_occupant(c, from) ||
+    if (!desk_cmdline_prefix(body) || is_customer_occupant(c, from) ||
         desk_cmdline_parse(body, &cl) < 0) {
         if (desk_plugin_message(c, from, body))
             return MUC_MESSAGE_CONSUMED;
@@ -405,6 +430,23 @@ static bool s_may_invite(void *ud, struct muc_room *room,
                              DESK_ACT_ENTER_SESSION);
 }
 
+/* The chat's staff may set its subject the standard way too (clients
+ * keep /subject for themselves); it becomes the ticket's subject, as with
+ * !subject.  Staff who lost their rights here are plain occupants. */
+static bool s_subject_changing(void *ud, struct muc_room *room,
+                               const struct muc_occupant *occ,
+                               const char *subject)
+{
+    struct desk_chat *c = ud;
+    (void)room;
+    if (!muc_occupant_privileged(occ) || c->state == DESK_CHAT_ENDED)
+        return false;
+    free(c->subject);
+    c->subject = utf8_strndup(subject, 300);
+    desk_chat_save(c);
+    return true;
+}
+
 static void s_destroyed(void *ud, struct muc_room *room)
 {
     struct desk_chat *c = ud;
@@ -424,5 +466,6 @@ const struct muc_room_hooks desk_session_hooks = {
     .may_invite = s_may_invite,
     .invite_declined = s_declined,
     .is_privileged = s_is_privileged,
+    .subject_changing = s_subject_changing,
     .destroyed = s_destroyed,
 };

@@ -11,9 +11,21 @@
 
 #include "core/utf8.h"
 
+bool desk_cmdline_prefix(const char *body)
+{
+    /* "!" first: clients keep "/" for their own commands (Profanity's
+     * /close leaves the room); "/" for those that pass it through.  "!"
+     * must be followed by a letter, so "!!" or "! yes" stay text. */
+    if (!body)
+        return false;
+    if (body[0] == '!')
+        return isalpha((unsigned char)body[1]) != 0;
+    return body[0] == '/' && body[1] != '/';
+}
+
 int desk_cmdline_parse(const char *body, struct desk_cmdline *out)
 {
-    if (!body || body[0] != '/' || body[1] == '/')
+    if (!desk_cmdline_prefix(body))
         return -1;
     const char *p = body + 1;
     size_t n = 0;

@@ -9,11 +9,15 @@
 
 #include "core/buf.h"
 
-/* "/close resolved thanks" -> name "close", args "resolved thanks".
- * Returns 0, or -1 if body is not a command (no leading '/', or "//..."
- * which is an escaped slash, or an empty name). */
+/* Whether body starts like a text command: "!" and a letter (the primary
+ * form), or "/" but not "//" (an escaped slash). */
+bool desk_cmdline_prefix(const char *body);
+
+/* "!close resolved thanks" (or "/close ...") -> name "close", args
+ * "resolved thanks".  Returns 0, or -1 if body is not a command (see
+ * desk_cmdline_prefix, or an empty name). */
 struct desk_cmdline {
-    char name[32];       /* lower-case, without the '/' */
+    char name[32];       /* lower-case, without the '!' or '/' */
     const char *args;    /* into body, leading blanks skipped; "" if none */
 };
 int desk_cmdline_parse(const char *body, struct desk_cmdline *out);

@@ -28,7 +28,7 @@ static void cmdline(const char *text, size_t wsize)
     if (desk_cmdline_parse(text, &cl) < 0)
         return;
     size_t n = strlen(cl.name);
-    if (n == 0 || n >= sizeof cl.name || text[0] != '/')
+    if (n == 0 || n >= sizeof cl.name || !desk_cmdline_prefix(text))
         fuzz_fail("command name '%s' from '%s'", cl.name, text);
     for (size_t i = 0; i < n; i++)
         if (isupper((unsigned char)cl.name[i]) || isspace((unsigned char)cl.name[i]))
