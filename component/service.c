@@ -324,8 +324,9 @@ int service_start(struct service *svc)
         return start_serving(svc);
     }
     char why[160];
-    snprintf(why, sizeof why, "waiting for database lock %d, polled every "
-             "%d ms; fencing after %d ms without the lock session",
+    snprintf(why, sizeof why, "queued for database lock %d (retrying every "
+             "%d ms while the database is out of reach); fencing after %d ms "
+             "without the lock session",
              svc->cfg->ha.lock_key, svc->cfg->ha.poll_ms, svc->cfg->ha.lease_ms);
     set_role(svc, SERVICE_STANDBY, why);
     return lease_start(svc->lease);

@@ -51,7 +51,7 @@ struct config {
         enum config_ha_mode mode;
         int lock_key;        /* pg_try_advisory_lock(lock_key) */
         int lease_ms;        /* the lock session unanswered this long: fence */
-        int poll_ms;         /* a standby asks for the lock this often */
+        int poll_ms;         /* retry pace while the database is out of reach */
     } ha;
 
     struct {
