@@ -9,6 +9,7 @@
 
 #include "core/config.h"
 #include "core/jid.h"
+#include "ctl/ctl.h"
 #include "ctl/status.h"
 #include "desk/directory.h"
 #include "desk/library.h"
@@ -58,6 +59,7 @@ static void usage(FILE *to)
             "                  [--queue QUEUE] [--agent JID] [--from WHEN] [--to WHEN]\n"
             "                  [--text TEXT] [--max N]\n"
             "       mucdeskctl -c FILE transcript TICKET [--view staff|customer]\n"
+            "                  [--pdf [-o FILE]]\n"
             "       mucdeskctl -c FILE purge-customer EMAIL-OR-JID --yes\n"
             "       mucdeskctl -c FILE widget-snippet QUEUE-OR-QUEUE-JID\n"
             "       mucdeskctl -c FILE status\n"
@@ -72,6 +74,8 @@ static void usage(FILE *to)
             "                     knowledge base\n"
             "  stats, ticket-search, transcript   reports (WHEN: 2025-01-31 or\n"
             "                     2025-01-31T10:00:00Z)\n"
+            "  transcript --pdf   the transcript as a PDF document (to FILE, or\n"
+            "                     standard output)\n"
             "  purge-customer     erase a customer's personal data and transcripts\n"
             "                     (all but live chats and those ended in the\n"
             "                     last 10 minutes; recorded in audit_events)\n"
@@ -90,7 +94,7 @@ static int load_config(const char *path, struct config *cfg)
     return 0;
 }
 
-static PGconn *connect_db(const struct config *cfg)
+PGconn *ctl_connect_db(const struct config *cfg)
 {
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", cfg->database.connect_timeout_s);
@@ -109,7 +113,7 @@ static PGconn *connect_db(const struct config *cfg)
 
 static int cmd_migrate(const struct config *cfg)
 {
-    PGconn *conn = connect_db(cfg);
+    PGconn *conn = ctl_connect_db(cfg);
     if (!conn)
         return EXIT_FAILURE_;
     char err[1024];
@@ -305,7 +309,7 @@ static int cmd_agent_list(PGconn *conn, const char *queue)
 static int cmd_directory(const struct config *cfg, const char *command,
                          int argc, char **argv, int i)
 {
-    PGconn *conn = connect_db(cfg);
+    PGconn *conn = ctl_connect_db(cfg);
     if (!conn)
         return EXIT_FAILURE_;
     char err[512] = "";
@@ -575,30 +579,50 @@ static int cmd_ticket_search(PGconn *conn, int argc, char **argv, int i)
 
 static int cmd_transcript(PGconn *conn, int argc, char **argv, int i)
 {
-    static const char *const allowed[] = {"--view", NULL};
+    static const char *const allowed[] = {"--view", "-o", NULL};
     int64_t id;
+    /* --pdf is a flag; the other options come in pairs. */
+    char *rest[64];
+    int nrest = 0;
+    bool pdf = false;
+    for (int k = i + 1; k < argc; k++) {
+        if (strcmp(argv[k], "--pdf") == 0)
+            pdf = true;
+        else if (nrest < 63)
+            rest[nrest++] = argv[k];
+    }
+    rest[nrest] = NULL;
     if (i >= argc || parse_id(argv[i], &id) < 0 ||
-        check_options(argc, argv, i + 1, allowed) < 0)
+        check_options(nrest, rest, 0, allowed) < 0)
         return EXIT_USAGE;
-    const char *view = option(argc, argv, i + 1, "--view");
+    const char *view = option(nrest, rest, 0, "--view");
+    const char *path = option(nrest, rest, 0, "-o");
     if (view && strcmp(view, "staff") && strcmp(view, "customer")) {
         fprintf(stderr, "mucdeskctl: --view must be staff or customer\n");
         return EXIT_USAGE;
     }
+    if (path && !pdf) {
+        fprintf(stderr, "mucdeskctl: -o goes with --pdf\n");
+        return EXIT_USAGE;
+    }
+    enum desk_view v = view && strcmp(view, "customer") == 0 ? DESK_VIEW_CUSTOMER
+                                                              : DESK_VIEW_STAFF;
     struct desk_transcript t;
     char err[512];
     int rc = desk_db_transcript(conn, id, 0, &t, err, sizeof err);
     if (rc != DESK_DB_OK)
         return db_status(rc, err);
-    struct buf out = BUF_INIT;
-    desk_transcript_text(&t, view && strcmp(view, "customer") == 0
-                                 ? DESK_VIEW_CUSTOMER
-                                 : DESK_VIEW_STAFF,
-                         &out);
-    fputs(buf_cstr(&out), stdout);
-    buf_free(&out);
+    int status = EXIT_OK;
+    if (pdf) {
+        status = ctl_transcript_pdf(&t, v, path) < 0 ? EXIT_FAILURE_ : EXIT_OK;
+    } else {
+        struct buf out = BUF_INIT;
+        desk_transcript_text(&t, v, &out);
+        fputs(buf_cstr(&out), stdout);
+        buf_free(&out);
+    }
     desk_transcript_free(&t);
-    return EXIT_OK;
+    return status;
 }
 
 static int cmd_purge(PGconn *conn, int argc, char **argv, int i)
@@ -666,7 +690,7 @@ static int cmd_snippet(const struct config *cfg, int argc, char **argv, int i)
     if (strchr(queue, '@')) {
         snprintf(jid, sizeof jid, "%s", queue);
     } else {
-        PGconn *conn = connect_db(cfg);
+        PGconn *conn = ctl_connect_db(cfg);
         if (!conn)
             return EXIT_FAILURE_;
         struct desk_directory dir;
@@ -697,7 +721,7 @@ static int with_db(const struct config *cfg, const char *command, int argc,
                    char **argv, int i,
                    int (*fn)(PGconn *, const char *, int, char **, int))
 {
-    PGconn *conn = connect_db(cfg);
+    PGconn *conn = ctl_connect_db(cfg);
     if (!conn)
         return EXIT_FAILURE_;
     int status = fn(conn, command, argc, argv, i);

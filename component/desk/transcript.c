@@ -41,7 +41,9 @@ int desk_db_transcript(PGconn *conn, int64_t id, size_t max_events,
         " customer_email, owner_jid, priority, " TS_US("created_at") ", "
         TS_US("accepted_at") ", " TS_US("ended_at") ", chat_seconds,"
         " rating, rating_comment, details::text,"
-        " personal_data_erased_at IS NOT NULL FROM tickets WHERE id = $1::bigint",
+        " personal_data_erased_at IS NOT NULL, impact, ci,"
+        " nullif(array_to_string(tags, ', '), ''), solution, customer_phone,"
+        " merged_into FROM tickets WHERE id = $1::bigint",
         1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return desk_db_error(conn, res, err, errlen);
@@ -68,6 +70,12 @@ int desk_db_transcript(PGconn *conn, int64_t id, size_t max_events,
     t->rating_comment = dup_or_null(res, 0, 14);
     t->details = dup_or_null(res, 0, 15);
     t->erased = strcmp(PQgetvalue(res, 0, 16), "t") == 0;
+    t->impact = dup_or_null(res, 0, 17);
+    t->ci = dup_or_null(res, 0, 18);
+    t->tags = dup_or_null(res, 0, 19);
+    t->solution = dup_or_null(res, 0, 20);
+    t->customer_phone = dup_or_null(res, 0, 21);
+    t->merged_into = us_or_zero(res, 0, 22);
     PQclear(res);
     res = PQexecParams(
         conn,
@@ -119,6 +127,11 @@ void desk_transcript_free(struct desk_transcript *tr)
     free(t->owner_jid);
     free(t->rating_comment);
     free(t->details);
+    free(t->impact);
+    free(t->ci);
+    free(t->tags);
+    free(t->solution);
+    free(t->customer_phone);
     for (size_t i = 0; i < tr->count; i++) {
         struct desk_event_row *e = &tr->events[i];
         free(e->kind);
@@ -234,8 +247,21 @@ static void header(const struct desk_transcript *tr, enum desk_view view,
         if (view == DESK_VIEW_STAFF && t->customer_jid)
             buf_printf(out, " (%s)", t->customer_jid);
     }
+    if (view == DESK_VIEW_STAFF && !t->erased && t->customer_phone)
+        buf_printf(out, "\nPhone: %s", t->customer_phone);
     if (view == DESK_VIEW_STAFF)
         buf_printf(out, "\nAgent: %s", t->owner_jid ? t->owner_jid : "-");
+    if (view == DESK_VIEW_STAFF) {
+        const char *const f[][2] = {{"Impact", t->impact}, {"CI", t->ci},
+                                    {"Tags", t->tags}};
+        for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+            if (f[i][1] && f[i][1][0])
+                buf_printf(out, "\n%s: %s", f[i][0], f[i][1]);
+    }
+    if (t->merged_into)
+        buf_printf(out, "\nMerged into: ticket #%lld", (long long)t->merged_into);
+    if (t->solution && t->solution[0])
+        buf_printf(out, "\nSolution: %s", t->solution);
     when(out, "Started", t->created_us);
     when(out, "Accepted", t->accepted_us);
     when(out, "Ended", t->ended_us);

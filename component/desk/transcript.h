@@ -31,6 +31,9 @@ struct desk_ticket_row {
     char *rating_comment;
     char *details;                               /* JSON object */
     bool erased;                                 /* personal data erased */
+    /* sql/007's follow-up fields (NULL / 0: none) */
+    char *impact, *ci, *tags, *solution, *customer_phone;
+    int64_t merged_into;
 };
 
 struct desk_event_row {

@@ -10,7 +10,10 @@
 /* Version 2 added message_id at the end; version 1 records (journals
  * written before it) still decode, without one. */
 #define EVENT_VERSION 2
-#define TICKET_VERSION 1
+/* Version 2 added the follow-up fields at the end (a flag, then five
+ * strings and merged_into); version 1 records decode without them
+ * (followup_known false). */
+#define TICKET_VERSION 2
 
 static void put_u8(struct buf *b, uint8_t v)
 {
@@ -190,13 +193,21 @@ void record_encode_ticket(struct buf *out, const struct store_ticket *t)
     put_u8(out, t->has_token_hash ? 1 : 0);
     if (t->has_token_hash)
         buf_append(out, t->token_hash, sizeof t->token_hash);
+    put_u8(out, t->followup_known ? 1 : 0);
+    put_str(out, t->impact);
+    put_str(out, t->ci);
+    put_str(out, t->tags);
+    put_str(out, t->solution);
+    put_str(out, t->customer_phone);
+    put_i64(out, t->merged_into);
 }
 
 int record_decode_ticket(const uint8_t *p, size_t len, struct store_ticket *t)
 {
     struct reader r = {p, len, 0};
     memset(t, 0, sizeof *t);
-    if (get_u8(&r) != TICKET_VERSION)
+    uint8_t version = get_u8(&r);
+    if (version != 1 && version != TICKET_VERSION)
         return -1;
     uint8_t status = get_u8(&r);
     t->priority = get_u8(&r);
@@ -223,7 +234,18 @@ int record_decode_ticket(const uint8_t *p, size_t len, struct store_ticket *t)
         r.p += sizeof t->token_hash;
         r.left -= sizeof t->token_hash;
     }
-    if (r.failed || r.left || status > TICKET_RESOLVED || !t->queue ||
+    uint8_t known = 0;
+    if (version >= 2) {
+        known = get_u8(&r);
+        t->impact = get_str(&r);
+        t->ci = get_str(&r);
+        t->tags = get_str(&r);
+        t->solution = get_str(&r);
+        t->customer_phone = get_str(&r);
+        t->merged_into = get_i64(&r);
+    }
+    t->followup_known = known == 1;
+    if (known > 1 || t->merged_into < 0 || r.failed || r.left || status > TICKET_RESOLVED || !t->queue ||
         secs < 0 || secs > INT32_MAX || t->id <= 0)
         return -1;
     t->status = (enum ticket_status)status;

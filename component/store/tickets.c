@@ -44,15 +44,20 @@ int ticket_status_parse(const char *name, enum ticket_status *out)
     col " = CASE WHEN tickets.personal_data_erased_at IS NULL THEN EXCLUDED." col \
         " END"
 
+#define FOLLOWUP(col)                                                          \
+    col " = CASE WHEN $25::boolean THEN EXCLUDED." col " ELSE tickets." col " END"
+
 static const char upsert_sql[] =
     "INSERT INTO tickets (id, queue, status, subject, customer_jid,"
     " customer_name, customer_email, owner_jid, priority, created_at,"
     " accepted_at, ended_at, chat_seconds, rating, rating_comment, room,"
-    " resume_token_hash, details)"
+    " resume_token_hash, details, impact, ci, tags, solution, customer_phone,"
+    " merged_into)"
     " VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9::smallint,"
     " coalesce(" TS_PARAM(10) ", now()), " TS_PARAM(11) ", " TS_PARAM(12) ","
     " $13::integer, $14::smallint, $15, $16, decode($17, 'hex'),"
-    " coalesce($18::jsonb, '{}'::jsonb))"
+    " coalesce($18::jsonb, '{}'::jsonb), $19, $20,"
+    " coalesce(string_to_array($21, ','), '{}'), $22, $23, $24::bigint)"
     " ON CONFLICT (id) DO UPDATE SET queue = EXCLUDED.queue,"
     " status = EXCLUDED.status, subject = EXCLUDED.subject,"
     " owner_jid = EXCLUDED.owner_jid, priority = EXCLUDED.priority,"
@@ -69,7 +74,13 @@ static const char upsert_sql[] =
     KEEP_UNLESS_ERASED("rating_comment") ", "
     KEEP_UNLESS_ERASED("resume_token_hash") ","
     " details = CASE WHEN tickets.personal_data_erased_at IS NULL"
-    "  THEN EXCLUDED.details ELSE '{}'::jsonb END";
+    "  THEN EXCLUDED.details ELSE '{}'::jsonb END, "
+    /* A snapshot without the follow-up fields ($25 false) leaves them. */
+    FOLLOWUP("impact") ", " FOLLOWUP("ci") ", " FOLLOWUP("tags") ", "
+    FOLLOWUP("solution") ", " FOLLOWUP("merged_into") ","
+    " customer_phone = CASE WHEN NOT $25::boolean THEN tickets.customer_phone"
+    "  WHEN tickets.personal_data_erased_at IS NULL"
+    "  THEN EXCLUDED.customer_phone END";
 
 #define SELECT_TICKET                                                          \
     "SELECT id, queue, status, subject, customer_jid, customer_name,"          \
@@ -78,7 +89,9 @@ static const char upsert_sql[] =
     " (extract(epoch from accepted_at) * 1000000)::bigint,"                    \
     " (extract(epoch from ended_at) * 1000000)::bigint,"                       \
     " chat_seconds, rating, rating_comment, room,"                             \
-    " encode(resume_token_hash, 'hex'), details::text FROM tickets"
+    " encode(resume_token_hash, 'hex'), details::text, impact, ci,"           \
+    " array_to_string(tags, ','), solution, customer_phone, merged_into"      \
+    " FROM tickets"
 
 /* Statements are prepared on first use after each (re)connection, not in
  * the connect hook: preparing an INSERT takes a lock on its table, and a
@@ -128,13 +141,17 @@ static void hex(char *out, const uint8_t *p, size_t n)
     out[2 * n] = '\0';
 }
 
+#define NPARAMS 25
+
 int tickets_upsert(struct archive *a, PGconn *conn, const struct store_ticket *t,
                    char *err, size_t errlen, char sqlstate[6])
 {
-    if (prepare_once(a, conn, &a->upsert_gen, "md_ticket_upsert", upsert_sql, 18,
+    if (prepare_once(a, conn, &a->upsert_gen, "md_ticket_upsert", upsert_sql, 25,
                      err, errlen, sqlstate) < 0)
         return -1;
     char id[24], prio[8], created[24], accepted[24], ended[24], secs[16], rating[8];
+    char merged[24];
+    snprintf(merged, sizeof merged, "%" PRId64, t->merged_into);
     char token[2 * TICKET_TOKEN_HASH_SIZE + 1];
     snprintf(id, sizeof id, "%" PRId64, t->id);
     snprintf(prio, sizeof prio, "%d", t->priority ? t->priority : 3);
@@ -145,18 +162,21 @@ int tickets_upsert(struct archive *a, PGconn *conn, const struct store_ticket *t
     snprintf(rating, sizeof rating, "%d", t->rating);
     if (t->has_token_hash)
         hex(token, t->token_hash, sizeof t->token_hash);
-    const char *v[18] = {
+    const char *v[NPARAMS] = {
         id, t->queue, ticket_status_name(t->status), t->subject,
         t->customer_jid, t->customer_name, t->customer_email, t->owner_jid,
         prio, t->created_us ? created : NULL,
         t->accepted_us ? accepted : NULL, t->ended_us ? ended : NULL, secs,
         t->rating ? rating : NULL, t->rating_comment, t->room,
         t->has_token_hash ? token : NULL, t->details,
+        t->impact, t->ci, t->tags && t->tags[0] ? t->tags : NULL, t->solution,
+        t->customer_phone, t->merged_into ? merged : NULL,
+        t->followup_known ? "t" : "f",
     };
     /* As in the COPY encoder: a snapshot from an older journal may hold
      * ill-formed UTF-8, which would make the ticket a dead letter. */
-    struct buf clean[18];
-    for (int i = 0; i < 18; i++) {
+    struct buf clean[NPARAMS];
+    for (int i = 0; i < NPARAMS; i++) {
         buf_init(&clean[i]);
         size_t n = v[i] ? strlen(v[i]) : 0;
         if (v[i] && utf8_valid_len(v[i], n) != n) {
@@ -164,8 +184,9 @@ int tickets_upsert(struct archive *a, PGconn *conn, const struct store_ticket *t
             v[i] = buf_cstr(&clean[i]);
         }
     }
-    PGresult *res = PQexecPrepared(conn, "md_ticket_upsert", 18, v, NULL, NULL, 0);
-    for (int i = 0; i < 18; i++)
+    PGresult *res = PQexecPrepared(conn, "md_ticket_upsert", NPARAMS, v, NULL,
+                                   NULL, 0);
+    for (int i = 0; i < NPARAMS; i++)
         buf_free(&clean[i]);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -510,6 +531,9 @@ static enum store_run_result tickets_run(struct store_op *op, PGconn *conn)
             .priority = (int)I(8), .created_us = I(9), .accepted_us = I(10),
             .ended_us = I(11), .chat_seconds = (int)I(12), .rating = (int)I(13),
             .rating_comment = S(14), .room = S(15), .details = S(17),
+            .followup_known = true, .impact = S(18), .ci = S(19),
+            .tags = S(20) && S(20)[0] ? S(20) : NULL, .solution = S(21),
+            .customer_phone = S(22), .merged_into = I(23),
         };
         ticket_status_parse(S(2), &t.status);
         if (S(16) && hex_decode(S(16), t.token_hash, sizeof t.token_hash) == 0)

@@ -54,6 +54,16 @@ struct store_ticket {
     bool has_token_hash;
     uint8_t token_hash[TICKET_TOKEN_HASH_SIZE];
     const char *details;        /* a JSON object as text; NULL: {} */
+    /* The follow-up fields (sql/007).  followup_known: false for a snapshot
+     * that does not carry them (a chat's, or a journal record older than
+     * them): storing it then leaves the stored values as they are. */
+    bool followup_known;
+    const char *impact;
+    const char *ci;             /* configuration item */
+    const char *tags;           /* comma-separated, NULL: none */
+    const char *solution;
+    const char *customer_phone;
+    int64_t merged_into;        /* ticket number, 0: none */
 };
 
 /* Takes a reserved number into t->id and journals the ticket.  Returns the

@@ -283,6 +283,11 @@ static void ticket_strings_free(struct store_ticket *t)
     free((char *)t->rating_comment);
     free((char *)t->room);
     free((char *)t->details);
+    free((char *)t->impact);
+    free((char *)t->ci);
+    free((char *)t->tags);
+    free((char *)t->solution);
+    free((char *)t->customer_phone);
 }
 
 static void query_free(struct pending_query *p)
@@ -564,6 +569,11 @@ static void ticket_copy(struct store_ticket *to, const struct store_ticket *t)
     to->rating_comment = dup_opt(t->rating_comment);
     to->room = dup_opt(t->room);
     to->details = dup_opt(t->details);
+    to->impact = dup_opt(t->impact);
+    to->ci = dup_opt(t->ci);
+    to->tags = dup_opt(t->tags);
+    to->solution = dup_opt(t->solution);
+    to->customer_phone = dup_opt(t->customer_phone);
 }
 
 static struct ticket_rec *ticket_find(struct archive *a, int64_t id)

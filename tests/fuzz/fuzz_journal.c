@@ -188,7 +188,13 @@ static void check_payload(const struct journal_record *r)
             !str_same(t.customer_email, again.customer_email) ||
             !str_same(t.owner_jid, again.owner_jid) ||
             !str_same(t.rating_comment, again.rating_comment) ||
-            !str_same(t.room, again.room) || !str_same(t.details, again.details))
+            !str_same(t.room, again.room) || !str_same(t.details, again.details) ||
+            t.followup_known != again.followup_known ||
+            t.merged_into != again.merged_into ||
+            !str_same(t.impact, again.impact) || !str_same(t.ci, again.ci) ||
+            !str_same(t.tags, again.tags) ||
+            !str_same(t.solution, again.solution) ||
+            !str_same(t.customer_phone, again.customer_phone))
             fuzz_fail("a ticket changed through encode and decode");
     }
     buf_free(&b);

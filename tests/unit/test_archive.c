@@ -244,6 +244,38 @@ static void test_record_codec(void **state)
     assert_string_equal(u.details, "{\"a\": 1}");
     for (size_t n = 0; n < b.len; n++)
         assert_int_equal(record_decode_ticket((const uint8_t *)b.data, n, &u), -1);
+    assert_false(u.followup_known);
+
+    /* Version 1 (journals written before the follow-up fields): the same
+     * record without its last 29 bytes (a flag, five NULL strings,
+     * merged_into) still decodes, without them; with them it is refused. */
+    b.data[0] = 1;
+    assert_int_equal(record_decode_ticket((const uint8_t *)b.data, b.len - 29, &u), 0);
+    assert_string_equal(u.customer_name, "Ann");
+    assert_false(u.followup_known);
+    assert_null(u.impact);
+    assert_int_equal(u.merged_into, 0);
+    assert_int_equal(record_decode_ticket((const uint8_t *)b.data, b.len, &u), -1);
+
+    /* Version 2 carries them through. */
+    buf_reset(&b);
+    t.followup_known = true;
+    t.impact = "high";
+    t.ci = "invoice-service";
+    t.tags = "billing,vip";
+    t.solution = "Credit note sent";
+    t.customer_phone = "+33 1 23 45 67 89";
+    t.merged_into = 7;
+    record_encode_ticket(&b, &t);
+    assert_int_equal(record_decode_ticket((const uint8_t *)b.data, b.len, &u), 0);
+    assert_true(u.followup_known);
+    assert_string_equal(u.impact, "high");
+    assert_string_equal(u.ci, "invoice-service");
+    assert_string_equal(u.tags, "billing,vip");
+    assert_string_equal(u.solution, "Credit note sent");
+    assert_string_equal(u.customer_phone, "+33 1 23 45 67 89");
+    assert_int_equal(u.merged_into, 7);
+    assert_string_equal(u.details, "{\"a\": 1}");
     buf_free(&b);
 }
 
