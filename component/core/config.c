@@ -96,6 +96,7 @@ static const struct key_spec schema[] = {
     {"mail", "timeout", KEY_INT, FIELD(mail.timeout_s), false, "60", 1, 3600},
     {"mail", "retry_interval", KEY_INT, FIELD(mail.retry_s), false, "60", 1, 86400},
     {"mail", "max_attempts", KEY_INT, FIELD(mail.max_attempts), false, "8", 1, 100},
+    {"mail", "in_queue", KEY_STRING, FIELD(mail.in_queue), false, NULL, 0, 0},
 
     {"widget", "script_url", KEY_STRING, FIELD(widget.script_url), false, NULL, 0, 0},
     {"widget", "websocket_url", KEY_STRING, FIELD(widget.websocket_url), false, NULL, 0, 0},

@@ -91,6 +91,7 @@ struct config {
         int timeout_s;          /* a sendmail run is killed after this */
         int retry_s;            /* first retry after this, then doubling */
         int max_attempts;       /* then the job is given up (logged) */
+        char *in_queue;         /* mail-in: new tickets go here; NULL: replies only */
     } mail;
 
     struct {

@@ -92,6 +92,8 @@ size_t utf8_valid_len(const char *s, size_t n)
 
 void utf8_sanitize(struct buf *out, const char *s, size_t n)
 {
+    if (n == 0)
+        return; /* s may be NULL then (an empty GByteArray's data) */
     size_t start = 0, i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];

@@ -1,4 +1,5 @@
-/* mucdeskctl's commands beyond mucdeskctl.c: the PDF transcript (pdf.c). */
+/* mucdeskctl's commands beyond mucdeskctl.c: the PDF transcript (pdf.c)
+ * and mail-in (mail_in.c). */
 #ifndef MUCDESK_CTL_CTL_H
 #define MUCDESK_CTL_CTL_H
 
@@ -8,6 +9,14 @@
 #include "core/config.h"
 #include "desk/transcript.h"
 
+/* sysexits.h values, which MTAs act on (mail-in). */
+enum ctl_sysexit {
+    CTL_EX_DATAERR = 65,   /* the message cannot be read: bounce */
+    CTL_EX_NOUSER = 67,    /* no ticket and no [mail] in_queue: bounce */
+    CTL_EX_TEMPFAIL = 75,  /* PostgreSQL away, configuration broken: the
+                            * MTA keeps the message and retries later */
+};
+
 /* The database of the configuration, or NULL (the reason on stderr). */
 PGconn *ctl_connect_db(const struct config *cfg);
 
@@ -15,5 +24,9 @@ PGconn *ctl_connect_db(const struct config *cfg);
  * -1 with the reason on stderr. */
 int ctl_transcript_pdf(const struct desk_transcript *t, enum desk_view view,
                        const char *path);
+
+/* mucdeskctl mail-in: one message on standard input; returns the exit
+ * status (0 or a CTL_EX_*). */
+int ctl_mail_in(const struct config *cfg);
 
 #endif

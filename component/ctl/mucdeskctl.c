@@ -60,6 +60,7 @@ static void usage(FILE *to)
             "                  [--text TEXT] [--max N]\n"
             "       mucdeskctl -c FILE transcript TICKET [--view staff|customer]\n"
             "                  [--pdf [-o FILE]]\n"
+            "       mucdeskctl -c FILE mail-in < MESSAGE\n"
             "       mucdeskctl -c FILE purge-customer EMAIL-OR-JID --yes\n"
             "       mucdeskctl -c FILE widget-snippet QUEUE-OR-QUEUE-JID\n"
             "       mucdeskctl -c FILE status\n"
@@ -76,6 +77,9 @@ static void usage(FILE *to)
             "                     2025-01-31T10:00:00Z)\n"
             "  transcript --pdf   the transcript as a PDF document (to FILE, or\n"
             "                     standard output)\n"
+            "  mail-in            one e-mail on standard input (as an MTA pipes\n"
+            "                     it): added to its ticket, or a new ticket in\n"
+            "                     [mail] in_queue; exit codes of sysexits.h\n"
             "  purge-customer     erase a customer's personal data and transcripts\n"
             "                     (all but live chats and those ended in the\n"
             "                     last 10 minutes; recorded in audit_events)\n"
@@ -773,7 +777,8 @@ int main(int argc, char **argv)
     }
     struct config cfg;
     if (load_config(config_path, &cfg) < 0)
-        return EXIT_USAGE;
+        /* An MTA bounces on 2 but keeps the mail and retries on 75. */
+        return strcmp(command, "mail-in") == 0 ? CTL_EX_TEMPFAIL : EXIT_USAGE;
     int status;
     if (strcmp(command, "migrate") == 0 && i == argc) {
         status = cmd_migrate(&cfg);
@@ -788,6 +793,8 @@ int main(int argc, char **argv)
                strcmp(command, "transcript") == 0 ||
                strcmp(command, "purge-customer") == 0) {
         status = with_db(&cfg, command, argc, argv, i, cmd_reports);
+    } else if (strcmp(command, "mail-in") == 0 && i == argc) {
+        status = ctl_mail_in(&cfg);
     } else if (strcmp(command, "widget-snippet") == 0) {
         status = cmd_snippet(&cfg, argc, argv, i);
     } else if (strcmp(command, "status") == 0 && i == argc) {

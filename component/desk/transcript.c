@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mailref.h"
 #include "core/tz.h"
 #include "core/utf8.h"
 #include "desk/directory.h"
@@ -372,13 +373,25 @@ void desk_mail_compose(struct buf *out, const char *from, const char *to,
     snprintf(date, sizeof date, "%s, %02u %s %04d %02d:%02d:%02d +0000",
              days[tz_weekday(day)], d, months[m - 1], y, (int)(sec / 3600),
              (int)(sec / 60 % 60), (int)(sec % 60));
-    char subject[200];
-    snprintf(subject, sizeof subject, "Your chat transcript (ticket #%lld)",
+    /* [Ticket#N] and our Message-ID bring the customer's reply back to
+     * this ticket (mucdeskctl mail-in). */
+    char subject[200], unique[32], domain[256], msgid[400];
+    snprintf(subject, sizeof subject, "Your chat transcript [Ticket#%lld]",
              (long long)t->ticket.id);
+    snprintf(unique, sizeof unique, "t%lld", (long long)now);
+    bool with_id = mailref_domain(from, domain, sizeof domain) &&
+                   mailref_message_id(msgid + 1, sizeof msgid - 2, t->ticket.id,
+                                      unique, domain) > 0;
+    if (with_id) {
+        msgid[0] = '<';
+        strcat(msgid, ">");
+    }
     header_line(out, "From", from);
     header_line(out, "To", to);
     header_line(out, "Subject", subject);
     header_line(out, "Date", date);
+    if (with_id)
+        header_line(out, "Message-ID", msgid);
     header_line(out, "MIME-Version", "1.0");
     header_line(out, "Content-Type", "text/plain; charset=utf-8");
     header_line(out, "Content-Transfer-Encoding", "8bit");

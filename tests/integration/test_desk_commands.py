@@ -494,13 +494,27 @@ def test_transcript_mail_through_a_fake_sendmail(desk, xmpp, db, run_dir):
     head, body = msg.split("\n\n", 1)
     assert "To: ann@example.org" in head.split("\n")
     assert "From: support@example.org" in head.split("\n")
-    assert "Subject: Your chat transcript (ticket #%s)" % ticket in head
+    assert "Subject: Your chat transcript [Ticket#%s]" % ticket in head
     assert "] Ann: Where is my parcel?" in body and "] Alex: It left this morning." in body
     assert "slow carrier" not in msg and "agent1@localhost" not in msg
     log = md.log_text()
     assert "ticket %s: transcript mail attempt 1 failed (it will be retried): exit status " \
            "75: queue temporarily unavailable" % ticket in log
     assert "ticket %s: transcript mailed (attempt 2)" % ticket in log
+
+    # The customer answers the mail (her client keeps only In-Reply-To):
+    # piped by the MTA to mucdeskctl mail-in, it reopens the ticket.
+    msgid = [h for h in head.split("\n") if h.startswith("Message-ID: ")][0][12:]
+    assert re.fullmatch(r"<mucdesk\.%s\.t\d+@example\.org>" % ticket, msgid), msgid
+    answer = ("From: Ann <ann@example.org>\nTo: support@example.org\n"
+              "Subject: Re: my parcel\nIn-Reply-To: %s\nMessage-ID: <a1@example.org>\n"
+              "Content-Type: text/plain; charset=utf-8\n\nIt never came.\n" % msgid)
+    r = md.run_ctl(["mail-in"], input=answer, check=True)
+    assert r.stdout.strip() == "appended to ticket #%s (reopened: QUEUED)" % ticket
+    assert db.psql("SELECT status FROM tickets WHERE id=%s" % ticket) == [("QUEUED",)]
+    assert db.psql("SELECT actor_nick, body FROM ticket_events WHERE ticket_id=%s"
+                   " AND kind='message' ORDER BY id DESC LIMIT 1" % ticket) == \
+        [("Ann", "It never came.")]
 
 
 def test_agent_commands_and_who_may_run_what(desk, xmpp, db):

@@ -232,8 +232,13 @@ static void test_mail(void **state)
     /* A line break in a header value cannot add a header. */
     assert_non_null(strstr(m, "To: ann@example.orgBcc: evil@example.org\n"));
     assert_null(strstr(m, "\nBcc:"));
-    assert_non_null(strstr(m, "Subject: Your chat transcript (ticket #42)\n"));
+    assert_non_null(strstr(m, "Subject: Your chat transcript [Ticket#42]\n"));
     assert_non_null(strstr(m, "Date: Sat, 01 Feb 2025 01:00:00 +0000\n"));
+    /* Our Message-ID: the customer's reply finds the ticket by it. */
+    char id[128];
+    snprintf(id, sizeof id, "Message-ID: <mucdesk.42.t%lld@example.org>\n",
+             (long long)now);
+    assert_non_null(strstr(m, id));
     assert_non_null(strstr(m, "Content-Type: text/plain; charset=utf-8\n"));
     assert_non_null(strstr(m, "\n\nHello Ann,\n\nHere is the transcript of "
                               "your chat with Acme.\n"));

@@ -114,8 +114,10 @@ class CtlResult:
         return self
 
 
-def run_ctl(args, config=None, binary_path=None, timeout=60, check=False, env=None):
-    """Run mucdeskctl; config (a path) is passed as `-c FILE` first.
+def run_ctl(args, config=None, binary_path=None, timeout=60, check=False, env=None,
+            input=None):
+    """Run mucdeskctl; config (a path) is passed as `-c FILE` first; input
+    (text) goes to its standard input (else /dev/null).
 
     Returns a CtlResult; check=True raises AssertionError on a non-zero
     status (and on a sanitizer report in stderr, always).
@@ -124,8 +126,9 @@ def run_ctl(args, config=None, binary_path=None, timeout=60, check=False, env=No
     if config is not None:
         argv += ["-c", str(config)]
     argv += [str(a) for a in args]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL, env=env)
+    stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
+                       **stdin)
     res = CtlResult(argv, r.returncode, r.stdout, r.stderr)
     report = sanitizer_report(r.stderr)
     if report:
