@@ -102,22 +102,39 @@ double desk_rolling_mean(const struct desk_rolling *r)
 
 /* ---- JSON (flat objects of strings) ------------------------------------------ */
 
+/* JSON text is UTF-8 (RFC 8259, 8.1): an ill-formed part of s (a cut
+ * through a character, bytes from a file) is written as U+FFFD, so that
+ * what the desk writes any JSON reader, PostgreSQL's jsonb included,
+ * takes. */
 static void json_string(struct buf *b, const char *s)
 {
     buf_append_char(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t len = utf8_decode(s + i, n - i, &cp);
+            if (cp == UTF8_INVALID)
+                buf_append_str(b, UTF8_REPLACEMENT);
+            else
+                buf_append(b, s + i, len);
+            i += len;
+            continue;
+        }
+        switch (c) {
         case '"': buf_append_str(b, "\\\""); break;
         case '\\': buf_append_str(b, "\\\\"); break;
         case '\n': buf_append_str(b, "\\n"); break;
         case '\r': buf_append_str(b, "\\r"); break;
         case '\t': buf_append_str(b, "\\t"); break;
         default:
-            if (*p < 0x20)
-                buf_printf(b, "\\u%04x", *p);
+            if (c < 0x20)
+                buf_printf(b, "\\u%04x", c);
             else
-                buf_append_char(b, (char)*p);
+                buf_append_char(b, (char)c);
         }
+        i++;
     }
     buf_append_char(b, '"');
 }
@@ -172,10 +189,13 @@ static int hex4(const char *p)
 }
 
 /* Reads a JSON string at p (on the '"'); writes it (UTF-8, as much as fits
- * in size, cut on a character boundary) into out if out is not NULL.
+ * in size, cut on a character boundary) into out if out is not NULL, and
+ * sets *cut (if not NULL) when it did not all fit.
  * Returns the position after it, or NULL. */
-static const char *read_string(const char *p, char *out, size_t size)
+static const char *read_string(const char *p, char *out, size_t size,
+                               bool *cut)
 {
+    bool dropped = false;
     if (*p != '"')
         return NULL;
     p++;
@@ -234,19 +254,29 @@ static const char *read_string(const char *p, char *out, size_t size)
                 enc[3] = (char)(0x80 | (cp & 0x3F));
                 len = 4;
             }
-            for (size_t i = 0; i < len; i++)
+            for (size_t i = 0; i < len; i++) {
                 if (out && n + 1 < size)
                     out[n++] = enc[i];
+                else
+                    dropped = true;
+            }
             continue;
         }
         if (out && n + 1 < size)
             out[n++] = *p;
+        else
+            dropped = true;
         p++;
     }
     if (*p != '"')
         return NULL;
-    if (out && size)
-        out[utf8_trim(out, n)] = '\0'; /* cut to size: on a boundary */
+    if (out && size) {
+        size_t whole = utf8_trim(out, n); /* cut to size: on a boundary */
+        dropped = dropped || whole != n;
+        out[whole] = '\0';
+    }
+    if (cut)
+        *cut = out && dropped;
     return p + 1;
 }
 
@@ -262,17 +292,19 @@ int desk_json_get(const char *json, const char *key, char *out, size_t size)
         return -1;
     char k[128];
     for (;;) {
-        p = read_string(skip_ws(p), k, sizeof k);
+        bool key_cut;
+        p = read_string(skip_ws(p), k, sizeof k, &key_cut);
         if (!p)
             return -1;
         p = skip_ws(p);
         if (*p++ != ':')
             return -1;
         p = skip_ws(p);
-        bool match = strcmp(k, key) == 0;
+        /* A key too long for k is none of ours: its prefix must not match. */
+        bool match = !key_cut && strcmp(k, key) == 0;
         if (*p != '"')
             return -1; /* only strings in our objects */
-        p = read_string(p, match ? out : NULL, size);
+        p = read_string(p, match ? out : NULL, size, NULL);
         if (!p)
             return -1;
         if (match)

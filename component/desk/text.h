@@ -19,7 +19,9 @@ struct desk_cmdline {
 int desk_cmdline_parse(const char *body, struct desk_cmdline *out);
 
 /* Splits the first word of *args into word[size] and moves *args past it
- * (and the blanks after).  Returns false if there is no word. */
+ * (and the blanks after).  A word longer than size - 1 bytes is cut on a
+ * character boundary (to "" if its first character alone does not fit).
+ * Returns false if there is no word. */
 bool desk_next_word(const char **args, char *word, size_t size);
 
 /* Parses a whole decimal integer within [min, max].  0 or -1. */

@@ -64,10 +64,13 @@ static void keep_input(enum fuzz_known what)
     fclose(f);
 }
 
+/* The fixes of the known findings have landed (h11-utf8): they fail like
+ * any other broken invariant unless MUCDESK_FUZZ_STRICT=0 asks for the
+ * old report-and-go-on (to measure how often a regression shows). */
 static bool strict(void)
 {
     const char *v = getenv("MUCDESK_FUZZ_STRICT");
-    return v && strcmp(v, "1") == 0;
+    return !v || strcmp(v, "0") != 0;
 }
 
 void fuzz_known(enum fuzz_known what, const char *detail)

@@ -1,11 +1,10 @@
 /* What every fuzz target checks, and how it reports.
  *
- * A broken invariant aborts (libFuzzer keeps the input as a crash) unless
- * it is a *known finding*: a defect already reported whose fix is being
- * made elsewhere (doc/fuzzing.md lists them).  Those are counted and
- * reported once per process, and the input is kept in
- * $MUCDESK_FUZZ_KNOWN_DIR if that is set; MUCDESK_FUZZ_STRICT=1 makes them
- * abort like any other (to check that a fix has landed). */
+ * A broken invariant aborts (libFuzzer keeps the input as a crash).  A
+ * *known finding* (a class of defect found before its fix landed,
+ * doc/fuzzing.md) aborts too, since the fixes are in; with
+ * MUCDESK_FUZZ_STRICT=0 it is only counted and reported once per process,
+ * and the input kept in $MUCDESK_FUZZ_KNOWN_DIR if that is set. */
 #ifndef MUCDESK_FUZZ_CHECK_H
 #define MUCDESK_FUZZ_CHECK_H
 

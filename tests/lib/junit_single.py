@@ -4,8 +4,17 @@ Usage: junit_single.py OUT.xml SUITE NAME EXIT_STATUS SECONDS LOGFILE
 tests/run uses it for layers that are one command each (the quickstart
 smoke run, make distcheck), so the summary counts them like any test.
 """
+import re
 import sys
 from xml.sax.saxutils import escape, quoteattr
+
+# Characters XML 1.0 forbids: a failing program's log (a fuzzer printing
+# the bytes it was fed) must not make the results file unreadable.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(s):
+    return NOT_XML.sub("\ufffd", s)
 
 
 def main(argv):
@@ -13,7 +22,7 @@ def main(argv):
     failed = int(status) != 0
     try:
         with open(logfile, errors="replace") as f:
-            tail = "".join(f.readlines()[-60:])
+            tail = xml_text("".join(f.readlines()[-60:]))
     except OSError:
         tail = ""
     case = f"<testcase classname={quoteattr(suite)} name={quoteattr(name)} time={quoteattr(seconds)}>"

@@ -81,6 +81,47 @@ static void test_rolling_average(void **state)
     assert_true(desk_rolling_mean(&r) == 100);
 }
 
+/* JSON is UTF-8: a value (or key) cut through a character, or bytes
+ * from a file, is written with U+FFFD, never as the bytes themselves
+ * (PostgreSQL's jsonb refuses those: the details would be lost). */
+static void test_json_writes_only_utf8(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    desk_json_open(&b);
+    desk_json_add(&b, "name", "Zo\xc3");          /* cut through "ë" */
+    desk_json_add(&b, "k\xff", "a\xed\xa0\x80" "b"); /* a surrogate in UTF-8 */
+    desk_json_close(&b);
+    assert_string_equal(buf_cstr(&b), "{\"name\":\"Zo\xef\xbf\xbd\","
+                                      "\"k\xef\xbf\xbd\":\"a\xef\xbf\xbd"
+                                      "\xef\xbf\xbd\xef\xbf\xbd" "b\"}");
+    char v[32];
+    assert_int_equal(desk_json_get(buf_cstr(&b), "name", v, sizeof v), 0);
+    assert_string_equal(v, "Zo\xef\xbf\xbd");
+    buf_free(&b);
+}
+
+/* A key longer than the reader holds is not the key that is its prefix
+ * (found by fuzz_json: the long key's empty value was read instead). */
+static void test_json_long_key_is_not_its_prefix(void **state)
+{
+    (void)state;
+    char longkey[201], shortkey[128];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    memcpy(shortkey, longkey, 127);
+    shortkey[127] = '\0';
+    struct buf b = BUF_INIT;
+    desk_json_open(&b);
+    desk_json_add(&b, longkey, "long");
+    desk_json_add(&b, shortkey, "short");
+    desk_json_close(&b);
+    char v[32];
+    assert_int_equal(desk_json_get(buf_cstr(&b), shortkey, v, sizeof v), 0);
+    assert_string_equal(v, "short");
+    buf_free(&b);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -200,6 +241,8 @@ int main(void)
         cmocka_unit_test(test_wait_estimate),
         cmocka_unit_test(test_rolling_average),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_writes_only_utf8),
+        cmocka_unit_test(test_json_long_key_is_not_its_prefix),
         cmocka_unit_test(test_normalise_list),
         cmocka_unit_test(test_email),
     };
