@@ -183,6 +183,15 @@ void muc_room_unlist(struct muc_room *room)
     muc_room_index_public(room);
 }
 
+static void invitations_free(struct muc_room *room)
+{
+    while (room->invitations) {
+        struct muc_invitation *inv = room->invitations;
+        room->invitations = inv->next;
+        muc_invitation_free(inv);
+    }
+}
+
 void muc_room_free(struct muc_room *room)
 {
     if (!room)
@@ -192,7 +201,7 @@ void muc_room_free(struct muc_room *room)
     muc_room_unlist(room);
     while (room->occupants)
         muc_occupant_remove(room->occupants);
-    muc_invitations_free(room);
+    invitations_free(room);
     while (room->affiliations) {
         struct muc_affil_record *a = room->affiliations;
         room->affiliations = a->next;
@@ -639,13 +648,4 @@ void muc_invitation_free(struct muc_invitation *inv)
     free(inv->inviter);
     free(inv->shown);
     free(inv);
-}
-
-void muc_invitations_free(struct muc_room *room)
-{
-    while (room->invitations) {
-        struct muc_invitation *inv = room->invitations;
-        room->invitations = inv->next;
-        muc_invitation_free(inv);
-    }
 }

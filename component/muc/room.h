@@ -282,8 +282,6 @@ struct muc_invitation {
     char invitee[];  /* bare JID, prepared */
 };
 void muc_invitation_free(struct muc_invitation *inv);
-/* Forgets the room's pending invitations (the room is being freed). */
-void muc_invitations_free(struct muc_room *room);
 
 /* ---- ids.c ------------------------------------------------------------------- */
 
