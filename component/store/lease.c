@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "store/pq.h"
 
 #define LOG "lease"
 
@@ -79,13 +80,6 @@ static bool nap(struct lease *l, unsigned ms)
     return false;
 }
 
-static void one_line(char *s)
-{
-    for (char *p = s; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = (p[1] ? ' ' : '\0');
-}
-
 static bool exec_ok(PGconn *conn, const char *sql)
 {
     PGresult *res = PQexec(conn, sql);
@@ -115,8 +109,7 @@ static PGconn *lease_connect(struct lease *l, char *err, size_t errlen)
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        snprintf(err, errlen, "%s", PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL, NULL);
         PQfinish(conn);
         return NULL;
     }
@@ -135,9 +128,8 @@ static PGconn *lease_connect(struct lease *l, char *err, size_t errlen)
              idle_s, SERVER_MARGIN_MS / 1000, l->lease_ms + SERVER_MARGIN_MS,
              l->lease_ms);
     if (!exec_ok(conn, sql)) {
-        snprintf(err, errlen, "cannot set the lock session's timeouts: %s",
-                 PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL,
+                       "cannot set the lock session's timeouts");
         PQfinish(conn);
         return NULL;
     }
@@ -155,8 +147,7 @@ static int try_lock(struct lease *l, PGconn *conn, char *err, size_t errlen)
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     else {
-        snprintf(err, errlen, "%s", PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL, NULL);
     }
     PQclear(res);
     return rc;
@@ -197,7 +188,7 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
 {
     uint64_t sent = mono_ms(), deadline = sent + l->lease_ms;
     if (!PQsendQuery(conn, "SELECT 1") || PQflush(conn) < 0) {
-        snprintf(err, errlen, "cannot send a heartbeat: %s", PQerrorMessage(conn));
+        store_pq_error(err, errlen, conn, NULL, "cannot send a heartbeat");
         return false;
     }
     while (PQisBusy(conn)) {
@@ -208,7 +199,7 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
             else if (rc == 0)
                 snprintf(err, errlen, "no answer within %u ms", l->lease_ms);
             else
-                snprintf(err, errlen, "%s", PQerrorMessage(conn));
+                store_pq_error(err, errlen, conn, NULL, NULL);
             return false;
         }
     }
@@ -217,7 +208,7 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
     while ((res = PQgetResult(conn))) {
         ok = PQresultStatus(res) == PGRES_TUPLES_OK;
         if (!ok)
-            snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+            store_pq_error(err, errlen, conn, res, NULL);
         PQclear(res);
     }
     if (ok && PQstatus(conn) == CONNECTION_OK) {
@@ -225,7 +216,7 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
         return true;
     }
     if (!err[0])
-        snprintf(err, errlen, "%s", PQerrorMessage(conn));
+        store_pq_error(err, errlen, conn, NULL, NULL);
     return false;
 }
 
@@ -246,7 +237,7 @@ static void hold(struct lease *l, PGconn *conn, uint64_t asked_at)
         int rc;
         while ((rc = wait_readable(l, PQsocket(conn), next)) == 1)
             if (!consume(conn)) {
-                snprintf(err, sizeof err, "%s", PQerrorMessage(conn));
+                store_pq_error(err, sizeof err, conn, NULL, NULL);
                 goto lost;
             }
         if (atomic_load(&l->stop))
@@ -263,7 +254,6 @@ static void hold(struct lease *l, PGconn *conn, uint64_t asked_at)
         }
     }
 lost:
-    one_line(err);
     snprintf(l->why, sizeof l->why, "the lock session failed: %.200s",
              err[0] ? err : "connection lost");
     atomic_store(&l->valid_until, 0);
@@ -393,21 +383,6 @@ void lease_free(struct lease *l)
 enum lease_state lease_state(const struct lease *l)
 {
     return (enum lease_state)atomic_load(&l->state);
-}
-
-const char *lease_state_name(enum lease_state s)
-{
-    switch (s) {
-    case LEASE_IDLE:
-        return "idle";
-    case LEASE_WAITING:
-        return "standby";
-    case LEASE_HELD:
-        return "active";
-    case LEASE_LOST:
-        return "fenced";
-    }
-    return "?";
 }
 
 bool lease_valid(const struct lease *l)
