@@ -27,7 +27,11 @@
  *    The built-in strategies are all like that (desk/routing.c says why
  *    the desk needs it).
  *  - event: ticket life events (created, offered, accepted, requeued,
- *    closed): a strategy hears those of its queues, a feature plugin all.
+ *    closed, rated; since ABI 3 declined), a strategy hears those of its
+ *    queues, a feature plugin all; and (ABI 3) an agent's availability
+ *    (agent-state), feature plugins only.  They are the desk's own event
+ *    bus (component/desk/events.h) seen through this header, delivered
+ *    after the desk's bookkeeping and before it routes again.
  *  - commands + command: the text commands the plugin adds (/rate...).
  *    The desk lists them in /help, offers each as an ad-hoc command (with
  *    a `ticket` field for session commands, and `args`), checks that the
@@ -41,14 +45,19 @@
  * added at the end, and the version is raised with every addition: an
  * older descriptor is shorter, and reading a member past its end would
  * read beyond the plugin's data.  ABI 2 added commands, attach and
- * message, and defined struct mucdesk_command_call. */
+ * message, and defined struct mucdesk_command_call.  ABI 3 added the
+ * event kinds DECLINED and AGENT_STATE and struct mucdesk_event's
+ * `rating`; the descriptor is ABI 2's, so a plugin of ABI 2 still loads
+ * and hears only the kinds ABI 2 had. */
 #ifndef MUCDESK_PLUGIN_H
 #define MUCDESK_PLUGIN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define MUCDESK_PLUGIN_ABI 2
+#define MUCDESK_PLUGIN_ABI 3
+/* The oldest ABI still loaded (its descriptor is a prefix of this one). */
+#define MUCDESK_PLUGIN_ABI_OLDEST 2
 #define MUCDESK_PLUGIN_SYMBOL "mucdesk_plugin"
 
 /* One agent who could take the chat now: present in the queue room and
@@ -84,6 +93,10 @@ enum mucdesk_event_kind {
     MUCDESK_EVENT_REQUEUED,
     MUCDESK_EVENT_CLOSED,
     MUCDESK_EVENT_RATED,        /* by any path: command, form, plugin */
+    /* ABI 3 */
+    MUCDESK_EVENT_DECLINED,     /* actor_jid: the agent who declined */
+    MUCDESK_EVENT_AGENT_STATE,  /* actor_jid: the agent; status: "busy" or
+                                   "available"; queue NULL, ticket 0 */
 };
 
 struct mucdesk_event {
@@ -92,6 +105,8 @@ struct mucdesk_event {
     int64_t ticket;
     const char *actor_jid;      /* NULL if none */
     const char *status;         /* the ticket's status after the event */
+    /* ABI 3 */
+    int rating;                 /* RATED: 1 to 5; else 0 */
 };
 
 /* What the desk does for a plugin (attach).  Everything on the XMPP

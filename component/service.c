@@ -16,6 +16,7 @@
 #include "store/archive.h"
 #include "store/db.h"
 #include "store/lease.h"
+#include "upload/upload.h"
 #include "xmpp/disco.h"
 #include "xmpp/link.h"
 #include "xmpp/ping.h"
@@ -42,6 +43,7 @@ struct service {
     struct metrics *metrics;
     struct service_metrics_sources metric_sources;
     struct http_server *http;    /* NULL: [http] listen unset */
+    struct upload *upload;       /* files and /status/ on http, with a desk */
     struct readiness *readiness;
     struct lease *lease;      /* [ha] mode = active-standby, else NULL */
     enum service_role role;
@@ -123,6 +125,10 @@ static int setup_http(struct service *svc)
             return -1;
         }
         if (service_metrics_route(svc->http, svc->metrics) < 0)
+            return -1;
+        if (svc->desk && !(svc->upload = upload_new(
+                               svc->loop, svc->router, svc->disco, svc->http,
+                               svc->desk, svc->store, svc->archive, cfg)))
             return -1;
     }
     svc->metric_sources = (struct service_metrics_sources){
@@ -293,6 +299,8 @@ static int start_serving(struct service *svc)
         log_error(LOG, "cannot start the desk");
         return -1;
     }
+    if (svc->upload && upload_start(svc->upload) < 0)
+        return -1;
     return link_start(svc->link);
 }
 
@@ -316,8 +324,9 @@ int service_start(struct service *svc)
         return start_serving(svc);
     }
     char why[160];
-    snprintf(why, sizeof why, "waiting for database lock %d, polled every "
-             "%d ms; fencing after %d ms without the lock session",
+    snprintf(why, sizeof why, "queued for database lock %d (retrying every "
+             "%d ms while the database is out of reach); fencing after %d ms "
+             "without the lock session",
              svc->cfg->ha.lock_key, svc->cfg->ha.poll_ms, svc->cfg->ha.lease_ms);
     set_role(svc, SERVICE_STANDBY, why);
     return lease_start(svc->lease);
@@ -357,6 +366,7 @@ void service_free(struct service *svc)
      * and the archive. */
     if (svc->store)
         store_stop(svc->store, 0);
+    upload_free(svc->upload);
     http_server_free(svc->http);
     readiness_free(svc->readiness);
     metrics_free(svc->metrics);

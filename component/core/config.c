@@ -115,6 +115,20 @@ static const struct key_spec schema[] = {
     {"http", "max_connections_per_ip", KEY_INT, FIELD(http.max_connections_per_ip), false, "16", 1, 10000},
     {"http", "timeout", KEY_INT, FIELD(http.timeout_s), false, "10", 1, 3600},
 
+    /* XEP-0363 file uploads, on [http] public_url (upload/upload.c). */
+    {"upload", "dir", KEY_STRING, FIELD(upload.dir), false, NULL, 0, 0},
+    {"upload", "max_file_size", KEY_INT, FIELD(upload.max_file_size), false, "10485760", 1, INT_MAX},
+    {"upload", "max_ticket_bytes", KEY_INT, FIELD(upload.max_ticket_bytes), false, "52428800", 1, INT_MAX},
+    {"upload", "types", KEY_STRING, FIELD(upload.types), false,
+     "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain", 0, 0},
+    {"upload", "slot_timeout", KEY_INT, FIELD(upload.slot_timeout_s), false, "300", 10, 86400},
+    {"upload", "put_timeout", KEY_INT, FIELD(upload.put_timeout_s), false, "600", 5, 86400},
+    {"upload", "max_uploads", KEY_INT, FIELD(upload.max_uploads), false, "8", 1, 10000},
+    {"upload", "max_bytes_in_flight", KEY_INT, FIELD(upload.max_bytes_in_flight), false, "268435456", 1, INT_MAX},
+    {"upload", "sweep_interval", KEY_INT, FIELD(upload.sweep_interval_s), false, "600", 1, 86400},
+    {"upload", "scan_command", KEY_STRING, FIELD(upload.scan_command), false, NULL, 0, 0},
+    {"upload", "scan_timeout", KEY_INT, FIELD(upload.scan_timeout_s), false, "120", 1, 3600},
+
     {"muc", "max_body_size", KEY_INT, FIELD(muc.max_body_bytes), false, "65536", 16, 1048576},
     {"muc", "max_stanza_size", KEY_INT, FIELD(muc.max_stanza_bytes), false, "262144", 1024, 4194304},
     {"muc", "max_rooms", KEY_INT, FIELD(muc.max_rooms), false, "200000", 1, 10000000},

@@ -51,7 +51,7 @@ struct config {
         enum config_ha_mode mode;
         int lock_key;        /* pg_try_advisory_lock(lock_key) */
         int lease_ms;        /* the lock session unanswered this long: fence */
-        int poll_ms;         /* a standby asks for the lock this often */
+        int poll_ms;         /* retry pace while the database is out of reach */
     } ha;
 
     struct {
@@ -118,6 +118,20 @@ struct config {
         int max_connections_per_ip;
         int timeout_s;           /* to send a request; idle limit */
     } http;
+
+    struct {
+        char *dir;               /* NULL: [service] state_dir/uploads */
+        int max_file_size;       /* bytes, per file */
+        int max_ticket_bytes;    /* bytes, all files of one ticket */
+        char *types;             /* allowed content types, comma-separated */
+        int slot_timeout_s;      /* a slot's PUT must begin within this */
+        int put_timeout_s;       /* the PUT's body must arrive within this */
+        int max_uploads;         /* PUTs at once */
+        int max_bytes_in_flight; /* their declared sizes, summed */
+        int sweep_interval_s;    /* files of deleted transcripts go */
+        char *scan_command;      /* NULL: none; else run on each file */
+        int scan_timeout_s;
+    } upload;
 
     struct {
         int max_body_bytes;      /* per message body */

@@ -19,14 +19,30 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/buf.h"
+#include "core/config.h"
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
+#include "desk/forms.h"
+#include "desk/files.h"
 #include "desk/library.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
 #include "desk/reports.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "store/archive.h"
+#include "xmpp/adhoc.h"
 #include "xmpp/form.h"
 #include "xmpp/stamp.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define LOG "desk"
@@ -1051,6 +1067,7 @@ static void purge_after(struct desk *d, void *ud, int rc, const char *errtext)
     log_info(LOG, "purge-customer by %s: %ld ticket(s) erased, %ld left "
                   "open (audit_events)",
              j->actor, j->erased, j->open);
+    desk_files_purged(d); /* their files go with the transcripts */
     char text[200];
     snprintf(text, sizeof text,
              "Erased the personal data and transcripts of %ld ticket(s)%s.",

@@ -16,12 +16,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
+#include "desk/events.h"
+#include "desk/forms.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
 #include "desk/transcript.h"
+#include "muc/muc.h"
+#include "plugin.h"
+#include "xmpp/adhoc.h"
 #include "xmpp/form.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define LOG "desk"
@@ -153,10 +170,10 @@ static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
         s->busy = busy;
         log_info(LOG, "%s is now %s", st->asker, v);
         /* Offers wait for nobody who is busy; freed capacity routes. */
-        if (busy && s->offer)
-            desk_offer_withdraw(s->offer, false);
-        desk_routing_staff_changed(d, s, false);
-        desk_route_pending(d);
+        desk_events_emit(d, &(struct desk_event){
+                                .kind = DESK_EV_AGENT_STATE,
+                                .actor = s->jid,
+                                .agent_state = {s, busy}});
     }
     adhoc_note(st, "info", busy ? "You are busy: no new chats are offered "
                                   "to you."

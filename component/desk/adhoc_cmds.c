@@ -16,12 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/config.h"
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
+#include "desk/forms.h"
 #include "desk/limits.h"
+#include "desk/prechat.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "xmpp/adhoc.h"
 #include "xmpp/form.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define LOG "desk"
@@ -98,126 +113,117 @@ static bool mail_enabled(const struct desk *d)
     return d->cfg->mail.from != NULL;
 }
 
-static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
+/* The request form: a chat's, or a message's when nobody can chat. */
+static void request_form(struct desk *d, struct desk_queue *q,
+                         struct adhoc_step *st, bool closed, bool offline)
 {
-    struct desk *d = ud;
-    struct desk_queue *q = desk_queue_find(d, st->target);
-    if (!q) {
-        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such queue");
-        return -1;
-    }
-    bool closed = !desk_queue_open_now(q);
-    bool offline = closed || desk_queue_online_count(q) == 0;
-    if (!st->form) {
-        char title[300];
-        utf8_snprintf(title, sizeof title, "%s %s",
-                      offline ? "Leave a message for" : "Chat with",
-                      q->title ? q->title : q->name);
-        const char *instr =
-            closed ? desk_queue_closed_text(q)
-            : offline ? (q->offline_message
-                             ? q->offline_message
-                             : "Nobody can chat right now. Leave us a message "
-                               "and we will answer by email.")
-                      : (q->greeting ? q->greeting
-                                     : "Tell us about your question.");
-        form_open(st->payload, "form", FORM_REQUEST, title, instr);
-        form_add_field(st->payload, "name", "text-single", "Your name", NULL, true,
-              NULL);
-        form_add_field(st->payload, "email", "text-single", "Email", NULL, true, NULL);
-        form_add_field(st->payload, "question", "text-multi", "Question", NULL, true,
-              NULL);
-        if (q->prechat)
-            desk_prechat_form(q->prechat, st->payload);
-        if (!offline && mail_enabled(d) && !q->transcript_email)
-            form_add_field(st->payload, "transcript", "boolean",
-                           "Email me a transcript of this chat", "0", false,
-                           NULL);
-        form_add_field(st->payload, "page", "hidden", NULL, NULL, false, NULL);
-        form_add_field(st->payload, "browser", "hidden", NULL, NULL, false, NULL);
-        form_add_field(st->payload, "skills", "hidden", NULL, NULL, false, NULL);
-        if (offline)
-            form_add_field(st->payload, "offline", "hidden", NULL, "1", false, NULL);
-        form_close(st->payload);
-        desk_step_executing(st, 1);
-        return 0;
-    }
-    struct buf question = BUF_INIT, extras = BUF_INIT;
-    desk_form_lines(st->form, "question", "\n", &question);
+    char title[300];
+    utf8_snprintf(title, sizeof title, "%s %s",
+                  offline ? "Leave a message for" : "Chat with",
+                  q->title ? q->title : q->name);
+    const char *instr =
+        closed ? desk_queue_closed_text(q)
+        : offline ? (q->offline_message
+                         ? q->offline_message
+                         : "Nobody can chat right now. Leave us a message "
+                           "and we will answer by email.")
+                  : (q->greeting ? q->greeting
+                                 : "Tell us about your question.");
+    form_open(st->payload, "form", FORM_REQUEST, title, instr);
+    form_add_field(st->payload, "name", "text-single", "Your name", NULL, true,
+          NULL);
+    form_add_field(st->payload, "email", "text-single", "Email", NULL, true, NULL);
+    form_add_field(st->payload, "question", "text-multi", "Question", NULL, true,
+          NULL);
+    if (q->prechat)
+        desk_prechat_form(q->prechat, st->payload);
+    if (!offline && mail_enabled(d) && !q->transcript_email)
+        form_add_field(st->payload, "transcript", "boolean",
+                       "Email me a transcript of this chat", "0", false,
+                       NULL);
+    form_add_field(st->payload, "page", "hidden", NULL, NULL, false, NULL);
+    form_add_field(st->payload, "browser", "hidden", NULL, NULL, false, NULL);
+    form_add_field(st->payload, "skills", "hidden", NULL, NULL, false, NULL);
+    if (offline)
+        form_add_field(st->payload, "offline", "hidden", NULL, "1", false, NULL);
+    form_close(st->payload);
+    desk_step_executing(st, 1);
+}
+
+/* The submitted form's answers checked, the queue's extra fields and the
+ * transcript wish into extras (JSON members).  0, or -1 with *err naming
+ * the field. */
+static int request_check(struct desk *d, struct desk_queue *q,
+                         struct adhoc_step *st, const struct buf *question,
+                         struct buf *extras, struct xerr *err)
+{
     const char *name = desk_form_text(st->form, "name");
     const char *email = desk_form_text(st->form, "email");
-    int rc = -1;
     if (!*name) {
         xerr_set(err, XERR_BAD_REQUEST, "name: please tell us your name");
-        goto out;
+        return -1;
     }
     if (!desk_email_ok(email)) {
         xerr_set(err, XERR_BAD_REQUEST,
                  "email: give one email address, such as name@example.org");
-        goto out;
+        return -1;
     }
-    if (!question.len) {
+    if (!question->len) {
         xerr_set(err, XERR_BAD_REQUEST, "question: please write your question");
-        goto out;
+        return -1;
     }
     if (strlen(name) > 100) {
         xerr_set(err, XERR_BAD_REQUEST, "name: at most 100 characters");
-        goto out;
+        return -1;
     }
     char problem[200];
     if (q->prechat &&
-        desk_prechat_read(q->prechat, st->form, &extras, problem,
+        desk_prechat_read(q->prechat, st->form, extras, problem,
                           sizeof problem) < 0) {
         xerr_set(err, XERR_BAD_REQUEST, "%s", problem);
-        goto out;
+        return -1;
     }
     bool transcript = false;
     const char *tv = desk_form_text(st->form, "transcript");
     if (*tv && form_parse_bool(tv, &transcript) < 0) {
         xerr_set(err, XERR_BAD_REQUEST, "transcript: yes or no");
-        goto out;
+        return -1;
     }
     if (transcript && mail_enabled(d))
-        desk_json_add(&extras, "transcript", "1");
-    char nick[JID_PART_MAX + 1];
-    if (jid_prep_resource(name, nick) < 0)
-        snprintf(nick, sizeof nick, "Customer");
-    char skills[256];
-    utf8_snprintf(skills, sizeof skills, "%s",
-                  desk_form_text(st->form, "skills"));
-    desk_normalise_list(skills);
-    struct desk_request r = {
-        .customer_full = st->in->from_text,
-        .name = name,
-        .email = email,
-        .question = buf_cstr(&question),
-        .page = desk_form_text(st->form, "page"),
-        .browser = desk_form_text(st->form, "browser"),
-        .skills = skills,
-        .nick = nick,
-        .extra_json = extras.len ? buf_cstr(&extras) : NULL,
-    };
-    if (strcmp(desk_form_text(st->form, "offline"), "1") == 0 || closed) {
-        int64_t id;
-        if (desk_chat_leave_message(q, &r, &id, err) < 0)
-            goto out;
-        adhoc_note(st, "info", "Thank you: we will answer by email. Your "
-                               "ticket number is %lld.",
-                   (long long)id);
-        desk_result_open(st);
-        char n[32];
-        snprintf(n, sizeof n, "%lld", (long long)id);
-        form_add(st->payload, "ticket", "text-single", "Ticket", n);
-        form_add(st->payload, "offline", "boolean", NULL, "1");
-        form_close(st->payload);
-        rc = 0;
-        goto out;
-    }
+        desk_json_add(extras, "transcript", "1");
+    return 0;
+}
+
+/* A message left: the ticket's number.  0 or -1. */
+static int request_message(struct desk_queue *q, struct adhoc_step *st,
+                           const struct desk_request *r, struct xerr *err)
+{
+    int64_t id;
+    if (desk_chat_leave_message(q, r, &id, err) < 0)
+        return -1;
+    adhoc_note(st, "info", "Thank you: we will answer by email. Your "
+                           "ticket number is %lld.",
+               (long long)id);
+    desk_result_open(st);
+    char n[32];
+    snprintf(n, sizeof n, "%lld", (long long)id);
+    form_add(st->payload, "ticket", "text-single", "Ticket", n);
+    form_add(st->payload, "offline", "boolean", NULL, "1");
+    form_close(st->payload);
+    return 0;
+}
+
+/* A chat (new, or the customer's open one): its room, ticket, token,
+ * place and wait.  0 or -1. */
+static int request_chat_result(struct desk_queue *q, struct adhoc_step *st,
+                               const struct desk_request *r,
+                               struct xerr *err)
+{
     struct desk_chat *c;
     bool existing;
     char token[2 * DESK_TOKEN_BYTES + 1];
-    if (desk_chat_request(q, &r, &c, &existing, token, sizeof token, err) < 0)
-        goto out;
+    if (desk_chat_request(q, r, &c, &existing, token, sizeof token, err) < 0)
+        return -1;
     desk_result_open(st);
     char n[32];
     form_add(st->payload, "room", "jid-single", "Chat room",
@@ -235,12 +241,56 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         snprintf(n, sizeof n, "%d", wait);
         form_add(st->payload, "wait", "text-single", "Estimated wait (s)", n);
     }
-    form_add(st->payload, "nick", "text-single", "Nickname", nick);
+    form_add(st->payload, "nick", "text-single", "Nickname", r->nick);
     form_add_bool(st->payload, "no-agents", "No agent available now",
                   desk_queue_available_count(q) == 0 &&
                       c->state == DESK_CHAT_WAITING);
     form_close(st->payload);
-    rc = 0;
+    return 0;
+}
+
+static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    struct desk_queue *q = desk_queue_find(d, st->target);
+    if (!q) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such queue");
+        return -1;
+    }
+    bool closed = !desk_queue_open_now(q);
+    bool offline = closed || desk_queue_online_count(q) == 0;
+    if (!st->form) {
+        request_form(d, q, st, closed, offline);
+        return 0;
+    }
+    struct buf question = BUF_INIT, extras = BUF_INIT;
+    desk_form_lines(st->form, "question", "\n", &question);
+    int rc = -1;
+    if (request_check(d, q, st, &question, &extras, err) < 0)
+        goto out;
+    const char *name = desk_form_text(st->form, "name");
+    char nick[JID_PART_MAX + 1];
+    if (jid_prep_resource(name, nick) < 0)
+        snprintf(nick, sizeof nick, "Customer");
+    char skills[256];
+    utf8_snprintf(skills, sizeof skills, "%s",
+                  desk_form_text(st->form, "skills"));
+    desk_normalise_list(skills);
+    struct desk_request r = {
+        .customer_full = st->in->from_text,
+        .name = name,
+        .email = desk_form_text(st->form, "email"),
+        .question = buf_cstr(&question),
+        .page = desk_form_text(st->form, "page"),
+        .browser = desk_form_text(st->form, "browser"),
+        .skills = skills,
+        .nick = nick,
+        .extra_json = extras.len ? buf_cstr(&extras) : NULL,
+    };
+    if (strcmp(desk_form_text(st->form, "offline"), "1") == 0 || closed)
+        rc = request_message(q, st, &r, err);
+    else
+        rc = request_chat_result(q, st, &r, err);
 out:
     buf_free(&question);
     buf_free(&extras);

@@ -20,11 +20,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
 #include "desk/library.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "store/archive.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define LOG "desk"
@@ -66,7 +78,7 @@ static struct muc_occupant *speaker(struct desk_call *call, struct xerr *err)
     }
     if (muc_occupant_invisible(o)) {
         xerr_set(err, XERR_NOT_ALLOWED,
-                 "You are observing invisibly: /visible first");
+                 "You are observing invisibly: !visible first");
         return NULL;
     }
     return o;
@@ -124,7 +136,7 @@ int desk_cmd_canned(struct desk_call *call, const char *args,
     const struct desk_canned *cr = desk_canned_find(call->desk, c->queue, name);
     if (!cr) {
         xerr_set(err, XERR_ITEM_NOT_FOUND,
-                 "No canned response called %.*s (/canned lists them)",
+                 "No canned response called %.*s (!canned lists them)",
                  utf8_prec(name, 60), name);
         return -1;
     }
@@ -192,7 +204,7 @@ static void kb_found(struct kb_job *j)
             if (a->excerpt && a->excerpt[0])
                 buf_printf(&text, "\n    %s", a->excerpt);
         }
-        buf_append_str(&text, "\nSend one with /kb send ID.");
+        buf_append_str(&text, "\nSend one with !kb send ID.");
     }
     desk_later_reply(j->later, buf_cstr(&text));
     buf_free(&text);
@@ -259,7 +271,7 @@ static void kb_after(struct desk *d, void *ud, int rc, const char *errtext)
 
 int desk_cmd_kb(struct desk_call *call, const char *args, struct xerr *err)
 {
-    static const char usage[] = "Usage: /kb QUERY, or /kb send ID";
+    static const char usage[] = "Usage: !kb QUERY, or !kb send ID";
     struct desk_chat *c = call->chat;
     struct kb_job *j = calloc(1, sizeof *j);
     if (!j) {

@@ -7,15 +7,32 @@
  * a refusal is the same `forbidden` whether the ticket exists or not. */
 #include "build-config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/events.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "store/archive.h"
+#include "store/tickets.h"
+#include "xmpp/adhoc.h"
 #include "xmpp/stamp.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define BARE_MAX (JID_TEXT_MAX + 1)
@@ -27,7 +44,8 @@ struct command {
     const char *name;
     enum desk_place place;
     enum desk_action action;
-    const char *usage;
+    const char *usage;            /* for !help; NULL: an alias, not listed */
+    const char *what;             /* one line of what it does, for !help */
     command_fn fn;
 };
 
@@ -69,11 +87,6 @@ void desk_later_cancel(struct desk_later *l)
     /* An ad-hoc reply still being deferred is freed by the framework when
      * the step returns -1. */
     free(l);
-}
-
-struct desk *desk_later_desk(const struct desk_later *l)
-{
-    return l->desk;
 }
 
 static void tell_later(struct desk_later *l, const char *text)
@@ -173,7 +186,7 @@ static int cmd_accept(struct desk_call *call, const char *args,
                       struct xerr *err)
 {
     struct desk_chat *c =
-        ticket_of_args(call, args, "/accept N", DESK_ACT_ACCEPT, err);
+        ticket_of_args(call, args, "!accept N", DESK_ACT_ACCEPT, err);
     if (!c)
         return -1;
     if (c->state != DESK_CHAT_WAITING) {
@@ -194,8 +207,9 @@ static int cmd_accept(struct desk_call *call, const char *args,
         return -1;
     }
     point_to_room(call, c);
-    buf_printf(call->reply, "Ticket #%lld is yours: join %s (you were sent "
-                            "an invitation).",
+    /* An offer, not the ticket: it is theirs once they enter. */
+    buf_printf(call->reply, "Ticket #%lld is offered to you: join %s to take "
+                            "it (you were sent an invitation).",
                (long long)c->id, call->room_jid);
     return 0;
 }
@@ -271,7 +285,7 @@ static int cmd_observe(struct desk_call *call, const char *args,
                        struct xerr *err)
 {
     struct desk_chat *c =
-        ticket_of_args(call, args, "/observe N", DESK_ACT_SUPERVISE, err);
+        ticket_of_args(call, args, "!observe N", DESK_ACT_SUPERVISE, err);
     if (!c)
         return -1;
     if (!room_to_enter(c, err))
@@ -307,7 +321,7 @@ static int cmd_join(struct desk_call *call, const char *args,
                     struct xerr *err)
 {
     struct desk_chat *c =
-        ticket_of_args(call, args, "/join N", DESK_ACT_SUPERVISE, err);
+        ticket_of_args(call, args, "!join N", DESK_ACT_SUPERVISE, err);
     if (!c)
         return -1;
     if (!room_to_enter(c, err))
@@ -332,7 +346,7 @@ static int cmd_take(struct desk_call *call, const char *args,
                     struct xerr *err)
 {
     struct desk_chat *c =
-        ticket_of_args(call, args, "/take N", DESK_ACT_SUPERVISE, err);
+        ticket_of_args(call, args, "!take N", DESK_ACT_SUPERVISE, err);
     if (!c)
         return -1;
     if (c->state == DESK_CHAT_ENDED || !c->room) {
@@ -393,7 +407,7 @@ static int cmd_invite(struct desk_call *call, const char *args,
 {
     char word[512], bare[BARE_MAX];
     if (!desk_next_word(&args, word, sizeof word)) {
-        usage_error(err, "/invite JID-or-nick [reason]");
+        usage_error(err, "!invite JID-or-nick [reason]");
         return -1;
     }
     if (staff_arg(call, word, bare, sizeof bare, err) < 0)
@@ -413,7 +427,7 @@ static int cmd_forward(struct desk_call *call, const char *args,
     struct desk_chat *c = call->chat;
     char word[512];
     if (!desk_next_word(&args, word, sizeof word)) {
-        usage_error(err, "/forward JID-or-queue");
+        usage_error(err, "!forward JID-or-queue");
         return -1;
     }
     if (c->state == DESK_CHAT_ENDED) {
@@ -474,7 +488,7 @@ static int cmd_close(struct desk_call *call, const char *args,
                      struct xerr *err)
 {
     static const char usage[] =
-        "/close resolved|queued [queue]|inprogress [note]";
+        "!close resolved|queued [queue]|inprogress [note]";
     struct desk_chat *c = call->chat;
     char word[64];
     enum ticket_status st;
@@ -533,7 +547,7 @@ static int cmd_note(struct desk_call *call, const char *args,
 {
     struct desk_chat *c = call->chat;
     if (!*args) {
-        usage_error(err, "/note TEXT");
+        usage_error(err, "!note TEXT");
         return -1;
     }
     const char *nick = call->occ ? muc_occupant_nick(call->occ) : call->actor;
@@ -554,12 +568,14 @@ static int cmd_note(struct desk_call *call, const char *args,
 static int cmd_time(struct desk_call *call, const char *args,
                     struct xerr *err)
 {
-    static const char usage[] = "/time pause|resume|set MINUTES";
+    static const char usage[] = "!time [pause|resume|set MINUTES]";
     struct desk_chat *c = call->chat;
     char word[32];
     if (!desk_next_word(&args, word, sizeof word)) {
-        usage_error(err, usage);
-        return -1;
+        int secs = desk_chat_seconds(c);
+        buf_printf(call->reply, "Chat time: %d min %d s, %s.", secs / 60,
+                   secs % 60, c->clock_running ? "running" : "paused");
+        return 0;
     }
     if (strcmp(word, "pause") == 0) {
         desk_chat_clock(c, false);
@@ -600,7 +616,7 @@ static int cmd_subject(struct desk_call *call, const char *args,
 {
     struct desk_chat *c = call->chat;
     if (!*args) {
-        usage_error(err, "/subject TEXT");
+        usage_error(err, "!subject TEXT");
         return -1;
     }
     free(c->subject);
@@ -620,7 +636,7 @@ static int cmd_priority(struct desk_call *call, const char *args,
 {
     long p;
     if (desk_parse_int(args, 1, 5, &p) < 0) {
-        xerr_set(err, XERR_BAD_REQUEST, "priority: 1 to 5; usage: /priority 1-5");
+        xerr_set(err, XERR_BAD_REQUEST, "priority: 1 to 5; usage: !priority 1-5");
         return -1;
     }
     call->chat->priority = (int)p;
@@ -665,48 +681,106 @@ static int cmd_invisible(struct desk_call *call, const char *args,
 static int cmd_help(struct desk_call *call, const char *args,
                     struct xerr *err);
 
+/* !decline [N] / !pass: what a decline in the client does, for clients
+ * that cannot send one (Profanity's sends nothing, poezio has none). */
+static int cmd_decline(struct desk_call *call, const char *args,
+                       struct xerr *err)
+{
+    struct desk_chat *c = call->chat;
+    if (!c) {
+        struct desk_staff *s = desk_staff_get(call->desk, call->actor);
+        c = s ? s->offer : NULL;
+        long n;
+        if (*args && desk_parse_int(args, 1, LONG_MAX, &n) < 0) {
+            usage_error(err, "!decline [N]");
+            return -1;
+        }
+        if (*args && c && c->id != n)
+            c = NULL;
+    }
+    if (!c || !c->offered_to || strcmp(c->offered_to, call->actor) != 0 ||
+        c->state != DESK_CHAT_WAITING) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "%s",
+                 call->chat ? "This chat is not offered to you."
+                            : "No such chat is offered to you right now.");
+        return -1;
+    }
+    long long id = (long long)c->id;
+    desk_events_emit(call->desk,
+                     &(struct desk_event){.kind = DESK_EV_DECLINED, .chat = c,
+                                          .actor = call->actor,
+                                          .declined = {call->actor}});
+    buf_printf(call->reply, "You passed on ticket #%lld: it is offered to "
+                            "someone else.", id);
+    return 0;
+}
+
+/* The text commands.  Typed with "!" (the form help and docs show: clients
+ * keep "/" for their own commands) or "/" (clients that pass it on). */
 static const struct command commands[] = {
-    {"accept", DESK_IN_QUEUE, DESK_ACT_ACCEPT, "/accept N", cmd_accept},
-    {"waiting", DESK_IN_QUEUE, DESK_ACT_WAITING, "/waiting", cmd_waiting},
-    {"stats", DESK_IN_QUEUE, DESK_ACT_WAITING, "/stats", cmd_stats},
-    {"observe", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "/observe N", cmd_observe},
-    {"join", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "/join N", cmd_join},
-    {"take", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "/take N", cmd_take},
+    {"accept", DESK_IN_QUEUE, DESK_ACT_ACCEPT, "!accept N",
+     "ask for waiting ticket N (you are sent its invitation)", cmd_accept},
+    {"decline", DESK_IN_QUEUE, DESK_ACT_ACCEPT, "!decline [N]",
+     "pass on the chat offered to you (also !pass)", cmd_decline},
+    {"pass", DESK_IN_QUEUE, DESK_ACT_ACCEPT, NULL, NULL, cmd_decline},
+    {"waiting", DESK_IN_QUEUE, DESK_ACT_WAITING, "!waiting",
+     "the waiting chats, how long each has waited", cmd_waiting},
+    {"stats", DESK_IN_QUEUE, DESK_ACT_WAITING, "!stats",
+     "waiting and active chats, agents online, the average wait",
+     cmd_stats},
+    {"observe", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "!observe N",
+     "enter ticket N's chat invisibly", cmd_observe},
+    {"join", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "!join N",
+     "enter ticket N's chat visibly", cmd_join},
+    {"take", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "!take N",
+     "take ticket N over from its agent", cmd_take},
     {"invite", DESK_IN_SESSION, DESK_ACT_SESSION,
-     "/invite JID-or-nick [reason]", cmd_invite},
-    {"forward", DESK_IN_SESSION, DESK_ACT_SESSION, "/forward JID-or-queue",
-     cmd_forward},
-    {"leave", DESK_IN_SESSION, DESK_ACT_SESSION, "/leave", cmd_leave},
+     "!invite JID-or-nick [reason]", "bring a colleague into this chat",
+     cmd_invite},
+    {"forward", DESK_IN_SESSION, DESK_ACT_SESSION, "!forward JID-or-queue",
+     "hand this chat to a colleague or another queue", cmd_forward},
+    {"decline", DESK_IN_SESSION, DESK_ACT_SESSION, "!decline",
+     "pass on this chat if it is offered to you (also !pass)",
+     cmd_decline},
+    {"pass", DESK_IN_SESSION, DESK_ACT_SESSION, NULL, NULL, cmd_decline},
+    {"leave", DESK_IN_SESSION, DESK_ACT_SESSION, "!leave",
+     "leave the chat to the other agents in it", cmd_leave},
     {"close", DESK_IN_SESSION, DESK_ACT_SESSION,
-     "/close resolved|queued [queue]|inprogress [note]", cmd_close},
-    {"note", DESK_IN_SESSION, DESK_ACT_SESSION, "/note TEXT", cmd_note},
+     "!close resolved|queued [queue]|inprogress [note]",
+     "end the chat; the ticket gets that status", cmd_close},
+    {"note", DESK_IN_SESSION, DESK_ACT_SESSION, "!note TEXT",
+     "a note on the ticket, for staff only", cmd_note},
     {"time", DESK_IN_SESSION, DESK_ACT_SESSION,
-     "/time pause|resume|set MINUTES", cmd_time},
-    {"subject", DESK_IN_SESSION, DESK_ACT_SESSION, "/subject TEXT",
-     cmd_subject},
-    {"priority", DESK_IN_SESSION, DESK_ACT_SESSION, "/priority 1-5",
-     cmd_priority},
-    {"canned", DESK_IN_SESSION, DESK_ACT_SESSION, "/canned NAME",
-     desk_cmd_canned},
-    {"kb", DESK_IN_SESSION, DESK_ACT_SESSION, "/kb QUERY | /kb send ID",
+     "!time [pause|resume|set MINUTES]",
+     "the chat time so far; pause, resume or correct it", cmd_time},
+    {"subject", DESK_IN_SESSION, DESK_ACT_SESSION, "!subject TEXT",
+     "the ticket's subject (also the room's)", cmd_subject},
+    {"priority", DESK_IN_SESSION, DESK_ACT_SESSION, "!priority 1-5",
+     "the ticket's priority", cmd_priority},
+    {"canned", DESK_IN_SESSION, DESK_ACT_SESSION, "!canned [NAME]",
+     "send a canned response (without NAME: list them)", desk_cmd_canned},
+    {"kb", DESK_IN_SESSION, DESK_ACT_SESSION, "!kb QUERY | !kb send ID",
+     "search the knowledge base; send an article to the customer",
      desk_cmd_kb},
-    {"visible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "/visible", cmd_visible},
-    {"invisible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "/invisible",
-     cmd_invisible},
+    {"visible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "!visible",
+     "show yourself to the customer", cmd_visible},
+    {"invisible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "!invisible",
+     "observe invisibly again", cmd_invisible},
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
 void desk_command_help(struct desk *d, enum desk_role role,
                        enum desk_place place, struct buf *out)
 {
-    buf_append_str(out, "Commands here:");
+    buf_append_str(out, "Commands here (type them with ! first; / works "
+                        "where your client passes it on):");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        if (commands[i].place == place &&
+        if (commands[i].place == place && commands[i].usage &&
             desk_authz_allows(role, commands[i].action))
-            buf_printf(out, "\n%s", commands[i].usage);
+            buf_printf(out, "\n%s - %s", commands[i].usage, commands[i].what);
     if (desk_authz_allows(role, DESK_ACT_SESSION))
         desk_plugin_help(d, place, out);
-    buf_append_str(out, "\n/help");
+    buf_append_str(out, "\n!help - this list");
 }
 
 static int cmd_help(struct desk_call *call, const char *args,
@@ -726,19 +800,19 @@ int desk_command_run(struct desk_call *call, const char *line,
 {
     struct desk_cmdline cl;
     if (desk_cmdline_parse(line, &cl) < 0) {
-        xerr_set(err, XERR_BAD_REQUEST, "Commands start with '/': try /help");
+        xerr_set(err, XERR_BAD_REQUEST, "Commands start with '!': try !help");
         return -1;
     }
     if (strcmp(cl.name, "help") == 0)
         return cmd_help(call, cl.args, err);
+    const struct command *elsewhere = NULL;
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         const struct command *cmd = &commands[i];
         if (strcmp(cmd->name, cl.name) != 0)
             continue;
         if (cmd->place != call->place) {
-            xerr_set(err, XERR_BAD_REQUEST, "/%s works in %s rooms", cl.name,
-                     cmd->place == DESK_IN_QUEUE ? "queue" : "chat");
-            return -1;
+            elsewhere = cmd;
+            continue;
         }
         if (cmd->place == DESK_IN_SESSION) {
             /* The ticket is this room's: authz on its queue. */
@@ -755,10 +829,15 @@ int desk_command_run(struct desk_call *call, const char *line,
         }
         return cmd->fn(call, cl.args, err);
     }
+    if (elsewhere) {
+        xerr_set(err, XERR_BAD_REQUEST, "!%s works in %s rooms", cl.name,
+                 elsewhere->place == DESK_IN_QUEUE ? "queue" : "chat");
+        return -1;
+    }
     int rc = desk_plugin_command_run(call, cl.name, cl.args, err);
     if (rc <= 0)
         return rc;
-    xerr_set(err, XERR_BAD_REQUEST, "Unknown command /%s: try /help",
+    xerr_set(err, XERR_BAD_REQUEST, "Unknown command !%s: try !help",
              cl.name);
     return -1;
 }

@@ -41,11 +41,10 @@ struct desk_chat;
 struct muc_occupant;
 
 void desk_counters_init(struct desk_counters *st, uint64_t now_us);
-/* A waiting chat was accepted after waited_ms. */
-void desk_count_accepted(struct desk *d, uint64_t waited_ms);
-/* c is ending with status (call before its state changes). */
-void desk_count_ending(struct desk *d, const struct desk_chat *c,
-                       enum ticket_status status);
+/* Subscribes the counts to the desk's events (events.h): chats created,
+ * requeued and ended, offers made and declined, the waits until accepted.
+ * 0 or -1. */
+int desk_metrics_subscribe(struct desk *d);
 /* A groupchat message from `from` is going out in c's room: the first
  * one by an agent times the first response. */
 void desk_count_message(struct desk_chat *c, const struct muc_occupant *from);

@@ -12,8 +12,23 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "desk/desk_impl.h"
+#include "core/loop.h"
+#include "core/tz.h"
+#include "desk/authz.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
+#include "desk/hours.h"
 #include "desk/limits.h"
+#include "desk/plugins.h"
+#include "desk/prechat.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/routing.h"
+#include "desk/state.h"
+#include "muc/muc.h"
+#include "store/db.h"
 
 #define LOG "desk"
 #define DB_DEADLINE_MS 15000

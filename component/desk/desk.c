@@ -1,6 +1,8 @@
-/* The desk: wiring, lookups, who is who (roles for authz.c), start-up
- * (directory, then open tickets) and the periodic tick (queue subjects,
- * position updates, directory changes). */
+/* The desk's composition root: wiring (the event bus's subscribers, the
+ * MUC's room disco and concealment, the ad-hoc commands), start-up
+ * (directory, then open tickets), reload, the periodic tick (queue
+ * subjects, position updates, directory changes) and the end.  The
+ * lookups are in registry.c. */
 #include "build-config.h"
 
 #include <inttypes.h>
@@ -9,128 +11,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
-#include "desk/desk_impl.h"
+#include "core/loop.h"
+#include "desk/authz.h"
+#include "desk/canned.h"
+#include "desk/chat.h"
+#include "desk/counters.h"
+#include "desk/dbops.h"
+#include "desk/desk.h"
+#include "desk/events.h"
+#include "desk/forms.h"
 #include "desk/limits.h"
+#include "desk/mail.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/routing.h"
+#include "desk/state.h"
+#include "muc/muc.h"
+#include "store/tickets.h"
+#include "xmpp/adhoc.h"
+#include "xmpp/disco.h"
 #include "xmpp/stamp.h"
+#include "xmpp/stanza.h"
 
 #define LOG "desk"
-
-struct desk_queue *desk_queue_find(struct desk *d, const char *name)
-{
-    struct desk_queue *q = NULL;
-    if (name)
-        HASH_FIND_STR(d->queues, name, q);
-    return q;
-}
-
-struct desk_chat *desk_chat_find(struct desk *d, int64_t id)
-{
-    struct desk_chat *c = NULL;
-    HASH_FIND(hh, d->chats, &id, sizeof id, c);
-    return c;
-}
-
-struct desk_chat *desk_chat_by_room(struct desk *d, const char *local)
-{
-    if (!local || strncmp(local, DESK_ROOM_PREFIX, strlen(DESK_ROOM_PREFIX)))
-        return NULL;
-    long n;
-    if (desk_parse_int(local + strlen(DESK_ROOM_PREFIX), 1, INT64_MAX / 2,
-                       &n) < 0)
-        return NULL;
-    return desk_chat_find(d, (int64_t)n);
-}
-
-const struct desk_member *desk_member_find(const struct desk_queue *q,
-                                           const char *jid)
-{
-    if (!q || !jid)
-        return NULL;
-    struct desk_member *m = NULL;
-    HASH_FIND_STR(q->member_index, jid, m);
-    return m;
-}
-
-enum desk_role desk_role_for(struct desk *d, const char *bare,
-                             const struct desk_queue *q,
-                             const struct desk_chat *chat)
-{
-    if (config_is_admin(d->cfg, bare))
-        return DESK_ROLE_ADMIN;
-    const struct desk_member *m = desk_member_find(q, bare);
-    if (m)
-        return m->role;
-    if (chat && desk_chat_is_customer(chat, bare))
-        return DESK_ROLE_CUSTOMER;
-    return DESK_ROLE_NONE;
-}
-
-bool desk_is_staff_anywhere(struct desk *d, const char *bare)
-{
-    struct desk_staff_name *n = NULL;
-    HASH_FIND_STR(d->staff_set, bare, n);
-    return n != NULL;
-}
-
-static void staff_set_free(struct desk *d)
-{
-    struct desk_staff_name *n, *tmp;
-    HASH_ITER(hh, d->staff_set, n, tmp) {
-        HASH_DEL(d->staff_set, n);
-        free(n);
-    }
-}
-
-void desk_staff_set_rebuild(struct desk *d)
-{
-    staff_set_free(d);
-    for (struct desk_queue *q = d->queues; q; q = q->hh.next)
-        for (size_t i = 0; i < q->member_count; i++) {
-            const char *jid = q->members[i].jid;
-            struct desk_staff_name *n = NULL;
-            HASH_FIND_STR(d->staff_set, jid, n);
-            if (n)
-                continue;
-            size_t len = strlen(jid);
-            if (!(n = malloc(sizeof *n + len + 1))) {
-                log_error(LOG, "out of memory: staff index incomplete");
-                continue;
-            }
-            memcpy(n->jid, jid, len + 1);
-            HASH_ADD_KEYPTR(hh, d->staff_set, n->jid, len, n);
-        }
-}
-
-int desk_authorize(struct desk *d, const char *bare, enum desk_action act,
-                   const struct desk_queue *q, const struct desk_chat *chat,
-                   struct xerr *err)
-{
-    enum desk_role role = desk_role_for(d, bare, q, chat);
-    if (desk_authz_allows(role, act))
-        return 0;
-    log_info(LOG, "refused: %s (%s) may not %s%s%s", bare,
-             desk_role_name(role), desk_action_name(act), q ? " in " : "",
-             q ? q->name : "");
-    desk_authz_refuse(err);
-    return -1;
-}
-
-struct desk_staff *desk_staff_get(struct desk *d, const char *jid)
-{
-    struct desk_staff *s = NULL;
-    HASH_FIND_STR(d->staff, jid, s);
-    if (s)
-        return s;
-    s = calloc(1, sizeof *s);
-    if (!s || !(s->jid = strdup(jid))) {
-        free(s);
-        return NULL;
-    }
-    s->idle_since_ms = loop_now(d->loop);
-    HASH_ADD_KEYPTR(hh, d->staff, s->jid, strlen(s->jid), s);
-    return s;
-}
 
 void desk_make_stanza_id(struct desk *d, char *out, size_t size)
 {
@@ -326,6 +233,15 @@ struct desk *desk_new(struct loop *loop, struct router *router,
                                 .ud = d};
     muc_set_room_disco(muc, &rd);
     muc_set_conceal(muc, conceal, d);
+    /* What follows a chat's change, in this order within a priority
+     * (events.h): counts, offers; plugins, mail; routing. */
+    if (!(d->events = desk_events_new()) || desk_metrics_subscribe(d) < 0 ||
+        desk_queue_subscribe(d) < 0 || desk_plugins_subscribe(d) < 0 ||
+        desk_mail_subscribe(d) < 0) {
+        log_error(LOG, "out of memory");
+        desk_free(d);
+        return NULL;
+    }
     if (desk_plugins_start(d) < 0 || desk_adhoc_register(d) < 0) {
         log_error(LOG, "cannot register the desk's commands");
         desk_free(d);
@@ -394,9 +310,10 @@ void desk_free(struct desk *d)
     desk_plugins_free(d);
     desk_canned_free(d);
     desk_limits_free(d);
-    staff_set_free(d);
+    desk_staff_set_free(d);
     adhoc_free(d->adhoc);
     free(d->adhoc_data);
     free(d->plugin_cmd_data);
+    desk_events_free(d->events);
     free(d);
 }

@@ -4,13 +4,21 @@
  * their expiry). */
 #include "build-config.h"
 
+#include "core/budget.h"
+#include "core/config.h"
+#include "core/jid.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/ratelimit.h"
+#include "desk/chat.h"
 #include "desk/limits.h"
+#include "desk/queue.h"
+#include "desk/routing.h"
+#include "desk/state.h"
+#include "xmpp/stanza.h"
 
 #include <string.h>
 
-#include "core/jid.h"
-#include "core/log.h"
-#include "desk/desk_impl.h"
 
 #define LOG "desk"
 /* Senders (bare JIDs, domains) each table remembers at once; an idle one

@@ -26,9 +26,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/chat.h"
+#include "desk/dbops.h"
+#include "desk/directory.h"
+#include "desk/events.h"
+#include "desk/mail.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "desk/text.h"
 #include "desk/transcript.h"
 
 #define LOG "mail"
@@ -100,9 +110,12 @@ static void enqueue_after(struct desk *d, void *ud, int rc, const char *err)
     free(j);
 }
 
-void desk_mail_chat_ended(struct desk_chat *c)
+/* A chat ended: its transcript is queued for mail if the queue or the
+ * customer wants it. */
+static void mail_chat_ended(void *ud, const struct desk_event *ev)
 {
-    struct desk *d = c->desk;
+    struct desk *d = ud;
+    struct desk_chat *c = ev->chat;
     if (!d->cfg->mail.from || !c->customer_email || !c->customer_email[0])
         return;
     struct desk_queue *q = desk_queue_find(d, c->queue);
@@ -560,4 +573,10 @@ void desk_mail_free(struct desk *d)
     buf_free(&m->message);
     free(m);
     d->mailer = NULL;
+}
+
+int desk_mail_subscribe(struct desk *d)
+{
+    return desk_events_subscribe(d, DESK_EV_ENDED, DESK_PRIO_NOTIFY,
+                                 mail_chat_ended, d);
 }

@@ -6,7 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "desk/desk_impl.h"
+#include "core/loop.h"
+#include "desk/chat.h"
+#include "desk/counters.h"
+#include "desk/desk.h"
+#include "desk/events.h"
+#include "desk/queue.h"
+#include "desk/state.h"
+#include "muc/muc.h"
+#include "store/tickets.h"
 #include "xmpp/stamp.h"
 
 /* Seconds.  Waits: from seconds to the queue's maximum wait and past it;
@@ -25,16 +33,10 @@ void desk_counters_init(struct desk_counters *st, uint64_t now_us)
                            sizeof response_bounds / sizeof response_bounds[0]);
 }
 
-void desk_count_accepted(struct desk *d, uint64_t waited_ms)
-{
-    metrics_histogram_observe(&d->counters.wait, (double)waited_ms / 1000.0);
-}
-
-void desk_count_ending(struct desk *d, const struct desk_chat *c,
-                       enum ticket_status status)
+static enum desk_outcome outcome(int was, enum ticket_status status)
 {
     enum desk_outcome o;
-    if (c->state == DESK_CHAT_WAITING && status != TICKET_QUEUED)
+    if (was == DESK_CHAT_WAITING && status != TICKET_QUEUED)
         o = DESK_OUTCOME_ABANDONED;
     else if (status == TICKET_QUEUED)
         o = DESK_OUTCOME_QUEUED;
@@ -42,7 +44,49 @@ void desk_count_ending(struct desk *d, const struct desk_chat *c,
         o = DESK_OUTCOME_INPROGRESS;
     else
         o = DESK_OUTCOME_RESOLVED;
-    d->counters.chats_ended[o]++;
+    return o;
+}
+
+/* The counts kept where chats and offers change (events.h). */
+static void count_event(void *ud, const struct desk_event *ev)
+{
+    struct desk_counters *n = &((struct desk *)ud)->counters;
+    switch (ev->kind) {
+    case DESK_EV_REQUESTED:
+        n->chats_created++;
+        break;
+    case DESK_EV_OFFERED:
+        n->offers_made++;
+        break;
+    case DESK_EV_DECLINED:
+        n->offers_declined++;
+        break;
+    case DESK_EV_ACCEPTED:
+        if (ev->accepted.waited)
+            metrics_histogram_observe(
+                &n->wait, (double)ev->accepted.waited_ms / 1000.0);
+        break;
+    case DESK_EV_REQUEUED:
+        n->chats_requeued++;
+        break;
+    case DESK_EV_ENDED:
+        n->chats_ended[outcome(ev->ended.was, ev->ended.status)]++;
+        break;
+    default:
+        break;
+    }
+}
+
+int desk_metrics_subscribe(struct desk *d)
+{
+    static const enum desk_event_kind kinds[] = {
+        DESK_EV_REQUESTED, DESK_EV_OFFERED,  DESK_EV_DECLINED,
+        DESK_EV_ACCEPTED,  DESK_EV_REQUEUED, DESK_EV_ENDED};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (desk_events_subscribe(d, kinds[i], DESK_PRIO_STATE, count_event,
+                                  d) < 0)
+            return -1;
+    return 0;
 }
 
 void desk_count_message(struct desk_chat *c, const struct muc_occupant *from)

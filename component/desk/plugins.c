@@ -10,9 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/events.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/state.h"
+#include "muc/muc.h"
+#include "plugin.h"
+#include "store/tickets.h"
+#include "xmpp/stanza.h"
 
 #define LOG "desk"
 
@@ -68,10 +80,11 @@ struct desk_plugin_ref *desk_plugin_load(struct desk *d, const char *name)
     }
     const struct mucdesk_plugin *pl = dlsym(h, MUCDESK_PLUGIN_SYMBOL);
     /* Only the ABI is read before it is known to match. */
-    if (!pl || pl->abi != MUCDESK_PLUGIN_ABI || !pl->name ||
+    if (!pl || pl->abi < MUCDESK_PLUGIN_ABI_OLDEST ||
+        pl->abi > MUCDESK_PLUGIN_ABI || !pl->name ||
         strcmp(pl->name, name) != 0) {
-        log_error(LOG, "%s is not a mucdesk plugin of ABI %d named %s", path,
-                  MUCDESK_PLUGIN_ABI, name);
+        log_error(LOG, "%s is not a mucdesk plugin of ABI %d to %d named %s",
+                  path, MUCDESK_PLUGIN_ABI_OLDEST, MUCDESK_PLUGIN_ABI, name);
         dlclose(h);
         return NULL;
     }
@@ -137,15 +150,66 @@ int desk_plugins_start(struct desk *d)
 
 /* ---- events ---------------------------------------------------------------------- */
 
-void desk_plugin_event(struct desk_chat *c, enum mucdesk_event_kind kind,
-                       const char *actor)
+/* The desk's events as the ABI's (0: not told to plugins). */
+static enum mucdesk_event_kind abi_kind(enum desk_event_kind k,
+                                        unsigned *since)
 {
-    struct desk_queue *q = desk_queue_find(c->desk, c->queue);
-    struct mucdesk_event ev = {kind, c->queue, c->id, actor,
-                               ticket_status_name(c->status)};
-    for (struct desk_plugin_ref *p = c->desk->plugins; p; p = p->next)
-        if (p->plugin->event && (p->feature || (q && q->plugin == p)))
-            p->plugin->event(p->state, &ev);
+    *since = 2;
+    switch (k) {
+    case DESK_EV_REQUESTED: return MUCDESK_EVENT_CREATED;
+    case DESK_EV_OFFERED: return MUCDESK_EVENT_OFFERED;
+    case DESK_EV_ACCEPTED: return MUCDESK_EVENT_ACCEPTED;
+    case DESK_EV_REQUEUED: return MUCDESK_EVENT_REQUEUED;
+    case DESK_EV_ENDED: return MUCDESK_EVENT_CLOSED;
+    case DESK_EV_RATED: return MUCDESK_EVENT_RATED;
+    case DESK_EV_DECLINED: *since = 3; return MUCDESK_EVENT_DECLINED;
+    case DESK_EV_AGENT_STATE: *since = 3; return MUCDESK_EVENT_AGENT_STATE;
+    default: *since = 0; return 0;
+    }
+}
+
+/* A chat's event goes to its queue's strategy and every feature plugin;
+ * an agent's to the feature plugins.  A plugin of an older ABI hears only
+ * the kinds its ABI had. */
+static void plugin_event(void *ud, const struct desk_event *ev)
+{
+    struct desk *d = ud;
+    unsigned since;
+    enum mucdesk_event_kind kind = abi_kind(ev->kind, &since);
+    if (!since)
+        return;
+    struct desk_chat *c = ev->chat;
+    struct desk_queue *q = c ? desk_queue_find(d, c->queue) : NULL;
+    struct mucdesk_event out = {
+        .kind = kind,
+        .queue = c ? c->queue : NULL,
+        .ticket = c ? c->id : 0,
+        .actor_jid = ev->actor,
+        .status = c ? ticket_status_name(c->status) : NULL,
+    };
+    if (ev->kind == DESK_EV_RATED)
+        out.rating = ev->rated.rating;
+    if (ev->kind == DESK_EV_AGENT_STATE) {
+        out.actor_jid = ev->agent_state.staff->jid;
+        out.status = ev->agent_state.busy ? "busy" : "available";
+    }
+    for (struct desk_plugin_ref *p = d->plugins; p; p = p->next)
+        if (p->plugin->event && p->plugin->abi >= since &&
+            (p->feature || (q && q->plugin == p)))
+            p->plugin->event(p->state, &out);
+}
+
+int desk_plugins_subscribe(struct desk *d)
+{
+    for (int k = 0; k < DESK_EV_COUNT; k++) {
+        unsigned since;
+        abi_kind((enum desk_event_kind)k, &since);
+        if (since && desk_events_subscribe(d, (enum desk_event_kind)k,
+                                           DESK_PRIO_NOTIFY, plugin_event,
+                                           d) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- commands ---------------------------------------------------------------------- */
@@ -176,7 +240,12 @@ void desk_plugin_help(struct desk *d, enum desk_place place, struct buf *out)
         for (const struct mucdesk_command_info *i = p->plugin->commands;
              i->name; i++)
             if ((i->place == MUCDESK_IN_SESSION) == (place == DESK_IN_SESSION))
-                buf_printf(out, "\n%s", i->usage ? i->usage : i->name);
+            {
+                /* Plugins write "/rate": shown in the "!" form. */
+                const char *u = i->usage ? i->usage : i->name;
+                buf_printf(out, "\n!%s - %s", u[0] == '/' ? u + 1 : u,
+                           i->description ? i->description : i->name);
+            }
     }
 }
 
@@ -192,7 +261,7 @@ int desk_plugin_command_run(struct desk_call *call, const char *name,
                                 ? DESK_IN_SESSION
                                 : DESK_IN_QUEUE;
     if (place != call->place) {
-        xerr_set(err, XERR_BAD_REQUEST, "/%s works in %s rooms", name,
+        xerr_set(err, XERR_BAD_REQUEST, "!%s works in %s rooms", name,
                  place == DESK_IN_QUEUE ? "queue" : "chat");
         return -1;
     }

@@ -15,10 +15,24 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/utf8.h"
-#include "desk/desk_impl.h"
+#include "desk/authz.h"
+#include "desk/chat.h"
+#include "desk/commands.h"
+#include "desk/events.h"
+#include "desk/hours.h"
+#include "desk/queue.h"
+#include "desk/registry.h"
+#include "desk/routing.h"
+#include "desk/state.h"
+#include "desk/text.h"
+#include "muc/muc.h"
+#include "xmpp/router.h"
+#include "xmpp/stanza.h"
 #include "xmpp/xml.h"
 
 #define LOG "desk"
@@ -114,23 +128,20 @@ const char *desk_queue_closed_text(const struct desk_queue *q)
 
 /* ---- subject and announcements -------------------------------------------------- */
 
+/* The subject holds counts only: a waiting time in it would change it
+ * every few seconds, and each change is a line in every agent's client
+ * (24 subject lines on one screen buried the "New chat" ones).  Waiting
+ * times are in !waiting and in the announcements.  muc_room_set_subject
+ * sends nothing when the text is the same. */
 void desk_queue_update_subject(struct desk_queue *q)
 {
     q->subject_stale = false;
     if (!q->room)
         return;
-    unsigned waiting = q->waiting_count;
-    uint64_t oldest = q->age_head ? q->age_head->enqueued_ms : 0;
-    uint64_t now = loop_now(q->desk->loop);
-    char longest[32] = "-";
-    if (q->age_head)
-        desk_format_duration((int)((now - oldest) / 1000), longest,
-                             sizeof longest);
     char text[256];
-    utf8_snprintf(text, sizeof text,
-                  "%s: %u waiting, %u agent(s) available, longest wait %s",
-                  q->title ? q->title : q->name, waiting,
-                  desk_queue_available_count(q), longest);
+    utf8_snprintf(text, sizeof text, "%s: %u waiting, %u agent(s) available",
+                  q->title ? q->title : q->name, q->waiting_count,
+                  desk_queue_available_count(q));
     muc_room_set_subject(q->room, text);
 }
 
@@ -260,15 +271,19 @@ int desk_offer_make(struct desk_chat *c, const char *jid)
     int timeout = q ? q->offer_timeout_s : 20;
     c->offer_timer = loop_timer_add(d->loop, (uint64_t)timeout * 1000,
                                     offer_expired, c, NULL);
-    char reason[600];
+    char reason[700];
     const char *who = c->customer_name ? c->customer_name : "a customer";
     const char *question = c->question ? c->question : "";
-    snprintf(reason, sizeof reason, "Ticket #%lld from %.*s: %.*s",
+    /* How to answer it from any client: most cannot send a decline. */
+    snprintf(reason, sizeof reason,
+             "Ticket #%lld from %.*s: %.*s (join to take it; to pass, say "
+             "!decline %lld in the queue room)",
              (long long)c->id, utf8_prec(who, 100), who,
-             utf8_prec(question, 400), question);
+             utf8_prec(question, 400), question, (long long)c->id);
     log_info(LOG, "ticket %lld offered to %s", (long long)c->id, jid);
-    d->counters.offers_made++;
-    desk_plugin_event(c, MUCDESK_EVENT_OFFERED, jid);
+    desk_events_emit(d, &(struct desk_event){.kind = DESK_EV_OFFERED,
+                                             .chat = c, .actor = jid,
+                                             .offered = {jid}});
     return muc_room_invite(c->room, jid, reason);
 }
 
@@ -295,6 +310,93 @@ void desk_route_all(struct desk *d)
     desk_routing_rebuild(d);
     for (struct desk_queue *q = d->queues; q; q = q->hh.next)
         desk_queue_update_subject(q);
+}
+
+/* ---- what follows a change (events.h) ------------------------------------------ */
+
+/* A chat that is taken, put back, over or gone holds no offer any more; a
+ * decline also skips the decliner for a while; a busy agent's offer waits
+ * for nobody. */
+static void offers_on_event(void *ud, const struct desk_event *ev)
+{
+    (void)ud;
+    switch (ev->kind) {
+    case DESK_EV_ACCEPTED:
+    case DESK_EV_REQUEUED:
+    case DESK_EV_ENDED:
+    case DESK_EV_CHAT_GONE:
+        desk_offer_withdraw(ev->chat, false);
+        break;
+    case DESK_EV_DECLINED:
+        desk_offer_withdraw(ev->chat, true);
+        break;
+    case DESK_EV_AGENT_STATE:
+        if (ev->agent_state.busy && ev->agent_state.staff->offer)
+            desk_offer_withdraw(ev->agent_state.staff->offer, false);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Routing again where the change may let a waiting chat move, after
+ * everyone else heard of it; positions told to those still waiting. */
+static void route_on_event(void *ud, const struct desk_event *ev)
+{
+    struct desk *d = ud;
+    struct desk_queue *q;
+    switch (ev->kind) {
+    case DESK_EV_REQUESTED:
+        if (!ev->requested.held)
+            desk_route(ev->requested.queue);
+        break;
+    case DESK_EV_DECLINED:
+        if (ev->chat->waiting_in)
+            desk_route(ev->chat->waiting_in);
+        break;
+    case DESK_EV_ACCEPTED:
+    case DESK_EV_ENDED:
+        q = ev->kind == DESK_EV_ACCEPTED ? ev->accepted.queue
+                                         : ev->ended.queue;
+        if (q) {
+            desk_push_positions(q, false);
+            desk_route(q);
+        }
+        break;
+    case DESK_EV_REQUEUED:
+        q = ev->requeued.queue;
+        desk_push_positions(q, true);
+        desk_route(q);
+        if (ev->requeued.from && ev->requeued.from != q)
+            desk_route(ev->requeued.from);
+        break;
+    case DESK_EV_AGENT_STATE:
+        /* Freed capacity routes. */
+        desk_routing_staff_changed(d, ev->agent_state.staff, false);
+        desk_route_pending(d);
+        break;
+    default:
+        break;
+    }
+}
+
+int desk_queue_subscribe(struct desk *d)
+{
+    static const enum desk_event_kind offers[] = {
+        DESK_EV_ACCEPTED, DESK_EV_REQUEUED, DESK_EV_ENDED,
+        DESK_EV_CHAT_GONE, DESK_EV_DECLINED, DESK_EV_AGENT_STATE};
+    static const enum desk_event_kind routes[] = {
+        DESK_EV_REQUESTED, DESK_EV_DECLINED, DESK_EV_ACCEPTED,
+        DESK_EV_ENDED, DESK_EV_REQUEUED, DESK_EV_AGENT_STATE};
+    for (size_t i = 0; i < sizeof offers / sizeof offers[0]; i++)
+        if (desk_events_subscribe(d, offers[i], DESK_PRIO_STATE,
+                                  offers_on_event, d) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (desk_events_subscribe(d, routes[i], DESK_PRIO_ROUTE,
+                                  route_on_event, d) < 0)
+            return -1;
+    return 0;
 }
 
 /* ---- the queue room's hooks ----------------------------------------------------- */
@@ -380,7 +482,7 @@ static enum muc_message_verdict q_message(void *ud, struct muc_room *room,
 {
     struct desk_queue *q = ud;
     (void)in;
-    if (body[0] != '/' || !muc_occupant_privileged(from))
+    if (!desk_cmdline_prefix(body) || !muc_occupant_privileged(from))
         return MUC_MESSAGE_PASS;
     struct desk_cmdline cl;
     if (desk_cmdline_parse(body, &cl) < 0)

@@ -52,7 +52,12 @@
 
 #include "core/log.h"
 #include "core/loop.h"
-#include "desk/desk_impl.h"
+#include "desk/chat.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/routing.h"
+#include "desk/state.h"
+#include "plugin.h"
 
 #define LOG "desk"
 #define MAX_REQUIRED 32 /* skills of a chat passed to the strategy */

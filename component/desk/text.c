@@ -11,9 +11,21 @@
 
 #include "core/utf8.h"
 
+bool desk_cmdline_prefix(const char *body)
+{
+    /* "!" first: clients keep "/" for their own commands (Profanity's
+     * /close leaves the room); "/" for those that pass it through.  "!"
+     * must be followed by a letter, so "!!" or "! yes" stay text. */
+    if (!body)
+        return false;
+    if (body[0] == '!')
+        return isalpha((unsigned char)body[1]) != 0;
+    return body[0] == '/' && body[1] != '/';
+}
+
 int desk_cmdline_parse(const char *body, struct desk_cmdline *out)
 {
-    if (!body || body[0] != '/' || body[1] == '/')
+    if (!desk_cmdline_prefix(body))
         return -1;
     const char *p = body + 1;
     size_t n = 0;
@@ -444,7 +456,7 @@ bool desk_email_ok(const char *text)
     return true;
 }
 
-void desk_html_attr(struct buf *out, const char *value)
+void desk_html_escape_attr(struct buf *out, const char *value)
 {
     for (const char *p = value; *p; p++) {
         switch (*p) {
@@ -463,7 +475,7 @@ static void snippet_attr(struct buf *out, const char *name, const char *value)
     buf_append_str(out, "\n  ");
     buf_append_str(out, name);
     buf_append_str(out, "=\"");
-    desk_html_attr(out, value);
+    desk_html_escape_attr(out, value);
     buf_append_char(out, '"');
 }
 
@@ -472,7 +484,7 @@ void desk_widget_snippet(struct buf *out, const char *script_url,
                          const char *service, const char *queue_jid)
 {
     buf_append_str(out, "<script src=\"");
-    desk_html_attr(out, script_url);
+    desk_html_escape_attr(out, script_url);
     buf_append_str(out, "\" defer");
     snippet_attr(out, "data-websocket", websocket);
     snippet_attr(out, "data-domain", domain);

@@ -9,11 +9,15 @@
 
 #include "core/buf.h"
 
-/* "/close resolved thanks" -> name "close", args "resolved thanks".
- * Returns 0, or -1 if body is not a command (no leading '/', or "//..."
- * which is an escaped slash, or an empty name). */
+/* Whether body starts like a text command: "!" and a letter (the primary
+ * form), or "/" but not "//" (an escaped slash). */
+bool desk_cmdline_prefix(const char *body);
+
+/* "!close resolved thanks" (or "/close ...") -> name "close", args
+ * "resolved thanks".  Returns 0, or -1 if body is not a command (see
+ * desk_cmdline_prefix, or an empty name). */
 struct desk_cmdline {
-    char name[32];       /* lower-case, without the '/' */
+    char name[32];       /* lower-case, without the '!' or '/' */
     const char *args;    /* into body, leading blanks skipped; "" if none */
 };
 int desk_cmdline_parse(const char *body, struct desk_cmdline *out);
@@ -70,7 +74,7 @@ bool desk_email_ok(const char *text);
 
 /* Escapes a value for a double-quoted HTML attribute: & < > " ' (and
  * nothing else), appended to out. */
-void desk_html_attr(struct buf *out, const char *value);
+void desk_html_escape_attr(struct buf *out, const char *value);
 
 /* The widget's embed snippet (doc/widget-protocol.md §8): exactly the
  * text of contrib/widget/src/snippet.js, ending with a newline. */

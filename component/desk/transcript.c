@@ -162,7 +162,8 @@ static bool shown_to_customer(const struct desk_event_row *e)
         return false;
     if (e->mam_kind && strcmp(e->mam_kind, "subject") == 0)
         return false;
-    return strcmp(e->kind, "message") == 0 || strcmp(e->kind, "system") == 0;
+    return strcmp(e->kind, "message") == 0 || strcmp(e->kind, "system") == 0 ||
+           strcmp(e->kind, "file") == 0;
 }
 
 /* The pre-chat answers beyond the form's own fields. */
@@ -281,6 +282,8 @@ void desk_transcript_text(const struct desk_transcript *tr, enum desk_view view,
         buf_printf(out, "\n[%s] %s", time, e->staff_only ? "[staff] " : "");
         if (strcmp(e->kind, "message") == 0)
             buf_printf(out, "%s: %s", nick ? nick : "?", body);
+        else if (strcmp(e->kind, "file") == 0)
+            buf_printf(out, "File from %s: %s", nick ? nick : "?", body);
         else if (strcmp(e->kind, "note") == 0)
             buf_printf(out, "Note by %s: %s", nick ? nick : "?", body);
         else if (e->mam_kind && strcmp(e->mam_kind, "subject") == 0)

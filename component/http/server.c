@@ -17,10 +17,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -58,6 +60,7 @@ struct track {
     uint64_t since_ms;            /* the deadline counts from here */
     bool busy;                    /* handed over or answering: no deadline */
     bool shut;                    /* shut down for its deadline */
+    uint64_t limit_ms;            /* 0: [http] timeout; a streamed body's */
     struct track *prev, *next;
 };
 
@@ -72,6 +75,8 @@ struct http_request {
     struct http_server *srv;
     struct MHD_Connection *conn;
     const struct http_route *route;
+    size_t max_body;              /* in memory; 0 for a streamed route's
+                                     other methods */
     enum req_state state;
     bool closing;                 /* stopping: close instead of answering */
     char method[16];
@@ -80,11 +85,22 @@ struct http_request {
     struct kv *kv;
     size_t nkv;
     struct buf body;
+    /* a streamed body (route->stream) */
+    bool streaming;
+    bool begun;                   /* accepted and the head call repeated */
+    int sink_fd;                  /* -1 until accepted */
+    char *tmp_path, *final_path;
+    EVP_MD_CTX *sha;
+    uint64_t received;
+    unsigned char digest[32];
+    enum http_body_state body_state;
     /* the answer */
     unsigned status;
     char *content_type;
     char *resp;
     size_t resp_len;
+    int resp_fd;                  /* >= 0: the body is this file */
+    uint64_t resp_fd_size;
     struct kv *rh;
     size_t nrh;
     /* lists */
@@ -167,6 +183,13 @@ static void request_free(struct http_request *r)
     if (!r)
         return;
     free(r->path);
+    if (r->sink_fd >= 0)
+        close(r->sink_fd);
+    if (r->resp_fd >= 0)
+        close(r->resp_fd);
+    free(r->tmp_path);
+    free(r->final_path);
+    EVP_MD_CTX_free(r->sha);
     kv_free(r->kv, r->nkv);
     buf_free(&r->body);
     free(r->content_type);
@@ -246,9 +269,22 @@ static void set_busy(struct MHD_Connection *c, bool busy)
     if (!t)
         return;
     t->busy = busy;
-    if (!busy)
+    if (!busy) {
         t->since_ms = now_ms();
+        t->limit_ms = 0;
+    }
 }
+
+static void set_limit(struct MHD_Connection *c, unsigned timeout_s)
+{
+    struct track *t = track_of(c);
+    if (t && timeout_s) {
+        t->since_ms = now_ms();
+        t->limit_ms = (uint64_t)timeout_s * 1000u;
+    }
+}
+
+static void hand_over_aborted(struct http_server *s, struct http_request *r);
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
@@ -256,12 +292,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls;
     (void)toe;
     struct http_request *r = *con_cls;
+    /* A streamed body cut short: the XMPP thread hears of it (its handler
+     * gave the file; it frees what it set aside). */
+    if (r && r->state == REQ_READING && r->sink_fd >= 0)
+        hand_over_aborted(cls, r);
     /* A request the XMPP thread holds is its to free (only at a stop). */
-    if (r && r->state != REQ_HELD)
+    else if (r && r->state != REQ_HELD)
         request_free(r);
     *con_cls = NULL;
     set_busy(c, false); /* the next request's deadline starts now */
 }
+
+static enum MHD_Result queue_resp(struct MHD_Connection *c, unsigned status,
+                                  const char *ctype, struct MHD_Response *resp,
+                                  const struct kv *headers, size_t nheaders);
 
 static enum MHD_Result queue(struct MHD_Connection *c, unsigned status,
                              const char *ctype, char *body, size_t len,
@@ -276,6 +320,26 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status,
         free(body);
         return MHD_NO;
     }
+    return queue_resp(c, status, ctype, resp, headers, nheaders);
+}
+
+/* A file as the body: MHD reads it (sendfile where it can) and closes it. */
+static enum MHD_Result queue_fd(struct MHD_Connection *c, unsigned status,
+                                const char *ctype, int fd, uint64_t size,
+                                const struct kv *headers, size_t nheaders)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+    if (!resp) {
+        close(fd);
+        return MHD_NO;
+    }
+    return queue_resp(c, status, ctype, resp, headers, nheaders);
+}
+
+static enum MHD_Result queue_resp(struct MHD_Connection *c, unsigned status,
+                                  const char *ctype, struct MHD_Response *resp,
+                                  const struct kv *headers, size_t nheaders)
+{
     if (ctype)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     for (size_t i = 0; i < nheaders; i++)
@@ -334,6 +398,22 @@ static void allow_text(unsigned methods, char *out, size_t size)
                      out[0] ? ", " : "", names[i]);
 }
 
+/* A CORS preflight for a route any origin may use. */
+static enum MHD_Result preflight(struct http_server *s, struct MHD_Connection *c,
+                                 const struct http_route *route)
+{
+    char allow[64];
+    allow_text(route->methods, allow, sizeof allow);
+    struct kv h[] = {
+        {(char *)"Access-Control-Allow-Origin", (char *)"*", false},
+        {(char *)"Access-Control-Allow-Methods", allow, false},
+        {(char *)"Access-Control-Allow-Headers", (char *)"Content-Type", false},
+        {(char *)"Access-Control-Max-Age", (char *)"600", false},
+    };
+    atomic_fetch_add(&s->requests, 1);
+    return queue(c, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, h, sizeof h / sizeof *h);
+}
+
 static enum MHD_Result copy_value(void *cls, enum MHD_ValueKind kind,
                                   const char *key, const char *value)
 {
@@ -354,6 +434,7 @@ static struct http_request *request_new(struct http_server *s,
     r->srv = s;
     r->conn = c;
     r->route = route;
+    r->sink_fd = r->resp_fd = -1;
     snprintf(r->method, sizeof r->method, "%s", method);
     r->path = strdup(url);
     const union MHD_ConnectionInfo *ci =
@@ -416,6 +497,28 @@ static enum MHD_Result hand_over(struct http_server *s, struct http_request *r)
     return MHD_YES;
 }
 
+/* The connection of a streamed body is gone: the XMPP thread hears it,
+ * and frees the request when it answers (no connection to resume). */
+static void hand_over_aborted(struct http_server *s, struct http_request *r)
+{
+    close(r->sink_fd);
+    r->sink_fd = -1;
+    unlink(r->tmp_path);
+    r->body_state = HTTP_BODY_ABORTED;
+    r->conn = NULL;
+    pthread_mutex_lock(&s->lock);
+    bool stopping = s->stopping;
+    if (!stopping) {
+        r->state = REQ_HELD;
+        push(&s->incoming, &s->incoming_tail, r);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (stopping)
+        request_free(r);
+    else
+        wake(s->xmpp_fd);
+}
+
 static enum MHD_Result first_call(struct http_server *s,
                                   struct MHD_Connection *c, const char *url,
                                   const char *method, void **con_cls)
@@ -430,6 +533,8 @@ static enum MHD_Result first_call(struct http_server *s,
     const struct http_route *route = find_route(s, url);
     if (!route)
         return refuse(s, c, MHD_HTTP_NOT_FOUND, "Not Found\n", NULL);
+    if (route->cors && strcmp(method, "OPTIONS") == 0)
+        return preflight(s, c, route);
     if (!(route->methods & method_bit(method))) {
         char allow[64];
         allow_text(route->methods, allow, sizeof allow);
@@ -438,20 +543,98 @@ static enum MHD_Result first_call(struct http_server *s,
     }
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
+    bool body_method = strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0;
+    /* A streamed route's body goes to a file: its GET takes none. */
+    size_t max_body = route->stream && !body_method ? 0 : route->max_body;
     if (cl) {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || n > route->max_body)
+        if (errno || *end || n > max_body)
             return refuse(s, c, MHD_HTTP_CONTENT_TOO_LARGE,
                           "Request body too large\n", NULL);
     }
+    if (route->stream && body_method && !cl)
+        return refuse(s, c, MHD_HTTP_LENGTH_REQUIRED,
+                      "Content-Length required\n", NULL);
     struct http_request *r = request_new(s, c, route, url, method);
     if (!r)
         return refuse(s, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                       "Out of memory\n", NULL);
+    r->max_body = max_body;
     *con_cls = r;
+    if (route->stream && body_method) {
+        /* The handler decides at the head whether the body may come. */
+        r->streaming = true;
+        return hand_over(s, r);
+    }
     return MHD_YES;
+}
+
+/* The end of a streamed body: durable under its final name. */
+static void finish_body(struct http_request *r)
+{
+    unsigned len = 0;
+    bool ok = EVP_DigestFinal_ex(r->sha, r->digest, &len) == 1 &&
+              r->body_state != HTTP_BODY_FAILED && fsync(r->sink_fd) == 0;
+    close(r->sink_fd);
+    r->sink_fd = -1;
+    if (ok && rename(r->tmp_path, r->final_path) == 0) {
+        /* The rename itself is durable once its directory is synced. */
+        char *slash = strrchr(r->final_path, '/');
+        if (slash) {
+            *slash = '\0';
+            int dfd = open(r->final_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            *slash = '/';
+            ok = dfd >= 0 && fsync(dfd) == 0;
+            if (dfd >= 0)
+                close(dfd);
+        }
+    } else {
+        ok = false;
+    }
+    if (!ok) {
+        log_error(LOG, "cannot store %s: %s", r->final_path, strerror(errno));
+        unlink(r->tmp_path);
+    }
+    r->body_state = ok ? HTTP_BODY_DONE : HTTP_BODY_FAILED;
+}
+
+/* A streamed request after the handler accepted its body. */
+static enum MHD_Result stream_body(struct http_server *s, struct http_request *r,
+                                   const char *data, size_t *size)
+{
+    if (!r->begun) {
+        /* MHD repeats the head's call after a resume. */
+        r->begun = true;
+        set_limit(r->conn, r->route->timeout_s);
+        if (*size == 0)
+            return MHD_YES;
+    }
+    if (*size) {
+        if (r->body_state != HTTP_BODY_FAILED) {
+            const char *p = data;
+            size_t left = *size;
+            while (left) {
+                ssize_t n = write(r->sink_fd, p, left);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0) {
+                    r->body_state = HTTP_BODY_FAILED;
+                    break;
+                }
+                p += n;
+                left -= (size_t)n;
+            }
+            if (EVP_DigestUpdate(r->sha, data, *size) != 1)
+                r->body_state = HTTP_BODY_FAILED;
+        }
+        r->received += *size;
+        *size = 0;
+        return MHD_YES;
+    }
+    finish_body(r);
+    return hand_over(s, r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -468,11 +651,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return MHD_NO;
     switch (r->state) {
     case REQ_READING:
+        if (r->sink_fd >= 0)
+            return stream_body(s, r, upload_data, upload_data_size);
         if (*upload_data_size) {
             /* A chunked body (no Content-Length) over the limit: MHD takes
              * no answer in the middle of a body, so the connection is
              * closed. */
-            if (r->body.len + *upload_data_size > r->route->max_body)
+            if (r->body.len + *upload_data_size > r->max_body)
                 return MHD_NO;
             buf_append(&r->body, upload_data, *upload_data_size);
             *upload_data_size = 0;
@@ -481,7 +666,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return hand_over(s, r);
     case REQ_ANSWERED:
         r->state = REQ_SENT;
+        if (r->route->cors &&
+            kv_add(&r->rh, &r->nrh, "Access-Control-Allow-Origin", "*", false) < 0)
+            return MHD_NO;
         atomic_fetch_add(&s->requests, 1);
+        if (r->resp_fd >= 0) {
+            int fd = r->resp_fd;
+            r->resp_fd = -1;
+            return queue_fd(c, r->status, r->content_type, fd,
+                            r->resp_fd_size, r->rh, r->nrh);
+        }
         char *body = r->resp;
         r->resp = NULL;
         return queue(c, r->status, r->content_type, body, r->resp_len, r->rh,
@@ -518,7 +712,8 @@ static void enforce_deadlines(struct http_server *s)
     s->last_check_ms = now;
     uint64_t limit = (uint64_t)s->cfg.timeout_s * 1000;
     for (struct track *t = s->tracks; t; t = t->next) {
-        if (t->busy || t->shut || now - t->since_ms < limit)
+        if (t->busy || t->shut ||
+            now - t->since_ms < (t->limit_ms ? t->limit_ms : limit))
             continue;
         /* MHD sees the end of the stream on its next read and closes the
          * connection (no answer: the client was too slow to get one). */
@@ -819,7 +1014,7 @@ int http_response_header(struct http_request *r, const char *name,
 static void deliver(struct http_request *r)
 {
     struct http_server *s = r->srv;
-    if (s->stopped) {
+    if (s->stopped || r->body_state == HTTP_BODY_ABORTED) {
         /* The connection is gone with the server. */
         request_free(r);
         return;
@@ -865,4 +1060,57 @@ void http_respond_buf(struct http_request *r, unsigned status,
     if (!r->resp)
         r->resp_len = 0;
     deliver(r);
+}
+
+void http_respond_fd(struct http_request *r, unsigned status,
+                     const char *content_type, int fd, uint64_t size)
+{
+    r->status = status;
+    r->content_type = content_type ? strdup(content_type) : NULL;
+    r->resp_fd = fd;
+    r->resp_fd_size = size;
+    deliver(r);
+}
+
+int http_request_accept_body(struct http_request *r, int fd,
+                             const char *tmp_path, const char *final_path)
+{
+    struct http_server *s = r->srv;
+    if (!r->streaming || r->sink_fd >= 0 || s->stopped)
+        return -1;
+    r->tmp_path = strdup(tmp_path);
+    r->final_path = strdup(final_path);
+    r->sha = EVP_MD_CTX_new();
+    if (!r->tmp_path || !r->final_path || !r->sha ||
+        EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL) != 1) {
+        free(r->tmp_path);
+        free(r->final_path);
+        EVP_MD_CTX_free(r->sha);
+        r->tmp_path = r->final_path = NULL;
+        r->sha = NULL;
+        return -1;
+    }
+    r->sink_fd = fd;
+    /* Back to the HTTP thread, reading: resumed like an answer. */
+    pthread_mutex_lock(&s->lock);
+    r->state = REQ_READING;
+    push(&s->answered, &s->answered_tail, r);
+    pthread_mutex_unlock(&s->lock);
+    wake(s->wake_fd);
+    return 0;
+}
+
+enum http_body_state http_request_body_state(const struct http_request *r)
+{
+    return r->body_state;
+}
+
+uint64_t http_request_body_received(const struct http_request *r)
+{
+    return r->received;
+}
+
+const unsigned char *http_request_body_sha256(const struct http_request *r)
+{
+    return r->digest;
 }

@@ -57,6 +57,18 @@ struct http_route {
     size_t max_body;              /* 0: a request with a body gets 413 */
     http_handler_fn handler;
     void *ud;
+    /* Streamed bodies (uploads): a PUT or POST must carry Content-Length
+     * (else 411) and is handed over at its head, before the body; the
+     * handler answers (a refusal) or calls http_request_accept_body(),
+     * and is called again once the body is written (or the client went
+     * away: http_request_aborted()).  timeout_s is the deadline for the
+     * body from there (0: [http] timeout). */
+    bool stream;
+    unsigned timeout_s;
+    /* Pages of any origin may use it (the URL is the capability): the
+     * HTTP thread answers a CORS preflight (OPTIONS) itself, and every
+     * answer carries Access-Control-Allow-Origin: *. */
+    bool cors;
 };
 
 /* The request head's size limit (request line and headers): libmicrohttpd
@@ -107,12 +119,36 @@ const void *http_request_body(const struct http_request *r, size_t *len);
 /* The client's address as text. */
 const char *http_request_peer(const struct http_request *r);
 
+/* ---- streamed bodies (struct http_route.stream) ------------------------------------ */
+
+enum http_body_state {
+    HTTP_BODY_NONE,               /* not a streamed request, or at its head */
+    HTTP_BODY_DONE,               /* written, fsynced and renamed */
+    HTTP_BODY_FAILED,             /* a write, the fsync or the rename failed */
+    HTTP_BODY_ABORTED,            /* the client went away: answer anyway
+                                     (http_respond only frees the request) */
+};
+/* At the head: the HTTP thread writes the body to fd (taken: closed with
+ * the request), computing its SHA-256, then fsyncs it, renames tmp_path to
+ * final_path and fsyncs the directory; then the handler is called again.
+ * 0, or -1 (the request is unchanged: answer it). */
+int http_request_accept_body(struct http_request *r, int fd,
+                             const char *tmp_path, const char *final_path);
+enum http_body_state http_request_body_state(const struct http_request *r);
+/* The body's length and SHA-256 (32 bytes) once HTTP_BODY_DONE. */
+uint64_t http_request_body_received(const struct http_request *r);
+const unsigned char *http_request_body_sha256(const struct http_request *r);
+
 /* Adds a response header (copied) before the answer.  0 or -1. */
 int http_response_header(struct http_request *r, const char *name,
                          const char *value);
 /* Answers: status, content type, the body (copied).  req is gone after. */
 void http_respond(struct http_request *r, unsigned status,
                   const char *content_type, const void *body, size_t len);
+/* Answers with an open file's first `size` bytes as the body (fd taken:
+ * libmicrohttpd reads and closes it on the HTTP thread). */
+void http_respond_fd(struct http_request *r, unsigned status,
+                     const char *content_type, int fd, uint64_t size);
 /* The same, taking the buffer's data (the buffer is left empty); a failed
  * buffer answers 500. */
 void http_respond_buf(struct http_request *r, unsigned status,

@@ -229,17 +229,21 @@ static void groupchat(struct muc *muc, struct muc_room *room,
                         "subject");
             return;
         }
-        if (!muc_priv_change_subject((enum muc_role)occ->role,
-                                     room->cfg.change_subject)) {
-            reply_error(muc, in, room->jid, XERR_FORBIDDEN,
-                        "You are not allowed to change the subject");
-            return;
-        }
         const char *subject = stanza_text(stanza_child(in->st, "subject",
                                                        NULL));
         if (body_too_long(muc, subject)) {
             reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
                         "The subject is too long");
+            return;
+        }
+        bool allowed = muc_priv_change_subject((enum muc_role)occ->role,
+                                               room->cfg.change_subject);
+        if (!allowed && room->hooks && room->hooks->subject_changing)
+            allowed = room->hooks->subject_changing(room->ud, room, occ,
+                                                    subject ? subject : "");
+        if (!allowed) {
+            reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                        "You are not allowed to change the subject");
             return;
         }
         if (set_subject(room, subject, occ, in->id) < 0)
@@ -258,6 +262,11 @@ static void groupchat(struct muc *muc, struct muc_room *room,
         reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION, text);
         return;
     }
+    /* An observer's client sends chat states (poezio: on every keystroke
+     * and tab switch): dropped without a word, since an error each time is
+     * noise and relaying them would show the observer. */
+    if (occ->invisible && !body)
+        return;
     /* Every groupchat message is fanned out, chat states included: all of
      * them count. */
     if (!rate_allows(muc, occ)) {
@@ -573,14 +582,14 @@ int muc_room_post(struct muc_room *room, const char *text, bool staff_only)
     return muc_room_post_with(room, text, NULL, staff_only);
 }
 
-int muc_room_post_with(struct muc_room *room, const char *text,
-                       const char *extra_xml, bool staff_only)
+static int post(struct muc_room *room, const char *text,
+                const char *extra_xml, bool staff_only, bool history)
 {
     if (room->destroying)
         return -1;
     struct muc *muc = room->muc;
     struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
-                          .staff_only = staff_only, .history = true};
+                          .staff_only = staff_only, .history = history};
     struct buf *b = &muc->scratch;
     buf_reset(b);
     buf_append_str(b, "<body>");
@@ -600,6 +609,17 @@ int muc_room_post_with(struct muc_room *room, const char *text,
             return -1;
     }
     return muc_msg_release(&msg, seq);
+}
+
+int muc_room_post_with(struct muc_room *room, const char *text,
+                       const char *extra_xml, bool staff_only)
+{
+    return post(room, text, extra_xml, staff_only, true);
+}
+
+int muc_room_record(struct muc_room *room, const char *text, bool staff_only)
+{
+    return post(room, text, NULL, staff_only, false);
 }
 
 int muc_occupant_say(struct muc_occupant *occ, const char *text,

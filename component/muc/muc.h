@@ -227,6 +227,13 @@ struct muc_room_hooks {
      * occupant, if any).  from_jid: the decliner's real JID. */
     void (*invite_declined)(void *ud, struct muc_room *room,
                             const char *from_jid, const char *reason);
+    /* An occupant changes the subject the standard way (§8.1): true allows
+     * it where the room's configuration alone would not, and lets the layer
+     * above take the subject for its own (a ticket's).  Not asked of
+     * invisible occupants, who never may. */
+    bool (*subject_changing)(void *ud, struct muc_room *room,
+                             const struct muc_occupant *occ,
+                             const char *subject);
     /* Whether a user who is not an occupant counts as privileged when it
      * asks the room something (MAM, disco).  NULL: nobody is. */
     bool (*is_privileged)(void *ud, struct muc_room *room,
@@ -285,6 +292,10 @@ int muc_room_post(struct muc_room *room, const char *text, bool staff_only);
  * <desk xmlns='urn:mucdesk:0'/>; NULL: none), archived with the message. */
 int muc_room_post_with(struct muc_room *room, const char *text,
                        const char *extra_xml, bool staff_only);
+/* muc_room_post() kept out of the history: archived and sent to those in
+ * the room now, for text the layer above hands every newcomer itself
+ * (whatever history their client asks for on entering). */
+int muc_room_record(struct muc_room *room, const char *text, bool staff_only);
 /* A groupchat message from the occupant itself (a canned response an
  * agent sends through a command): archived and shown like one it typed,
  * with extra XML after the <body/> (NULL: none).  0, or -1 if the occupant

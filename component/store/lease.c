@@ -1,6 +1,6 @@
 /* The lease: a PostgreSQL advisory lock held on a dedicated session (see
- * lease.h for the promise).  One thread: connect, ask for the lock every
- * poll_ms, then, once held, heartbeat until the session fails. */
+ * lease.h for the promise).  One thread: connect, wait in PostgreSQL's
+ * lock queue, then, once held, heartbeat until the session fails. */
 #include "build-config.h"
 
 #include "store/lease.h"
@@ -137,22 +137,6 @@ static PGconn *lease_connect(struct lease *l, char *err, size_t errlen)
     return conn;
 }
 
-/* 1: we hold the lock, 0: someone else does, -1: the session failed. */
-static int try_lock(struct lease *l, PGconn *conn, char *err, size_t errlen)
-{
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%" PRId64 ")", l->key);
-    PGresult *res = PQexec(conn, sql);
-    int rc = -1;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-        rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    else {
-        store_pq_error(err, errlen, conn, NULL, NULL);
-    }
-    PQclear(res);
-    return rc;
-}
-
 /* Waits until the socket is readable or `until` (monotonic ms) passes.
  * 1 readable, 0 timed out or told to stop, -1 poll failed. */
 static int wait_readable(struct lease *l, int sock, uint64_t until)
@@ -180,6 +164,74 @@ static bool consume(PGconn *conn)
     while ((n = PQnotifies(conn)))
         PQfreemem(n);
     return true;
+}
+
+/* Asks PostgreSQL to cancel what this session is doing (the lock wait),
+ * so that its backend leaves the lock queue now rather than when it
+ * would have been granted the lock. */
+static void cancel_query(PGconn *conn)
+{
+    PGcancel *c = PQgetCancel(conn);
+    if (c) {
+        char buf[256];
+        (void)PQcancel(c, buf, sizeof buf);
+        PQfreeCancel(c);
+    }
+}
+
+/* Queues for the lock: pg_advisory_lock() waits in PostgreSQL's lock
+ * queue, so the lock goes to the first in line the moment it is free (no
+ * polling gap), and instances get it in the order they asked: a standby
+ * that has waited all along comes before a fenced active that starts
+ * again and asks later.  The wait has no statement_timeout; the session's
+ * own end (server gone, keepalives) wakes it.
+ * 1: we hold the lock, 0: told to stop, -1: the session failed. */
+static int queue_for_lock(struct lease *l, PGconn *conn, char *err, size_t errlen)
+{
+    char sql[96];
+    if (!exec_ok(conn, "SET statement_timeout = 0")) {
+        store_pq_error(err, errlen, conn, NULL, "cannot lift the lock wait's timeout");
+        return -1;
+    }
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%" PRId64 ")", l->key);
+    if (!PQsendQuery(conn, sql) || PQflush(conn) != 0) {
+        store_pq_error(err, errlen, conn, NULL, "cannot ask for the lock");
+        return -1;
+    }
+    while (PQisBusy(conn)) {
+        int rc = wait_readable(l, PQsocket(conn), UINT64_MAX);
+        if (rc == 0) { /* told to stop */
+            cancel_query(conn);
+            return 0;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            return -1;
+        }
+        if (!consume(conn)) {
+            store_pq_error(err, errlen, conn, NULL, NULL);
+            return -1;
+        }
+    }
+    bool granted = false, failed = false;
+    PGresult *res;
+    while ((res = PQgetResult(conn))) {
+        if (PQresultStatus(res) == PGRES_TUPLES_OK)
+            granted = true;
+        else if (!failed) {
+            store_pq_error(err, errlen, conn, res, NULL);
+            failed = true;
+        }
+        PQclear(res);
+    }
+    if (failed || !granted)
+        return -1;
+    snprintf(sql, sizeof sql, "SET statement_timeout = %u", l->lease_ms);
+    if (!exec_ok(conn, sql)) {
+        store_pq_error(err, errlen, conn, NULL, "cannot set the heartbeat's timeout");
+        return -1;
+    }
+    return 1;
 }
 
 /* One heartbeat: SELECT 1 answered before sent + lease_ms.  On success
@@ -274,17 +326,17 @@ static void *lease_main(void *arg)
             log_info(LOG, "lock session open (backend pid %d): waiting for "
                      "lock %" PRId64, PQbackendPID(conn), l->key);
             last[0] = '\0';
-            for (;;) {
-                uint64_t asked = mono_ms();
-                got = try_lock(l, conn, err, sizeof err);
-                if (got == 1) {
-                    hold(l, conn, asked);
-                    atomic_store(&l->backend_pid, 0);
-                    PQfinish(conn);
-                    return NULL; /* held once: never again in this process */
-                }
-                if (got < 0 || !nap(l, l->poll_ms))
-                    break;
+            got = queue_for_lock(l, conn, err, sizeof err);
+            /* The answer came when the lock was granted, which may be long
+             * after we asked: validity counts from a fresh round trip. */
+            uint64_t asked = mono_ms();
+            if (got == 1 && !heartbeat(l, conn, err, sizeof err))
+                got = -1;
+            if (got == 1) {
+                hold(l, conn, asked);
+                atomic_store(&l->backend_pid, 0);
+                PQfinish(conn);
+                return NULL; /* held once: never again in this process */
             }
             atomic_store(&l->backend_pid, 0);
             PQfinish(conn);

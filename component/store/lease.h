@@ -2,8 +2,10 @@
  *
  * Every process of one deployment (same PostgreSQL, same config, each with
  * its own state_dir) runs a lease.  A lease keeps one dedicated libpq
- * connection, the lock session, and asks pg_try_advisory_lock(key) on it
- * every poll_ms until it gets the lock; PostgreSQL drops the lock when that
+ * connection, the lock session, and waits on it in pg_advisory_lock(key),
+ * in PostgreSQL's lock queue: the lock goes to the instance that asked
+ * first, the moment it is free (poll_ms only paces reconnecting when the
+ * database is out of reach).  PostgreSQL drops the lock when that
  * session ends, however it ends (the process exits or is killed, the
  * session is terminated, the server loses sight of the client's host).
  *
@@ -35,7 +37,7 @@ struct lease_config {
     int connect_timeout_s;
     int64_t key;              /* pg_try_advisory_lock(key) */
     unsigned lease_ms;        /* fence when the session is silent this long */
-    unsigned poll_ms;         /* a standby asks for the lock this often */
+    unsigned poll_ms;         /* retry pace while the database is out of reach */
 };
 
 struct lease_events {

@@ -19,6 +19,7 @@ struct disco {
     char *name;
     char **features;
     size_t feature_count;
+    char *extensions;             /* XEP-0128 forms of the service, as XML */
     struct node_provider *nodes;
     size_t node_count;
 };
@@ -55,6 +56,7 @@ void disco_free(struct disco *d)
     for (size_t i = 0; i < d->node_count; i++)
         free(d->nodes[i].node);
     free(d->features);
+    free(d->extensions);
     free(d->nodes);
     free(d->name);
     free(d);
@@ -176,6 +178,8 @@ static int on_disco_info(void *ud, const struct stanza_in *in,
         buf_append_str(out, "/>");
         for (size_t i = 0; i < d->feature_count; i++)
             disco_write_feature(out, d->features[i]);
+        if (d->extensions)
+            buf_append_str(out, d->extensions);
     }
     buf_append_str(out, "</query></iq>");
     return 0;
@@ -204,5 +208,16 @@ static int on_disco_items(void *ud, const struct stanza_in *in,
         return -1;
     }
     buf_append_str(out, "</query></iq>");
+    return 0;
+}
+
+int disco_add_extension(struct disco *d, const char *xml)
+{
+    size_t had = d->extensions ? strlen(d->extensions) : 0;
+    char *more = realloc(d->extensions, had + strlen(xml) + 1);
+    if (!more)
+        return -1;
+    memcpy(more + had, xml, strlen(xml) + 1);
+    d->extensions = more;
     return 0;
 }

@@ -27,6 +27,9 @@ struct disco *disco_new(struct router *router, const char *name);
 void disco_free(struct disco *disco);
 
 int disco_add_feature(struct disco *disco, const char *var);
+/* Appends an XEP-0128 data form (trusted XML, copied) to the service's own
+ * disco#info.  0 or -1. */
+int disco_add_extension(struct disco *disco, const char *xml);
 /* node NULL: the service's own item list. */
 int disco_add_items(struct disco *disco, const char *node, disco_items_fn fn,
                     void *ud);

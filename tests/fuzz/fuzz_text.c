@@ -28,7 +28,7 @@ static void cmdline(const char *text, size_t wsize)
     if (desk_cmdline_parse(text, &cl) < 0)
         return;
     size_t n = strlen(cl.name);
-    if (n == 0 || n >= sizeof cl.name || text[0] != '/')
+    if (n == 0 || n >= sizeof cl.name || !desk_cmdline_prefix(text))
         fuzz_fail("command name '%s' from '%s'", cl.name, text);
     for (size_t i = 0; i < n; i++)
         if (isupper((unsigned char)cl.name[i]) || isspace((unsigned char)cl.name[i]))
@@ -98,10 +98,10 @@ static void url(const char *text, size_t size)
 static void html(const char *text)
 {
     struct buf out = BUF_INIT;
-    desk_html_attr(&out, text);
+    desk_html_escape_attr(&out, text);
     const char *e = buf_cstr(&out);
     if (strpbrk(e, "<>\"'"))
-        fuzz_fail("desk_html_attr left a special character: %s", e);
+        fuzz_fail("desk_html_escape_attr left a special character: %s", e);
     struct buf back = BUF_INIT;
     static const char *const ents[][2] = {{"&amp;", "&"}, {"&lt;", "<"},
                                           {"&gt;", ">"}, {"&quot;", "\""},
@@ -121,7 +121,7 @@ static void html(const char *text)
         }
     }
     if (strcmp(buf_cstr(&back), text) != 0)
-        fuzz_fail("desk_html_attr does not undo to the value");
+        fuzz_fail("desk_html_escape_attr does not undo to the value");
     struct buf snip = BUF_INIT;
     desk_widget_snippet(&snip, text, text, text, text, text);
     buf_free(&snip);

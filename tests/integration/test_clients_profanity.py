@@ -7,6 +7,7 @@ in PostgreSQL, and what the customer got on the customer's connection.
 """
 
 import re
+import time
 
 import pytest
 
@@ -97,3 +98,42 @@ def test_an_agent_in_profanity_sees_the_offer_takes_the_chat_and_closes_it(
               for m in customer.take_all("/s:message")]
     assert not [b for b in bodies if "plan B" in b or "/close" in b or "/note" in b], \
         "the customer saw a command or a note: %r" % bodies
+
+
+def test_an_agent_in_profanity_joins_late_and_works_with_bang_commands(
+        desk, xmpp, db, profanity):
+    desk(queues=[("billing", "round-robin", {"offer-timeout": 2})], agents=A)
+    p = profanity("agent1@localhost")
+    queue_room(p)
+    customer, chat = customer_chat(xmpp)
+    room, ticket = chat["room"], chat["ticket"]
+    p.wait_for("New chat: ticket #%s from Ann: My invoice is wrong" % ticket)
+    # The offer names the way to pass on it that works in Profanity.
+    p.window(1)
+    p.wait_for("!decline %s" % ticket)
+    # The offer expires while the agent reads the console; they enter the
+    # room anyway, and that takes the chat.
+    time.sleep(3)
+    p.command("/join %s nick Alex" % room)
+    p.wait_for("You have joined the room as Alex")
+    wait_for(lambda: ticket_row(db, ticket, "status, owner_jid")
+             == [("INPROGRESS", "agent1@localhost")], what="the late join took the chat")
+    p.wait_for(re.compile(r"Question: My invoice is wrong"))
+
+    # ! commands, typed as they are: Profanity sends them as text.
+    p.command("!help")
+    p.wait_for("!note TEXT - a note on the ticket, for staff only")
+    p.wait_for("!close resolved|queued [queue]|inprogress [note] - end the chat")
+    p.command("!time")
+    p.wait_for(re.compile(r"Chat time: \d+ min \d+ s, running\."))
+    p.command("!note she is on plan C")
+    p.wait_for("Note added (staff only).")
+    p.command("!close resolved")
+    p.wait_for("Ticket #%s closed (RESOLVED)." % ticket)
+    wait_for(lambda: ticket_row(db, ticket, "status") == [("RESOLVED",)],
+             what="the ticket resolved")
+    customer.expect("/s:message[contains(s:body, 'This chat has ended')]")
+    customer.session.pump(0.5)
+    seen = [m.findtext("{jabber:client}body") or "" for m in customer.take_all("/s:message")]
+    assert not [b for b in seen if "plan C" in b or "!" in b[:1] or "Question:" in b], \
+        "the customer saw a command, a note or the details: %r" % seen

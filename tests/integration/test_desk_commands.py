@@ -89,9 +89,13 @@ def test_queue_settings_prechat_fields_and_business_hours(desk, xmpp, db):
     res = request_chat(c, "billing", plan="pro")
     wait_for(lambda: db.value("SELECT details->>'plan' FROM tickets WHERE id=%s"
                               % res["ticket"]) == "pro", what="plan in details")
-    # And in the session details the room opens with, under its label.
+    # And in the session details, under its label: told to staff on
+    # entering, never to the customer.
     join(c, res["room"], "Ann", history="<history maxstanzas='20'/>")
-    c.expect("/s:message[@from='%s']/s:body[contains(., 'Your plan: pro')]" % res["room"])
+    expect_invite(agent, res["room"])
+    join(agent, res["room"], "Alex")
+    agent.expect("/s:message[@from='%s']/s:body[contains(., 'Your plan: pro')]" % res["room"])
+    assert "Your plan" not in "".join(body_of(e) or "" for e in c.received)
     # Outside business hours (an agent is there): the offline form with the
     # closed-hours message, and a message ticket.
     form = execute(c, jid("night"), "request-chat").find(".//{jabber:x:data}x")
@@ -237,7 +241,7 @@ def test_rating_by_reply_and_transcript_view(desk, xmpp, db):
     md, customer, agent, chat = started_chat(desk, xmpp, db)
     room, ticket = chat["room"], chat["ticket"]
     say(agent, room, "/help")
-    assert "/rate" in body_of(expect_notice(agent, room, "Commands here"))
+    assert "!rate" in body_of(expect_notice(agent, room, "Commands here"))
     say(agent, room, "/rate")
     expect_notice(agent, room, "asked for a rating")
     ask = expect_desk_event(customer, room, "rate")

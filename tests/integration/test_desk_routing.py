@@ -96,7 +96,7 @@ def test_manual_announces_and_the_first_accept_wins(desk, xmpp, db):
     expect_notice(a2, jid("billing"), "New chat: ticket #%s" % ticket)
     a1.expect_none("/s:message[@from='%s']/mucu:x/mucu:invite" % room, 0.5)
     say(a2, jid("billing"), "/accept %s" % ticket)
-    expect_notice(a2, jid("billing"), "Ticket #%s is yours" % ticket)
+    expect_notice(a2, jid("billing"), "Ticket #%s is offered to you" % ticket)
     expect_invite(a2, room)
     join(a2, room, "A2")
     wait_for(lambda: ticket_row(db, ticket, "owner_jid") == [("agent2@localhost",)],

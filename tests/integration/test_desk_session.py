@@ -218,15 +218,15 @@ def test_help_lists_what_the_caller_may_use_and_forms_do_what_text_does(desk, xm
     join_queue(boss, "billing", "Boss")
     say(agent, jid("billing"), "/help")
     text = expect_notice(agent, jid("billing"), "Commands here").findtext("{jabber:client}body")
-    assert "/accept N" in text and "/observe" not in text
+    assert "!accept N" in text and "!observe" not in text
     say(boss, jid("billing"), "/help")
     text = expect_notice(boss, jid("billing"), "Commands here").findtext("{jabber:client}body")
-    assert "/observe N" in text and "/take N" in text
+    assert "!observe N" in text and "!take N" in text
     say(agent, room, "/help")
     text = expect_notice(agent, room, "Commands here").findtext("{jabber:client}body")
-    assert "/close" in text and "/visible" not in text
+    assert "!close" in text and "!visible" not in text
     say(agent, room, "/frobnicate")
-    expect_notice(agent, room, "Unknown command /frobnicate")
+    expect_notice(agent, room, "Unknown command !frobnicate")
     say(agent, jid("billing"), "/waiting")
     expect_notice(agent, jid("billing"), "Waiting chats: none.")
     # The same action as an ad-hoc command: a note, then the close.

@@ -259,6 +259,66 @@ def test_a_standby_reloads_nothing_before_it_serves(ha_servers, mucdesk_factory,
     converse(agent, chats, "after", 1)
 
 
+class AdvisoryLockHolder:
+    """A psql session holding the deployment's advisory lock, as an active
+    would; closing it frees the lock."""
+
+    def __init__(self, db, key=1836409700):
+        self.proc = subprocess.Popen(db.postgres._psql_argv(db.name), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.proc.stdin.write("SELECT pg_advisory_lock(%d);\n\\echo locked\n" % key)
+        self.proc.stdin.flush()
+        while self.proc.stdout.readline().strip() != "locked":
+            pass
+
+    def release(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+
+
+def wait_for_waiters(db, n, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting = int(db.value("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                               " AND NOT granted AND database = (SELECT oid FROM pg_database"
+                               " WHERE datname = current_database())"))
+        if waiting == n:
+            return
+        assert time.monotonic() < deadline, "%d lock waiter(s), not %d" % (waiting, n)
+        time.sleep(0.05)
+
+
+@pytest.mark.prosody_only
+def test_instances_take_the_lock_in_the_order_they_asked(ha_servers, mucdesk_factory, xmpp,
+                                                         db, run_dir):
+    """A standby waits in PostgreSQL's lock queue rather than polling: the
+    one that asked first serves first, the other stays a standby until
+    that one ends.  (This is what lets a standby that waited all along win
+    over a fenced active that starts again and asks later.)"""
+    holder = AdvisoryLockHolder(db)
+    try:
+        first = mucdesk_factory(ha_config(run_dir, "a", ha_servers.active_component),
+                                wait=False, name="first")
+        first.wait_for_log(STANDBY)
+        wait_for_waiters(db, 1)
+        second = mucdesk_factory(ha_config(run_dir, "b", ha_servers.standby_component),
+                                 wait=False, migrate=False, name="second")
+        second.wait_for_log(STANDBY)
+        wait_for_waiters(db, 2)
+        mark_2 = second.mark()
+    finally:
+        holder.release()
+    first.wait_for_log(ACTIVE, timeout=20)
+    first.wait_for_log(LINK_UP, timeout=20)
+    time.sleep(0.5)
+    assert ACTIVE not in second.log_text(after=mark_2)
+    wait_for_waiters(db, 1)
+    first.stop()
+    second.wait_for_log(ACTIVE, after=mark_2, timeout=20)
+    second.wait_for_log(LINK_UP, after=mark_2, timeout=20)
+
+
 class FreezableProxy:
     """TCP on loopback to PostgreSQL's Unix socket, that can stop passing
     bytes (both ways, sockets left open): a network that went silent, as

@@ -65,7 +65,7 @@ static void test_snippet(void **state)
         "  data-service=\"support.localhost\"\n"
         "  data-queue=\"billing@support.localhost\"></script>\n");
     buf_reset(&out);
-    desk_html_attr(&out, "a&b<c>d\"e'f/g");
+    desk_html_escape_attr(&out, "a&b<c>d\"e'f/g");
     assert_string_equal(buf_cstr(&out), "a&amp;b&lt;c&gt;d&quot;e&#39;f/g");
     buf_free(&out);
 }

@@ -14,14 +14,20 @@
  * "O(what changed)" means: a presence change that makes nobody eligible
  * asks nothing, however many chats wait. */
 #include "cmocka_prelude.h"
+#include "core/loop.h"
+#include "desk/authz.h"
+#include "desk/chat.h"
+#include "desk/plugins.h"
+#include "desk/queue.h"
+#include "desk/routing.h"
+#include "desk/state.h"
+#include "plugin.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/loop.h"
-#include "desk/desk_impl.h"
 
 #define MAX_CHATS 1000
 #define MAX_STAFF 16

@@ -26,6 +26,18 @@ static void test_cmdline(void **state)
         desk_cmdline_parse("/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &cl),
         -1);
     assert_int_equal(desk_cmdline_parse(NULL, &cl), -1);
+    /* "!" is the primary form (clients keep "/"); followed by a letter. */
+    assert_int_equal(desk_cmdline_parse("!close resolved", &cl), 0);
+    assert_string_equal(cl.name, "close");
+    assert_string_equal(cl.args, "resolved");
+    assert_int_equal(desk_cmdline_parse("!Note x", &cl), 0);
+    assert_string_equal(cl.name, "note");
+    assert_int_equal(desk_cmdline_parse("!!", &cl), -1);
+    assert_int_equal(desk_cmdline_parse("! yes", &cl), -1);
+    assert_int_equal(desk_cmdline_parse("!1", &cl), -1);
+    assert_int_equal(desk_cmdline_parse("!", &cl), -1);
+    assert_false(desk_cmdline_prefix("great!"));
+    assert_true(desk_cmdline_prefix("!help"));
 }
 
 static void test_words_and_ints(void **state)

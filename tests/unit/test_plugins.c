@@ -224,8 +224,9 @@ static void test_ratings(void **state)
     /* The chat's end forgets the question. */
     h.rating = 0;
     assert_int_equal(rate_cmd(p, st, 9), MUCDESK_COMMAND_DONE);
-    struct mucdesk_event ev = {MUCDESK_EVENT_CLOSED, "billing", 9, NULL,
-                               "RESOLVED"};
+    struct mucdesk_event ev = {.kind = MUCDESK_EVENT_CLOSED,
+                               .queue = "billing", .ticket = 9,
+                               .status = "RESOLVED"};
     p->event(st, &ev);
     say(p, st, 9, 1, "3");
     assert_int_equal(h.rating, 0);

@@ -1,0 +1,15 @@
+/* Transcripts by mail (mail.c). */
+#ifndef MUCDESK_DESK_MAIL_H
+#define MUCDESK_DESK_MAIL_H
+
+
+
+struct desk;
+
+int desk_mail_start(struct desk *d);
+void desk_mail_free(struct desk *d);
+/* Subscribes to the chats' ends (events.h): the transcript mail, queued
+ * if the queue or the customer wants it.  0 or -1. */
+int desk_mail_subscribe(struct desk *d);
+
+#endif
