@@ -224,6 +224,8 @@ static int queue_for_lock(struct lease *l, PGconn *conn, char *err, size_t errle
         }
         PQclear(res);
     }
+    if (!failed && !granted)
+        snprintf(err, errlen, "no answer to the lock request");
     if (failed || !granted)
         return -1;
     snprintf(sql, sizeof sql, "SET statement_timeout = %u", l->lease_ms);
