@@ -159,8 +159,3 @@ void readiness_free(struct readiness *r)
     loop_timer_cancel(r->loop, r->watchdog_timer);
     free(r);
 }
-
-bool readiness_ready(const struct readiness *r)
-{
-    return r->ready;
-}

@@ -45,7 +45,5 @@ void readiness_stopping(struct readiness *r);
 /* NULL is a no-op. */
 void readiness_free(struct readiness *r);
 
-/* Whether READY=1 was sent (or would have been, without systemd). */
-bool readiness_ready(const struct readiness *r);
 
 #endif

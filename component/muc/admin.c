@@ -10,8 +10,13 @@
 
 #include "core/jid.h"
 #include "core/log.h"
-#include "muc/handlers.h"
+#include "muc/admin.h"
+#include "muc/persist.h"
+#include "muc/presence.h"
 #include "muc/privilege.h"
+#include "muc/roles.h"
+#include "muc/room.h"
+#include "muc/send.h"
 #include "muc/visibility.h"
 #include "xmpp/xml.h"
 

@@ -128,12 +128,6 @@ bool muc_history_next(const struct muc_history *h, size_t *pos,
     return true;
 }
 
-void muc_history_clear(struct muc_history *h)
-{
-    h->len = 0;
-    h->count = 0;
-}
-
 void muc_history_free(struct muc_history *h)
 {
     free(h->data);

@@ -35,7 +35,6 @@ struct muc_history_entry {
 void muc_history_add(struct muc_history *h,
                      const struct muc_history_entry *e, unsigned max_count,
                      size_t max_bytes);
-void muc_history_clear(struct muc_history *h);
 void muc_history_free(struct muc_history *h);
 
 /* Iteration, oldest first: start with *pos = 0; returns false at the end. */

@@ -27,8 +27,10 @@
 
 #include "core/jid.h"
 #include "core/log.h"
-#include "muc/handlers.h"
+#include "muc/invite.h"
 #include "muc/privilege.h"
+#include "muc/room.h"
+#include "muc/send.h"
 #include "xmpp/xml.h"
 
 #define LOG "muc"
@@ -36,34 +38,6 @@
 #define MAX_PENDING 32
 #define PENDING_TTL_MS (24ULL * 3600 * 1000)
 
-/* One invitation sent and not yet declined (room->invitations, newest
- * first). */
-struct muc_invitation {
-    struct muc_invitation *next;
-    uint64_t expires_ms;
-    char *inviter;   /* real full JID of the inviting session; NULL: the
-                        room itself (the layer above) */
-    char *shown;     /* invite/@from as sent: room@D/nick or room@D */
-    char invitee[];  /* bare JID, prepared */
-};
-
-static void invitation_free(struct muc_invitation *inv)
-{
-    if (!inv)
-        return;
-    free(inv->inviter);
-    free(inv->shown);
-    free(inv);
-}
-
-void muc_invitations_free(struct muc_room *room)
-{
-    while (room->invitations) {
-        struct muc_invitation *inv = room->invitations;
-        room->invitations = inv->next;
-        invitation_free(inv);
-    }
-}
 
 /* Drops expired invitations, and the oldest beyond `keep`. */
 static void prune(struct muc_room *room, unsigned keep)
@@ -74,7 +48,7 @@ static void prune(struct muc_room *room, unsigned keep)
         struct muc_invitation *inv = *p;
         if (inv->expires_ms <= now || n >= keep) {
             *p = inv->next;
-            invitation_free(inv);
+            muc_invitation_free(inv);
             continue;
         }
         n++;
@@ -91,7 +65,7 @@ static void remember(struct muc_room *room, const char *invitee_bare,
     if (!inv || (inviter && !(inv->inviter = strdup(inviter))) ||
         !(inv->shown = strdup(shown))) {
         /* Without a record a decline is not relayed: nothing worse. */
-        invitation_free(inv);
+        muc_invitation_free(inv);
         log_warn(LOG, "%s: out of memory recording an invitation", room->jid);
         return;
     }
@@ -339,7 +313,7 @@ void muc_decline_handle(struct muc *muc, struct muc_room *room,
         open_mediated(out, room, inv->inviter, in->id, "decline", bare, reason);
         buf_append_str(out, "</x></message>");
     }
-    invitation_free(inv);
+    muc_invitation_free(inv);
     if (room->hooks && room->hooks->invite_declined)
         room->hooks->invite_declined(room->ud, room, in->from_text, reason);
 }

@@ -21,7 +21,8 @@
 
 #include "core/jid.h"
 #include "core/log.h"
-#include "muc/handlers.h"
+#include "muc/iq.h"
+#include "muc/room.h"
 #include "muc/visibility.h"
 #include "xmpp/ping.h"
 #include "xmpp/xml.h"

@@ -23,7 +23,9 @@
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "muc/handlers.h"
+#include "muc/archiving.h"
+#include "muc/mam.h"
+#include "muc/room.h"
 #include "muc/visibility.h"
 #include "xmpp/form.h"
 #include "xmpp/stamp.h"
@@ -84,11 +86,6 @@ struct muc_mam_query {
     bool counted;
     struct budget_holder by_jid, by_domain;
 };
-
-bool muc_mam_enabled(const struct muc_room *room)
-{
-    return muc_archiving(room) && room->muc->archive.query != NULL;
-}
 
 /* No longer in flight: the asker may start another. */
 static void query_uncount(struct muc *muc, struct muc_mam_query *q)
@@ -600,163 +597,179 @@ static int metadata_start(struct muc *muc, struct muc_room *room,
     return query_start(muc, q, in, err);
 }
 
-int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
-               struct xerr *err)
+/* A query being read from the iq: who asks, and what. */
+struct mam_request {
+    struct muc_occupant *occ; /* NULL: asked from outside the room */
+    bool privileged;
+    bool jids_visible;
+    struct archive_query aq;
+    struct id_list ids;
+    char with_bare[JID_TEXT_MAX + 1];
+    char with_nick[JID_PART_MAX + 1];
+};
+
+/* The room whose archive is asked for, or NULL with *err set: a concealed
+ * room answers as one whose archive the asker may not read. */
+static struct muc_room *archive_room(struct muc *muc,
+                                     const struct stanza_in *in,
+                                     struct xerr *err)
 {
-    struct muc *muc = ud;
     struct muc_room *room = muc_room_for_sender(muc, in);
     if (!room && muc_room_concealed(muc, in->to.local, in)) {
         /* Existing or not, as for a room whose archive one may not read. */
         xerr_set(err, XERR_FORBIDDEN, "You may not read this room's archive");
-        return -1;
+        return NULL;
     }
     if (!room || room->destroying || room->locked) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
-        return -1;
+        return NULL;
     }
     if (!muc_mam_enabled(room)) {
         xerr_set(err, XERR_SERVICE_UNAVAILABLE,
                  "This room keeps no message archive");
-        return -1;
+        return NULL;
     }
+    return room;
+}
+
+/* Who asks, and whether they may read the archive.  0 or -1. */
+static int identify_reader(struct muc_room *room, const struct stanza_in *in,
+                           struct mam_request *r, struct xerr *err)
+{
     char bare[JID_TEXT_MAX + 1];
     jid_bare_text(&in->from, bare, sizeof bare);
     struct muc_session *s = muc_session_find(room, in->from_text);
-    struct muc_occupant *occ = s ? s->occ : NULL;
-    bool privileged = occ ? occ->privileged
-                          : muc_outsider_privileged(room, bare);
-    if (!may_read(room, occ, privileged, muc_room_affiliation(room, bare))) {
+    r->occ = s ? s->occ : NULL;
+    r->privileged = r->occ ? r->occ->privileged
+                           : muc_outsider_privileged(room, bare);
+    if (!may_read(room, r->occ, r->privileged,
+                  muc_room_affiliation(room, bare))) {
         xerr_set(err, XERR_FORBIDDEN, "You may not read this room's archive");
         return -1;
     }
-    const char *name = xmpp_stanza_get_name(payload);
-    if (strcmp(in->type, "get") == 0) {
-        if (name && strcmp(name, "metadata") == 0)
-            return metadata_start(muc, room, in, privileged, err);
-        if (!name || strcmp(name, "query") != 0) {
-            xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED, NULL);
-            return -1;
-        }
-        write_query_form(router_out(muc->router), in);
-        return 0;
-    }
-    if (!name || strcmp(name, "query") != 0) {
-        xerr_set(err, XERR_BAD_REQUEST, "Expected a query");
+    r->jids_visible = muc_jids_visible_to(room, r->occ, r->privileged);
+    return 0;
+}
+
+/* 'with': an occupant JID of this room (its nick) or, for those who may
+ * see real JIDs, a bare JID.  0 or -1. */
+static int read_with(struct muc *muc, struct muc_room *room, const char *with,
+                     struct mam_request *r, struct xerr *err)
+{
+    struct jid wj;
+    if (jid_parse(with, &wj) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "'with' is not a JID");
         return -1;
     }
-
-    struct archive_query aq = {
-        .room = room->name,
-        .ticket_id = room->ticket_id,
-        .max = MAM_DEFAULT_MAX,
-        .include_staff_only = privileged,
-        .kinds = MAM_KINDS,
-    };
-    struct id_list ids = {.n = 0};
-    bool jids_visible = muc_jids_visible_to(room, occ, privileged);
-    char with_bare[JID_TEXT_MAX + 1];
-    char with_nick[JID_PART_MAX + 1];
-
-    xmpp_stanza_t *form = form_find(payload);
-    if (form) {
-        for (xmpp_stanza_t *f = xmpp_stanza_get_children(form); f;
-             f = xmpp_stanza_get_next(f)) {
-            const char *fname = xmpp_stanza_is_tag(f) ? xmpp_stanza_get_name(f)
-                                                      : NULL;
-            const char *var = stanza_attr(f, "var");
-            if (fname && strcmp(fname, "field") == 0 && var &&
-                !field_known(var)) {
-                xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
-                         "Unknown query field %.*s", utf8_prec(var, 100),
-                         var);
-                return -1;
-            }
-        }
-        const char *ft = form_form_type(form);
-        if (ft && strcmp(ft, NS_MAM) != 0) {
-            xerr_set(err, XERR_BAD_REQUEST, "FORM_TYPE must be " NS_MAM);
-            return -1;
-        }
-        const char *with = form_value(form, "with");
-        if (with && *with) {
-            struct jid wj;
-            if (jid_parse(with, &wj) < 0) {
-                xerr_set(err, XERR_BAD_REQUEST, "'with' is not a JID");
-                return -1;
-            }
-            if (strcmp(wj.local, room->name) == 0 &&
-                strcmp(wj.domain, muc->domain) == 0 && wj.resource[0]) {
-                snprintf(with_nick, sizeof with_nick, "%s", wj.resource);
-                aq.with_nick = with_nick;
-            } else {
-                if (!jids_visible) {
-                    xerr_set(err, XERR_FORBIDDEN,
-                             "You may not search by real address here");
-                    return -1;
-                }
-                jid_bare_text(&wj, with_bare, sizeof with_bare);
-                aq.with_jid = with_bare;
-            }
-        }
-        const char *start = form_value(form, "start");
-        const char *end = form_value(form, "end");
-        if ((start && *start && stamp_parse(start, &aq.start_us) < 0) ||
-            (end && *end && stamp_parse(end, &aq.end_us) < 0)) {
-            xerr_set(err, XERR_BAD_REQUEST,
-                     "start and end must be XEP-0082 date-times");
-            return -1;
-        }
-        const char *after = form_value(form, "after-id");
-        const char *before = form_value(form, "before-id");
-        aq.after_id = after && *after ? after : NULL;
-        aq.before_id = before && *before ? before : NULL;
-        form_each_value(form, "ids", add_id, &ids);
-        if (ids.too_many) {
-            xerr_set(err, XERR_BAD_REQUEST,
-                     "At most %d ids may be asked for in one query",
-                     MAM_IDS_MAX);
-            return -1;
-        }
+    if (strcmp(wj.local, room->name) == 0 &&
+        strcmp(wj.domain, muc->domain) == 0 && wj.resource[0]) {
+        snprintf(r->with_nick, sizeof r->with_nick, "%s", wj.resource);
+        r->aq.with_nick = r->with_nick;
+        return 0;
     }
-    xmpp_stanza_t *set = stanza_child(payload, "set", NS_RSM);
-    if (set) {
-        xmpp_stanza_t *m = stanza_child(set, "max", NULL);
-        if (m) {
-            long n = strtol(stanza_text(m), NULL, 10);
-            aq.max = n < 0 ? 0 : n > MAM_MAX ? MAM_MAX : (unsigned)n;
-        }
-        xmpp_stanza_t *after = stanza_child(set, "after", NULL);
-        xmpp_stanza_t *before = stanza_child(set, "before", NULL);
-        if (after && *stanza_text(after))
-            aq.after_id = stanza_text(after);
-        if (before) {
-            if (*stanza_text(before))
-                aq.before_id = stanza_text(before);
-            else
-                aq.last_page = true;
-        }
-        if (stanza_child(set, "index", NULL)) {
+    if (!r->jids_visible) {
+        xerr_set(err, XERR_FORBIDDEN,
+                 "You may not search by real address here");
+        return -1;
+    }
+    jid_bare_text(&wj, r->with_bare, sizeof r->with_bare);
+    r->aq.with_jid = r->with_bare;
+    return 0;
+}
+
+/* The query's data form (XEP-0313 §4.1).  0 or -1. */
+static int read_query_form(struct muc *muc, struct muc_room *room,
+                           xmpp_stanza_t *form, struct mam_request *r,
+                           struct xerr *err)
+{
+    for (xmpp_stanza_t *f = xmpp_stanza_get_children(form); f;
+         f = xmpp_stanza_get_next(f)) {
+        const char *fname = xmpp_stanza_is_tag(f) ? xmpp_stanza_get_name(f)
+                                                  : NULL;
+        const char *var = stanza_attr(f, "var");
+        if (fname && strcmp(fname, "field") == 0 && var && !field_known(var)) {
             xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
-                     "Paging by index is not supported");
+                     "Unknown query field %.*s", utf8_prec(var, 100), var);
             return -1;
         }
     }
+    const char *ft = form_form_type(form);
+    if (ft && strcmp(ft, NS_MAM) != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "FORM_TYPE must be " NS_MAM);
+        return -1;
+    }
+    const char *with = form_value(form, "with");
+    if (with && *with && read_with(muc, room, with, r, err) < 0)
+        return -1;
+    const char *start = form_value(form, "start");
+    const char *end = form_value(form, "end");
+    if ((start && *start && stamp_parse(start, &r->aq.start_us) < 0) ||
+        (end && *end && stamp_parse(end, &r->aq.end_us) < 0)) {
+        xerr_set(err, XERR_BAD_REQUEST,
+                 "start and end must be XEP-0082 date-times");
+        return -1;
+    }
+    const char *after = form_value(form, "after-id");
+    const char *before = form_value(form, "before-id");
+    r->aq.after_id = after && *after ? after : NULL;
+    r->aq.before_id = before && *before ? before : NULL;
+    form_each_value(form, "ids", add_id, &r->ids);
+    if (r->ids.too_many) {
+        xerr_set(err, XERR_BAD_REQUEST,
+                 "At most %d ids may be asked for in one query", MAM_IDS_MAX);
+        return -1;
+    }
+    return 0;
+}
 
+/* RSM (XEP-0059): max, after, before (empty: the last page); no index.
+ * 0 or -1. */
+static int read_rsm(xmpp_stanza_t *set, struct archive_query *aq,
+                    struct xerr *err)
+{
+    xmpp_stanza_t *m = stanza_child(set, "max", NULL);
+    if (m) {
+        long n = strtol(stanza_text(m), NULL, 10);
+        aq->max = n < 0 ? 0 : n > MAM_MAX ? MAM_MAX : (unsigned)n;
+    }
+    xmpp_stanza_t *after = stanza_child(set, "after", NULL);
+    xmpp_stanza_t *before = stanza_child(set, "before", NULL);
+    if (after && *stanza_text(after))
+        aq->after_id = stanza_text(after);
+    if (before) {
+        if (*stanza_text(before))
+            aq->before_id = stanza_text(before);
+        else
+            aq->last_page = true;
+    }
+    if (stanza_child(set, "index", NULL)) {
+        xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
+                 "Paging by index is not supported");
+        return -1;
+    }
+    return 0;
+}
+
+/* Makes the query (its strings copied) and asks the archive. */
+static int submit(struct muc *muc, struct muc_room *room,
+                  const struct stanza_in *in, xmpp_stanza_t *payload,
+                  const struct mam_request *r, struct xerr *err)
+{
     struct muc_mam_query *q = query_new(muc, room, in);
     if (!q)
         return -1;
     muc->stats.mam_queries++;
-    q->jids_visible = jids_visible;
+    q->jids_visible = r->jids_visible;
     q->flip = stanza_child(payload, "flip-page", NULL) != NULL;
-    q->aq = aq;
-    q->want = aq.max;
-    q->backward = aq.last_page || aq.before_id;
+    q->aq = r->aq;
+    q->want = r->aq.max;
+    q->backward = r->aq.last_page || r->aq.before_id;
     const char *queryid = stanza_attr(payload, "queryid");
     if ((queryid && !(q->queryid = strdup(queryid))) ||
-        set_copy(&q->with_jid, aq.with_jid) ||
-        set_copy(&q->with_nick, aq.with_nick) ||
-        set_copy(&q->after_id, aq.after_id) ||
-        set_copy(&q->before_id, aq.before_id) || ids_copy(q, &ids) < 0) {
+        set_copy(&q->with_jid, r->aq.with_jid) ||
+        set_copy(&q->with_nick, r->aq.with_nick) ||
+        set_copy(&q->after_id, r->aq.after_id) ||
+        set_copy(&q->before_id, r->aq.before_id) || ids_copy(q, &r->ids) < 0) {
         query_free(q);
         return -1;
     }
@@ -769,4 +782,46 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
         return 0;
     }
     return query_start(muc, q, in, err);
+}
+
+int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
+               struct xerr *err)
+{
+    struct muc *muc = ud;
+    struct muc_room *room = archive_room(muc, in, err);
+    if (!room)
+        return -1;
+    struct mam_request r;
+    memset(&r, 0, sizeof r);
+    if (identify_reader(room, in, &r, err) < 0)
+        return -1;
+    const char *name = xmpp_stanza_get_name(payload);
+    if (strcmp(in->type, "get") == 0) {
+        if (name && strcmp(name, "metadata") == 0)
+            return metadata_start(muc, room, in, r.privileged, err);
+        if (!name || strcmp(name, "query") != 0) {
+            xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED, NULL);
+            return -1;
+        }
+        write_query_form(router_out(muc->router), in);
+        return 0;
+    }
+    if (!name || strcmp(name, "query") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "Expected a query");
+        return -1;
+    }
+    r.aq = (struct archive_query){
+        .room = room->name,
+        .ticket_id = room->ticket_id,
+        .max = MAM_DEFAULT_MAX,
+        .include_staff_only = r.privileged,
+        .kinds = MAM_KINDS,
+    };
+    xmpp_stanza_t *form = form_find(payload);
+    if (form && read_query_form(muc, room, form, &r, err) < 0)
+        return -1;
+    xmpp_stanza_t *set = stanza_child(payload, "set", NS_RSM);
+    if (set && read_rsm(set, &r.aq, err) < 0)
+        return -1;
+    return submit(muc, room, in, payload, &r, err);
 }

@@ -1,8 +1,8 @@
 /* Messages: groupchat to the room (§7.4) with limits and the desk's
  * message hook, subject changes (§8.1), private messages (§7.5: off the
  * record, never archived), voice requests (§7.13), messages from
- * outsiders, error bounces (ghosts), and the delivery of
- * history (§7.2.15) and subject (§7.2.16) on join. */
+ * outsiders, error bounces (ghosts), and the room's own posts for the
+ * layer above.  History and subject on join are in replay.c. */
 #include "build-config.h"
 
 #include <stdio.h>
@@ -11,9 +11,16 @@
 
 #include "core/jid.h"
 #include "core/log.h"
-#include "muc/handlers.h"
-#include "muc/history.h"
+#include "muc/archiving.h"
+#include "muc/durable.h"
+#include "muc/fanout.h"
+#include "muc/invite.h"
+#include "muc/message.h"
+#include "muc/persist.h"
+#include "muc/presence.h"
 #include "muc/privilege.h"
+#include "muc/room.h"
+#include "muc/send.h"
 #include "muc/visibility.h"
 #include "xmpp/form.h"
 #include "xmpp/stamp.h"
@@ -194,144 +201,6 @@ int muc_room_set_subject(struct muc_room *room, const char *subject)
     if (room->subject && strcmp(room->subject, subject) == 0)
         return 0;
     return set_subject(room, subject, NULL, NULL) < 0 ? -1 : 1;
-}
-
-void muc_subject_send(struct muc_room *room, const char *to_jid)
-{
-    struct buf *out = out_of(room->muc);
-    buf_append_str(out, "<message type='groupchat'");
-    if (room->subject_nick) {
-        char from[JID_TEXT_MAX + 1];
-        snprintf(from, sizeof from, "%s/%s", room->jid, room->subject_nick);
-        xml_attr(out, "from", from);
-    } else {
-        xml_attr(out, "from", room->jid);
-    }
-    xml_attr(out, "to", to_jid);
-    buf_append_str(out, "><subject>");
-    if (room->subject)
-        xml_text(out, room->subject);
-    buf_append_str(out, "</subject>");
-    if (room->subject) {
-        char stamp[STAMP_TEXT_MAX];
-        stamp_format(room->subject_at_us, stamp);
-        buf_append_str(out, "<delay xmlns='" NS_DELAY "'");
-        xml_attr(out, "from", room->jid);
-        xml_attr(out, "stamp", stamp);
-        buf_append_str(out, "/>");
-    }
-    buf_append_str(out, "</message>");
-}
-
-/* ---- history on join ---------------------------------------------------------------------- */
-
-static long attr_long(xmpp_stanza_t *el, const char *name, long dflt)
-{
-    const char *v = stanza_attr(el, name);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    long n = strtol(v, &end, 10);
-    return (*end || n < 0) ? dflt : n;
-}
-
-/* What one history message costs a client, roughly, for maxchars: our
- * envelope is about 250 characters beyond the payload. */
-static size_t history_chars(const struct muc_history_entry *e)
-{
-    return 250 + e->nick_len + e->stanza_id_len + e->occupant_id_len +
-           e->payload_len;
-}
-
-void muc_history_send(struct muc_room *room, const struct muc_occupant *occ,
-                      const char *to_jid, xmpp_stanza_t *history)
-{
-    const struct muc_history *h = &room->history;
-    if (h->count == 0)
-        return;
-    long maxstanzas = muc_room_history_size(room);
-    long maxchars = -1;
-    int64_t not_before = INT64_MIN;
-    if (history) {
-        long asked = attr_long(history, "maxstanzas", maxstanzas);
-        if (asked < maxstanzas)
-            maxstanzas = asked;
-        maxchars = attr_long(history, "maxchars", -1);
-        long seconds = attr_long(history, "seconds", -1);
-        /* Any number may come in (strtol gives LONG_MAX past the range):
-         * more seconds than since 1970 means no limit, and the product
-         * below can no longer overflow. */
-        int64_t now_us = stamp_now_us();
-        if (seconds >= 0 && seconds <= now_us / 1000000)
-            not_before = now_us - (int64_t)seconds * 1000000;
-        const char *since = stanza_attr(history, "since");
-        int64_t since_us;
-        if (since && stamp_parse(since, &since_us) == 0 && since_us > not_before)
-            not_before = since_us;
-    }
-    if (maxstanzas <= 0 || maxchars == 0)
-        return;
-
-    /* Choose from the newest backwards, then send oldest first. */
-    size_t *offsets = malloc(h->count * sizeof *offsets);
-    if (!offsets)
-        return;
-    size_t n = 0, pos = 0;
-    struct muc_history_entry e;
-    size_t at = 0;
-    while (at = pos, n < h->count && muc_history_next(h, &pos, &e)) {
-        if (!muc_event_visible_to(e.staff_only, occ->privileged))
-            continue;
-        if (e.at_us < not_before)
-            continue;
-        offsets[n++] = at;
-    }
-    size_t first = n, chars = 0;
-    while (first > 0 && (long)(n - first) < maxstanzas) {
-        size_t p = offsets[first - 1];
-        muc_history_next(h, &p, &e);
-        size_t c = history_chars(&e);
-        if (maxchars > 0 && chars + c > (size_t)maxchars)
-            break;
-        chars += c;
-        first--;
-    }
-
-    struct buf *out = out_of(room->muc);
-    for (size_t i = first; i < n; i++) {
-        size_t p = offsets[i];
-        muc_history_next(h, &p, &e);
-        char from[JID_TEXT_MAX + 1];
-        if (e.nick_len)
-            snprintf(from, sizeof from, "%s/%.*s", room->jid, (int)e.nick_len,
-                     e.nick);
-        else
-            snprintf(from, sizeof from, "%s", room->jid);
-        char stamp[STAMP_TEXT_MAX];
-        stamp_format(e.at_us, stamp);
-        buf_append_str(out, "<message type='groupchat'");
-        xml_attr(out, "from", from);
-        xml_attr(out, "to", to_jid);
-        /* The sender's id, as live (muc#stable_id): corrections refer to it. */
-        xml_attr_n(out, "id", e.message_id, e.message_id_len);
-        buf_append_char(out, '>');
-        buf_append(out, e.payload, e.payload_len);
-        buf_append_str(out, "<delay xmlns='" NS_DELAY "'");
-        xml_attr(out, "from", room->jid);
-        xml_attr(out, "stamp", stamp);
-        buf_append_str(out, "/><stanza-id xmlns='" NS_SID "' id='");
-        buf_append(out, e.stanza_id, e.stanza_id_len);
-        buf_append_str(out, "'");
-        xml_attr(out, "by", room->jid);
-        buf_append_str(out, "/>");
-        if (e.occupant_id_len) {
-            buf_append_str(out, "<occupant-id xmlns='" NS_OCCUPANT_ID "' id='");
-            buf_append(out, e.occupant_id, e.occupant_id_len);
-            buf_append_str(out, "'/>");
-        }
-        buf_append_str(out, "</message>");
-    }
-    free(offsets);
 }
 
 /* ---- groupchat --------------------------------------------------------------------------------- */
@@ -798,23 +667,4 @@ void muc_room_tell_with(struct muc_room *room, struct muc_occupant *occ,
     if (room->destroying || occ->room != room)
         return;
     muc_notice_write(out_of(room->muc), room, occ, text, extra_xml);
-}
-
-void muc_status_message_broadcast(struct muc_room *room, const int *codes)
-{
-    struct buf *out = out_of(room->muc);
-    for (struct muc_occupant *o = room->occupants; o; o = o->next) {
-        for (struct muc_session *s = o->sessions; s; s = s->next) {
-            buf_append_str(out, "<message type='groupchat'");
-            xml_attr(out, "from", room->jid);
-            xml_attr(out, "to", s->jid);
-            buf_append_str(out, "><x xmlns='" NS_MUC_USER "'>");
-            for (int i = 0; i < MUC_MAX_CODES && codes[i]; i++) {
-                buf_append_str(out, "<status code='");
-                muc_buf_int(out, codes[i]);
-                buf_append_str(out, "'/>");
-            }
-            buf_append_str(out, "</x></message>");
-        }
-    }
 }

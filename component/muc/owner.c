@@ -11,45 +11,16 @@
 
 #include "core/jid.h"
 #include "core/log.h"
-#include "muc/handlers.h"
+#include "muc/fanout.h"
+#include "muc/owner.h"
+#include "muc/persist.h"
+#include "muc/roles.h"
+#include "muc/room.h"
+#include "muc/send.h"
 #include "xmpp/form.h"
 #include "xmpp/xml.h"
 
 #define LOG "muc"
-
-const char *muc_room_title(const struct muc_room *room)
-{
-    return room->cfg.title && room->cfg.title[0] ? room->cfg.title
-                                                 : room->name;
-}
-
-struct muc_room *muc_room_create_plain(struct muc *muc, const char *name,
-                                       const char *owner_bare,
-                                       struct xerr *err)
-{
-    if (!config_is_admin(muc->cfg, owner_bare)) {
-        xerr_set(err, XERR_NOT_ALLOWED,
-                 "Only the service administrators can create rooms");
-        return NULL;
-    }
-    if (muc->room_count >= (unsigned)muc->cfg->muc.max_rooms) {
-        xerr_set(err, XERR_RESOURCE_CONSTRAINT,
-                 "No more rooms can be created at the moment");
-        return NULL;
-    }
-    struct muc_room_config cfg;
-    muc_room_config_defaults(&cfg);
-    cfg.archived = muc->cfg->muc.archive_by_default != 0;
-    struct muc_room *room = muc_room_new(muc, name, &cfg);
-    if (!room || muc_affil_put(room, owner_bare, MUC_AFFIL_OWNER, NULL) < 0) {
-        muc_room_free(room);
-        xerr_set(err, XERR_INTERNAL_SERVER_ERROR, NULL);
-        return NULL;
-    }
-    room->locked = true; /* until the owner configures it (§10.1.1) */
-    log_info(LOG, "%s: created by an admin", room->jid);
-    return room;
-}
 
 /* ---- the form ------------------------------------------------------------------------- */
 

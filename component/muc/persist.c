@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "muc/handlers.h"
+#include "muc/persist.h"
+#include "muc/room.h"
 #include "xmpp/stamp.h"
 
 #define LOG "muc"

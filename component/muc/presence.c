@@ -1,7 +1,7 @@
 /* Presence to occupant JIDs: entering (§7.2), nick changes (§7.6),
  * presence updates (§7.7), exiting (§7.14), multi-session occupants, ghost
- * removal (§17.3, error bounces), kicks and role changes, and the
- * visibility changes of invisible observers. */
+ * removal (§17.3, error bounces), and the visibility changes of invisible
+ * observers.  Kicks and affiliation effects are in roles.c. */
 #include "build-config.h"
 
 #include <stdio.h>
@@ -11,8 +11,13 @@
 #include "core/jid.h"
 #include "core/log.h"
 #include "core/utf8.h"
-#include "muc/handlers.h"
+#include "muc/archiving.h"
+#include "muc/create.h"
+#include "muc/presence.h"
 #include "muc/privilege.h"
+#include "muc/replay.h"
+#include "muc/room.h"
+#include "muc/send.h"
 #include "muc/visibility.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
@@ -290,179 +295,271 @@ static void kick_non_occupant(struct muc *muc, const struct stanza_in *in)
                         "</presence>");
 }
 
-static void join(struct muc *muc, struct muc_room *room,
-                 const struct stanza_in *in, const char *nick_in)
-{
+/* The join decision (§7.2), in the manner of Prosody's pre-join events: a
+ * table of small checks run in order, each with one job.  A check returns
+ * JOIN_NEXT to let the next one run, or JOIN_DONE when it has answered
+ * (refused, or served a second session); then admit() adds the occupant.
+ * The order is the contract: a concealed or absent room answers before the
+ * desk's hook is asked, bans and members-only before the password, and a
+ * nick held by someone the joiner cannot see looks free. */
+
+struct join_attempt {
+    struct muc *muc;
+    struct muc_room *room; /* NULL until found or created */
+    const struct stanza_in *in;
+    const char *nick_in;   /* the nick asked for */
+    const char *by;        /* the room JID errors come from, or NULL */
     char bare[JID_TEXT_MAX + 1];
-    jid_bare_text(&in->from, bare, sizeof bare);
-    bool created = false;
-    const char *by = room ? room->jid : NULL;
     char room_jid[JID_TEXT_MAX + 1];
-    snprintf(room_jid, sizeof room_jid, "%s@%s", in->to.local, muc->domain);
-
-    if (!stanza_child(in->st, "x", NS_MUC)) {
-        kick_non_occupant(muc, in);
-        return;
-    }
-    if (!nick_acceptable(nick_in)) {
-        reply_error(muc, in, room_jid, XERR_JID_MALFORMED, NULL,
-                    "That nickname cannot be used");
-        return;
-    }
-    if (!room && muc_room_concealed(muc, in->to.local, in)) {
-        /* Concealed, existing or not: the members-only refusal, word for
-         * word, so that entry tells nothing of whether the room exists. */
-        reply_error(muc, in, room_jid, XERR_REGISTRATION_REQUIRED, NULL,
-                    "This room is for members only");
-        return;
-    }
-    if (!room) {
-        if (!muc->loaded) {
-            reply_error(muc, in, room_jid, XERR_RESOURCE_CONSTRAINT, NULL,
-                        "The chat service is starting; try again in a moment");
-            return;
-        }
-        struct xerr err;
-        room = muc_room_create_plain(muc, in->to.local, bare, &err);
-        if (!room) {
-            muc_error_write(out_of(muc), in, &err, room_jid, NULL);
-            return;
-        }
-        created = true;
-        by = room->jid;
-    } else if (room->destroying ||
-               (room->locked && muc_room_affiliation(room, bare) !=
-                                    MUC_AFFIL_OWNER)) {
-        reply_error(muc, in, by, XERR_ITEM_NOT_FOUND, NULL,
-                    "The room does not exist");
-        return;
-    }
-
-    struct muc_join j;
-    memset(&j, 0, sizeof j);
-    j.real_jid = in->from_text;
-    j.bare_jid = bare;
-    j.requested_nick = nick_in;
-    j.affiliation = muc_room_affiliation(room, bare);
-    if (room->hooks && room->hooks->pre_join) {
-        struct xerr err;
-        xerr_init(&err);
-        enum muc_affiliation before = j.affiliation;
-        if (room->hooks->pre_join(room->ud, room, &j, &err) == MUC_JOIN_DENY) {
-            muc_error_write(out_of(muc), in, &err, by, NULL);
-            return;
-        }
-        if (room->destroying) {
-            reply_error(muc, in, by, XERR_ITEM_NOT_FOUND, NULL,
-                        "The room does not exist");
-            return;
-        }
-        if (j.affiliation != before)
-            muc_affil_put(room, bare, j.affiliation, NULL);
-    }
-
+    bool created;
+    struct muc_join j;     /* what the desk's pre_join hook decided */
     char nick[JID_PART_MAX + 1];
-    bool nick_modified = false;
-    if (j.nick[0] && strcmp(j.nick, nick_in) != 0) {
-        if (jid_prep_resource(j.nick, nick) < 0 || !nick_acceptable(nick)) {
-            reply_error(muc, in, by, XERR_NOT_ACCEPTABLE, NULL,
-                        "That nickname cannot be used");
-            return;
-        }
-        nick_modified = strcmp(nick, nick_in) != 0;
-    } else {
-        snprintf(nick, sizeof nick, "%s", nick_in);
-    }
+    bool nick_modified;
+    enum muc_affiliation affil;
+    struct muc_occupant *holder; /* the nick's current holder, or NULL */
+    struct presence_state ps;
+};
 
-    enum muc_affiliation affil = muc_room_affiliation(room, bare);
-    if (affil == MUC_AFFIL_OUTCAST) {
-        reply_error(muc, in, by, XERR_FORBIDDEN, NULL,
-                    "You are banned from this room");
-        return;
-    }
-    if (room->cfg.members_only && affil < MUC_AFFIL_MEMBER) {
-        reply_error(muc, in, by, XERR_REGISTRATION_REQUIRED, NULL,
-                    "This room is for members only");
-        return;
-    }
-    if (room->cfg.password && affil < MUC_AFFIL_OWNER) {
-        xmpp_stanza_t *x = stanza_child(in->st, "x", NS_MUC);
-        xmpp_stanza_t *pw = x ? stanza_child(x, "password", NULL) : NULL;
-        if (!pw || strcmp(stanza_text(pw), room->cfg.password) != 0) {
-            reply_error(muc, in, by, XERR_NOT_AUTHORIZED, NULL,
-                        "This room needs a password");
-            return;
-        }
-    }
-    const char *reserver = muc_affil_nick_owner(room, nick);
-    if (reserver && strcmp(reserver, bare) != 0) {
-        reply_error(muc, in, by, XERR_CONFLICT, NULL,
-                    "That nickname is reserved by another user");
-        return;
-    }
+enum join_step { JOIN_NEXT, JOIN_DONE };
 
-    struct muc_occupant *holder = muc_room_find_occupant(room, nick);
-    if (holder && muc_occupant_is_bare(holder, bare)) {
-        /* Another client of the same user under the same nick (§7.2.9). */
-        struct muc_session *s = muc_session_add(holder, in->from_text);
-        if (!s) {
-            reply_error(muc, in, by, XERR_INTERNAL_SERVER_ERROR, NULL, NULL);
-            return;
-        }
-        struct presence_state ps;
-        read_presence(muc, in, &ps);
-        bool changed = presence_differs(holder, &ps);
-        if (changed)
-            muc_occupant_set_presence(holder, ps.show, ps.status, ps.extra);
-        int codes[MUC_MAX_CODES];
-        join_codes(room, false, nick_modified, codes);
-        send_state(room, holder, s, in, codes, changed);
-        return;
+static enum join_step refuse(struct join_attempt *a, const char *by,
+                             enum xerr_cond cond, const char *type,
+                             const char *text)
+{
+    reply_error(a->muc, a->in, by, cond, type, text);
+    return JOIN_DONE;
+}
+
+static enum join_step check_muc_x(struct join_attempt *a)
+{
+    if (stanza_child(a->in->st, "x", NS_MUC))
+        return JOIN_NEXT;
+    kick_non_occupant(a->muc, a->in);
+    return JOIN_DONE;
+}
+
+static enum join_step check_nick_form(struct join_attempt *a)
+{
+    if (nick_acceptable(a->nick_in))
+        return JOIN_NEXT;
+    return refuse(a, a->room_jid, XERR_JID_MALFORMED, NULL,
+                  "That nickname cannot be used");
+}
+
+static enum join_step check_concealed(struct join_attempt *a)
+{
+    if (a->room || !muc_room_concealed(a->muc, a->in->to.local, a->in))
+        return JOIN_NEXT;
+    /* Concealed, existing or not: the members-only refusal, word for word,
+     * so that entry tells nothing of whether the room exists. */
+    return refuse(a, a->room_jid, XERR_REGISTRATION_REQUIRED, NULL,
+                  "This room is for members only");
+}
+
+/* Finds the room, or creates a plain one for a service admin. */
+static enum join_step check_room(struct join_attempt *a)
+{
+    struct muc_room *room = a->room;
+    if (room) {
+        if (room->destroying ||
+            (room->locked &&
+             muc_room_affiliation(room, a->bare) != MUC_AFFIL_OWNER))
+            return refuse(a, a->by, XERR_ITEM_NOT_FOUND, NULL,
+                          "The room does not exist");
+        return JOIN_NEXT;
     }
-    if (holder && muc_visible_to(room, NULL, j.privileged, holder)) {
-        reply_error(muc, in, by, XERR_CONFLICT, NULL,
-                    "That nickname is already in use");
-        return;
+    if (!a->muc->loaded)
+        return refuse(a, a->room_jid, XERR_RESOURCE_CONSTRAINT, NULL,
+                      "The chat service is starting; try again in a moment");
+    struct xerr err;
+    a->room = muc_room_create_plain(a->muc, a->in->to.local, a->bare, &err);
+    if (!a->room) {
+        muc_error_write(out_of(a->muc), a->in, &err, a->room_jid, NULL);
+        return JOIN_DONE;
     }
+    a->created = true;
+    a->by = a->room->jid;
+    return JOIN_NEXT;
+}
+
+/* The layer above (the desk) decides privilege, role, nick and may deny. */
+static enum join_step check_desk_hook(struct join_attempt *a)
+{
+    struct muc_room *room = a->room;
+    a->j.real_jid = a->in->from_text;
+    a->j.bare_jid = a->bare;
+    a->j.requested_nick = a->nick_in;
+    a->j.affiliation = muc_room_affiliation(room, a->bare);
+    if (!room->hooks || !room->hooks->pre_join)
+        return JOIN_NEXT;
+    struct xerr err;
+    xerr_init(&err);
+    enum muc_affiliation before = a->j.affiliation;
+    if (room->hooks->pre_join(room->ud, room, &a->j, &err) == MUC_JOIN_DENY) {
+        muc_error_write(out_of(a->muc), a->in, &err, a->by, NULL);
+        return JOIN_DONE;
+    }
+    if (room->destroying)
+        return refuse(a, a->by, XERR_ITEM_NOT_FOUND, NULL,
+                      "The room does not exist");
+    if (a->j.affiliation != before)
+        muc_affil_put(room, a->bare, a->j.affiliation, NULL);
+    return JOIN_NEXT;
+}
+
+/* The nick the hook chose, if any, prepared as a resource (210). */
+static enum join_step check_hook_nick(struct join_attempt *a)
+{
+    if (!a->j.nick[0] || strcmp(a->j.nick, a->nick_in) == 0) {
+        snprintf(a->nick, sizeof a->nick, "%s", a->nick_in);
+        return JOIN_NEXT;
+    }
+    if (jid_prep_resource(a->j.nick, a->nick) < 0 || !nick_acceptable(a->nick))
+        return refuse(a, a->by, XERR_NOT_ACCEPTABLE, NULL,
+                      "That nickname cannot be used");
+    a->nick_modified = strcmp(a->nick, a->nick_in) != 0;
+    return JOIN_NEXT;
+}
+
+static enum join_step check_outcast(struct join_attempt *a)
+{
+    a->affil = muc_room_affiliation(a->room, a->bare);
+    if (a->affil != MUC_AFFIL_OUTCAST)
+        return JOIN_NEXT;
+    return refuse(a, a->by, XERR_FORBIDDEN, NULL,
+                  "You are banned from this room");
+}
+
+static enum join_step check_members_only(struct join_attempt *a)
+{
+    if (!a->room->cfg.members_only || a->affil >= MUC_AFFIL_MEMBER)
+        return JOIN_NEXT;
+    return refuse(a, a->by, XERR_REGISTRATION_REQUIRED, NULL,
+                  "This room is for members only");
+}
+
+static enum join_step check_password(struct join_attempt *a)
+{
+    const char *password = a->room->cfg.password;
+    if (!password || a->affil >= MUC_AFFIL_OWNER)
+        return JOIN_NEXT;
+    xmpp_stanza_t *x = stanza_child(a->in->st, "x", NS_MUC);
+    xmpp_stanza_t *pw = x ? stanza_child(x, "password", NULL) : NULL;
+    if (pw && strcmp(stanza_text(pw), password) == 0)
+        return JOIN_NEXT;
+    return refuse(a, a->by, XERR_NOT_AUTHORIZED, NULL,
+                  "This room needs a password");
+}
+
+static enum join_step check_reserved_nick(struct join_attempt *a)
+{
+    const char *reserver = muc_affil_nick_owner(a->room, a->nick);
+    if (!reserver || strcmp(reserver, a->bare) == 0)
+        return JOIN_NEXT;
+    return refuse(a, a->by, XERR_CONFLICT, NULL,
+                  "That nickname is reserved by another user");
+}
+
+/* Another client of the same user under the same nick (§7.2.9): a new
+ * session of the occupant, not a new occupant. */
+static enum join_step check_same_user(struct join_attempt *a)
+{
+    struct muc_room *room = a->room;
+    struct muc_occupant *holder = muc_room_find_occupant(room, a->nick);
+    a->holder = holder;
+    if (!holder || !muc_occupant_is_bare(holder, a->bare))
+        return JOIN_NEXT;
+    struct muc_session *s = muc_session_add(holder, a->in->from_text);
+    if (!s)
+        return refuse(a, a->by, XERR_INTERNAL_SERVER_ERROR, NULL, NULL);
+    struct presence_state ps;
+    read_presence(a->muc, a->in, &ps);
+    bool changed = presence_differs(holder, &ps);
+    if (changed)
+        muc_occupant_set_presence(holder, ps.show, ps.status, ps.extra);
+    int codes[MUC_MAX_CODES];
+    join_codes(room, false, a->nick_modified, codes);
+    send_state(room, holder, s, a->in, codes, changed);
+    return JOIN_DONE;
+}
+
+static enum join_step check_nick_conflict(struct join_attempt *a)
+{
+    if (a->holder && muc_visible_to(a->room, NULL, a->j.privileged, a->holder))
+        return refuse(a, a->by, XERR_CONFLICT, NULL,
+                      "That nickname is already in use");
     /* Otherwise a holder is hidden from this user: the nick must look
      * free, and the holder is renamed once nothing else refuses the join. */
+    return JOIN_NEXT;
+}
 
-    /* Admins and owners get in even when the room is full (§7.2.10).  The
-     * count is the one this user could observe: observers never make a
-     * room look full. */
-    unsigned seen = muc_visible_count(room, NULL, j.privileged);
-    if (!created && affil < MUC_AFFIL_ADMIN &&
-        seen >= (unsigned)muc_room_max_occupants(room)) {
-        reply_error(muc, in, by, XERR_SERVICE_UNAVAILABLE, "wait",
-                    "The room is full");
-        return;
-    }
+/* Admins and owners get in even when the room is full (§7.2.10).  The
+ * count is the one this user could observe: observers never make a room
+ * look full. */
+static enum join_step check_capacity(struct join_attempt *a)
+{
+    unsigned seen = muc_visible_count(a->room, NULL, a->j.privileged);
+    if (a->created || a->affil >= MUC_AFFIL_ADMIN ||
+        seen < (unsigned)muc_room_max_occupants(a->room))
+        return JOIN_NEXT;
+    return refuse(a, a->by, XERR_SERVICE_UNAVAILABLE, "wait",
+                  "The room is full");
+}
 
-    struct presence_state ps;
-    read_presence(muc, in, &ps);
-    if (ps.extra_len > MAX_PRESENCE_EXTRA) {
-        reply_error(muc, in, by, XERR_POLICY_VIOLATION, NULL,
-                    "Your presence is too large");
+static enum join_step check_presence_size(struct join_attempt *a)
+{
+    read_presence(a->muc, a->in, &a->ps);
+    if (a->ps.extra_len <= MAX_PRESENCE_EXTRA)
+        return JOIN_NEXT;
+    return refuse(a, a->by, XERR_POLICY_VIOLATION, NULL,
+                  "Your presence is too large");
+}
+
+static const struct {
+    const char *name;
+    enum join_step (*run)(struct join_attempt *);
+} join_checks[] = {
+    {"muc-x", check_muc_x},
+    {"nick-form", check_nick_form},
+    {"concealed", check_concealed},
+    {"room", check_room},
+    {"desk-hook", check_desk_hook},
+    {"hook-nick", check_hook_nick},
+    {"outcast", check_outcast},
+    {"members-only", check_members_only},
+    {"password", check_password},
+    {"reserved-nick", check_reserved_nick},
+    {"same-user", check_same_user},
+    {"nick-conflict", check_nick_conflict},
+    {"capacity", check_capacity},
+    {"presence-size", check_presence_size},
+};
+
+/* Every check passed: the occupant enters (a join record first, when the
+ * room is archived: no one is shown in a room whose archive refuses). */
+static void admit(struct join_attempt *a)
+{
+    struct muc *muc = a->muc;
+    struct muc_room *room = a->room;
+    if (a->holder && rename_hidden(a->holder) < 0) {
+        reply_error(muc, a->in, a->by, XERR_INTERNAL_SERVER_ERROR, NULL, NULL);
         return;
     }
-    if (holder && rename_hidden(holder) < 0) {
-        reply_error(muc, in, by, XERR_INTERNAL_SERVER_ERROR, NULL, NULL);
-        return;
-    }
-    struct muc_occupant *occ = muc_occupant_add(room, nick, in->from_text);
-    if (!occ || muc_occupant_set_presence(occ, ps.show, ps.status, ps.extra)) {
+    struct muc_occupant *occ = muc_occupant_add(room, a->nick, a->in->from_text);
+    if (!occ || muc_occupant_set_presence(occ, a->ps.show, a->ps.status,
+                                          a->ps.extra)) {
         if (occ)
             muc_occupant_remove(occ);
-        reply_error(muc, in, by, XERR_INTERNAL_SERVER_ERROR, NULL, NULL);
-        if (created)
+        reply_error(muc, a->in, a->by, XERR_INTERNAL_SERVER_ERROR, NULL, NULL);
+        if (a->created)
             muc_room_destroy(room, NULL, NULL);
         return;
     }
-    occ->privileged = j.privileged;
-    occ->invisible = j.invisible;
-    occ->role = (uint8_t)(j.role != MUC_ROLE_NONE
-                              ? j.role
-                              : muc_default_role(affil, room->cfg.moderated));
+    occ->privileged = a->j.privileged;
+    occ->invisible = a->j.invisible;
+    occ->role = (uint8_t)(a->j.role != MUC_ROLE_NONE
+                              ? a->j.role
+                              : muc_default_role(a->affil, room->cfg.moderated));
 
     if (muc_archiving(room)) {
         char sid[MUC_STANZA_ID_MAX];
@@ -470,7 +567,7 @@ static void join(struct muc *muc, struct muc_room *room,
         if (!muc_archive_event(room, ARCHIVE_JOIN, occ, occ->nick, NULL, NULL,
                                sid, stamp_now_us(), occ->invisible)) {
             muc_occupant_remove(occ);
-            reply_error(muc, in, by, XERR_RESOURCE_CONSTRAINT, NULL,
+            reply_error(muc, a->in, a->by, XERR_RESOURCE_CONSTRAINT, NULL,
                         "The room cannot take anyone in right now; try again "
                         "later");
             return;
@@ -478,13 +575,35 @@ static void join(struct muc *muc, struct muc_room *room,
     }
 
     int codes[MUC_MAX_CODES];
-    join_codes(room, created, nick_modified, codes);
-    send_state(room, occ, occ->sessions, in, codes, true);
+    join_codes(room, a->created, a->nick_modified, codes);
+    send_state(room, occ, occ->sessions, a->in, codes, true);
     log_debug(LOG, "%s: %s joined%s", room->jid, occ->nick,
               occ->invisible ? " invisibly" : "");
     occ->joined = true;
     if (room->hooks && room->hooks->joined)
         room->hooks->joined(room->ud, room, occ);
+}
+
+static void join(struct muc *muc, struct muc_room *room,
+                 const struct stanza_in *in, const char *nick_in)
+{
+    struct join_attempt a;
+    memset(&a, 0, sizeof a);
+    a.muc = muc;
+    a.room = room;
+    a.in = in;
+    a.nick_in = nick_in;
+    a.by = room ? room->jid : NULL;
+    jid_bare_text(&in->from, a.bare, sizeof a.bare);
+    snprintf(a.room_jid, sizeof a.room_jid, "%s@%s", in->to.local, muc->domain);
+    for (size_t i = 0; i < sizeof join_checks / sizeof join_checks[0]; i++) {
+        if (join_checks[i].run(&a) == JOIN_DONE) {
+            log_debug(LOG, "%s: join by %s settled by %s", a.room_jid, a.bare,
+                      join_checks[i].name);
+            return;
+        }
+    }
+    admit(&a);
 }
 
 /* ---- nick changes -------------------------------------------------------------------------- */
@@ -636,116 +755,6 @@ void muc_presence_to_service(void *ud, const struct stanza_in *in)
     if (in->type && (strcmp(in->type, "unavailable") == 0 ||
                      strcmp(in->type, "error") == 0))
         muc_ghost_remove(muc, in->from_text);
-}
-
-/* ---- role and affiliation changes, kicks -------------------------------------------------------- */
-
-static void kick_occupant(struct muc_occupant *occ, enum muc_leave_reason why,
-                          int code, const char *actor_nick, const char *reason)
-{
-    struct muc_pres p = {.type = "unavailable", .actor_nick = actor_nick,
-                         .reason = reason, .codes = {code}};
-    muc_occupant_leave(occ, why, &p);
-}
-
-void muc_occupant_kick(struct muc_occupant *occ, const char *reason)
-{
-    kick_occupant(occ, MUC_LEFT_KICK, 307, NULL, reason);
-}
-
-void muc_occupant_drop(struct muc_occupant *occ)
-{
-    kick_occupant(occ, MUC_LEFT_DISCONNECT, 0, NULL, NULL);
-}
-
-bool muc_occupant_set_role(struct muc_occupant *occ, enum muc_role role,
-                           const char *reason)
-{
-    if (occ->role == role)
-        return false;
-    if (role == MUC_ROLE_NONE) {
-        muc_occupant_kick(occ, reason);
-        return true;
-    }
-    occ->role = (uint8_t)role;
-    struct muc_pres p = {.reason = reason};
-    muc_presence_broadcast(occ->room, occ, &p, false);
-    return true;
-}
-
-void muc_apply_affiliation(struct muc_room *room, const char *bare_jid,
-                           const char *actor_nick, const char *reason)
-{
-    enum muc_affiliation affil = muc_room_affiliation(room, bare_jid);
-    for (;;) {
-        /* Removals change the index: look again after each. */
-        struct muc_occupant *occ = NULL;
-        for (struct muc_occupant *o = room->occupants; o; o = o->next) {
-            if (muc_occupant_is_bare(o, bare_jid) && o->affiliation != affil) {
-                occ = o;
-                break;
-            }
-        }
-        if (!occ)
-            return;
-        enum muc_affiliation old = (enum muc_affiliation)occ->affiliation;
-        occ->affiliation = (uint8_t)affil;
-        if (affil == MUC_AFFIL_OUTCAST) {
-            kick_occupant(occ, MUC_LEFT_BAN, 301, actor_nick, reason);
-            continue;
-        }
-        if (room->cfg.members_only && affil < MUC_AFFIL_MEMBER) {
-            kick_occupant(occ, MUC_LEFT_AFFILIATION, 321, actor_nick, reason);
-            continue;
-        }
-        /* Gaining a rank brings its role; losing one keeps a role the new
-         * rank allows (§5.1.3). */
-        enum muc_role def = muc_default_role(affil, room->cfg.moderated);
-        if (affil > old && occ->role < def)
-            occ->role = (uint8_t)def;
-        else if (affil < old && occ->role > def)
-            occ->role = (uint8_t)def;
-        struct muc_pres p = {.reason = reason};
-        muc_presence_broadcast(room, occ, &p, false);
-    }
-}
-
-void muc_enforce_members_only(struct muc_room *room)
-{
-    if (!room->cfg.members_only)
-        return;
-    for (;;) {
-        struct muc_occupant *occ = NULL;
-        for (struct muc_occupant *o = room->occupants; o; o = o->next) {
-            if (o->affiliation < MUC_AFFIL_MEMBER) {
-                occ = o;
-                break;
-            }
-        }
-        if (!occ)
-            return;
-        kick_occupant(occ, MUC_LEFT_AFFILIATION, 322, NULL, NULL);
-    }
-}
-
-int muc_room_set_affiliation(struct muc_room *room, const char *bare_jid,
-                             enum muc_affiliation affiliation,
-                             const char *reason)
-{
-    struct jid j;
-    char bare[JID_TEXT_MAX + 1];
-    if (room->destroying || jid_parse(bare_jid, &j) < 0 ||
-        affiliation > MUC_AFFIL_OWNER)
-        return -1;
-    jid_bare_text(&j, bare, sizeof bare);
-    if (muc_room_affiliation(room, bare) == affiliation)
-        return 0;
-    if (muc_affil_put(room, bare, affiliation, NULL) < 0)
-        return -1;
-    if (room->stored)
-        muc_persist_affiliation(room, bare);
-    muc_apply_affiliation(room, bare, NULL, reason);
-    return 1;
 }
 
 /* ---- visibility changes ------------------------------------------------------------------------- */

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "core/jid.h"
-#include "muc/handlers.h"
 #include "muc/history.h"
 
 /* ---- names --------------------------------------------------------------------- */
@@ -184,6 +183,15 @@ void muc_room_unlist(struct muc_room *room)
     muc_room_index_public(room);
 }
 
+static void invitations_free(struct muc_room *room)
+{
+    while (room->invitations) {
+        struct muc_invitation *inv = room->invitations;
+        room->invitations = inv->next;
+        muc_invitation_free(inv);
+    }
+}
+
 void muc_room_free(struct muc_room *room)
 {
     if (!room)
@@ -193,7 +201,7 @@ void muc_room_free(struct muc_room *room)
     muc_room_unlist(room);
     while (room->occupants)
         muc_occupant_remove(room->occupants);
-    muc_invitations_free(room);
+    invitations_free(room);
     while (room->affiliations) {
         struct muc_affil_record *a = room->affiliations;
         room->affiliations = a->next;
@@ -625,4 +633,19 @@ const char *muc_occupant_status(const struct muc_occupant *occ)
 const char *muc_occupant_id(const struct muc_occupant *occ)
 {
     return occ->occupant_id;
+}
+
+const char *muc_room_title(const struct muc_room *room)
+{
+    return room->cfg.title && room->cfg.title[0] ? room->cfg.title
+                                                 : room->name;
+}
+
+void muc_invitation_free(struct muc_invitation *inv)
+{
+    if (!inv)
+        return;
+    free(inv->inviter);
+    free(inv->shown);
+    free(inv);
 }

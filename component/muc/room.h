@@ -153,7 +153,6 @@ struct muc_room {
 /* A message waiting for the archive to make it durable (archiving.c). */
 struct muc_held;
 struct muc_forward;
-struct muc_invitation;
 struct muc_mam_query;
 
 struct muc {
@@ -267,6 +266,22 @@ const char *muc_affil_nick_owner(const struct muc_room *room,
 
 /* Bare part of a JID text into out (size JID_TEXT_MAX + 1).  0 or -1. */
 int muc_bare_of(const char *jid, char *out, size_t size);
+
+/* The room's effective title (title, or the local part). */
+const char *muc_room_title(const struct muc_room *room);
+
+/* Pending invitations (the list; invite.c holds the policy). */
+/* One invitation sent and not yet declined (room->invitations, newest
+ * first). */
+struct muc_invitation {
+    struct muc_invitation *next;
+    uint64_t expires_ms;
+    char *inviter;   /* real full JID of the inviting session; NULL: the
+                        room itself (the layer above) */
+    char *shown;     /* invite/@from as sent: room@D/nick or room@D */
+    char invitee[];  /* bare JID, prepared */
+};
+void muc_invitation_free(struct muc_invitation *inv);
 
 /* ---- ids.c ------------------------------------------------------------------- */
 

@@ -12,7 +12,9 @@
 #include <string.h>
 
 #include "core/jid.h"
-#include "muc/handlers.h"
+#include "muc/archiving.h"
+#include "muc/room.h"
+#include "muc/roomdisco.h"
 #include "muc/visibility.h"
 #include "xmpp/form.h"
 #include "xmpp/ping.h"
@@ -20,13 +22,6 @@
 
 #define ROOM_LIST_DEFAULT_MAX 200
 #define ROOM_LIST_CAP 1000
-
-bool muc_outsider_privileged(struct muc_room *room, const char *bare_jid)
-{
-    if (room->hooks && room->hooks->is_privileged)
-        return room->hooks->is_privileged(room->ud, room, bare_jid);
-    return false;
-}
 
 /* Who is asking, as the room sees them. */
 struct asker {

@@ -78,3 +78,10 @@ enum muc_pm_verdict muc_pm_check(const struct muc_room *room,
                                                   : MUC_PM_NOT_ACCEPTABLE;
     }
 }
+
+bool muc_outsider_privileged(struct muc_room *room, const char *bare_jid)
+{
+    if (room->hooks && room->hooks->is_privileged)
+        return room->hooks->is_privileged(room->ud, room, bare_jid);
+    return false;
+}

@@ -59,4 +59,8 @@ enum muc_pm_verdict muc_pm_check(const struct muc_room *room,
                                  const struct muc_occupant *from,
                                  const struct muc_occupant *to);
 
+/* Whether a user who is not in the room is privileged for it (the layer
+ * above's is_privileged hook; plain rooms: nobody). */
+bool muc_outsider_privileged(struct muc_room *room, const char *bare_jid);
+
 #endif

@@ -27,99 +27,8 @@
 #define JOURNAL_IDLE_MS 1000
 #define HOUSEKEEPING_MS 200
 
-static const char *const kind_text[] = {
-    [ARCHIVE_MESSAGE] = "message", [ARCHIVE_JOIN] = "join",
-    [ARCHIVE_LEAVE] = "leave",     [ARCHIVE_STATUS] = "status",
-    [ARCHIVE_NOTE] = "note",       [ARCHIVE_TRANSFER] = "transfer",
-    [ARCHIVE_FILE] = "file",       [ARCHIVE_RATING] = "rating",
-    [ARCHIVE_SYSTEM] = "system",   [ARCHIVE_SUBJECT] = "subject",
-};
-
-const char *archive_kind_name(enum archive_kind kind)
-{
-    if (kind == ARCHIVE_SUBJECT)
-        return "system";
-    return archive_kind_text(kind);
-}
-
-const char *archive_kind_text(enum archive_kind kind)
-{
-    if ((unsigned)kind > ARCHIVE_SUBJECT)
-        return "system";
-    return kind_text[kind];
-}
-
-int archive_kind_parse(const char *text, enum archive_kind *out)
-{
-    for (unsigned k = 0; k <= ARCHIVE_SUBJECT; k++)
-        if (text && strcmp(text, kind_text[k]) == 0) {
-            *out = (enum archive_kind)k;
-            return 0;
-        }
-    return -1;
-}
-
-uint64_t archive_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ---- the tail: unshipped records in memory ----------------------------------- */
-
-const struct tail_entry *tail_at(const struct tail *t, size_t i)
-{
-    return &t->v[(t->head + i) % t->cap];
-}
-
-uint64_t tail_first_seq(const struct tail *t)
-{
-    return t->count ? t->v[t->head].seq : 0;
-}
-
-static int tail_push(struct tail *t, uint64_t seq, uint8_t type,
-                     const void *payload, size_t len)
-{
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 1024;
-        struct tail_entry *v = malloc(cap * sizeof *v);
-        if (!v)
-            return -1;
-        for (size_t i = 0; i < t->count; i++)
-            v[i] = *tail_at(t, i);
-        free(t->v);
-        t->v = v;
-        t->cap = cap;
-        t->head = 0;
-    }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, payload, len);
-    t->v[(t->head + t->count) % t->cap] =
-        (struct tail_entry){seq, type, (uint32_t)len, copy};
-    t->count++;
-    t->bytes += len + sizeof(struct tail_entry);
-    return 0;
-}
-
-static void tail_pop(struct tail *t)
-{
-    struct tail_entry *e = &t->v[t->head];
-    t->bytes -= e->len + sizeof(struct tail_entry);
-    free(e->payload);
-    t->head = (t->head + 1) % t->cap;
-    t->count--;
-}
-
-static void tail_free(struct tail *t)
-{
-    while (t->count)
-        tail_pop(t);
-    free(t->v);
-    memset(t, 0, sizeof *t);
-}
 
 /* Keeps memory within bounds: records already on disk leave the tail
  * oldest first (reads then find them in the journal). */
@@ -469,7 +378,8 @@ static uint64_t lag_age(const struct archive *a)
     return loop_now(a->loop) - a->lag_marks[a->lag_head].at_ms;
 }
 
-void archive_committed(struct archive *a)
+/* The XMPP thread learned that `committed` advanced. */
+static void archive_committed(struct archive *a)
 {
     uint64_t c = atomic_load(&a->committed);
     a->committed_seen = c;
@@ -530,7 +440,7 @@ struct archive *archive_new(struct loop *loop, struct store *store,
     a->dead_letter_path = path_join(cfg->service.state_dir, "dead-letter.jsonl");
     if (!a->journal_dir || !a->dead_letter_path)
         goto fail;
-    a->ship = shipper_new(a);
+    a->ship = shipper_new(a, archive_committed);
     if (!a->ship)
         goto fail;
     a->jevfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -22,27 +22,14 @@
 
 #include "core/buf.h"
 #include "store/archive.h"
+#include "store/copy_rows.h"
 #include "store/journal.h"
 #include "store/records.h"
+#include "store/tail.h"
 #include "store/tickets.h"
 
 #define ARCHIVE_LOG "archive"
 #define ARCHIVE_LAG_MARKS 1024
-
-/* One unshipped record kept in memory (payload owned). */
-struct tail_entry {
-    uint64_t seq;
-    uint8_t type;
-    uint32_t len;
-    uint8_t *payload;
-};
-
-/* A ring of tail entries, oldest first. */
-struct tail {
-    struct tail_entry *v;
-    size_t cap, head, count;
-    size_t bytes;
-};
 
 struct shipper; /* DB-thread state, archive_ship.c */
 
@@ -131,22 +118,16 @@ struct archive {
 };
 
 /* archive.c */
-const char *archive_kind_text(enum archive_kind kind); /* incl. "subject" */
-int archive_kind_parse(const char *text, enum archive_kind *out);
 /* Journals one record payload (already encoded at the end of scratch from
  * `start`).  Returns its seq or 0. */
 uint64_t archive_append_record(struct archive *a, uint8_t type,
                                const void *payload, size_t len);
-/* The XMPP thread learned that `committed` advanced. */
-void archive_committed(struct archive *a);
-uint64_t archive_now_us(void);
-
-/* tail (archive.c) */
-const struct tail_entry *tail_at(const struct tail *t, size_t i);
-uint64_t tail_first_seq(const struct tail *t); /* 0 if empty */
 
 /* archive_ship.c */
-struct shipper *shipper_new(struct archive *a);
+/* committed: called on the XMPP thread when a shipping op is done (the
+ * archive learns that `committed` advanced). */
+struct shipper *shipper_new(struct archive *a,
+                            void (*committed)(struct archive *a));
 void shipper_free(struct shipper *sh);
 int shipper_on_connect(void *ud, PGconn *conn, char *err, size_t errlen);
 /* XMPP thread: ships what is written, if no shipping op is in flight. */
@@ -164,15 +145,21 @@ uint64_t shipper_committed(const struct shipper *sh);
 /* Before the first op: where shipping starts (archive_start). */
 void shipper_set_committed(struct shipper *sh, uint64_t seq);
 
-/* COPY text and timestamps (archive_ship.c) */
-void pgtext_copy_str(struct buf *b, const char *s);  /* \N for NULL */
-void pgtext_timestamp(char out[64], int64_t us);     /* 0: "" */
-int64_t pgtext_parse_us(const char *text);           /* "epoch us" text */
 
 /* tickets.c */
 void tickets_refill(struct archive *a);
 void tickets_free(struct archive *a);
+
+/* ticket_sql.c */
 int tickets_on_connect(void *ud, PGconn *conn, char *err, size_t errlen);
+/* Prepares a statement on this connection unless done since it was made
+ * (*have: the connection generation it was prepared on).  0 or -1 with err
+ * and sqlstate (may be NULL) set. */
+int tickets_prepare_once(struct archive *a, PGconn *conn, uint64_t *have,
+                         const char *name, const char *sql, int nparams,
+                         char *err, size_t errlen, char sqlstate[6]);
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void tickets_hex(char *out, const uint8_t *p, size_t n);
 /* DB thread: applies ticket records to PostgreSQL (one upsert). */
 int tickets_upsert(struct archive *a, PGconn *conn, const struct store_ticket *t,
                    char *err, size_t errlen, char sqlstate[6]);

@@ -23,6 +23,7 @@
 
 #include "core/log.h"
 #include "store/archive_impl.h"
+#include "store/pq.h"
 
 #define LOG ARCHIVE_LOG
 
@@ -374,11 +375,7 @@ static bool conn_lost(PGconn *conn)
 
 static void set_error(struct query_op *qo, PGconn *conn, PGresult *res)
 {
-    const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-    snprintf(qo->op.error, sizeof qo->op.error, "%s", m ? m : "");
-    for (char *c = qo->op.error; *c; c++)
-        if (*c == '\n')
-            *c = ' ';
+    store_pq_error(qo->op.error, sizeof qo->op.error, conn, res, NULL);
 }
 
 /* Finds the key of stanza id `id`: in the unshipped list, else stored,

@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "store/archive_impl.h"
+#include "store/pq.h"
 
 #define LOG ARCHIVE_LOG
 
@@ -64,6 +65,7 @@ struct item {
 
 struct shipper {
     struct archive *a;
+    void (*on_committed)(struct archive *a); /* the archive's, XMPP thread */
     struct journal_reader *reader;  /* at committed + 1 when positioned */
     struct journal_reader *scan;    /* for reads of unshipped records */
     bool positioned;
@@ -105,12 +107,14 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-struct shipper *shipper_new(struct archive *a)
+struct shipper *shipper_new(struct archive *a,
+                            void (*committed)(struct archive *a))
 {
     struct shipper *sh = calloc(1, sizeof *sh);
     if (!sh)
         return NULL;
     sh->a = a;
+    sh->on_committed = committed;
     /* For tests/bench only: always write through the staging table, to
      * compare it with plain COPY (doc/performance.md). */
     sh->force_staging = getenv("MUCDESK_BENCH_SHIP_STAGING") != NULL;
@@ -145,181 +149,14 @@ void shipper_set_committed(struct shipper *sh, uint64_t seq)
     sh->positioned = false;
 }
 
-/* ---- COPY text ------------------------------------------------------------------ */
-
-void pgtext_copy_str(struct buf *b, const char *s)
-{
-    if (!s) {
-        buf_append(b, "\\N", 2);
-        return;
-    }
-    /* records.c journals valid UTF-8 only; a record from an older journal
-     * may not be, and COPY would refuse the whole batch (22021). */
-    size_t n = strlen(s);
-    if (utf8_valid_len(s, n) != n) {
-        struct buf clean = BUF_INIT;
-        utf8_sanitize(&clean, s, n);
-        if (buf_failed(&clean))
-            b->failed = true;
-        else
-            pgtext_copy_str(b, buf_cstr(&clean));
-        buf_free(&clean);
-        return;
-    }
-    for (;;) {
-        size_t run = strcspn(s, "\\\n\r\t");
-        buf_append(b, s, run);
-        s += run;
-        if (!*s)
-            return;
-        char esc[2] = {'\\', *s == '\\' ? '\\' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : 't'};
-        buf_append(b, esc, 2);
-        s++;
-    }
-}
-
-static void digits(char *out, unsigned v, int n)
-{
-    while (n--) {
-        out[n] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
-/* "YYYY-MM-DD HH:MM:SS.uuuuuu+00".  The part up to the second changes once
- * a second: it is kept per thread (formatting it with gmtime_r and
- * snprintf was a third of archiving's cost per message). */
-void pgtext_timestamp(char out[64], int64_t us)
-{
-    static _Thread_local int64_t cached_secs = INT64_MIN;
-    static _Thread_local char cached[48];
-    if (!us) {
-        out[0] = '\0';
-        return;
-    }
-    int64_t secs = us / 1000000, frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs--;
-    }
-    if (secs != cached_secs) {
-        time_t t = (time_t)secs;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        snprintf(cached, sizeof cached, "%04d-%02d-%02d %02d:%02d:%02d",
-                 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
-                 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-                 tm.tm_sec % 100);
-        cached_secs = secs;
-    }
-    memcpy(out, cached, 19);
-    out[19] = '.';
-    digits(out + 20, (unsigned)frac, 6);
-    memcpy(out + 26, "+00", 4);
-}
-
-int64_t pgtext_parse_us(const char *text)
-{
-    return text ? strtoll(text, NULL, 10) : 0;
-}
-
-static void copy_sep(struct buf *b)
-{
-    buf_append_char(b, '\t');
-}
-
-static void copy_event(struct shipper *sh, struct buf *b, uint64_t seq,
-                       const struct archive_event *ev)
-{
-    char ts[64];
-    char num[24];
-    pgtext_timestamp(ts, ev->at_us ? ev->at_us : (int64_t)archive_now_us());
-    if (ev->ticket_id > 0) {
-        if (sh->staging) {
-            snprintf(num, sizeof num, "%" PRIu64, seq);
-            buf_append_str(b, num);
-            copy_sep(b);
-        }
-        snprintf(num, sizeof num, "%" PRId64, ev->ticket_id);
-        buf_append_str(b, num);
-        copy_sep(b);
-        buf_append_str(b, ts);
-        copy_sep(b);
-        buf_append_str(b, archive_kind_name(ev->kind));
-        copy_sep(b);
-        pgtext_copy_str(b, ev->actor_jid);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->actor_nick);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->body);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->stanza_id);
-        copy_sep(b);
-        buf_append_str(b, ev->staff_only ? "t" : "f");
-        copy_sep(b);
-        pgtext_copy_str(b, ev->occupant_id);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->payload);
-        copy_sep(b);
-        buf_append_str(b, archive_kind_text(ev->kind));
-        copy_sep(b);
-        pgtext_copy_str(b, ev->message_id);
-        buf_append_char(b, '\n');
-    } else {
-        if (sh->staging) {
-            snprintf(num, sizeof num, "%" PRIu64, seq);
-            buf_append_str(b, num);
-            copy_sep(b);
-        }
-        pgtext_copy_str(b, ev->room);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->stanza_id);
-        copy_sep(b);
-        buf_append_str(b, ts);
-        copy_sep(b);
-        buf_append_str(b, archive_kind_text(ev->kind));
-        copy_sep(b);
-        pgtext_copy_str(b, ev->actor_nick);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->actor_jid);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->occupant_id);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->body);
-        copy_sep(b);
-        pgtext_copy_str(b, ev->payload);
-        copy_sep(b);
-        buf_append_str(b, ev->staff_only ? "t" : "f");
-        copy_sep(b);
-        pgtext_copy_str(b, ev->message_id);
-        buf_append_char(b, '\n');
-    }
-}
-
-#define EVENT_COLS "ticket_id, at, kind, actor_jid, actor_nick, body, " \
-                   "stanza_id, staff_only, occupant_id, payload, mam_kind, " \
-                   "message_id"
-#define ROOM_COLS "room, stanza_id, at, kind, nick, actor_jid, occupant_id, " \
-                  "body, payload, staff_only, message_id"
-
 /* ---- errors --------------------------------------------------------------------- */
-
-static void one_line(char *text)
-{
-    for (char *p = text; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = p[1] ? ' ' : '\0';
-}
 
 /* Classifies a failed result (res may be NULL: a libpq-level failure). */
 static enum ship_result classify(struct shipper *sh, PGconn *conn,
                                  PGresult *res)
 {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorMessage(res) : NULL;
-    utf8_snprintf(sh->error, sizeof sh->error, "%s",
-                  msg && msg[0] ? msg : PQerrorMessage(conn));
-    one_line(sh->error);
+    const char *state = store_pq_error(sh->error, sizeof sh->error, conn, res,
+                                       NULL);
     snprintf(sh->sqlstate, sizeof sh->sqlstate, "%s", state ? state : "");
     if (PQstatus(conn) != CONNECTION_OK)
         return SHIP_CONN_LOST;
@@ -360,10 +197,18 @@ static void rollback(PGconn *conn)
  * events or room events) through COPY ... FROM STDIN, formatting the next
  * chunk while the server parses the previous one. */
 static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
-                                const char *sql, size_t lo, size_t hi,
-                                bool tickets)
+                                const struct copy_table *t, size_t lo,
+                                size_t hi, bool tickets)
 {
-    PGresult *res = PQexec(conn, sql);
+    struct buf sql = BUF_INIT;
+    copy_sql_copy(&sql, t, sh->staging);
+    if (buf_failed(&sql)) {
+        buf_free(&sql);
+        snprintf(sh->error, sizeof sh->error, "out of memory");
+        return SHIP_TRANSIENT;
+    }
+    PGresult *res = PQexec(conn, buf_cstr(&sql));
+    buf_free(&sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         enum ship_result r = classify(sh, conn, res);
         PQclear(res);
@@ -378,7 +223,7 @@ static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
         if (it->type != RECORD_EVENT || !it->decoded ||
             (it->ev.ticket_id > 0) != tickets)
             continue;
-        copy_event(sh, b, it->seq, &it->ev);
+        copy_row(b, t, sh->staging, it->seq, &it->ev);
         if (b->len >= COPY_CHUNK) {
             ok = !buf_failed(b) && PQputCopyData(conn, b->data, (int)b->len) == 1;
             buf_reset(b);
@@ -404,14 +249,22 @@ static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
 
 /* Staging: COPY into the temporary table, then move what is new. */
 static enum ship_result stage_in(struct shipper *sh, PGconn *conn,
-                                 const char *copy_sql, size_t lo, size_t hi,
-                                 bool tickets, const char *insert_sql,
-                                 long rows, bool *clean)
+                                 const struct copy_table *t, size_t lo,
+                                 size_t hi, bool tickets, long rows,
+                                 bool *clean)
 {
-    enum ship_result r = copy_in(sh, conn, copy_sql, lo, hi, tickets);
+    enum ship_result r = copy_in(sh, conn, t, lo, hi, tickets);
     if (r != SHIP_OK)
         return r;
-    PGresult *res = PQexec(conn, insert_sql);
+    struct buf sql = BUF_INIT;
+    copy_sql_insert(&sql, t);
+    if (buf_failed(&sql)) {
+        buf_free(&sql);
+        snprintf(sh->error, sizeof sh->error, "out of memory");
+        return SHIP_TRANSIENT;
+    }
+    PGresult *res = PQexec(conn, buf_cstr(&sql));
+    buf_free(&sql);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         r = classify(sh, conn, res);
     } else if (atol(PQcmdTuples(res)) != rows) {
@@ -466,28 +319,16 @@ static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
     }
     bool clean = true;
     if (rows_t) {
-        r = sh->staging
-                ? stage_in(sh, conn, "COPY md_stage_events (ord, " EVENT_COLS
-                           ") FROM STDIN", lo, hi, true,
-                           "INSERT INTO ticket_events (" EVENT_COLS ") SELECT "
-                           EVENT_COLS " FROM md_stage_events ORDER BY ord "
-                           "ON CONFLICT (stanza_id) DO NOTHING",
-                           rows_t, &clean)
-                : copy_in(sh, conn, "COPY ticket_events (" EVENT_COLS
-                          ") FROM STDIN", lo, hi, true);
+        r = sh->staging ? stage_in(sh, conn, &copy_ticket_events, lo, hi, true,
+                                   rows_t, &clean)
+                        : copy_in(sh, conn, &copy_ticket_events, lo, hi, true);
         if (r != SHIP_OK)
             goto fail;
     }
     if (rows_r) {
-        r = sh->staging
-                ? stage_in(sh, conn, "COPY md_stage_rooms (ord, " ROOM_COLS
-                           ") FROM STDIN", lo, hi, false,
-                           "INSERT INTO muc_archive (" ROOM_COLS ") SELECT "
-                           ROOM_COLS " FROM md_stage_rooms ORDER BY ord "
-                           "ON CONFLICT (stanza_id) DO NOTHING",
-                           rows_r, &clean)
-                : copy_in(sh, conn, "COPY muc_archive (" ROOM_COLS
-                          ") FROM STDIN", lo, hi, false);
+        r = sh->staging ? stage_in(sh, conn, &copy_room_events, lo, hi, false,
+                                   rows_r, &clean)
+                        : copy_in(sh, conn, &copy_room_events, lo, hi, false);
         if (r != SHIP_OK)
             goto fail;
     }
@@ -824,7 +665,7 @@ static void ship_done(struct store_op *op)
     if (drain)
         return;
     a->ship_in_flight = false;
-    archive_committed(a);
+    a->ship->on_committed(a);
     if (a->stopped || atomic_load(&a->ship->stop))
         return;
     if (again) {
@@ -905,35 +746,31 @@ void archive_ship_drain(struct archive *a, uint64_t upto, unsigned timeout_ms)
 
 int shipper_on_connect(void *ud, PGconn *conn, char *err, size_t errlen)
 {
-    struct shipper *sh = ud;
-    static const char *const setup[] = {
-        /* A lock held by someone else makes us retry, not wait. */
-        "SET lock_timeout = '2s'",
-        "CREATE TEMP TABLE IF NOT EXISTS md_stage_events ("
-        " ord bigint, ticket_id bigint, at timestamptz, kind text,"
-        " actor_jid text, actor_nick text, body text, stanza_id text,"
-        " staff_only boolean, occupant_id text, payload text, mam_kind text,"
-        " message_id text)"
-        " ON COMMIT DELETE ROWS",
-        "CREATE TEMP TABLE IF NOT EXISTS md_stage_rooms ("
-        " ord bigint, room text, stanza_id text, at timestamptz, kind text,"
-        " nick text, actor_jid text, occupant_id text, body text,"
-        " payload text, staff_only boolean, message_id text)"
-        " ON COMMIT DELETE ROWS",
-    };
-    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) {
-        PGresult *res = PQexec(conn, setup[i]);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok) {
-            utf8_snprintf(err, errlen, "archive set-up: %s",
-                          PQresultErrorMessage(res));
-            one_line(err);
-        }
-        PQclear(res);
-        if (!ok)
+    (void)ud;
+    static const struct copy_table *const staged[] = {&copy_ticket_events,
+                                                      &copy_room_events};
+    struct buf sql = BUF_INIT;
+    /* A lock held by someone else makes us retry, not wait. */
+    buf_append_str(&sql, "SET lock_timeout = '2s'");
+    for (size_t i = 0; i <= sizeof staged / sizeof staged[0]; i++) {
+        if (i)
+            copy_sql_stage(&sql, staged[i - 1]);
+        if (buf_failed(&sql)) {
+            snprintf(err, errlen, "archive set-up: out of memory");
+            buf_free(&sql);
             return -1;
+        }
+        PGresult *res = PQexec(conn, buf_cstr(&sql));
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            store_pq_error(err, errlen, conn, res, "archive set-up");
+        PQclear(res);
+        if (!ok) {
+            buf_free(&sql);
+            return -1;
+        }
     }
-    (void)sh;
+    buf_free(&sql);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "core/backoff.h"
 #include "core/log.h"
 #include "store/migrate.h"
+#include "store/pq.h"
 
 #define LOG "store"
 
@@ -195,16 +196,6 @@ static void finish(struct store *s, struct store_op *op)
 
 /* libpq messages span lines ("...\n\tIs the server running...?\n"); a log
  * entry is one line. */
-static void one_line(char *text)
-{
-    for (char *p = text; *p; p++) {
-        if (*p == '\t')
-            *p = ' ';
-        else if (*p == '\n')
-            *p = (p[1] ? ' ' : '\0');
-    }
-}
-
 /* Server notices (NOTICE: relation ... already exists, skipping) go to the
  * debug log instead of libpq's default, stderr. */
 static void notice_to_log(void *arg, const char *message)
@@ -232,8 +223,7 @@ static PGconn *open_connection(struct store *s, char *err, size_t errlen)
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        snprintf(err, errlen, "%s", PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL, NULL);
         PQfinish(conn);
         return NULL;
     }
@@ -248,9 +238,8 @@ static PGconn *open_connection(struct store *s, char *err, size_t errlen)
     ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
-        snprintf(err, errlen, "cannot set session parameters: %s",
-                 PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL,
+                       "cannot set session parameters");
         PQfinish(conn);
         return NULL;
     }

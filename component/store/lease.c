@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "store/pq.h"
 
 #define LOG "lease"
 
@@ -79,13 +80,6 @@ static bool nap(struct lease *l, unsigned ms)
     return false;
 }
 
-static void one_line(char *s)
-{
-    for (char *p = s; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = (p[1] ? ' ' : '\0');
-}
-
 static bool exec_ok(PGconn *conn, const char *sql)
 {
     PGresult *res = PQexec(conn, sql);
@@ -115,8 +109,7 @@ static PGconn *lease_connect(struct lease *l, char *err, size_t errlen)
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        snprintf(err, errlen, "%s", PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL, NULL);
         PQfinish(conn);
         return NULL;
     }
@@ -135,9 +128,8 @@ static PGconn *lease_connect(struct lease *l, char *err, size_t errlen)
              idle_s, SERVER_MARGIN_MS / 1000, l->lease_ms + SERVER_MARGIN_MS,
              l->lease_ms);
     if (!exec_ok(conn, sql)) {
-        snprintf(err, errlen, "cannot set the lock session's timeouts: %s",
-                 PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL,
+                       "cannot set the lock session's timeouts");
         PQfinish(conn);
         return NULL;
     }
@@ -198,15 +190,12 @@ static int queue_for_lock(struct lease *l, PGconn *conn, char *err, size_t errle
 {
     char sql[96];
     if (!exec_ok(conn, "SET statement_timeout = 0")) {
-        snprintf(err, errlen, "cannot lift the lock wait's timeout: %s",
-                 PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL, "cannot lift the lock wait's timeout");
         return -1;
     }
     snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%" PRId64 ")", l->key);
     if (!PQsendQuery(conn, sql) || PQflush(conn) != 0) {
-        snprintf(err, errlen, "cannot ask for the lock: %s", PQerrorMessage(conn));
-        one_line(err);
+        store_pq_error(err, errlen, conn, NULL, "cannot ask for the lock");
         return -1;
     }
     while (PQisBusy(conn)) {
@@ -215,35 +204,36 @@ static int queue_for_lock(struct lease *l, PGconn *conn, char *err, size_t errle
             cancel_query(conn);
             return 0;
         }
-        if (rc < 0 || !consume(conn)) {
-            snprintf(err, errlen, "%s", rc < 0 ? strerror(errno)
-                                               : PQerrorMessage(conn));
-            one_line(err);
+        if (rc < 0) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            return -1;
+        }
+        if (!consume(conn)) {
+            store_pq_error(err, errlen, conn, NULL, NULL);
             return -1;
         }
     }
-    int got = -1;
+    bool granted = false, failed = false;
     PGresult *res;
     while ((res = PQgetResult(conn))) {
         if (PQresultStatus(res) == PGRES_TUPLES_OK)
-            got = 1;
-        else {
-            snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-            one_line(err);
-            got = -1;
+            granted = true;
+        else if (!failed) {
+            store_pq_error(err, errlen, conn, res, NULL);
+            failed = true;
         }
         PQclear(res);
     }
-    if (got == 1) {
-        snprintf(sql, sizeof sql, "SET statement_timeout = %u", l->lease_ms);
-        if (!exec_ok(conn, sql)) {
-            snprintf(err, errlen, "cannot set the heartbeat's timeout: %s",
-                     PQerrorMessage(conn));
-            one_line(err);
-            return -1;
-        }
+    if (!failed && !granted)
+        snprintf(err, errlen, "no answer to the lock request");
+    if (failed || !granted)
+        return -1;
+    snprintf(sql, sizeof sql, "SET statement_timeout = %u", l->lease_ms);
+    if (!exec_ok(conn, sql)) {
+        store_pq_error(err, errlen, conn, NULL, "cannot set the heartbeat's timeout");
+        return -1;
     }
-    return got;
+    return 1;
 }
 
 /* One heartbeat: SELECT 1 answered before sent + lease_ms.  On success
@@ -252,7 +242,7 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
 {
     uint64_t sent = mono_ms(), deadline = sent + l->lease_ms;
     if (!PQsendQuery(conn, "SELECT 1") || PQflush(conn) < 0) {
-        snprintf(err, errlen, "cannot send a heartbeat: %s", PQerrorMessage(conn));
+        store_pq_error(err, errlen, conn, NULL, "cannot send a heartbeat");
         return false;
     }
     while (PQisBusy(conn)) {
@@ -263,7 +253,7 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
             else if (rc == 0)
                 snprintf(err, errlen, "no answer within %u ms", l->lease_ms);
             else
-                snprintf(err, errlen, "%s", PQerrorMessage(conn));
+                store_pq_error(err, errlen, conn, NULL, NULL);
             return false;
         }
     }
@@ -272,7 +262,7 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
     while ((res = PQgetResult(conn))) {
         ok = PQresultStatus(res) == PGRES_TUPLES_OK;
         if (!ok)
-            snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+            store_pq_error(err, errlen, conn, res, NULL);
         PQclear(res);
     }
     if (ok && PQstatus(conn) == CONNECTION_OK) {
@@ -280,7 +270,7 @@ static bool heartbeat(struct lease *l, PGconn *conn, char *err, size_t errlen)
         return true;
     }
     if (!err[0])
-        snprintf(err, errlen, "%s", PQerrorMessage(conn));
+        store_pq_error(err, errlen, conn, NULL, NULL);
     return false;
 }
 
@@ -301,7 +291,7 @@ static void hold(struct lease *l, PGconn *conn, uint64_t asked_at)
         int rc;
         while ((rc = wait_readable(l, PQsocket(conn), next)) == 1)
             if (!consume(conn)) {
-                snprintf(err, sizeof err, "%s", PQerrorMessage(conn));
+                store_pq_error(err, sizeof err, conn, NULL, NULL);
                 goto lost;
             }
         if (atomic_load(&l->stop))
@@ -318,7 +308,6 @@ static void hold(struct lease *l, PGconn *conn, uint64_t asked_at)
         }
     }
 lost:
-    one_line(err);
     snprintf(l->why, sizeof l->why, "the lock session failed: %.200s",
              err[0] ? err : "connection lost");
     atomic_store(&l->valid_until, 0);
@@ -448,21 +437,6 @@ void lease_free(struct lease *l)
 enum lease_state lease_state(const struct lease *l)
 {
     return (enum lease_state)atomic_load(&l->state);
-}
-
-const char *lease_state_name(enum lease_state s)
-{
-    switch (s) {
-    case LEASE_IDLE:
-        return "idle";
-    case LEASE_WAITING:
-        return "standby";
-    case LEASE_HELD:
-        return "active";
-    case LEASE_LOST:
-        return "fenced";
-    }
-    return "?";
 }
 
 bool lease_valid(const struct lease *l)

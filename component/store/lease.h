@@ -65,7 +65,6 @@ int lease_start(struct lease *l);
 void lease_free(struct lease *l);
 
 enum lease_state lease_state(const struct lease *l);
-const char *lease_state_name(enum lease_state s);
 /* True while the lock is held and its session answered within lease_ms:
  * any thread may ask, cheaply. */
 bool lease_valid(const struct lease *l);

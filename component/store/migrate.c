@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/pq.h"
+
 /* Any constant will do as long as every mucdesk uses the same one. */
 #define MIGRATION_LOCK_KEY 0x6d7563646573LL /* "mucdes" */
 
@@ -15,8 +17,7 @@ static int exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
     ExecStatusType st = PQresultStatus(res);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok) {
-        const char *msg = PQresultErrorMessage(res);
-        snprintf(err, errlen, "%s", msg && msg[0] ? msg : PQerrorMessage(conn));
+        store_pq_error(err, errlen, conn, res, NULL);
         /* libpq messages end with a newline: the log wants one line. */
         for (char *p = err; *p; p++)
             if (*p == '\n')
@@ -41,7 +42,7 @@ int migrate_current_version(PGconn *conn, char *err, size_t errlen)
     PGresult *res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM "
                                  "schema_migrations");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+        store_pq_error(err, errlen, conn, res, NULL);
         PQclear(res);
         return -1;
     }
@@ -59,7 +60,7 @@ static int is_applied(PGconn *conn, int version, char *err, size_t errlen)
         conn, "SELECT 1 FROM schema_migrations WHERE version = $1::integer", 1,
         NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+        store_pq_error(err, errlen, conn, res, NULL);
         PQclear(res);
         return -1;
     }
@@ -88,7 +89,7 @@ static int apply_one(PGconn *conn, const struct migration *m, char *err,
                                  2, NULL, params, NULL, NULL, 0);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
-        snprintf(detail, sizeof detail, "%s", PQresultErrorMessage(res));
+        store_pq_error(detail, sizeof detail, conn, res, NULL);
     PQclear(res);
     if (!ok) {
         exec_ok(conn, "ROLLBACK", err, errlen);

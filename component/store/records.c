@@ -3,6 +3,7 @@
 #include "store/records.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "core/utf8.h"
 
@@ -251,4 +252,45 @@ int record_decode_ticket(const uint8_t *p, size_t len, struct store_ticket *t)
     t->status = (enum ticket_status)status;
     t->chat_seconds = (int)secs;
     return 0;
+}
+
+/* ---- kinds' names, and the clock records are stamped with ----------------- */
+
+static const char *const kind_text[] = {
+    [ARCHIVE_MESSAGE] = "message", [ARCHIVE_JOIN] = "join",
+    [ARCHIVE_LEAVE] = "leave",     [ARCHIVE_STATUS] = "status",
+    [ARCHIVE_NOTE] = "note",       [ARCHIVE_TRANSFER] = "transfer",
+    [ARCHIVE_FILE] = "file",       [ARCHIVE_RATING] = "rating",
+    [ARCHIVE_SYSTEM] = "system",   [ARCHIVE_SUBJECT] = "subject",
+};
+
+const char *archive_kind_name(enum archive_kind kind)
+{
+    if (kind == ARCHIVE_SUBJECT)
+        return "system";
+    return archive_kind_text(kind);
+}
+
+const char *archive_kind_text(enum archive_kind kind)
+{
+    if ((unsigned)kind > ARCHIVE_SUBJECT)
+        return "system";
+    return kind_text[kind];
+}
+
+int archive_kind_parse(const char *text, enum archive_kind *out)
+{
+    for (unsigned k = 0; k <= ARCHIVE_SUBJECT; k++)
+        if (text && strcmp(text, kind_text[k]) == 0) {
+            *out = (enum archive_kind)k;
+            return 0;
+        }
+    return -1;
+}
+
+uint64_t archive_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }

@@ -28,4 +28,11 @@ void record_encode_ticket(struct buf *out, const struct store_ticket *t);
 int record_decode_event(const uint8_t *p, size_t len, struct archive_event *ev);
 int record_decode_ticket(const uint8_t *p, size_t len, struct store_ticket *t);
 
+/* The kinds' names (archive_kind_name is in archive.h): the text includes
+ * "subject", which PostgreSQL's kind column stores as "system". */
+const char *archive_kind_text(enum archive_kind kind);
+int archive_kind_parse(const char *text, enum archive_kind *out);
+/* Wall-clock time in microseconds since the epoch. */
+uint64_t archive_now_us(void);
+
 #endif

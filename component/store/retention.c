@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "store/archive_impl.h"
+#include "store/pq.h"
 
 #define LOG "retention"
 
@@ -59,10 +60,7 @@ static long run_batch(struct store_op *op, PGconn *conn, const char *sql,
     } else if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         count = atol(PQgetvalue(res, 0, 0)); /* a function's count */
     } else {
-        snprintf(op->error, sizeof op->error, "%s", PQresultErrorMessage(res));
-        for (char *p = op->error; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
+        store_pq_error(op->error, sizeof op->error, conn, res, NULL);
     }
     PQclear(res);
     return count;

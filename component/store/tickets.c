@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/utf8.h"
 #include "store/archive_impl.h"
+#include "store/pq.h"
 
 #define LOG "tickets"
 
@@ -20,67 +21,6 @@
 #define ID_LOW 16
 #define ID_RETRY_MS 5000
 
-static const char *const status_names[] = {"QUEUED", "INPROGRESS", "RESOLVED"};
-
-const char *ticket_status_name(enum ticket_status status)
-{
-    return (unsigned)status <= TICKET_RESOLVED ? status_names[status] : "QUEUED";
-}
-
-int ticket_status_parse(const char *name, enum ticket_status *out)
-{
-    for (unsigned i = 0; i <= TICKET_RESOLVED; i++)
-        if (name && strcmp(name, status_names[i]) == 0) {
-            *out = (enum ticket_status)i;
-            return 0;
-        }
-    return -1;
-}
-
-/* ---- DB thread: statements ------------------------------------------------------- */
-
-#define TS_PARAM(n) "'epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond'"
-#define KEEP_UNLESS_ERASED(col)                                                \
-    col " = CASE WHEN tickets.personal_data_erased_at IS NULL THEN EXCLUDED." col \
-        " END"
-
-#define FOLLOWUP(col)                                                          \
-    col " = CASE WHEN $25::boolean THEN EXCLUDED." col " ELSE tickets." col " END"
-
-static const char upsert_sql[] =
-    "INSERT INTO tickets (id, queue, status, subject, customer_jid,"
-    " customer_name, customer_email, owner_jid, priority, created_at,"
-    " accepted_at, ended_at, chat_seconds, rating, rating_comment, room,"
-    " resume_token_hash, details, impact, ci, tags, solution, customer_phone,"
-    " merged_into)"
-    " VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9::smallint,"
-    " coalesce(" TS_PARAM(10) ", now()), " TS_PARAM(11) ", " TS_PARAM(12) ","
-    " $13::integer, $14::smallint, $15, $16, decode($17, 'hex'),"
-    " coalesce($18::jsonb, '{}'::jsonb), $19, $20,"
-    " coalesce(string_to_array($21, ','), '{}'), $22, $23, $24::bigint)"
-    " ON CONFLICT (id) DO UPDATE SET queue = EXCLUDED.queue,"
-    " status = EXCLUDED.status, subject = EXCLUDED.subject,"
-    " owner_jid = EXCLUDED.owner_jid, priority = EXCLUDED.priority,"
-    " created_at = CASE WHEN $10::bigint IS NULL THEN tickets.created_at"
-    "  ELSE EXCLUDED.created_at END,"
-    " accepted_at = EXCLUDED.accepted_at, ended_at = EXCLUDED.ended_at,"
-    " chat_seconds = EXCLUDED.chat_seconds, rating = EXCLUDED.rating,"
-    " room = EXCLUDED.room, "
-    /* Personal data erased by retention or on request stays erased, even if
-     * an older snapshot is shipped again after a crash. */
-    KEEP_UNLESS_ERASED("customer_jid") ", "
-    KEEP_UNLESS_ERASED("customer_name") ", "
-    KEEP_UNLESS_ERASED("customer_email") ", "
-    KEEP_UNLESS_ERASED("rating_comment") ", "
-    KEEP_UNLESS_ERASED("resume_token_hash") ","
-    " details = CASE WHEN tickets.personal_data_erased_at IS NULL"
-    "  THEN EXCLUDED.details ELSE '{}'::jsonb END, "
-    /* A snapshot without the follow-up fields ($25 false) leaves them. */
-    FOLLOWUP("impact") ", " FOLLOWUP("ci") ", " FOLLOWUP("tags") ", "
-    FOLLOWUP("solution") ", " FOLLOWUP("merged_into") ","
-    " customer_phone = CASE WHEN NOT $25::boolean THEN tickets.customer_phone"
-    "  WHEN tickets.personal_data_erased_at IS NULL"
-    "  THEN EXCLUDED.customer_phone END";
 
 #define SELECT_TICKET                                                          \
     "SELECT id, queue, status, subject, customer_jid, customer_name,"          \
@@ -92,116 +32,6 @@ static const char upsert_sql[] =
     " encode(resume_token_hash, 'hex'), details::text, impact, ci,"           \
     " array_to_string(tags, ','), solution, customer_phone, merged_into"      \
     " FROM tickets"
-
-/* Statements are prepared on first use after each (re)connection, not in
- * the connect hook: preparing an INSERT takes a lock on its table, and a
- * table locked by someone else must delay only what writes to it, not make
- * the whole connection fail. */
-int tickets_on_connect(void *ud, PGconn *conn, char *err, size_t errlen)
-{
-    struct archive *a = ud;
-    (void)conn;
-    (void)err;
-    (void)errlen;
-    a->db_gen++;
-    return 0;
-}
-
-static int prepare_once(struct archive *a, PGconn *conn, uint64_t *have,
-                        const char *name, const char *sql, int nparams,
-                        char *err, size_t errlen, char sqlstate[6])
-{
-    if (*have == a->db_gen)
-        return 0;
-    PGresult *res = PQprepare(conn, name, sql, nparams, NULL);
-    int rc = 0;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        if (sqlstate)
-            snprintf(sqlstate, 6, "%s", state ? state : "");
-        snprintf(err, errlen, "preparing %s: %s", name, PQresultErrorMessage(res));
-        for (char *p = err; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
-        rc = -1;
-    } else {
-        *have = a->db_gen;
-    }
-    PQclear(res);
-    return rc;
-}
-
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-#define NPARAMS 25
-
-int tickets_upsert(struct archive *a, PGconn *conn, const struct store_ticket *t,
-                   char *err, size_t errlen, char sqlstate[6])
-{
-    if (prepare_once(a, conn, &a->upsert_gen, "md_ticket_upsert", upsert_sql, 25,
-                     err, errlen, sqlstate) < 0)
-        return -1;
-    char id[24], prio[8], created[24], accepted[24], ended[24], secs[16], rating[8];
-    char merged[24];
-    snprintf(merged, sizeof merged, "%" PRId64, t->merged_into);
-    char token[2 * TICKET_TOKEN_HASH_SIZE + 1];
-    snprintf(id, sizeof id, "%" PRId64, t->id);
-    snprintf(prio, sizeof prio, "%d", t->priority ? t->priority : 3);
-    snprintf(created, sizeof created, "%" PRId64, t->created_us);
-    snprintf(accepted, sizeof accepted, "%" PRId64, t->accepted_us);
-    snprintf(ended, sizeof ended, "%" PRId64, t->ended_us);
-    snprintf(secs, sizeof secs, "%d", t->chat_seconds);
-    snprintf(rating, sizeof rating, "%d", t->rating);
-    if (t->has_token_hash)
-        hex(token, t->token_hash, sizeof t->token_hash);
-    const char *v[NPARAMS] = {
-        id, t->queue, ticket_status_name(t->status), t->subject,
-        t->customer_jid, t->customer_name, t->customer_email, t->owner_jid,
-        prio, t->created_us ? created : NULL,
-        t->accepted_us ? accepted : NULL, t->ended_us ? ended : NULL, secs,
-        t->rating ? rating : NULL, t->rating_comment, t->room,
-        t->has_token_hash ? token : NULL, t->details,
-        t->impact, t->ci, t->tags && t->tags[0] ? t->tags : NULL, t->solution,
-        t->customer_phone, t->merged_into ? merged : NULL,
-        t->followup_known ? "t" : "f",
-    };
-    /* As in the COPY encoder: a snapshot from an older journal may hold
-     * ill-formed UTF-8, which would make the ticket a dead letter. */
-    struct buf clean[NPARAMS];
-    for (int i = 0; i < NPARAMS; i++) {
-        buf_init(&clean[i]);
-        size_t n = v[i] ? strlen(v[i]) : 0;
-        if (v[i] && utf8_valid_len(v[i], n) != n) {
-            utf8_sanitize(&clean[i], v[i], n);
-            v[i] = buf_cstr(&clean[i]);
-        }
-    }
-    PGresult *res = PQexecPrepared(conn, "md_ticket_upsert", NPARAMS, v, NULL,
-                                   NULL, 0);
-    for (int i = 0; i < NPARAMS; i++)
-        buf_free(&clean[i]);
-    int rc = 0;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        snprintf(sqlstate, 6, "%s", state ? state : "");
-        snprintf(err, errlen, "ticket %" PRId64 ": %s", t->id,
-                 PQresultErrorMessage(res));
-        for (char *p = err; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
-        rc = -1;
-    }
-    PQclear(res);
-    return rc;
-}
 
 /* ---- reserved numbers ------------------------------------------------------------- */
 
@@ -217,7 +47,7 @@ static enum store_run_result ids_run(struct store_op *op, PGconn *conn)
 {
     struct ids_op *io = (struct ids_op *)op;
     char want[16], state[6];
-    if (prepare_once(io->a, conn, &io->a->ids_gen, "md_reserve_ids",
+    if (tickets_prepare_once(io->a, conn, &io->a->ids_gen, "md_reserve_ids",
                      "SELECT nextval(pg_get_serial_sequence('tickets', 'id'))"
                      " FROM generate_series(1, $1::integer)", 1,
                      op->error, sizeof op->error, state) < 0) {
@@ -231,7 +61,7 @@ static enum store_run_result ids_run(struct store_op *op, PGconn *conn)
     PGresult *res = PQexecPrepared(conn, "md_reserve_ids", 1, v, NULL, NULL, 0);
     io->n = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(op->error, sizeof op->error, "%s", PQresultErrorMessage(res));
+        store_pq_error(op->error, sizeof op->error, conn, res, NULL);
         PQclear(res);
         if (store_connection_lost(conn))
             return STORE_RUN_RETRY;
@@ -508,14 +338,14 @@ static enum store_run_result tickets_run(struct store_op *op, PGconn *conn)
         nparams = 1;
         sql = SELECT_TICKET " WHERE room = $1";
     } else {
-        hex(token, to->key.token_hash, sizeof to->key.token_hash);
+        tickets_hex(token, to->key.token_hash, sizeof to->key.token_hash);
         v[0] = token;
         nparams = 1;
         sql = SELECT_TICKET " WHERE resume_token_hash = decode($1, 'hex')";
     }
     PGresult *res = PQexecParams(conn, sql, nparams, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(op->error, sizeof op->error, "%s", PQresultErrorMessage(res));
+        store_pq_error(op->error, sizeof op->error, conn, res, NULL);
         PQclear(res);
         if (store_connection_lost(conn))
             return STORE_RUN_RETRY;

@@ -718,152 +718,212 @@ static int parse_action(const char *text, unsigned *bit, bool *cancel,
     return 0;
 }
 
-static int on_command(void *ud, const struct stanza_in *in,
-                      xmpp_stanza_t *payload, struct xerr *err)
+/* One <command/> as asked: which command, by whom, for which room, and
+ * what to do with the session. */
+struct command_request {
+    const char *node;
+    const char *target; /* room local part, or NULL: the service */
+    const char *sid;    /* NULL: start a session */
+    const struct command_entry *e;
+    char asker[JID_TEXT_MAX + 1];
+    unsigned bit;       /* the action asked for */
+    bool cancel, execute;
+    xmpp_stanza_t *form; /* a submitted form, or NULL */
+};
+
+/* How a step went: the reply is still to write (RAN), or an error is set
+ * with the session kept (REFUSED: not ours, or a deferred step still
+ * answers) or freed (FAILED), or the answer is already written. */
+enum step_outcome { STEP_RAN, STEP_REFUSED, STEP_FAILED, STEP_ANSWERED };
+
+/* Reads and checks the request: the command exists for this address and
+ * the asker may see it, the action is known.  0 or -1 with *err set. */
+static int read_request(struct adhoc *a, const struct stanza_in *in,
+                        xmpp_stanza_t *payload, struct command_request *r,
+                        struct xerr *err)
 {
-    struct adhoc *a = ud;
     if (strcmp(in->type, "set") != 0) {
         xerr_set(err, XERR_BAD_REQUEST, "Commands are run with iq set");
         return -1;
     }
-    const char *node = stanza_attr(payload, "node");
-    if (!node || !node[0]) {
+    r->node = stanza_attr(payload, "node");
+    if (!r->node || !r->node[0]) {
         xerr_set(err, XERR_BAD_REQUEST, "node: missing");
         return -1;
     }
-    const char *target = jid_has_local(&in->to) ? in->to.local : NULL;
+    r->target = jid_has_local(&in->to) ? in->to.local : NULL;
     const char *cls = NULL;
-    if (target && !(cls = room_class(a, target))) {
+    if (r->target && !(cls = room_class(a, r->target))) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "No such command");
         return -1;
     }
-    char asker[JID_TEXT_MAX + 1];
-    jid_bare_text(&in->from, asker, sizeof asker);
-    const struct command_entry *e = find_command(a, node, cls);
-    if (!e) {
+    jid_bare_text(&in->from, r->asker, sizeof r->asker);
+    r->e = find_command(a, r->node, cls);
+    if (!r->e) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "No such command");
         return -1;
     }
-    if (!visible_to(e, asker, target)) {
+    if (!visible_to(r->e, r->asker, r->target)) {
         xerr_set(err, XERR_FORBIDDEN, "You are not allowed to do that");
         return -1;
     }
-    unsigned bit;
-    bool cancel, execute;
-    if (parse_action(stanza_attr(payload, "action"), &bit, &cancel,
-                     &execute) < 0) {
+    if (parse_action(stanza_attr(payload, "action"), &r->bit, &r->cancel,
+                     &r->execute) < 0) {
         set_app_error(err, XERR_BAD_REQUEST, "malformed-action",
                       "Unknown action");
         return -1;
     }
-    const char *sid = stanza_attr(payload, "sessionid");
-    xmpp_stanza_t *form = form_find(payload);
-    if (form && strcmp(form_type(form), "submit") != 0)
-        form = NULL;
-    if (form && form_type(form)[0] && strcmp(form_type(form), "cancel") == 0)
-        cancel = true;
+    r->sid = stanza_attr(payload, "sessionid");
+    r->form = form_find(payload);
+    if (r->form && strcmp(form_type(r->form), "submit") != 0)
+        r->form = NULL;
+    if (r->form && form_type(r->form)[0] &&
+        strcmp(form_type(r->form), "cancel") == 0)
+        r->cancel = true;
+    return 0;
+}
 
-    struct buf payload_buf = BUF_INIT;
-    struct adhoc_step st = {.in = in, .node = node, .asker = asker,
-                            .target = target, .payload = &payload_buf,
-                            .adhoc = a};
-    struct session *s = NULL;
-    int rc = -1;
-
-    if (!sid) {
-        if (!execute) {
-            set_app_error(err, XERR_BAD_REQUEST, "bad-sessionid",
-                          "No session to act on");
-            goto out;
-        }
-        s = session_new(a, e, in, target);
-        if (!s) {
-            xerr_set(err, XERR_RESOURCE_CONSTRAINT,
-                     "Too many command sessions are open right now; please "
-                     "try again later");
-            goto out;
-        }
-        st.stage = 0;
-        st.form = NULL;
-        if (run_step(e, s, &st, err) < 0)
-            goto fail;
-        if (form && st.status == ADHOC_EXECUTING && !st.deferred_out) {
-            /* A script sent the answers with its first request. */
-            buf_reset(&payload_buf);
-            st.stage = s->stage;
-            st.form = form;
-            if (run_step(e, s, &st, err) < 0)
-                goto fail;
-        }
-    } else {
-        HASH_FIND_STR(a->sessions, sid, s);
-        if (!s || strcmp(s->owner, in->from_text) != 0 || s->entry != e ||
-            !same_target(s->target, target)) {
-            s = NULL;
-            set_app_error(err, XERR_BAD_REQUEST, "bad-sessionid",
-                          "Unknown session");
-            goto out;
-        }
-        if (s->busy) {
-            /* Not freed: the deferred step still answers. */
-            s = NULL;
-            xerr_set(err, XERR_UNEXPECTED_REQUEST,
-                     "The previous step has not answered yet");
-            goto out;
-        }
-        if (loop_now(a->loop) > s->expires_ms) {
-            set_app_error(err, XERR_NOT_ALLOWED, "session-expired",
-                          "The session expired: start again");
-            goto fail;
-        }
-        if (cancel) {
-            st.status = ADHOC_CANCELED;
-            write_reply(a, in, node, s->id, &st);
-            session_free(a, s);
-            rc = 0;
-            goto out;
-        }
-        if (execute)
-            bit = s->default_action;
-        if (!(bit & s->actions)) {
-            set_app_error(err, XERR_BAD_REQUEST, "bad-action",
-                          "That action is not offered here");
-            goto fail;
-        }
-        session_touch(a, s);
-        if (bit == ADHOC_ACT_PREV) {
-            st.stage = s->stage ? s->stage - 1 : 0;
-            s->stage = st.stage;
-            st.form = NULL;
-        } else {
-            st.stage = s->stage;
-            st.form = form;
-        }
-        if (run_step(e, s, &st, err) < 0)
-            goto fail;
+/* No session id: a new session, its first step (and the second at once
+ * when a script sent the answers with its first request). */
+static enum step_outcome first_step(struct adhoc *a,
+                                    const struct command_request *r,
+                                    const struct stanza_in *in,
+                                    struct adhoc_step *st, struct session **sp,
+                                    struct xerr *err)
+{
+    if (!r->execute) {
+        set_app_error(err, XERR_BAD_REQUEST, "bad-sessionid",
+                      "No session to act on");
+        return STEP_REFUSED;
     }
-    if (st.deferred_out) {
+    struct session *s = *sp = session_new(a, r->e, in, r->target);
+    if (!s) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT,
+                 "Too many command sessions are open right now; please "
+                 "try again later");
+        return STEP_REFUSED;
+    }
+    st->stage = 0;
+    st->form = NULL;
+    if (run_step(r->e, s, st, err) < 0)
+        return STEP_FAILED;
+    if (r->form && st->status == ADHOC_EXECUTING && !st->deferred_out) {
+        buf_reset(st->payload);
+        st->stage = s->stage;
+        st->form = r->form;
+        if (run_step(r->e, s, st, err) < 0)
+            return STEP_FAILED;
+    }
+    return STEP_RAN;
+}
+
+/* A session id: the asker's own live session of this command, not busy;
+ * cancel, go back, or on. */
+static enum step_outcome next_step(struct adhoc *a,
+                                   const struct command_request *r,
+                                   const struct stanza_in *in,
+                                   struct adhoc_step *st, struct session **sp,
+                                   struct xerr *err)
+{
+    struct session *s;
+    HASH_FIND_STR(a->sessions, r->sid, s);
+    if (!s || strcmp(s->owner, in->from_text) != 0 || s->entry != r->e ||
+        !same_target(s->target, r->target)) {
+        set_app_error(err, XERR_BAD_REQUEST, "bad-sessionid",
+                      "Unknown session");
+        return STEP_REFUSED;
+    }
+    if (s->busy) {
+        /* Not freed: the deferred step still answers. */
+        xerr_set(err, XERR_UNEXPECTED_REQUEST,
+                 "The previous step has not answered yet");
+        return STEP_REFUSED;
+    }
+    *sp = s;
+    if (loop_now(a->loop) > s->expires_ms) {
+        set_app_error(err, XERR_NOT_ALLOWED, "session-expired",
+                      "The session expired: start again");
+        return STEP_FAILED;
+    }
+    if (r->cancel) {
+        st->status = ADHOC_CANCELED;
+        write_reply(a, in, r->node, s->id, st);
+        session_free(a, s);
+        *sp = NULL;
+        return STEP_ANSWERED;
+    }
+    unsigned bit = r->execute ? s->default_action : r->bit;
+    if (!(bit & s->actions)) {
+        set_app_error(err, XERR_BAD_REQUEST, "bad-action",
+                      "That action is not offered here");
+        return STEP_FAILED;
+    }
+    session_touch(a, s);
+    if (bit == ADHOC_ACT_PREV) {
+        st->stage = s->stage ? s->stage - 1 : 0;
+        s->stage = st->stage;
+        st->form = NULL;
+    } else {
+        st->stage = s->stage;
+        st->form = r->form;
+    }
+    return run_step(r->e, s, st, err) < 0 ? STEP_FAILED : STEP_RAN;
+}
+
+/* After a step ran: the reply now, or later from a deferred step.  0 or -1
+ * (the session is then freed). */
+static int reply_step(struct adhoc *a, const struct command_request *r,
+                      const struct stanza_in *in, struct session *s,
+                      struct adhoc_step *st, struct xerr *err)
+{
+    if (st->deferred_out) {
         /* The reply (adhoc_finish, _fail or _continue) ends or goes on
          * with the session. */
         s->busy = true;
-        rc = 0;
-        goto out;
+        return 0;
     }
-    if (buf_failed(&payload_buf)) {
+    if (buf_failed(st->payload)) {
         xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
-        goto fail;
+        session_free(a, s);
+        return -1;
     }
-    if (st.status == ADHOC_COMPLETED && cancel)
-        st.status = ADHOC_CANCELED;
-    write_reply(a, in, node, s->id, &st);
-    if (st.status != ADHOC_EXECUTING)
+    if (st->status == ADHOC_COMPLETED && r->cancel)
+        st->status = ADHOC_CANCELED;
+    write_reply(a, in, r->node, s->id, st);
+    if (st->status != ADHOC_EXECUTING)
         session_free(a, s);
-    rc = 0;
-    goto out;
-fail:
-    if (s)
-        session_free(a, s);
-out:
+    return 0;
+}
+
+static int on_command(void *ud, const struct stanza_in *in,
+                      xmpp_stanza_t *payload, struct xerr *err)
+{
+    struct adhoc *a = ud;
+    struct command_request r;
+    memset(&r, 0, sizeof r);
+    if (read_request(a, in, payload, &r, err) < 0)
+        return -1;
+    struct buf payload_buf = BUF_INIT;
+    struct adhoc_step st = {.in = in, .node = r.node, .asker = r.asker,
+                            .target = r.target, .payload = &payload_buf,
+                            .adhoc = a};
+    struct session *s = NULL;
+    int rc = -1;
+    switch (r.sid ? next_step(a, &r, in, &st, &s, err)
+                  : first_step(a, &r, in, &st, &s, err)) {
+    case STEP_RAN:
+        rc = reply_step(a, &r, in, s, &st, err);
+        break;
+    case STEP_ANSWERED:
+        rc = 0;
+        break;
+    case STEP_FAILED:
+        if (s)
+            session_free(a, s);
+        break;
+    case STEP_REFUSED:
+        break;
+    }
     buf_free(&payload_buf);
     return rc;
 }

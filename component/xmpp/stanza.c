@@ -178,11 +178,6 @@ xmpp_stanza_t *stanza_child(const xmpp_stanza_t *st, const char *name,
     return NULL;
 }
 
-xmpp_stanza_t *stanza_first_element(const xmpp_stanza_t *st)
-{
-    return stanza_child(st, NULL, NULL);
-}
-
 const char *stanza_text(const xmpp_stanza_t *st)
 {
     if (!st)

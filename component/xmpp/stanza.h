@@ -95,8 +95,6 @@ void stanza_write_error(struct buf *out, const struct stanza_in *in,
 /* First child element with this name and/or namespace (NULL = any). */
 xmpp_stanza_t *stanza_child(const xmpp_stanza_t *st, const char *name,
                             const char *ns);
-/* First element child, skipping text. */
-xmpp_stanza_t *stanza_first_element(const xmpp_stanza_t *st);
 /* The text content of an element (borrowed), "" if none. */
 const char *stanza_text(const xmpp_stanza_t *st);
 const char *stanza_attr(const xmpp_stanza_t *st, const char *name);

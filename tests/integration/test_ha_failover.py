@@ -268,8 +268,11 @@ class AdvisoryLockHolder:
                                      stdout=subprocess.PIPE, text=True)
         self.proc.stdin.write("SELECT pg_advisory_lock(%d);\n\\echo locked\n" % key)
         self.proc.stdin.flush()
-        while self.proc.stdout.readline().strip() != "locked":
-            pass
+        for line in self.proc.stdout:
+            if line.strip() == "locked":
+                break
+        else:
+            raise AssertionError("psql ended before it held the lock")
 
     def release(self):
         if self.proc.poll() is None:
