@@ -42,7 +42,7 @@ static void usage(FILE *to)
             "       mucdeskctl -c FILE queue-list\n"
             "       mucdeskctl -c FILE queue-delete QUEUE\n"
             "       mucdeskctl -c FILE agent-add QUEUE JID [--role agent|supervisor]\n"
-            "                  [--max-chats N] [--skills a,b]\n"
+            "                  [--max-chats N] [--skills a,b] [--takes-chats yes|no|role]\n"
             "       mucdeskctl -c FILE agent-remove QUEUE JID\n"
             "       mucdeskctl -c FILE agent-list [QUEUE]\n"
             "       mucdeskctl -c FILE canned-list [QUEUE]\n"
@@ -263,7 +263,7 @@ static int cmd_queue_list(PGconn *conn)
 static int cmd_agent_add(PGconn *conn, int argc, char **argv, int i)
 {
     static const char *const allowed[] = {"--role", "--max-chats", "--skills",
-                                          NULL};
+                                          "--takes-chats", NULL};
     if (i + 1 >= argc || check_options(argc, argv, i + 2, allowed) < 0)
         return EXIT_USAGE;
     struct desk_agent_row a = {.queue = argv[i], .jid = argv[i + 1]};
@@ -284,6 +284,11 @@ static int cmd_agent_add(PGconn *conn, int argc, char **argv, int i)
     if (int_option(argc, argv, i + 2, "--max-chats", 1, 100, &a.max_chats) < 0)
         return EXIT_USAGE;
     a.skills = (char *)option(argc, argv, i + 2, "--skills");
+    const char *takes = option(argc, argv, i + 2, "--takes-chats");
+    if (takes && desk_takes_parse(takes, &a.takes_chats) < 0) {
+        fprintf(stderr, "mucdeskctl: --takes-chats must be yes, no or role\n");
+        return EXIT_USAGE;
+    }
     char err[512];
     int rc = desk_db_agent_save(conn, &a, err, sizeof err);
     if (rc == DESK_DB_OK)
@@ -303,8 +308,10 @@ static int cmd_agent_list(PGconn *conn, const char *queue)
         const struct desk_agent_row *a = &dir.agents[k];
         if (queue && strcmp(a->queue, queue) != 0)
             continue;
-        printf("%s\t%s\t%s\tmax-chats=%d\tskills=%s\n", a->queue, a->jid,
-               a->role, a->max_chats, a->skills ? a->skills : "");
+        printf("%s\t%s\t%s\tmax-chats=%d\tskills=%s\ttakes-chats=%s\n",
+               a->queue, a->jid, a->role, a->max_chats,
+               a->skills ? a->skills : "",
+               desk_agent_takes_chats(a->role, a->takes_chats) ? "yes" : "no");
     }
     desk_directory_free(&dir);
     return EXIT_OK;

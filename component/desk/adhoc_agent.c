@@ -137,12 +137,57 @@ static int my_chats(void *ud, struct adhoc_step *st, struct xerr *err)
 
 /* ---- set-availability ------------------------------------------------------------ */
 
+/* Whether any of jid's memberships takes chats, and whether it has any. */
+static bool takes_any(struct desk *d, const char *jid, bool *member)
+{
+    bool takes = false;
+    *member = false;
+    struct desk_queue *q, *tmp;
+    HASH_ITER(hh, d->queues, q, tmp) {
+        const struct desk_member *m = desk_member_find(q, jid);
+        if (m) {
+            *member = true;
+            takes = takes || m->takes_chats;
+        }
+    }
+    return takes;
+}
+
+/* The "takes chats" change is written; the payload holds the notes. */
+static void takes_written(void *ud, int rc, const char *errtext)
+{
+    struct adhoc_reply *r = ud;
+    struct xerr err;
+    if (rc == DESK_DB_OK) {
+        adhoc_finish(r);
+        return;
+    }
+    if (rc == DESK_DB_NOT_FOUND) {
+        xerr_set(&err, XERR_BAD_REQUEST, "takes-chats: %s", errtext);
+    } else {
+        log_warn(LOG, "takes-chats change failed: %s", errtext);
+        xerr_set(&err, XERR_SERVICE_UNAVAILABLE,
+                 "The database is not reachable; try again later");
+    }
+    adhoc_fail(r, &err);
+}
+
+static void note_into(struct buf *out, const char *text)
+{
+    buf_append_str(out, "<note type='info'>");
+    xml_text(out, text);
+    buf_append_str(out, "</note>");
+}
+
 static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
     static const char *const options[] = {
         "available", "Available: offer me new chats",
         "busy", "Busy: no new chats for now", NULL};
+    static const char *const takes_options[] = {
+        "yes", "Yes: offer me chats", "no", "No: I only watch",
+        "role", "As my role says (agents yes, supervisors no)", NULL};
     struct desk_staff *s = desk_staff_get(d, st->asker);
     if (!s) {
         xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
@@ -156,15 +201,33 @@ static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
         form_add_choice(st->payload, "availability", "list-single",
                         "Availability", s->busy ? "busy" : "available",
                         options, true);
+        bool member;
+        bool takes = takes_any(d, st->asker, &member);
+        if (member)
+            form_add_choice(st->payload, "takes-chats", "list-single",
+                            "Take chats at all (in every queue of mine)",
+                            takes ? "yes" : "no", takes_options, false);
         form_close(st->payload);
         desk_step_executing(st, 1);
         return 0;
     }
     const char *v = desk_form_text(st->form, "availability");
-    if (strcmp(v, "available") != 0 && strcmp(v, "busy") != 0) {
+    if (*v && strcmp(v, "available") != 0 && strcmp(v, "busy") != 0) {
         xerr_set(err, XERR_BAD_REQUEST, "availability: available or busy");
         return -1;
     }
+    const char *tv = desk_form_text(st->form, "takes-chats");
+    enum desk_takes takes;
+    if (desk_takes_parse(tv, &takes) < 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "takes-chats: yes, no or role");
+        return -1;
+    }
+    if (!*v && !*tv) {
+        xerr_set(err, XERR_BAD_REQUEST, "availability: available or busy");
+        return -1;
+    }
+    if (!*v)
+        v = s->busy ? "busy" : "available";
     bool busy = strcmp(v, "busy") == 0;
     if (busy != s->busy) {
         s->busy = busy;
@@ -175,10 +238,37 @@ static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
                                 .actor = s->jid,
                                 .agent_state = {s, busy}});
     }
-    adhoc_note(st, "info", busy ? "You are busy: no new chats are offered "
-                                  "to you."
-                                : "You are available: new chats are offered "
-                                  "to you again.");
+    const char *busy_text = busy ? "You are busy: no new chats are offered "
+                                   "to you."
+                                 : "You are available: new chats are offered "
+                                   "to you again.";
+    if (!*tv) {
+        adhoc_note(st, "info", "%s", busy_text);
+        return 0;
+    }
+    /* Stored for every membership; the directory's reload (every running
+     * mucdesk) applies it to routing. */
+    struct adhoc_reply *r = adhoc_defer(st);
+    if (!r) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    struct buf *out = adhoc_reply_payload(r);
+    note_into(out, busy_text);
+    note_into(out, takes == DESK_TAKES_NO
+                       ? "You take no chats: none is offered to you, whatever "
+                         "your availability."
+                   : takes == DESK_TAKES_YES
+                       ? "You take chats: they are offered to you when you are "
+                         "available."
+                       : "You take chats as your role says: agents do, "
+                         "supervisors do not.");
+    struct desk_agent_row row = {.jid = (char *)st->asker, .takes_chats = takes};
+    if (desk_dir_write(d, "takes-chats", NULL, &row, takes_written, r) < 0) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    log_info(LOG, "%s: takes chats = %s", st->asker, desk_takes_name(takes));
     return 0;
 }
 

@@ -762,6 +762,10 @@ static int bare_of(const char *text, char *out, size_t size)
     return jid_bare_text(&j, out, size) < 0 ? -1 : 0;
 }
 
+static const char *const takes_options[] = {
+    "role", "As the role says (agents yes, supervisors no)",
+    "yes", "Yes: offer chats", "no", "No: watch only", NULL};
+
 static int agent_add(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
@@ -783,6 +787,8 @@ static int agent_add(void *ud, struct adhoc_step *st, struct xerr *err)
               "Most chats at a time", "3", false, NULL);
         form_add_field(st->payload, "skills", "text-single", "Skills",
               NULL, false, "Comma-separated, e.g. billing,french");
+        form_add_choice(st->payload, "takes-chats", "list-single",
+                        "Takes chats", "role", takes_options, false);
         form_close(st->payload);
         free((void *)opts);
         desk_step_executing(st, 1);
@@ -815,9 +821,16 @@ static int agent_add(void *ud, struct adhoc_step *st, struct xerr *err)
         return -1;
     }
     desk_normalise_list(sk);
+    enum desk_takes takes;
+    if (desk_takes_parse(desk_form_text(st->form, "takes-chats"), &takes) < 0) {
+        free(sk);
+        xerr_set(err, XERR_BAD_REQUEST, "takes-chats: role, yes or no");
+        return -1;
+    }
     struct desk_agent_row row = {.queue = (char *)desk_form_text(st->form, "queue"),
                                  .jid = bare, .role = (char *)role,
-                                 .max_chats = (int)max, .skills = sk};
+                                 .max_chats = (int)max, .skills = sk,
+                                 .takes_chats = takes};
     char done[300];
     utf8_snprintf(done, sizeof done, "%.*s is now %s of queue %.*s.",
                   utf8_prec(bare, 200), bare,

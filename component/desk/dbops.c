@@ -97,6 +97,9 @@ static enum store_run_result run(struct store_op *op, PGconn *conn)
         else if (strcmp(o->what, "agent-add") == 0)
             o->rc = desk_db_agent_save(conn, &o->a, op->error,
                                        sizeof op->error);
+        else if (strcmp(o->what, "takes-chats") == 0)
+            o->rc = desk_db_agent_takes_chats(conn, o->a.jid, o->a.takes_chats,
+                                              op->error, sizeof op->error);
         else
             o->rc = desk_db_agent_remove(conn, o->a.queue, o->a.jid,
                                          op->error, sizeof op->error);
@@ -222,6 +225,7 @@ int desk_dir_write(struct desk *d, const char *kind,
         o->a.role = dup_opt(a->role);
         o->a.skills = dup_opt(a->skills);
         o->a.max_chats = a->max_chats;
+        o->a.takes_chats = a->takes_chats;
     }
     o->fn = fn;
     o->ud = ud;
@@ -470,6 +474,7 @@ void desk_dir_apply(struct desk *d, struct desk_directory *dir)
             m->role = strcmp(a->role, "supervisor") == 0 ? DESK_ROLE_SUPERVISOR
                                                         : DESK_ROLE_AGENT;
             m->max_chats = a->max_chats;
+            m->takes_chats = desk_agent_takes_chats(a->role, a->takes_chats);
             split_skills(m, a->skills);
             q->member_count++;
         }

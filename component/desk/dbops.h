@@ -14,7 +14,8 @@ void desk_dir_load(struct desk *d);
 void desk_dir_poll(struct desk *d);
 typedef void (*desk_db_done_fn)(void *ud, int rc, const char *err);
 /* kind: "queue-create", "queue-configure", "queue-delete", "agent-add",
- * "agent-remove"; the rows are copied. */
+ * "agent-remove", "takes-chats" (a.jid, a.takes_chats: all of one
+ * person's memberships); the rows are copied. */
 int desk_dir_write(struct desk *d, const char *kind,
                    const struct desk_queue_row *q,
                    const struct desk_agent_row *a, desk_db_done_fn fn,

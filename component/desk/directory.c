@@ -182,8 +182,8 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
     }
     PQclear(res);
     res = PQexec(conn, "SELECT queue, jid, role, max_chats, "
-                       "lower(array_to_string(skills, ',')) FROM agents "
-                       "ORDER BY queue, added_at, jid");
+                       "lower(array_to_string(skills, ',')), takes_chats "
+                       "FROM agents ORDER BY queue, added_at, jid");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = desk_db_error(conn, res, err, errlen);
         goto fail;
@@ -203,6 +203,10 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         a->role = dup_or_null(res, i, 2);
         a->max_chats = atoi(PQgetvalue(res, i, 3));
         a->skills = dup_or_null(res, i, 4);
+        a->takes_chats = PQgetisnull(res, i, 5) ? DESK_TAKES_DEFAULT
+                         : strcmp(PQgetvalue(res, i, 5), "t") == 0
+                             ? DESK_TAKES_YES
+                             : DESK_TAKES_NO;
         out->agent_count++;
     }
     PQclear(res);
@@ -356,21 +360,66 @@ int desk_db_queue_delete(PGconn *conn, const char *name, char *err,
                       "no such queue", err, errlen);
 }
 
+bool desk_agent_takes_chats(const char *role, enum desk_takes takes)
+{
+    if (takes != DESK_TAKES_DEFAULT)
+        return takes == DESK_TAKES_YES;
+    return !role || strcmp(role, "supervisor") != 0;
+}
+
+int desk_takes_parse(const char *text, enum desk_takes *out)
+{
+    if (!*text || strcmp(text, "role") == 0)
+        *out = DESK_TAKES_DEFAULT;
+    else if (!strcmp(text, "yes") || !strcmp(text, "1") || !strcmp(text, "true"))
+        *out = DESK_TAKES_YES;
+    else if (!strcmp(text, "no") || !strcmp(text, "0") || !strcmp(text, "false"))
+        *out = DESK_TAKES_NO;
+    else
+        return -1;
+    return 0;
+}
+
+const char *desk_takes_name(enum desk_takes takes)
+{
+    return takes == DESK_TAKES_DEFAULT ? "role"
+           : takes == DESK_TAKES_YES   ? "yes"
+                                       : "no";
+}
+
+static const char *takes_param(enum desk_takes takes)
+{
+    return takes == DESK_TAKES_DEFAULT ? NULL
+           : takes == DESK_TAKES_YES   ? "t"
+                                       : "f";
+}
+
+int desk_db_agent_takes_chats(PGconn *conn, const char *jid,
+                              enum desk_takes takes, char *err, size_t errlen)
+{
+    const char *params[] = {jid, takes_param(takes)};
+    return exec_count(conn, "UPDATE agents SET takes_chats = $2::boolean "
+                            "WHERE jid = $1",
+                      2, params, "you are a member of no queue", err, errlen);
+}
+
 int desk_db_agent_save(PGconn *conn, const struct desk_agent_row *a,
                        char *err, size_t errlen)
 {
     char max[16];
     snprintf(max, sizeof max, "%d", a->max_chats > 0 ? a->max_chats : 3);
+    const char *takes = takes_param(a->takes_chats);
     const char *params[] = {a->queue, a->jid, a->role ? a->role : "agent",
-                            max, a->skills ? a->skills : ""};
+                            max, a->skills ? a->skills : "", takes};
     int rc = exec_count(
         conn,
-        "INSERT INTO agents (queue, jid, role, max_chats, skills) VALUES "
-        "($1, $2, $3, $4::integer, array_remove(string_to_array("
-        "lower(replace($5, ' ', '')), ','), '')) ON CONFLICT (queue, jid) DO "
-        "UPDATE SET role = excluded.role, max_chats = excluded.max_chats, "
-        "skills = excluded.skills",
-        5, params, "not saved", err, errlen);
+        "INSERT INTO agents (queue, jid, role, max_chats, skills, takes_chats)"
+        " VALUES ($1, $2, $3, $4::integer, array_remove(string_to_array("
+        "lower(replace($5, ' ', '')), ','), ''), $6::boolean) ON CONFLICT "
+        "(queue, jid) DO UPDATE SET role = excluded.role, max_chats = "
+        "excluded.max_chats, skills = excluded.skills, takes_chats = "
+        "excluded.takes_chats",
+        6, params, "not saved", err, errlen);
     if (rc == DESK_DB_NOT_FOUND && !strstr(err, "not saved"))
         utf8_snprintf(err, errlen, "no queue named %s", a->queue);
     return rc;

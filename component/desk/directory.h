@@ -48,13 +48,32 @@ struct desk_canned_row {
     char *body;
 };
 
+/* A member's "takes chats" setting (agents.takes_chats).  Zero is the
+ * default, so that a row built field by field never says "no" by
+ * omission. */
+enum desk_takes {
+    DESK_TAKES_DEFAULT = 0,  /* NULL: yes for agents, no for supervisors */
+    DESK_TAKES_YES,
+    DESK_TAKES_NO,
+};
+
 struct desk_agent_row {
     char *queue;
     char *jid;              /* bare JID */
     char *role;             /* "agent" or "supervisor" */
     int max_chats;
     char *skills;           /* comma-separated, lower-case; "" for none */
+    enum desk_takes takes_chats;
 };
+
+/* Whether a member with this role and setting is offered chats: the
+ * setting, else yes for agents and no for supervisors. */
+bool desk_agent_takes_chats(const char *role, enum desk_takes takes);
+/* "role" (or ""), "yes" or "no"; a boolean's words too ("1", "0", "true",
+ * "false"), as scripts send for a form field.  0, or -1 for anything else. */
+int desk_takes_parse(const char *text, enum desk_takes *out);
+/* "role", "yes" or "no". */
+const char *desk_takes_name(enum desk_takes takes);
 
 /* The whole directory, as loaded. */
 struct desk_directory {
@@ -95,6 +114,9 @@ int desk_db_queue_delete(PGconn *conn, const char *name, char *err,
 /* Adds or updates the agent's membership of a queue. */
 int desk_db_agent_save(PGconn *conn, const struct desk_agent_row *a,
                        char *err, size_t errlen);
+/* Sets takes_chats on every membership of jid (set-availability). */
+int desk_db_agent_takes_chats(PGconn *conn, const char *jid,
+                              enum desk_takes takes, char *err, size_t errlen);
 int desk_db_agent_remove(PGconn *conn, const char *queue, const char *jid,
                          char *err, size_t errlen);
 

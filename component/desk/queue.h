@@ -24,6 +24,7 @@ struct desk_member {
     char *jid;
     enum desk_role role;          /* AGENT or SUPERVISOR */
     int max_chats;
+    bool takes_chats;             /* offered chats (agents.takes_chats) */
     char **skills;
     size_t skill_count;
     UT_hash_handle hh;            /* the queue's member_index, by jid */
@@ -33,7 +34,8 @@ struct desk_member {
     size_t index;                 /* in the queue's membership order */
     int occupants;                /* queue room occupants with this bare JID */
     bool shown;                   /* the first of them: no <show/> or chat */
-    bool available;               /* shown, not busy, below max_chats */
+    bool available;               /* takes chats, shown, not busy, below
+                                   * max_chats */
     bool eligible;                /* available and holding no offer */
     bool excluded;                /* scratch: left out of one request */
     bool dirty;                   /* in the queue's dirty_members */

@@ -126,7 +126,8 @@ static void member_update(struct desk_member *m, bool fields, bool mark)
 {
     struct desk_queue *q = m->queue;
     const struct desk_staff *s = m->staff;
-    bool available = m->shown && s && !s->busy && s->active < m->max_chats;
+    bool available = m->takes_chats && m->shown && s && !s->busy &&
+                     s->active < m->max_chats;
     bool eligible = available && !s->offer;
     if (available != m->available) {
         m->available = available;

@@ -154,15 +154,16 @@ static enum muc_join_verdict s_pre_join(void *ud, struct muc_room *room,
  * or not (the offer expired while their client showed it in a console
  * window, or they saw it in !waiting), within their chat limit: the
  * customer already sees them, so the ticket must say so too.  Accepting
- * withdraws any other offer (queue.c).  Supervisors entering visibly
- * (!join) do not take chats by entering: !take does that. */
+ * withdraws any other offer (queue.c).  An agent who takes no chats
+ * (agent-add, set-availability) does not; nor do supervisors entering
+ * visibly (!join): !take does that. */
 static bool late_joiner_takes(const struct desk_chat *c, const char *bare)
 {
     if (c->state != DESK_CHAT_WAITING)
         return false;
     struct desk_queue *q = desk_queue_find(c->desk, c->queue);
     const struct desk_member *m = q ? desk_member_find(q, bare) : NULL;
-    if (!m || m->role != DESK_ROLE_AGENT)
+    if (!m || m->role != DESK_ROLE_AGENT || !m->takes_chats)
         return false;
     const struct desk_staff *s = desk_staff_get(c->desk, bare);
     return !s || s->active < m->max_chats;

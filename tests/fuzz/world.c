@@ -75,11 +75,11 @@ static const char *const t_queues[] = {
     "", "Europe/Paris", "We are closed.", "t",
 };
 static const char *const t_agents[] = {
-    /* queue, jid, role, max_chats, skills */
-    "billing", "agent1@localhost", "agent", "1", "en,refunds",
-    "billing", "agent2@localhost", "agent", "3", "fr",
-    "billing", "sup@localhost", "supervisor", "0", "",
-    "sales", "agent2@localhost", "agent", "2", "",
+    /* queue, jid, role, max_chats, skills, takes_chats (sup opted in) */
+    "billing", "agent1@localhost", "agent", "1", "en,refunds", NULL,
+    "billing", "agent2@localhost", "agent", "3", "fr", NULL,
+    "billing", "sup@localhost", "supervisor", "0", "", "t",
+    "sales", "agent2@localhost", "agent", "2", "", NULL,
 };
 static const char *const t_canned[] = {
     /* queue, name, body */
@@ -91,18 +91,18 @@ static const char *const t_canned[] = {
  * reload: world_directory(). */
 static const char *const t_version2[] = {"2"};
 static const char *const t_agents_no_agent2[] = {
-    "billing", "agent1@localhost", "agent", "1", "en,refunds",
-    "billing", "sup@localhost", "supervisor", "0", "",
+    "billing", "agent1@localhost", "agent", "1", "en,refunds", NULL,
+    "billing", "sup@localhost", "supervisor", "0", "", "t",
 };
 static const char *const t_agents_no_sup[] = {
-    "billing", "agent1@localhost", "agent", "1", "en,refunds",
-    "billing", "agent2@localhost", "agent", "3", "fr",
-    "sales", "agent2@localhost", "agent", "2", "",
+    "billing", "agent1@localhost", "agent", "1", "en,refunds", NULL,
+    "billing", "agent2@localhost", "agent", "3", "fr", NULL,
+    "sales", "agent2@localhost", "agent", "2", "", NULL,
 };
 static const char *const t_agents_moved[] = {
-    "billing", "agent2@localhost", "agent", "3", "fr",
-    "billing", "sup@localhost", "agent", "2", "en",
-    "sales", "agent1@localhost", "supervisor", "5", "refunds",
+    "billing", "agent2@localhost", "agent", "3", "fr", NULL,
+    "billing", "sup@localhost", "agent", "2", "en", NULL,
+    "sales", "agent1@localhost", "supervisor", "5", "refunds", NULL,
 };
 static const char *const t_queues_changed[] = {
     "billing", "Billing & Co", "skills", "5", "30", NULL, NULL,
@@ -121,17 +121,17 @@ static void set_directory(int variant)
     fake_pq_set_table("FROM desk_directory", 1, 1,
                       variant ? t_version2 : t_version);
     fake_pq_set_table("FROM queues", 12, 2, t_queues);
-    fake_pq_set_table("FROM agents", 5, 4, t_agents);
+    fake_pq_set_table("FROM agents", 6, 4, t_agents);
     fake_pq_set_table("FROM canned_responses", 3, 2, t_canned);
     switch (variant) {
     case 1:
-        fake_pq_set_table("FROM agents", 5, 2, t_agents_no_agent2);
+        fake_pq_set_table("FROM agents", 6, 2, t_agents_no_agent2);
         break;
     case 2:
-        fake_pq_set_table("FROM agents", 5, 3, t_agents_no_sup);
+        fake_pq_set_table("FROM agents", 6, 3, t_agents_no_sup);
         break;
     case 3:
-        fake_pq_set_table("FROM agents", 5, 3, t_agents_moved);
+        fake_pq_set_table("FROM agents", 6, 3, t_agents_moved);
         break;
     case 4: /* sales deleted, billing reconfigured */
         fake_pq_set_table("FROM queues", 12, 1, t_queues_changed);

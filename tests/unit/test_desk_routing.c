@@ -186,6 +186,7 @@ static struct desk_queue *queue_add(struct world *w, const char *name,
         m->jid = strdup(spec);
         m->role = DESK_ROLE_AGENT;
         m->max_chats = atoi(max);
+        m->takes_chats = true;
         m->skills = calloc(8, sizeof *m->skills);
         char *save = NULL;
         for (char *t = skills ? strtok_r(skills, ",", &save) : NULL; t;
