@@ -29,4 +29,10 @@ int ctl_transcript_pdf(const struct desk_transcript *t, enum desk_view view,
  * status (0 or a CTL_EX_*). */
 int ctl_mail_in(const struct config *cfg);
 
+/* tickets, ticket, ticket-update, ticket-reply (tickets.c): argv[i...]
+ * are the command's arguments; returns the exit status (0, 1 the
+ * database failed, 2 bad usage or no such ticket). */
+int ctl_tickets(PGconn *conn, const char *command, int argc, char **argv,
+                int i);
+
 #endif

@@ -60,6 +60,11 @@ static void usage(FILE *to)
             "                  [--text TEXT] [--max N]\n"
             "       mucdeskctl -c FILE transcript TICKET [--view staff|customer]\n"
             "                  [--pdf [-o FILE]]\n"
+            "       mucdeskctl -c FILE tickets [--queue Q] [--status S] [--owner JID|none]\n"
+            "                  [--text TEXT] [--age 3d|>3d] [--max N]\n"
+            "       mucdeskctl -c FILE ticket N\n"
+            "       mucdeskctl -c FILE ticket-update N field=value...\n"
+            "       mucdeskctl -c FILE ticket-reply N TEXT\n"
             "       mucdeskctl -c FILE mail-in < MESSAGE\n"
             "       mucdeskctl -c FILE purge-customer EMAIL-OR-JID --yes\n"
             "       mucdeskctl -c FILE widget-snippet QUEUE-OR-QUEUE-JID\n"
@@ -77,6 +82,10 @@ static void usage(FILE *to)
             "                     2025-01-31T10:00:00Z)\n"
             "  transcript --pdf   the transcript as a PDF document (to FILE, or\n"
             "                     standard output)\n"
+            "  tickets, ticket, ticket-update, ticket-reply   tickets after the\n"
+            "                     chat: list (open ones by default), show, change\n"
+            "                     (status owner queue priority impact ci tags\n"
+            "                     solution note merge-into), mail the customer\n"
             "  mail-in            one e-mail on standard input (as an MTA pipes\n"
             "                     it): added to its ticket, or a new ticket in\n"
             "                     [mail] in_queue; exit codes of sysexits.h\n"
@@ -800,6 +809,11 @@ int main(int argc, char **argv)
                strcmp(command, "transcript") == 0 ||
                strcmp(command, "purge-customer") == 0) {
         status = with_db(&cfg, command, argc, argv, i, cmd_reports);
+    } else if (strcmp(command, "tickets") == 0 ||
+               strcmp(command, "ticket") == 0 ||
+               strcmp(command, "ticket-update") == 0 ||
+               strcmp(command, "ticket-reply") == 0) {
+        status = with_db(&cfg, command, argc, argv, i, ctl_tickets);
     } else if (strcmp(command, "mail-in") == 0 && i == argc) {
         status = ctl_mail_in(&cfg);
     } else if (strcmp(command, "widget-snippet") == 0) {

@@ -33,6 +33,7 @@
 #include "desk/registry.h"
 #include "desk/state.h"
 #include "desk/text.h"
+#include "desk/tickets.h"
 #include "muc/muc.h"
 #include "xmpp/adhoc.h"
 #include "xmpp/form.h"
@@ -1064,7 +1065,8 @@ int desk_adhoc_register(struct desk *d)
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (adhoc_register(d->adhoc, &cmds[i]) < 0)
             return -1;
-    if (desk_adhoc_agent_register(d) < 0 || desk_adhoc_admin_register(d) < 0)
+    if (desk_adhoc_agent_register(d) < 0 || desk_adhoc_admin_register(d) < 0 ||
+        desk_adhoc_tickets_register(d) < 0)
         return -1;
     struct staff_ud *staff_uds = calloc(STAFF_COMMAND_COUNT, sizeof *staff_uds);
     if (!staff_uds)

@@ -26,6 +26,7 @@
 #include "desk/queue.h"
 #include "desk/registry.h"
 #include "desk/state.h"
+#include "desk/tickets.h"
 #include "desk/text.h"
 #include "muc/muc.h"
 #include "store/archive.h"
@@ -534,9 +535,24 @@ static int cmd_close(struct desk_call *call, const char *args,
         c->queue = strdup(target->name);
     }
     long long id = (long long)c->id;
+    bool moved = target && call->queue && target != call->queue;
     desk_chat_end(c, st, call->actor, args, NULL);
     if (target)
         desk_chat_review_staff(c); /* staff of the old queue stay, unprivileged */
+    if (moved) {
+        /* The other team learns of the work it was given (!tickets lists
+         * it). */
+        char text[700];
+        utf8_snprintf(text, sizeof text,
+                      "Ticket #%lld was passed to this queue by %.*s from %s "
+                      "(%s)%s%.*s. !ticket %lld to read it.",
+                      id, utf8_prec(call->actor, 200), call->actor,
+                      call->queue->name, ticket_status_name(st),
+                      c->subject ? ": " : "",
+                      utf8_prec(c->subject ? c->subject : "", 200),
+                      c->subject ? c->subject : "", id);
+        desk_queue_announce(target, text);
+    }
     buf_printf(call->reply, "Ticket #%lld closed (%s).", id,
                ticket_status_name(st));
     return 0;
@@ -734,6 +750,18 @@ static const struct command commands[] = {
      "enter ticket N's chat visibly", cmd_join},
     {"take", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "!take N",
      "take ticket N over from its agent", cmd_take},
+    {"tickets", DESK_IN_QUEUE, DESK_ACT_READ_TICKET,
+     "!tickets [status=open|queued|...] [owner=me|none] [text=...] [age=3d]",
+     "this queue's open tickets, the longest waiting first", desk_cmd_tickets},
+    {"ticket", DESK_IN_QUEUE, DESK_ACT_READ_TICKET, "!ticket N",
+     "ticket N's fields and latest lines", desk_cmd_ticket},
+    {"ticket-update", DESK_IN_QUEUE, DESK_ACT_READ_TICKET,
+     "!ticket-update N field=value...",
+     "status, owner, queue, priority, impact, ci, tags, solution, note, "
+     "merge-into of any ticket, chat or no chat", desk_cmd_ticket_update},
+    {"ticket-reply", DESK_IN_QUEUE, DESK_ACT_READ_TICKET,
+     "!ticket-reply N TEXT", "mail the ticket's customer (it goes in the "
+     "ticket)", desk_cmd_ticket_reply},
     {"invite", DESK_IN_SESSION, DESK_ACT_SESSION,
      "!invite JID-or-nick [reason]", "bring a colleague into this chat",
      cmd_invite},
@@ -762,6 +790,13 @@ static const struct command commands[] = {
     {"kb", DESK_IN_SESSION, DESK_ACT_SESSION, "!kb QUERY | !kb send ID",
      "search the knowledge base; send an article to the customer",
      desk_cmd_kb},
+    {"ticket", DESK_IN_SESSION, DESK_ACT_SESSION, "!ticket [N]",
+     "a ticket's fields and latest lines (this one's without N)",
+     desk_cmd_ticket},
+    {"ticket-update", DESK_IN_SESSION, DESK_ACT_SESSION,
+     "!ticket-update [N] field=value...",
+     "impact, ci, tags, solution, note of this ticket (or any field of "
+     "ticket N)", desk_cmd_ticket_update},
     {"visible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "!visible",
      "show yourself to the customer", cmd_visible},
     {"invisible", DESK_IN_SESSION, DESK_ACT_SUPERVISE, "!invisible",

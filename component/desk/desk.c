@@ -30,6 +30,7 @@
 #include "desk/registry.h"
 #include "desk/routing.h"
 #include "desk/state.h"
+#include "desk/tickets.h"
 #include "muc/muc.h"
 #include "store/tickets.h"
 #include "xmpp/adhoc.h"
@@ -257,7 +258,7 @@ int desk_start(struct desk *d)
         d->loop, (uint64_t)d->cfg->desk.reload_interval_s * 1000, poll_tick, d,
         NULL);
     d->tick_timer = loop_timer_add(d->loop, 1000, tick, d, NULL);
-    if (desk_mail_start(d) < 0)
+    if (desk_mail_start(d) < 0 || desk_followup_start(d) < 0)
         return -1;
     return d->poll_timer && d->tick_timer ? 0 : -1;
 }
@@ -287,6 +288,7 @@ void desk_free(struct desk *d)
     d->stopping = true;
     loop_timer_cancel(d->loop, d->poll_timer);
     loop_timer_cancel(d->loop, d->tick_timer);
+    desk_followup_stop(d);
     loop_timer_cancel(d->loop, d->purge_timer); /* frees a waiting purge */
     desk_mail_free(d);
     struct desk_chat *c, *ctmp;

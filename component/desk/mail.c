@@ -1,5 +1,7 @@
-/* Transcript mail: when a chat ends and the queue says so (or the customer
- * asked on the pre-chat form), a job goes into mail_jobs; the mailer sends
+/* Mail to customers: when a chat ends and the queue says so (or the
+ * customer asked on the pre-chat form), a transcript job goes into
+ * mail_jobs; ticket-reply puts a reply job there (desk/ticketdb.c); the
+ * mailer sends
  * due jobs one at a time through a program with sendmail's -t interface
  * ([mail] sendmail), retrying failures with doubling delays up to
  * [mail] max_attempts, and logs each outcome (ticket numbers only: the
@@ -56,6 +58,7 @@ struct desk_mailer {
     /* the job being sent */
     int64_t job_id, ticket;
     int attempt;
+    bool reply;                   /* a reply, not a transcript */
     pid_t pid;
     int in_fd, err_fd;
     struct buf message;
@@ -86,7 +89,7 @@ static int enqueue_run(PGconn *conn, void *ud, char *err, size_t errlen)
     PGresult *res = PQexecParams(
         conn,
         "INSERT INTO mail_jobs (ticket_id, recipient) VALUES ($1::bigint, $2)"
-        " ON CONFLICT (ticket_id, kind) DO NOTHING",
+        " ON CONFLICT (ticket_id) WHERE kind = 'transcript' DO NOTHING",
         2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return desk_db_error(conn, res, err, errlen);
@@ -151,9 +154,15 @@ struct claim_job {
     /* out */
     int64_t id, ticket;
     int attempt;
+    bool reply;
     bool not_ready;
     struct buf message;
 };
+
+static const char *job_what(bool reply)
+{
+    return reply ? "reply" : "transcript";
+}
 
 /* The transcript is complete in PostgreSQL once the chat's closing status
  * event is there (the archive ships in order). */
@@ -182,7 +191,7 @@ static int claim_run(PGconn *conn, void *ud, char *err, size_t errlen)
         "  AND next_attempt_at <= now()"
         "  AND (locked_until IS NULL OR locked_until < now())"
         "  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, ticket_id, recipient, attempts",
+        " RETURNING id, ticket_id, recipient, attempts, kind = 'reply', body",
         1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return desk_db_error(conn, res, err, errlen);
@@ -194,11 +203,33 @@ static int claim_run(PGconn *conn, void *ud, char *err, size_t errlen)
     j->ticket = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     char *to = strdup(PQgetvalue(res, 0, 2));
     j->attempt = atoi(PQgetvalue(res, 0, 3));
+    j->reply = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+    char *text = j->reply ? strdup(PQgetvalue(res, 0, 5)) : NULL;
     PQclear(res);
+    if (j->reply && !text) {
+        free(to);
+        snprintf(err, errlen, "out of memory");
+        return DESK_DB_FAILED;
+    }
     struct desk_transcript t;
-    int rc = to ? desk_db_transcript(conn, j->ticket, TRANSCRIPT_MAX_EVENTS, &t,
+    /* A reply needs the ticket's fields only. */
+    int rc = to ? desk_db_transcript(conn, j->ticket,
+                                     j->reply ? 1 : TRANSCRIPT_MAX_EVENTS, &t,
                                      err, errlen)
                 : DESK_DB_FAILED;
+    if (j->reply && rc == DESK_DB_OK) {
+        desk_mail_compose_reply(&j->message, j->from, to, j->service,
+                                &t.ticket, text, j->id, (int64_t)time(NULL));
+        desk_transcript_free(&t);
+        free(text);
+        free(to);
+        if (buf_failed(&j->message)) {
+            snprintf(err, errlen, "out of memory");
+            return DESK_DB_FAILED;
+        }
+        return DESK_DB_OK;
+    }
+    free(text);
     if (rc == DESK_DB_OK && !complete(&t)) {
         desk_transcript_free(&t);
         rc = DESK_DB_NOT_FOUND;
@@ -236,6 +267,7 @@ static int claim_run(PGconn *conn, void *ud, char *err, size_t errlen)
 struct finish_job {
     int64_t id, ticket;
     int attempt;
+    bool reply;
     bool sent;
     char error[300];
     int retry_s, max_attempts;
@@ -272,21 +304,21 @@ static int finish_run(PGconn *conn, void *ud, char *err, size_t errlen)
 static void finish_after(struct desk *d, void *ud, int rc, const char *err)
 {
     struct finish_job *j = ud;
+    const char *what = job_what(j->reply);
     if (rc != DESK_DB_OK)
         log_error(LOG, "ticket %lld: the mail job's outcome could not be "
                        "recorded (it will be tried again): %s",
                   (long long)j->ticket, err);
     else if (j->sent)
-        log_info(LOG, "ticket %lld: transcript mailed (attempt %d)",
-                 (long long)j->ticket, j->attempt);
+        log_info(LOG, "ticket %lld: %s mailed (attempt %d)",
+                 (long long)j->ticket, what, j->attempt);
     else if (j->gave_up)
-        log_error(LOG, "ticket %lld: transcript mail given up after %d "
-                       "attempt(s): %s",
-                  (long long)j->ticket, j->attempt, j->error);
+        log_error(LOG, "ticket %lld: %s mail given up after %d attempt(s): %s",
+                  (long long)j->ticket, what, j->attempt, j->error);
     else
-        log_warn(LOG, "ticket %lld: transcript mail attempt %d failed (it "
-                      "will be retried): %s",
-                 (long long)j->ticket, j->attempt, j->error);
+        log_warn(LOG, "ticket %lld: %s mail attempt %d failed (it will "
+                      "be retried): %s",
+                 (long long)j->ticket, what, j->attempt, j->error);
     if (d->mailer)
         poll_soon(d->mailer, 0); /* more may be due */
     free(j);
@@ -315,6 +347,7 @@ static void done_sending(struct desk_mailer *m, bool ok, const char *why)
         j->id = m->job_id;
         j->ticket = m->ticket;
         j->attempt = m->attempt;
+        j->reply = m->reply;
         j->sent = ok;
         utf8_snprintf(j->error, sizeof j->error, "%s", ok ? "" : why);
         j->retry_s = d->cfg->mail.retry_s;
@@ -496,6 +529,7 @@ static void claim_after(struct desk *d, void *ud, int rc, const char *err)
         m->job_id = j->id;
         m->ticket = j->ticket;
         m->attempt = j->attempt;
+        m->reply = j->reply;
         m->message = j->message;
         j->message = (struct buf)BUF_INIT;
         char why[300];
@@ -554,6 +588,12 @@ int desk_mail_start(struct desk *d)
     log_info(LOG, "transcripts are mailed with %s", d->cfg->mail.sendmail);
     poll_soon(m, 1000);
     return 0;
+}
+
+void desk_mail_poke(struct desk *d)
+{
+    if (d->mailer)
+        poll_soon(d->mailer, 0);
 }
 
 void desk_mail_free(struct desk *d)

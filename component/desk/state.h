@@ -87,6 +87,8 @@ struct desk {
     bool tickets_loaded;
     struct loop_timer *poll_timer;
     struct loop_timer *tick_timer;
+    struct loop_timer *followup_timer; /* followup.c */
+    bool followup_claiming;
     /* routing.c: makes an offer (desk_offer_make; unit tests put theirs) */
     int (*route_offer)(struct desk_chat *c, const char *jid);
     bool routing_stale;           /* members being replaced: rebuild next */

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/jid.h"
+#include "core/utf8.h"
 #include "desk/text.h"
 
 static bool field_char(char c)
@@ -142,4 +144,107 @@ void desk_age_text(int64_t s, char *out, size_t size)
         snprintf(out, size, "%lldh", (long long)(s / 3600));
     else
         snprintf(out, size, "%lldd", (long long)(s / 86400));
+}
+
+int desk_owner_arg(const char *asker, const char *v, char *out, size_t size,
+                   bool *none, bool *any)
+{
+    *none = *any = false;
+    out[0] = '\0';
+    if (strcasecmp(v, "me") == 0) {
+        if (!asker)
+            return -1;
+        utf8_snprintf(out, size, "%s", asker);
+    } else if (strcasecmp(v, "none") == 0 || strcmp(v, "-") == 0) {
+        *none = true;
+    } else if (strcasecmp(v, "any") == 0) {
+        *any = true;
+    } else {
+        struct jid j;
+        if (jid_parse(v, &j) < 0 || !jid_has_local(&j) ||
+            jid_bare_text(&j, out, size) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+#define NOTE_MAX 4000
+#define FIELD_MAX 1000
+
+int desk_ticket_change_set(struct desk_ticket_change *c, const char *asker,
+                           const char *field, const char *v,
+                           desk_keep_fn keep, void *ud, char *why,
+                           size_t whylen)
+{
+    const char *kept = NULL;
+    char buf[JID_TEXT_MAX + 1];
+    const char **text = NULL;
+    if (strcmp(field, "status") == 0) {
+        if (desk_parse_status(v, buf, sizeof buf) < 0) {
+            snprintf(why, whylen, "status: queued, inprogress or resolved");
+            return -1;
+        }
+        if (!(kept = c->status = keep(ud, buf)))
+            return -2;
+    } else if (strcmp(field, "owner") == 0) {
+        bool none, any;
+        if (desk_owner_arg(asker, v, buf, sizeof buf, &none, &any) < 0 ||
+            any) {
+            snprintf(why, whylen, "owner: %sa JID", asker ? "me, none or "
+                                                          : "none or ");
+            return -1;
+        }
+        if (!(kept = c->owner = keep(ud, buf)))
+            return -2;
+    } else if (strcmp(field, "queue") == 0) {
+        if (!*v) {
+            snprintf(why, whylen, "queue: which one?");
+            return -1;
+        }
+        if (!(kept = c->queue = keep(ud, v)))
+            return -2;
+    } else if (strcmp(field, "priority") == 0) {
+        long n;
+        if (desk_parse_int(v, 1, 5, &n) < 0) {
+            snprintf(why, whylen, "priority: 1 (highest) to 5");
+            return -1;
+        }
+        c->priority = (int)n;
+    } else if (strcmp(field, "note") == 0) {
+        if (strlen(v) > NOTE_MAX) {
+            snprintf(why, whylen, "note: at most %d bytes", NOTE_MAX);
+            return -1;
+        }
+        if (!(kept = c->note = keep(ud, v)))
+            return -2;
+    } else if (strcmp(field, "merge-into") == 0) {
+        if (desk_parse_ticket(v, &c->merge_into) < 0) {
+            snprintf(why, whylen, "merge-into: a ticket number");
+            return -1;
+        }
+    } else if (strcmp(field, "impact") == 0) {
+        text = &c->impact;
+    } else if (strcmp(field, "ci") == 0) {
+        text = &c->ci;
+    } else if (strcmp(field, "tags") == 0) {
+        text = &c->tags;
+    } else if (strcmp(field, "solution") == 0) {
+        text = &c->solution;
+    } else {
+        snprintf(why, whylen, "Unknown field %.31s: status, owner, queue, "
+                              "priority, impact, ci, tags, solution, note "
+                              "or merge-into", field);
+        return -1;
+    }
+    if (text) {
+        if (strlen(v) > FIELD_MAX) {
+            snprintf(why, whylen, "%s: at most %d bytes", field, FIELD_MAX);
+            return -1;
+        }
+        /* "-" clears it (an empty form field leaves it as it is). */
+        if (!(*text = keep(ud, strcmp(v, "-") == 0 ? "" : v)))
+            return -2;
+    }
+    (void)kept;
+    return 0;
 }

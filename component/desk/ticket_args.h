@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "desk/ticketdb.h"
+
 /* The next `field=value` of *args: field (lower-cased; letters, digits,
  * '-', '_'), value up to the next blank, or "quoted with blanks" (\" and
  * \\ inside quotes stand for " and \).  *args moves past it.  1: one read;
@@ -31,5 +33,21 @@ int desk_parse_status(const char *text, char *out, size_t size);
 
 /* An age as "45s", "12m", "3h", "5d" (the largest unit that fits). */
 void desk_age_text(int64_t seconds, char *out, size_t size);
+
+/* One field=value of ticket-update into *c: status (queued, inprogress,
+ * resolved), owner (me, none or "-", a JID; me needs asker), queue,
+ * priority (1-5), impact, ci, tags, solution ("-" clears them), note,
+ * merge-into.  Strings kept in *c come from keep(ud, s) (a copy the
+ * caller owns, or s itself if it lives long enough).  0; -1 with why
+ * naming the field; -2 if keep failed. */
+typedef const char *(*desk_keep_fn)(void *ud, const char *s);
+int desk_ticket_change_set(struct desk_ticket_change *c, const char *asker,
+                           const char *field, const char *value,
+                           desk_keep_fn keep, void *ud, char *why,
+                           size_t whylen);
+/* "me", "none" (or "-"), "any", or a JID into out as a bare JID ("" for
+ * none and any; *none, *any say which).  0 or -1. */
+int desk_owner_arg(const char *asker, const char *v, char *out, size_t size,
+                   bool *none, bool *any);
 
 #endif

@@ -324,6 +324,22 @@ void desk_transcript_text(const struct desk_transcript *tr, enum desk_view view,
     buf_append_char(out, '\n');
 }
 
+void desk_transcript_latest_text(const struct desk_transcript *t,
+                                 size_t latest, struct buf *out)
+{
+    struct desk_transcript tail = *t;
+    if (tail.count > latest) {
+        tail.events += tail.count - latest;
+        tail.count = latest;
+    }
+    tail.truncated = false;
+    desk_transcript_text(&tail, DESK_VIEW_STAFF, out);
+    if (t->count > latest)
+        buf_printf(out, "(the latest %zu of %zu%s lines: the transcript "
+                        "command shows them all)\n",
+                   latest, t->count, t->truncated ? "+" : "");
+}
+
 /* ---- mail ------------------------------------------------------------------------ */
 
 static void header_line(struct buf *out, const char *name, const char *value)
@@ -355,9 +371,12 @@ static void body_lines(struct buf *out, const char *text)
     }
 }
 
-void desk_mail_compose(struct buf *out, const char *from, const char *to,
-                       const char *service_name,
-                       const struct desk_transcript *t, int64_t now)
+/* The date, From, To, Subject and our Message-ID ("mucdesk.N.UNIQUE@"
+ * the From domain: [Ticket#N] and it bring the customer's reply back to
+ * the ticket, mucdeskctl mail-in), then the MIME lines. */
+static void mail_headers(struct buf *out, const char *from, const char *to,
+                         const char *subject, int64_t ticket,
+                         const char *unique, bool automatic, int64_t now)
 {
     static const char *const days[] = {"Mon", "Tue", "Wed", "Thu",
                                        "Fri", "Sat", "Sun"};
@@ -373,14 +392,9 @@ void desk_mail_compose(struct buf *out, const char *from, const char *to,
     snprintf(date, sizeof date, "%s, %02u %s %04d %02d:%02d:%02d +0000",
              days[tz_weekday(day)], d, months[m - 1], y, (int)(sec / 3600),
              (int)(sec / 60 % 60), (int)(sec % 60));
-    /* [Ticket#N] and our Message-ID bring the customer's reply back to
-     * this ticket (mucdeskctl mail-in). */
-    char subject[200], unique[32], domain[256], msgid[400];
-    snprintf(subject, sizeof subject, "Your chat transcript [Ticket#%lld]",
-             (long long)t->ticket.id);
-    snprintf(unique, sizeof unique, "t%lld", (long long)now);
+    char domain[256], msgid[400];
     bool with_id = mailref_domain(from, domain, sizeof domain) &&
-                   mailref_message_id(msgid + 1, sizeof msgid - 2, t->ticket.id,
+                   mailref_message_id(msgid + 1, sizeof msgid - 2, ticket,
                                       unique, domain) > 0;
     if (with_id) {
         msgid[0] = '<';
@@ -395,14 +409,50 @@ void desk_mail_compose(struct buf *out, const char *from, const char *to,
     header_line(out, "MIME-Version", "1.0");
     header_line(out, "Content-Type", "text/plain; charset=utf-8");
     header_line(out, "Content-Transfer-Encoding", "8bit");
-    header_line(out, "Auto-Submitted", "auto-generated");
+    if (automatic)
+        header_line(out, "Auto-Submitted", "auto-generated");
     buf_append_char(out, '\n');
+}
+
+void desk_mail_compose(struct buf *out, const char *from, const char *to,
+                       const char *service_name,
+                       const struct desk_transcript *t, int64_t now)
+{
+    char subject[200], unique[32];
+    snprintf(subject, sizeof subject, "Your chat transcript [Ticket#%lld]",
+             (long long)t->ticket.id);
+    snprintf(unique, sizeof unique, "t%lld", (long long)now);
+    mail_headers(out, from, to, subject, t->ticket.id, unique, true, now);
     struct buf body = BUF_INIT;
     buf_printf(&body, "Hello %s,\n\nHere is the transcript of your chat with "
                       "%s.\n\n",
                t->ticket.customer_name ? t->ticket.customer_name : "",
                service_name ? service_name : "us");
     desk_transcript_text(t, DESK_VIEW_CUSTOMER, &body);
+    body_lines(out, buf_cstr(&body));
+    buf_free(&body);
+}
+
+void desk_mail_compose_reply(struct buf *out, const char *from, const char *to,
+                             const char *service_name,
+                             const struct desk_ticket_row *t, const char *text,
+                             int64_t job, int64_t now)
+{
+    char subject[400], unique[48];
+    const char *about = t->subject && *t->subject ? t->subject
+                                                  : "Your request";
+    utf8_snprintf(subject, sizeof subject, "Re: %.*s [Ticket#%lld]",
+                  utf8_prec(about, 200), about, (long long)t->id);
+    snprintf(unique, sizeof unique, "r%lld.%lld", (long long)job,
+             (long long)now);
+    /* A person wrote it: no Auto-Submitted, so that auto-replies and the
+     * customer's own mail client treat it as ordinary mail. */
+    mail_headers(out, from, to, subject, t->id, unique, false, now);
+    struct buf body = BUF_INIT;
+    buf_append_str(&body, text);
+    buf_printf(&body, "\n\n-- \n%s, ticket #%lld. Reply to this message to "
+                      "add to your ticket.\n",
+               service_name ? service_name : "Support", (long long)t->id);
     body_lines(out, buf_cstr(&body));
     buf_free(&body);
 }

@@ -65,6 +65,11 @@ enum desk_view { DESK_VIEW_STAFF, DESK_VIEW_CUSTOMER };
 void desk_transcript_text(const struct desk_transcript *t, enum desk_view view,
                           struct buf *out);
 
+/* The staff view's header (every field) and only the latest events:
+ * the `ticket` command. */
+void desk_transcript_latest_text(const struct desk_transcript *t,
+                                 size_t latest, struct buf *out);
+
 /* The transcript mail for the customer (RFC 5322 message: headers, blank
  * line, body; lines end with \n as sendmail -t expects; header values
  * cleaned of line breaks; no line longer than 998 bytes).  now: Unix
@@ -72,5 +77,12 @@ void desk_transcript_text(const struct desk_transcript *t, enum desk_view view,
 void desk_mail_compose(struct buf *out, const char *from, const char *to,
                        const char *service_name,
                        const struct desk_transcript *t, int64_t now);
+/* A staff member's reply to the customer (ticket-reply), as above: the
+ * subject "Re: SUBJECT [Ticket#N]", the text, a signature line.  job (the
+ * mail job's id) makes the Message-ID unique. */
+void desk_mail_compose_reply(struct buf *out, const char *from, const char *to,
+                             const char *service_name,
+                             const struct desk_ticket_row *t, const char *text,
+                             int64_t job, int64_t now);
 
 #endif

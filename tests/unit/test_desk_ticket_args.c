@@ -117,6 +117,66 @@ static void test_age_text(void **state)
     assert_string_equal(b, "0s");
 }
 
+static const char *same(void *ud, const char *s)
+{
+    (void)ud;
+    return s;
+}
+
+static const char *none(void *ud, const char *s)
+{
+    (void)ud;
+    (void)s;
+    return NULL;
+}
+
+static void test_change_set(void **state)
+{
+    (void)state;
+    struct desk_ticket_change c = {0};
+    char why[200];
+#define SET(f, v) desk_ticket_change_set(&c, "me@example.org", f, v, same, \
+                                         NULL, why, sizeof why)
+    assert_int_equal(SET("status", "Resolved"), 0);
+    assert_string_equal(c.status, "RESOLVED");
+    assert_int_equal(SET("owner", "me"), 0);
+    assert_string_equal(c.owner, "me@example.org");
+    assert_int_equal(SET("owner", "Alex@Example.org/laptop"), 0);
+    assert_string_equal(c.owner, "alex@example.org");
+    assert_int_equal(SET("owner", "none"), 0);
+    assert_string_equal(c.owner, "");
+    assert_int_equal(SET("priority", "2"), 0);
+    assert_int_equal(c.priority, 2);
+    assert_int_equal(SET("merge-into", "#17"), 0);
+    assert_int_equal(c.merge_into, 17);
+    assert_int_equal(SET("tags", "-"), 0);
+    assert_string_equal(c.tags, "");
+    assert_int_equal(SET("impact", "high"), 0);
+    assert_string_equal(c.impact, "high");
+    /* Refusals name the field. */
+    assert_int_equal(SET("priority", "6"), -1);
+    assert_string_equal(why, "priority: 1 (highest) to 5");
+    assert_int_equal(SET("status", "closed"), -1);
+    assert_string_equal(why, "status: queued, inprogress or resolved");
+    assert_int_equal(SET("owner", "any"), -1);
+    assert_int_equal(SET("owner", "not a jid@"), -1);
+    assert_int_equal(SET("colour", "blue"), -1);
+    assert_true(strncmp(why, "Unknown field colour:", 21) == 0);
+    char big[1100];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(SET("solution", big), -1);
+    assert_string_equal(why, "solution: at most 1000 bytes");
+#undef SET
+    /* Without an asker (mucdeskctl) "me" means nobody. */
+    assert_int_equal(desk_ticket_change_set(&c, NULL, "owner", "me", same,
+                                            NULL, why, sizeof why), -1);
+    assert_string_equal(why, "owner: none or a JID");
+    /* A failing copy is told apart from bad input. */
+    assert_int_equal(desk_ticket_change_set(&c, NULL, "note", "n", none, NULL,
+                                            why, sizeof why), -2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_age),
         cmocka_unit_test(test_ticket_and_status),
         cmocka_unit_test(test_age_text),
+        cmocka_unit_test(test_change_set),
     };
     return cmocka_run_group_tests_name("desk_ticket_args", tests, NULL, NULL);
 }
