@@ -20,16 +20,6 @@ static void when_text(int64_t us, char out[32])
         snprintf(out, 32, "?");
 }
 
-/* What the customer saw (desk/transcript.c's rule for the mail). */
-static bool shown_to_customer(const struct desk_event_row *e)
-{
-    if (e->staff_only)
-        return false;
-    if (e->mam_kind && strcmp(e->mam_kind, "subject") == 0)
-        return false;
-    return strcmp(e->kind, "message") == 0 || strcmp(e->kind, "system") == 0;
-}
-
 /* The header block of the text transcript: its first line is the title,
  * then "Label: value" lines up to the first blank line.  Splits text in
  * place. */
@@ -80,10 +70,12 @@ static void event_line(const struct desk_event_row *e, enum desk_view view,
     } else if (strcmp(e->kind, "note") == 0) {
         l->who = nick ? nick : "?";
         buf_printf(text, "Note: %s", body);
-    } else if (e->mam_kind && strcmp(e->mam_kind, "subject") == 0) {
-        buf_printf(text, "* subject: %s", body);
+    } else if (strcmp(e->kind, "file") == 0) {
+        l->who = nick ? nick : "?";
+        buf_printf(text, "File: %s", body);
     } else {
-        buf_printf(text, "* %s", body);
+        buf_append_str(text, "* ");
+        desk_event_action(e, view, text);
     }
 }
 
@@ -105,7 +97,7 @@ int ctl_transcript_pdf(const struct desk_transcript *t, enum desk_view view,
     char err[256] = "out of memory";
     if (head_text && lines && whens && texts) {
         for (size_t i = 0; i < t->count; i++) {
-            if (view == DESK_VIEW_CUSTOMER && !shown_to_customer(&t->events[i]))
+            if (view == DESK_VIEW_CUSTOMER && !desk_event_shown_to_customer(&t->events[i]))
                 continue;
             struct render_line *l = &lines[doc.line_count];
             struct buf *text = &texts[doc.line_count];

@@ -170,7 +170,7 @@ static void when(struct buf *out, const char *label, int64_t us)
     buf_printf(out, "\n%s: %s %s UTC", label, date, time);
 }
 
-static bool shown_to_customer(const struct desk_event_row *e)
+bool desk_event_shown_to_customer(const struct desk_event_row *e)
 {
     if (e->staff_only)
         return false;
@@ -285,6 +285,28 @@ static void header(const struct desk_transcript *tr, enum desk_view view,
         buf_printf(out, "\nQuestion: %s", v);
 }
 
+void desk_event_action(const struct desk_event_row *e, enum desk_view view,
+                       struct buf *out)
+{
+    const char *body = e->body ? e->body : "";
+    const char *who = e->actor_nick ? e->actor_nick
+                      : view == DESK_VIEW_STAFF && e->actor_jid ? e->actor_jid
+                                                                 : NULL;
+    if (e->mam_kind && strcmp(e->mam_kind, "subject") == 0) {
+        buf_printf(out, "subject: %s", body);
+    } else if (!*body && (strcmp(e->kind, "join") == 0 ||
+                          strcmp(e->kind, "leave") == 0)) {
+        /* The room records who, not a text. */
+        buf_printf(out, "%s %s the chat", who ? who : "Someone",
+                   e->kind[0] == 'j' ? "entered" : "left");
+    } else if (strcmp(e->kind, "transfer") == 0 && view == DESK_VIEW_STAFF &&
+               e->actor_jid) {
+        buf_printf(out, "%s (by %s)", body, e->actor_jid);
+    } else {
+        buf_append_str(out, body);
+    }
+}
+
 void desk_transcript_text(const struct desk_transcript *tr, enum desk_view view,
                           struct buf *out)
 {
@@ -293,7 +315,7 @@ void desk_transcript_text(const struct desk_transcript *tr, enum desk_view view,
     char last_date[16] = "";
     for (size_t i = 0; i < tr->count; i++) {
         const struct desk_event_row *e = &tr->events[i];
-        if (view == DESK_VIEW_CUSTOMER && !shown_to_customer(e))
+        if (view == DESK_VIEW_CUSTOMER && !desk_event_shown_to_customer(e))
             continue;
         char date[16], time[16];
         civil(e->at_us, date, time);
@@ -313,10 +335,10 @@ void desk_transcript_text(const struct desk_transcript *tr, enum desk_view view,
             buf_printf(out, "File from %s: %s", nick ? nick : "?", body);
         else if (strcmp(e->kind, "note") == 0)
             buf_printf(out, "Note by %s: %s", nick ? nick : "?", body);
-        else if (e->mam_kind && strcmp(e->mam_kind, "subject") == 0)
-            buf_printf(out, "* subject: %s", body);
-        else
-            buf_printf(out, "* %s", body);
+        else {
+            buf_append_str(out, "* ");
+            desk_event_action(e, view, out);
+        }
     }
     if (tr->truncated)
         buf_append_str(out, "\n(more lines: export the whole transcript with "

@@ -61,6 +61,15 @@ void desk_transcript_free(struct desk_transcript *t);
 
 enum desk_view { DESK_VIEW_STAFF, DESK_VIEW_CUSTOMER };
 
+/* Whether the customer's view shows the event (what they saw: messages,
+ * system lines, files; nothing staff-only). */
+bool desk_event_shown_to_customer(const struct desk_event_row *e);
+/* The text of an event that is nobody's message or note, as the
+ * transcripts show it after "* ": who entered or left, a transfer and
+ * who made it, a status, a subject. */
+void desk_event_action(const struct desk_event_row *e, enum desk_view view,
+                       struct buf *out);
+
 /* The session details on top, then one line per event. */
 void desk_transcript_text(const struct desk_transcript *t, enum desk_view view,
                           struct buf *out);

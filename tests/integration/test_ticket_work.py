@@ -125,6 +125,11 @@ def test_a_ticket_goes_on_after_its_chat(desk, xmpp, db, run_dir):  # noqa: F811
     # The customer's transcript view shows the reply.
     view = ctl(md, "transcript", ticket, "--view", "customer").stdout
     assert "agent2: We fixed your contract." in view, view
+    # Staff's transcript names who entered and who moved it.
+    staff = ctl(md, "transcript", ticket).stdout
+    assert "] * Ann entered the chat" in staff and "] * Alex entered the chat" in staff
+    assert "] * to queue sales (by agent1@localhost)" in staff, staff
+    assert "] * \n" not in staff
 
     # Resolved, with a solution and a note: every change a staff-only event.
     _, _, notes = command(sam, D, "ticket-update",

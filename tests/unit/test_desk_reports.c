@@ -167,6 +167,33 @@ static struct desk_transcript sample(void)
     return t;
 }
 
+/* Joins, leaves and transfers name who and what (the room records a
+ * join with the nick and no text). */
+static void test_event_actions(void **state)
+{
+    (void)state;
+    struct desk_event_row join = {0, "join", NULL, "c1@anon.localhost", "Ann",
+                                  NULL, false};
+    struct desk_event_row leave = {0, "leave", NULL, "agent1@localhost", NULL,
+                                   NULL, false};
+    struct desk_event_row move = {0, "transfer", NULL, "agent1@localhost",
+                                  "Alex", "to queue sales", false};
+    struct buf out = BUF_INIT;
+    desk_event_action(&join, DESK_VIEW_CUSTOMER, &out);
+    assert_string_equal(buf_cstr(&out), "Ann entered the chat");
+    buf_reset(&out);
+    desk_event_action(&leave, DESK_VIEW_STAFF, &out);
+    assert_string_equal(buf_cstr(&out), "agent1@localhost left the chat");
+    buf_reset(&out);
+    /* A staff JID is not the customer's to see. */
+    desk_event_action(&leave, DESK_VIEW_CUSTOMER, &out);
+    assert_string_equal(buf_cstr(&out), "Someone left the chat");
+    buf_reset(&out);
+    desk_event_action(&move, DESK_VIEW_STAFF, &out);
+    assert_string_equal(buf_cstr(&out), "to queue sales (by agent1@localhost)");
+    buf_free(&out);
+}
+
 static void test_transcript_views(void **state)
 {
     (void)state;
@@ -263,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_snippet),
         cmocka_unit_test(test_stats_arithmetic),
         cmocka_unit_test(test_transcript_views),
+        cmocka_unit_test(test_event_actions),
         cmocka_unit_test(test_mail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
