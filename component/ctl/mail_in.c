@@ -10,8 +10,10 @@
  *    refused, EX_NOUSER, without it).  A reply naming a ticket but sent
  *    from another address is treated as other mail: anyone can write
  *    [Ticket#N] in a subject, and must not add to someone else's ticket;
- *  - attachments are listed as 'file' events (name, type, size, SHA-256):
- *    their bytes are not kept until the files issue gives them a place;
+ *  - attachments are kept as chat files are (mail_files.c: the upload
+ *    directory, a capability URL, the [upload] limits and scan) and are
+ *    'file' events with that URL; one the limits refuse is listed (name,
+ *    type, size, SHA-256) with the reason;
  *  - the ticket's followup_at is set and pg_notify('mucdesk_followup', N)
  *    sent, which is how the daemon finds tickets to announce in their
  *    queue room (sql/007_ticket_fields.sql).
@@ -35,6 +37,7 @@
 #include "core/buf.h"
 #include "core/mailref.h"
 #include "ctl/ctl.h"
+#include "ctl/mail_files.h"
 #include "mailin/parse.h"
 
 static int read_stdin(struct buf *in)
@@ -135,19 +138,29 @@ static int64_t open_ticket(struct tx *tx, const struct mailin_message *m,
     return id;
 }
 
+static void add_event_with(struct tx *tx, const char *ticket,
+                           const char *kind, const char *nick,
+                           const char *body, const char *key, bool staff_only,
+                           const char *payload)
+{
+    const char *p[] = {ticket, kind, nick, body, key, staff_only ? "t" : "f",
+                       payload};
+    exec(tx,
+         "INSERT INTO ticket_events (ticket_id, kind, actor_nick, body,"
+         " stanza_id, staff_only, payload) VALUES ($1::bigint, $2, $3, $4,"
+         " $5, $6::boolean, $7)", 7, p);
+}
+
 static void add_event(struct tx *tx, const char *ticket, const char *kind,
                       const char *nick, const char *body, const char *key,
                       bool staff_only)
 {
-    const char *p[] = {ticket, kind, nick, body, key, staff_only ? "t" : "f"};
-    exec(tx,
-         "INSERT INTO ticket_events (ticket_id, kind, actor_nick, body,"
-         " stanza_id, staff_only) VALUES ($1::bigint, $2, $3, $4, $5,"
-         " $6::boolean)", 6, p);
+    add_event_with(tx, ticket, kind, nick, body, key, staff_only, NULL);
 }
 
 static void add_events(struct tx *tx, int64_t ticket, bool reopened,
-                       const struct mailin_message *m, const char *key)
+                       const struct mailin_message *m,
+                       const struct mail_files *mf, const char *key)
 {
     char id[24], k[96];
     snprintf(id, sizeof id, "%lld", (long long)ticket);
@@ -166,9 +179,17 @@ static void add_events(struct tx *tx, int64_t ticket, bool reopened,
     buf_free(&body);
     for (size_t i = 0; i < m->attachment_count; i++) {
         const struct mailin_attachment *a = &m->attachments[i];
+        const struct mail_file *f = i < mf->count ? &mf->files[i] : NULL;
+        if (f && f->kept) {
+            add_event_with(tx, id, "file", nick, buf_cstr(&f->body),
+                           f->event_id, false, buf_cstr(&f->payload));
+            continue;
+        }
         struct buf line = BUF_INIT;
-        buf_printf(&line, "Attachment: %s (%s, %zu bytes, SHA-256 %s)",
-                   a->name, a->type, a->size, a->sha256);
+        buf_printf(&line, "Attachment: %s (%s, %zu bytes, SHA-256 %s), not "
+                          "kept: %s",
+                   a->name, a->type, a->size, a->sha256,
+                   f ? f->why : "out of memory");
         snprintf(k, sizeof k, "%s:file:%zu", key, i);
         add_event(tx, id, "file", nick, buf_cstr(&line), k, false);
         buf_free(&line);
@@ -270,12 +291,22 @@ static int deliver(struct tx *tx, const struct config *cfg,
         ticket = open_ticket(tx, m, queue);
         created = true;
     }
-    add_events(tx, ticket, reopened, m, key);
+    struct mail_files mf = {0};
+    if (!tx->failed && mail_files_prepare(cfg, ticket, m, &mf) < 0) {
+        exec(tx, "ROLLBACK", 0, NULL);
+        fprintf(stderr, "mucdeskctl: out of memory (the MTA will retry)\n");
+        return CTL_EX_TEMPFAIL;
+    }
+    add_events(tx, ticket, reopened, m, &mf, key);
     exec(tx, "COMMIT", 0, NULL);
     if (tx->failed) {
+        mail_files_abort(&mf);
+        mail_files_free(&mf);
         fprintf(stderr, "mucdeskctl: %s (the MTA will retry)\n", tx->err);
         return CTL_EX_TEMPFAIL;
     }
+    mail_files_commit(&mf);
+    mail_files_free(&mf);
     printf("%s ticket #%lld%s\n", created ? "opened" : "appended to",
            (long long)ticket, reopened ? " (reopened: QUEUED)" : "");
     return 0;

@@ -37,8 +37,8 @@
 #define NS_OOB "jabber:x:oob"
 /* The desk's one refusal (desk/authz.c): an outsider learns nothing. */
 #define REFUSAL "You are not allowed to do that"
-#define NAME_MAX_BYTES 255
-#define TYPE_MAX_BYTES 127
+#define NAME_MAX_BYTES UPLOAD_NAME_MAX_BYTES
+#define TYPE_MAX_BYTES UPLOAD_TYPE_MAX_BYTES
 /* Unused slots at once: per requester, in all. */
 #define SLOTS_PER_JID 10
 #define SLOTS_MAX 2000
@@ -55,15 +55,6 @@ static void hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-void upload_event_id(const char *token, char out[UPLOAD_EVENT_ID_SIZE])
-{
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_Digest(token, strlen(token), d, &len, EVP_sha256(), NULL);
-    memcpy(out, "file-", 5);
-    hex(d, 16, out + 5);
-}
-
 static int ticket_dir(const struct upload *u, int64_t ticket, char *out,
                       size_t size)
 {
@@ -77,20 +68,6 @@ int upload_file_path(const struct upload *u, int64_t ticket, const char *token,
     int n = snprintf(out, size, "%s/%" PRId64 "/%s%s", u->dir, ticket, token,
                      suffix);
     return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-/* A name a client gave: UTF-8 is taken as is, but no '/', '\\', control
- * characters or quotes (it goes into a header), not "." or "..". */
-static bool good_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > NAME_MAX_BYTES || strcmp(s, ".") == 0 ||
-        strcmp(s, "..") == 0)
-        return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\' || *p == '"')
-            return false;
-    return true;
 }
 
 /* A media type, lower-cased into out: type/subtype, RFC 6838 characters,
@@ -113,41 +90,10 @@ static int media_type(const char *in, char *out, size_t size)
     return slashes == 1 && out[0] != '/' && out[n - 1] != '/' ? 0 : -1;
 }
 
-static bool type_allowed(const struct upload *u, const char *type)
-{
-    const char *list = u->cfg->upload.types;
-    size_t n = strlen(type);
-    for (const char *p = list; p && *p;) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        const char *end = p;
-        while (*end && *end != ',' && *end != ' ')
-            end++;
-        if ((size_t)(end - p) == n && strncasecmp(p, type, n) == 0)
-            return true;
-        p = end;
-    }
-    return false;
-}
-
-/* Percent-encodes everything but RFC 3986's unreserved characters. */
-static void url_encode(struct buf *out, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-            (*p >= '0' && *p <= '9') || strchr("-._~", *p))
-            buf_append_char(out, (char)*p);
-        else
-            buf_printf(out, "%%%02X", *p);
-    }
-}
-
 static void slot_url(const struct upload *u, const struct upload_slot *s,
                      struct buf *out)
 {
-    buf_append_str(out, u->public_url);
-    buf_printf(out, "/upload/%" PRId64 "/%s/", s->ticket, s->token);
-    url_encode(out, s->name);
+    upload_url(out, u->public_url, s->ticket, s->token, s->name);
 }
 
 /* ---- usage per ticket ---------------------------------------------------------- */
@@ -222,7 +168,7 @@ static int read_request(struct upload *u, xmpp_stanza_t *payload,
     const char *size = stanza_attr(payload, "size");
     const char *type = stanza_attr(payload, "content-type");
     char *end;
-    if (!name || !good_name(name)) {
+    if (!name || !upload_name_ok(name)) {
         xerr_set(err, XERR_BAD_REQUEST, "The file name is missing or not "
                  "acceptable (at most %d bytes, no '/' or control characters)",
                  NAME_MAX_BYTES);
@@ -244,7 +190,7 @@ static int read_request(struct upload *u, xmpp_stanza_t *payload,
     }
     char mt[TYPE_MAX_BYTES + 1];
     if (media_type(type ? type : "application/octet-stream", mt, sizeof mt) < 0 ||
-        !type_allowed(u, mt)) {
+        !upload_type_allowed(u->cfg->upload.types, mt)) {
         xerr_set(err, XERR_NOT_ACCEPTABLE, "Files of this type are not "
                  "accepted here (allowed: %s)", u->cfg->upload.types);
         return -1;
@@ -367,18 +313,6 @@ static int parse_path(const char *path, int64_t *ticket, char token[])
     return 0;
 }
 
-static int write_meta(const char *path, const struct upload_slot *s)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    char text[NAME_MAX_BYTES + TYPE_MAX_BYTES + 4];
-    int n = snprintf(text, sizeof text, "%s\n%s\n", s->type, s->name);
-    int rc = write(fd, text, (size_t)n) == n ? 0 : -1;
-    close(fd);
-    return rc;
-}
-
 /* The head of a PUT: the slot, its size and type, the bounds. */
 static void put_head(struct upload *u, struct http_request *r, int64_t ticket,
                      const char *token)
@@ -425,7 +359,7 @@ static void put_head(struct upload *u, struct http_request *r, int64_t ticket,
         upload_file_path(u, ticket, token, u->scan ? ".held" : "", final,
                          sizeof final) < 0 ||
         upload_file_path(u, ticket, token, ".meta", meta, sizeof meta) < 0 ||
-        (mkdir(dir, 0700) < 0 && errno != EEXIST) || write_meta(meta, s) < 0) {
+        (mkdir(dir, 0700) < 0 && errno != EEXIST) || upload_meta_write(meta, s->type, s->name) < 0) {
         log_error(LOG, "cannot prepare %s: %s", dir, strerror(errno));
         answer(r, 500, "Cannot store the file\n");
         return;
@@ -495,18 +429,8 @@ int upload_record(struct upload *u, const struct upload_slot *s,
     buf_init(&body);
     buf_init(&payload);
     slot_url(u, s, &url);
-    buf_printf(&body, "%s (%s, %" PRIu64 " bytes, sha256 %s): %s", s->name,
-               s->type, s->size, sha, buf_cstr(&url));
-    buf_append_str(&payload, "<x xmlns='" NS_OOB "'><url>");
-    xml_text(&payload, buf_cstr(&url));
-    buf_append_str(&payload, "</url><desc>");
-    xml_text(&payload, s->name);
-    buf_append_str(&payload, "</desc></x><file xmlns='" NS_DESK_HINT "'");
-    xml_attr(&payload, "name", s->name);
-    buf_printf(&payload, " size='%" PRIu64 "'", s->size);
-    xml_attr(&payload, "type", s->type);
-    xml_attr(&payload, "sha256", sha);
-    buf_append_str(&payload, "/>");
+    upload_event_text(&body, &payload, s->name, s->type, s->size, sha,
+                      buf_cstr(&url));
     char id[UPLOAD_EVENT_ID_SIZE];
     upload_event_id(s->token, id);
     struct desk_file_event ev = {
@@ -573,7 +497,7 @@ static void get_file(struct upload *u, struct http_request *r, int64_t ticket,
     buf_init(&cd);
     buf_append_str(&cd, inline_image(type) ? "inline" : "attachment");
     buf_append_str(&cd, "; filename*=UTF-8''");
-    url_encode(&cd, name);
+    upload_url_encode(&cd, name);
     http_response_header(r, "Content-Disposition", buf_cstr(&cd));
     buf_free(&cd);
     http_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -671,10 +595,7 @@ struct upload *upload_new(struct loop *loop, struct router *router,
     while (n && cfg->http.public_url[n - 1] == '/')
         n--;
     u->public_url = strndup(cfg->http.public_url, n);
-    if (cfg->upload.dir)
-        u->dir = strdup(cfg->upload.dir);
-    else if (asprintf(&u->dir, "%s/uploads", cfg->service.state_dir) < 0)
-        u->dir = NULL;
+    u->dir = upload_dir_of(cfg);
     u->scan = cfg->upload.scan_command != NULL;
     struct http_route files = {
         .path = "/upload/", .prefix = true, .methods = HTTP_GET | HTTP_PUT,

@@ -6,12 +6,11 @@
 #include <stdint.h>
 #include <uthash.h>
 
+#include "upload/stored.h"
 #include "upload/upload.h"
 
 #define LOG "upload"
-#define UPLOAD_TOKEN_BYTES 24     /* 192 bits */
 #define UPLOAD_PATH_MAX 4096
-#define UPLOAD_EVENT_ID_SIZE 38   /* "file-" + 32 hex + NUL */
 
 /* A slot handed out and not yet used (or being used). */
 struct upload_slot {
@@ -64,7 +63,6 @@ struct upload {
 };
 
 /* upload.c */
-void upload_event_id(const char *token, char out[UPLOAD_EVENT_ID_SIZE]);
 int upload_file_path(const struct upload *u, int64_t ticket, const char *token,
                      const char *suffix, char *out, size_t size);
 int upload_record(struct upload *u, const struct upload_slot *s,

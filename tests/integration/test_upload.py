@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import random
+import re
 import stat
 import time
 import urllib.error
@@ -314,3 +315,72 @@ def test_queue_status_resource(desk, xmpp, db):
     wait_for(lambda: json.loads(req("GET", url)[2]) == {"open": True, "available": 1},
              what="one available")
     assert req("GET", "http://%s/status/nosuch" % addr)[0] == 404
+
+
+def mail_with(tid, parts):
+    """A customer's reply to ticket tid with attachments [(name, type, bytes)]."""
+    import base64
+    msg = ("From: Ann <ann@example.org>\r\nTo: support@example.org\r\n"
+           "Subject: Re: [Ticket#%s]\r\nMessage-ID: <att-%s@example.org>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+           "--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHere they are.\r\n"
+           % (tid, random.randrange(1 << 30)))
+    for name, ctype, data in parts:
+        msg += ("--XX\r\nContent-Type: %s\r\nContent-Disposition: attachment; "
+                "filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n"
+                % (ctype, name, base64.encodebytes(data).decode().replace("\n", "\r\n")))
+    return msg + "--XX--\r\n"
+
+
+def test_mail_attachments_are_kept_served_and_purged_like_chat_files(desk, xmpp, db,
+                                                                     run_dir):
+    """Issue 14: mucdeskctl mail-in keeps an e-mail's attachments as chat
+    files are: the daemon serves them on the capability URL of the file
+    event, the [upload] limits and scan apply, purge-customer deletes them."""
+    script = os.path.join(str(run_dir), "scan.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nif head -c 4 | grep -q EVIL; then exit 1; fi\nexit 0\n")
+    os.chmod(script, 0o755)
+    md, addr, customer, agent, chat = started_chat(
+        desk, xmpp, db, upload={"scan_command": script})
+    tid = chat["ticket"]
+    say(agent, chat["room"], "/close resolved")
+    expect_desk_event(customer, chat["room"], "closed")
+    wait_for(lambda: ticket_row(db, tid, "status") == [("RESOLVED",)], what="resolved")
+    big = os.urandom(100001)
+    r = md.run_ctl(["mail-in"], input=mail_with(tid, [
+        ("shot/../1.png", "image/png", PNG), ("a.pdf", "application/pdf", PDF),
+        ("big.png", "image/png", big), ("run.exe", "application/x-msdownload", b"MZ"),
+        ("evil.png", "image/png", b"EVIL" + PNG)]), check=True)
+    assert r.stdout.strip() == "appended to ticket #%s (reopened: QUEUED)" % tid
+    rows = db.psql("SELECT body, payload IS NOT NULL FROM ticket_events WHERE "
+                   "ticket_id=%s AND kind='file' ORDER BY id" % tid)
+    assert len(rows) == 5, rows
+    png_sha = hashlib.sha256(PNG).hexdigest()
+    m = re.fullmatch(r"shot_.._1\.png \(image/png, %d bytes, sha256 %s\): "
+                     r"(http://%s/upload/%s/[0-9a-f]{48}/shot_.._1\.png)"
+                     % (len(PNG), png_sha, re.escape(addr), tid), rows[0][0])
+    assert m and rows[0][1] == "t", rows[0]
+    assert rows[1][0].startswith("a.pdf (application/pdf, %d bytes" % len(PDF))
+    assert rows[2][0].endswith("not kept: larger than [upload] max_file_size"), rows[2]
+    assert rows[3][0].endswith("not kept: its type is not allowed ([upload] types)")
+    assert rows[4][0].endswith("not kept: it did not pass the scan ([upload] "
+                               "scan_command)"), rows[4]
+    # Served by the daemon as its own uploads are.
+    status, headers, body = req("GET", m.group(1))
+    assert (status, body) == (200, PNG)
+    assert headers["Content-Type"] == "image/png"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    pdf_url = rows[1][0].rsplit(": ", 1)[1]
+    status, headers, body = req("GET", pdf_url)
+    assert (status, body) == (200, PDF) and headers["Content-Disposition"].startswith(
+        "attachment")
+    # Only the kept ones are on disk, no part left behind.
+    tdir = os.path.join(md.config["service"]["state_dir"], "uploads", tid)
+    assert sorted(n.rsplit(".", 1)[-1] if "." in n else "data" for n in os.listdir(tdir)) \
+        == ["data", "data", "meta", "meta"]
+    # And they go with the transcript.
+    admin = xmpp.login("admin")
+    command(admin, D, "purge-customer", {"customer": "ann@example.org", "confirm": "1"})
+    wait_for(lambda: req("GET", m.group(1))[0] == 404, what="file gone")
+    wait_for(lambda: req("GET", pdf_url)[0] == 404, what="pdf gone")

@@ -1,7 +1,8 @@
 """mucdeskctl mail-in against a real PostgreSQL (issue 14): a reply with
 [Ticket#N] (or one of our Message-IDs in In-Reply-To) from the ticket's
 customer is appended and reopens it (QUEUED); other mail opens a ticket in
-[mail] in_queue; attachments are listed; a redelivery adds nothing; exit
+[mail] in_queue; attachments without a place to be served from are
+listed (test_upload.py: kept); a redelivery adds nothing; exit
 codes as an MTA expects (65 unreadable, 67 nowhere to go, 75 while
 PostgreSQL is down, then delivered once it is back)."""
 
@@ -69,7 +70,8 @@ def test_mail_by_in_reply_to_with_attachment(pg, conf):
     assert rows[1][0] == "file"
     # sha256("hello")
     assert rows[1][1] == ("Attachment: shot.png (image/png, 5 bytes, SHA-256 "
-                          "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824)")
+                          "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824), not kept: "
+                          "no [http] public_url to serve it from")
 
 
 def test_mail_without_ticket_or_from_a_stranger_opens_one(pg, conf):
