@@ -35,6 +35,7 @@ static void usage(FILE *to)
             "       mucdeskctl -c FILE migrate\n"
             "       mucdeskctl -c FILE queue-create QUEUE [--name TEXT] [--strategy S]\n"
             "                  [--offer-timeout SECONDS] [--max-wait SECONDS]\n"
+            "                  [--answer-reminder SECONDS]\n"
             "                  [--greeting TEXT] [--offline-message TEXT]\n"
             "                  [--prechat-fields LINES] [--hours TEXT] [--timezone ZONE]\n"
             "                  [--closed-message TEXT] [--transcript-email yes|no]\n"
@@ -200,6 +201,7 @@ static int cmd_queue_save(PGconn *conn, int argc, char **argv, int i,
 {
     static const char *const allowed[] = {
         "--name", "--strategy", "--offer-timeout", "--max-wait",
+        "--answer-reminder",
         "--greeting", "--offline-message", "--prechat-fields", "--hours",
         "--timezone", "--closed-message", "--transcript-email", NULL};
     if (i >= argc || check_options(argc, argv, i + 1, allowed) < 0)
@@ -237,7 +239,9 @@ static int cmd_queue_save(PGconn *conn, int argc, char **argv, int i,
     }
     if (int_option(argc, argv, i + 1, "--offer-timeout", 1, 600,
                    &q.offer_timeout) < 0 ||
-        int_option(argc, argv, i + 1, "--max-wait", 0, 86400, &q.max_wait) < 0)
+        int_option(argc, argv, i + 1, "--max-wait", 0, 86400, &q.max_wait) < 0 ||
+        int_option(argc, argv, i + 1, "--answer-reminder", 0, 86400,
+                   &q.answer_reminder) < 0)
         return EXIT_USAGE;
     char err[512];
     int rc = desk_db_queue_save(conn, &q, create, err, sizeof err);
@@ -261,9 +265,10 @@ static int cmd_queue_list(PGconn *conn)
         for (size_t k = 0; k < dir.agent_count; k++)
             agents += strcmp(dir.agents[k].queue, q->name) == 0;
         printf("%s\t%s\t%s\toffer-timeout=%d\tmax-wait=%d\tagents=%zu\t"
-               "timezone=%s\ttranscript-email=%s\n",
+               "timezone=%s\ttranscript-email=%s\tanswer-reminder=%d\n",
                q->name, q->title, q->strategy, q->offer_timeout, q->max_wait,
-               agents, q->timezone, q->transcript_email ? "yes" : "no");
+               agents, q->timezone, q->transcript_email ? "yes" : "no",
+               q->answer_reminder);
     }
     desk_directory_free(&dir);
     return EXIT_OK;

@@ -67,74 +67,6 @@ static struct desk_chat *ticket_field(struct desk *d, struct adhoc_step *st,
 
 /* ---- my-chats ------------------------------------------------------------------- */
 
-static const char *state_name(const struct desk_chat *c)
-{
-    switch (c->state) {
-    case DESK_CHAT_WAITING: return "waiting";
-    case DESK_CHAT_ACTIVE: return "active";
-    default: return "ended";
-    }
-}
-
-static int my_chats(void *ud, struct adhoc_step *st, struct xerr *err)
-{
-    struct desk *d = ud;
-    (void)err;
-    struct buf text = BUF_INIT, rows = BUF_INIT;
-    unsigned n = 0;
-    for (struct desk_chat *c = d->chats; c; c = c->hh.next) {
-        if (c->state == DESK_CHAT_ENDED)
-            continue;
-        struct muc_occupant *o = c->room ? muc_room_find_user(c->room,
-                                                              st->asker)
-                                         : NULL;
-        const char *how = NULL;
-        if (c->owner_jid && strcmp(c->owner_jid, st->asker) == 0 &&
-            c->state == DESK_CHAT_ACTIVE)
-            how = "yours";
-        else if (c->offered_to && strcmp(c->offered_to, st->asker) == 0)
-            how = "offered to you";
-        else if (o)
-            how = muc_occupant_invisible(o) ? "observing" : "in the chat";
-        if (!how)
-            continue;
-        n++;
-        char id[24];
-        snprintf(id, sizeof id, "%lld", (long long)c->id);
-        form_item_open(&rows);
-        form_item_value(&rows, "ticket", id);
-        form_item_value(&rows, "queue", c->queue);
-        form_item_value(&rows, "state", state_name(c));
-        form_item_value(&rows, "you", how);
-        form_item_value(&rows, "customer", c->customer_name);
-        form_item_value(&rows, "subject", c->subject);
-        form_item_value(&rows, "room", c->room ? muc_room_jid(c->room) : "");
-        form_item_close(&rows);
-        buf_printf(&text, "\n#%lld %s (%s, %s, %s): %s", (long long)c->id,
-                   c->customer_name ? c->customer_name : "customer", c->queue,
-                   state_name(c), how, c->subject ? c->subject : "");
-    }
-    if (n)
-        adhoc_note(st, "info", "Your chats:%s", buf_cstr(&text));
-    else
-        adhoc_note(st, "info", "You have no chats now.");
-    form_open(st->payload, "result", NULL, "Your chats", NULL);
-    form_reported_open(st->payload);
-    form_reported_field(st->payload, "ticket", "Ticket");
-    form_reported_field(st->payload, "queue", "Queue");
-    form_reported_field(st->payload, "state", "State");
-    form_reported_field(st->payload, "you", "You");
-    form_reported_field(st->payload, "customer", "Customer");
-    form_reported_field(st->payload, "subject", "Subject");
-    form_reported_field(st->payload, "room", "Room");
-    form_reported_close(st->payload);
-    buf_append(st->payload, buf_cstr(&rows), rows.len);
-    form_close(st->payload);
-    buf_free(&text);
-    buf_free(&rows);
-    return 0;
-}
-
 /* ---- set-availability ------------------------------------------------------------ */
 
 /* Whether any of jid's memberships takes chats, and whether it has any. */
@@ -523,7 +455,6 @@ static int register_plugin_commands(struct desk *d)
 int desk_adhoc_agent_register(struct desk *d)
 {
     const struct adhoc_command cmds[] = {
-        {"my-chats", "My chats", NULL, desk_visible_staff, my_chats, NULL, d},
         {"set-availability", "Set my availability", NULL, desk_visible_staff,
          set_availability, NULL, d},
         {"canned", "Send a canned response", NULL, desk_visible_staff, canned,

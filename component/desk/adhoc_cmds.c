@@ -33,6 +33,7 @@
 #include "desk/registry.h"
 #include "desk/state.h"
 #include "desk/text.h"
+#include "desk/juggling.h"
 #include "desk/tickets.h"
 #include "muc/muc.h"
 #include "xmpp/adhoc.h"
@@ -471,6 +472,11 @@ static void queue_fields(struct buf *out, const struct desk_queue *q,
     snprintf(n, sizeof n, "%d", q ? q->max_wait_s : 240);
     form_add_field(out, "max-wait", "text-single", "Maximum wait (seconds)", n, false,
           NULL);
+    snprintf(n, sizeof n, "%d", q ? q->answer_reminder_s : 120);
+    form_add_field(out, "answer-reminder", "text-single",
+                   "Answer reminder (seconds)", n, false,
+                   "Staff are reminded when a customer's message has waited "
+                   "this long for an answer; 0: never");
     form_add_field(out, "greeting", "text-multi", "Greeting",
           q ? q->greeting : NULL, false, NULL);
     form_add_field(out, "offline-message", "text-multi", "Offline message",
@@ -511,7 +517,7 @@ static int read_queue_fields(xmpp_stanza_t *form, struct desk_queue_row *row,
                  "strategy: manual, round-robin, least-busy or skills");
         return -1;
     }
-    row->offer_timeout = row->max_wait = -1;
+    row->offer_timeout = row->max_wait = row->answer_reminder = -1;
     s = form_value(form, "offer-timeout");
     if (s && *s) {
         if (desk_parse_int(s, 1, 600, &v) < 0) {
@@ -528,6 +534,15 @@ static int read_queue_fields(xmpp_stanza_t *form, struct desk_queue_row *row,
             return -1;
         }
         row->max_wait = (int)v;
+    }
+    s = form_value(form, "answer-reminder");
+    if (s && *s) {
+        if (desk_parse_int(s, 0, 86400, &v) < 0) {
+            xerr_set(err, XERR_BAD_REQUEST,
+                     "answer-reminder: seconds, 0 (never) to 86400");
+            return -1;
+        }
+        row->answer_reminder = (int)v;
     }
     if (form_field(form, "greeting")) {
         desk_form_lines(form, "greeting", "\n", greeting);
@@ -684,7 +699,8 @@ static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
         utf8_snprintf(data->queue, sizeof data->queue, "%s", name);
         /* A script may send the settings along with the queue. */
         static const char *const settings[] = {
-            "name", "strategy", "offer-timeout", "max-wait", "greeting",
+            "name", "strategy", "offer-timeout", "max-wait",
+            "answer-reminder", "greeting",
             "offline-message", "prechat-fields", "hours", "timezone",
             "closed-message", "transcript-email", NULL};
         bool any = false;
@@ -745,7 +761,8 @@ static int queue_delete(void *ud, struct adhoc_step *st, struct xerr *err)
         return 0;
     }
     struct desk_queue_row row = {.name = (char *)desk_form_text(st->form, "queue"),
-                                 .offer_timeout = -1, .max_wait = -1};
+                                 .offer_timeout = -1, .max_wait = -1,
+                                 .answer_reminder = -1};
     if (!*row.name) {
         xerr_set(err, XERR_BAD_REQUEST, "queue: which queue?");
         return -1;
@@ -1066,7 +1083,8 @@ int desk_adhoc_register(struct desk *d)
         if (adhoc_register(d->adhoc, &cmds[i]) < 0)
             return -1;
     if (desk_adhoc_agent_register(d) < 0 || desk_adhoc_admin_register(d) < 0 ||
-        desk_adhoc_tickets_register(d) < 0)
+        desk_adhoc_tickets_register(d) < 0 ||
+        desk_adhoc_juggling_register(d) < 0)
         return -1;
     struct staff_ud *staff_uds = calloc(STAFF_COMMAND_COUNT, sizeof *staff_uds);
     if (!staff_uds)

@@ -26,6 +26,7 @@
 #include "core/utf8.h"
 #include "desk/canned.h"
 #include "desk/chat.h"
+#include "desk/juggling.h"
 #include "desk/commands.h"
 #include "desk/dbops.h"
 #include "desk/directory.h"
@@ -84,9 +85,10 @@ static struct muc_occupant *speaker(struct desk_call *call, struct xerr *err)
     return o;
 }
 
-/* Posts text as the occupant, with XEP-0066 data if it is a URL. */
-static int say(struct muc_occupant *o, const char *text, const char *url,
-               struct xerr *err)
+/* Posts text as the occupant in c's room, with XEP-0066 data if it is a
+ * URL: staff answering the customer (the answer clock, juggling.c). */
+static int say(struct desk_chat *c, struct muc_occupant *o, const char *text,
+               const char *url, struct xerr *err)
 {
     struct buf oob = BUF_INIT;
     if (url) {
@@ -96,6 +98,8 @@ static int say(struct muc_occupant *o, const char *text, const char *url,
     }
     int rc = muc_occupant_say(o, text, url ? buf_cstr(&oob) : NULL);
     buf_free(&oob);
+    if (rc == 0)
+        desk_chat_heard(c, o);
     if (rc < 0)
         xerr_set(err, XERR_RESOURCE_CONSTRAINT,
                  "That could not be sent; try again");
@@ -156,7 +160,7 @@ int desk_cmd_canned(struct desk_call *call, const char *args,
     desk_expand(cr->body, vars, &text);
     char url[2048];
     bool is_url = desk_is_url(buf_cstr(&text), url, sizeof url);
-    int rc = say(o, buf_cstr(&text), is_url ? url : NULL, err);
+    int rc = say(c, o, buf_cstr(&text), is_url ? url : NULL, err);
     buf_free(&text);
     if (rc == 0 && call->step)
         buf_printf(call->reply, "Canned response %s sent.", cr->name);
@@ -230,7 +234,7 @@ static void kb_send(struct desk *d, struct kb_job *j)
         buf_printf(&text, "%s: %s", a->title, a->url);
     else
         buf_printf(&text, "%s\n\n%s", a->title, a->body ? a->body : "");
-    if (say(o, buf_cstr(&text), a->url, &err) < 0) {
+    if (say(c, o, buf_cstr(&text), a->url, &err) < 0) {
         buf_free(&text);
         desk_later_fail(j->later, &err);
         return;

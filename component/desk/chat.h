@@ -105,6 +105,11 @@ struct desk_chat {
     int chat_seconds;             /* accumulated while not running */
     bool clock_running;
     uint64_t clock_since_ms;
+    /* the answer clock (juggling.c) */
+    int64_t unanswered_us;        /* the customer's oldest message since
+                                     staff last wrote; 0: none waiting */
+    int64_t last_message_us;      /* anyone's last message; 0: none yet */
+    bool reminded;                /* the reminder for unanswered_us is out */
     /* supervisors who asked to observe (join invisibly) */
     struct desk_name *observers;
     struct desk_chat *wprev, *wnext;

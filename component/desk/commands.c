@@ -26,6 +26,7 @@
 #include "desk/queue.h"
 #include "desk/registry.h"
 #include "desk/state.h"
+#include "desk/juggling.h"
 #include "desk/tickets.h"
 #include "desk/text.h"
 #include "muc/muc.h"
@@ -750,6 +751,11 @@ static const struct command commands[] = {
      "enter ticket N's chat visibly", cmd_join},
     {"take", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "!take N",
      "take ticket N over from its agent", cmd_take},
+    {"chats", DESK_IN_QUEUE, DESK_ACT_WAITING, "!chats",
+     "my chats, the longest waiting for an answer first", desk_cmd_chats},
+    {"board", DESK_IN_QUEUE, DESK_ACT_SUPERVISE, "!board",
+     "every chat and member of this queue: owner, state, waits, load",
+     desk_cmd_board},
     {"tickets", DESK_IN_QUEUE, DESK_ACT_READ_TICKET,
      "!tickets [status=open|queued|...] [owner=me|none] [text=...] [age=3d]",
      "this queue's open tickets, the longest waiting first", desk_cmd_tickets},
@@ -790,6 +796,8 @@ static const struct command commands[] = {
     {"kb", DESK_IN_SESSION, DESK_ACT_SESSION, "!kb QUERY | !kb send ID",
      "search the knowledge base; send an article to the customer",
      desk_cmd_kb},
+    {"chats", DESK_IN_SESSION, DESK_ACT_SESSION, "!chats",
+     "my chats, the longest waiting for an answer first", desk_cmd_chats},
     {"ticket", DESK_IN_SESSION, DESK_ACT_SESSION, "!ticket [N]",
      "a ticket's fields and latest lines (this one's without N)",
      desk_cmd_ticket},

@@ -218,6 +218,7 @@ int desk_dir_write(struct desk *d, const char *kind,
         o->q.transcript_email = q->transcript_email;
         o->q.offer_timeout = q->offer_timeout;
         o->q.max_wait = q->max_wait;
+        o->q.answer_reminder = q->answer_reminder;
     }
     if (a) {
         o->a.queue = dup_opt(a->queue);
@@ -450,6 +451,7 @@ void desk_dir_apply(struct desk *d, struct desk_directory *dir)
         apply_settings(q, row);
         q->offer_timeout_s = row->offer_timeout;
         q->max_wait_s = row->max_wait;
+        q->answer_reminder_s = row->answer_reminder;
         members_free(q);
         size_t n = 0;
         for (size_t k = 0; k < dir->agent_count; k++)

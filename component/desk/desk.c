@@ -30,6 +30,7 @@
 #include "desk/registry.h"
 #include "desk/routing.h"
 #include "desk/state.h"
+#include "desk/juggling.h"
 #include "desk/tickets.h"
 #include "muc/muc.h"
 #include "store/tickets.h"
@@ -55,6 +56,7 @@ static void tick(void *ud)
         desk_queue_update_subject(q);
         desk_push_positions(q, false);
     }
+    desk_remind_due(d);
     d->tick_timer = loop_timer_add(
         d->loop, (uint64_t)d->cfg->desk.status_interval_s * 1000 / 3 + 1,
         tick, d, NULL);

@@ -143,8 +143,8 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         goto fail;
     res = PQexec(conn, "SELECT name, title, strategy, offer_timeout, max_wait, "
                        "greeting, offline_message, prechat_fields, hours, "
-                       "timezone, closed_message, transcript_email "
-                       "FROM queues ORDER BY name");
+                       "timezone, closed_message, transcript_email, "
+                       "answer_reminder FROM queues ORDER BY name");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         rc = desk_db_error(conn, res, err, errlen);
         goto fail;
@@ -171,6 +171,7 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         q->timezone = dup_or_null(res, i, 9);
         q->closed_message = dup_or_null(res, i, 10);
         q->transcript_email = strcmp(PQgetvalue(res, i, 11), "t") == 0;
+        q->answer_reminder = atoi(PQgetvalue(res, i, 12));
         /* Read here, on the DB thread: the XMPP thread reads no files. */
         char tzerr[200];
         q->tz = tz_load(q->timezone, tzerr, sizeof tzerr);
@@ -279,7 +280,9 @@ int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
 {
     if (desk_queue_row_problem(q, err, errlen))
         return DESK_DB_INVALID;
-    char timeout[16] = "", wait[16] = "";
+    char timeout[16] = "", wait[16] = "", remind[16] = "";
+    if (q->answer_reminder >= 0)
+        snprintf(remind, sizeof remind, "%d", q->answer_reminder);
     if (q->offer_timeout >= 0)
         snprintf(timeout, sizeof timeout, "%d", q->offer_timeout);
     if (q->max_wait >= 0)
@@ -297,17 +300,19 @@ int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
                             q->closed_message,
                             q->transcript_email < 0 ? NULL
                             : q->transcript_email ? "true"
-                                                  : "false"};
+                                                  : "false",
+                            remind[0] ? remind : NULL};
     const char *sql =
         create
             ? "INSERT INTO queues (name, title, strategy, offer_timeout, "
               "max_wait, greeting, offline_message, prechat_fields, hours, "
-              "timezone, closed_message, transcript_email) VALUES ($1, "
+              "timezone, closed_message, transcript_email, answer_reminder) "
+              "VALUES ($1, "
               "coalesce($2, $1), coalesce($3, 'round-robin'), "
               "coalesce($4::integer, 20), coalesce($5::integer, 240), "
               "nullif($6, ''), nullif($7, ''), coalesce($8, ''), "
               "coalesce($9, ''), coalesce($10, 'UTC'), nullif($11, ''), "
-              "coalesce($12::boolean, false))"
+              "coalesce($12::boolean, false), coalesce($13::integer, 120))"
             : "UPDATE queues SET title = coalesce($2, title), "
               "strategy = coalesce($3, strategy), "
               "offer_timeout = coalesce($4::integer, offer_timeout), "
@@ -321,9 +326,10 @@ int desk_db_queue_save(PGconn *conn, const struct desk_queue_row *q,
               "timezone = coalesce($10, timezone), "
               "closed_message = CASE WHEN $11::text IS NULL THEN "
               "closed_message ELSE nullif($11, '') END, "
-              "transcript_email = coalesce($12::boolean, transcript_email) "
+              "transcript_email = coalesce($12::boolean, transcript_email), "
+              "answer_reminder = coalesce($13::integer, answer_reminder) "
               "WHERE name = $1";
-    PGresult *res = PQexecParams(conn, sql, 12, NULL, params, NULL, NULL, 0);
+    PGresult *res = PQexecParams(conn, sql, 13, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return desk_db_error(conn, res, err, errlen);
     bool none = strcmp(PQcmdTuples(res), "0") == 0;

@@ -35,6 +35,7 @@ struct desk_queue_row {
     char *timezone;         /* IANA name */
     char *closed_message;   /* NULL: none */
     int transcript_email;   /* 0 or 1 (< 0 on save: keep) */
+    int answer_reminder;    /* seconds, 0 off (< 0 on save: keep) */
     /* Loaded only: the time zone read from the system (UTC if it could
      * not be: tz_problem says why).  Owned by the row until taken. */
     struct tz *tz;

@@ -75,6 +75,8 @@ struct desk_queue {
     bool transcript_email;        /* mail every transcript */
     int offer_timeout_s;
     int max_wait_s;
+    int answer_reminder_s;        /* a customer unanswered this long: staff
+                                     are reminded (answer.c); 0: never */
     struct desk_member *members;
     size_t member_count;
     struct desk_member *member_index; /* the same, by jid (uthash) */

@@ -26,6 +26,7 @@
 #include "desk/queue.h"
 #include "desk/registry.h"
 #include "desk/routing.h"
+#include "desk/juggling.h"
 #include "desk/state.h"
 #include "desk/text.h"
 #include "muc/muc.h"
@@ -328,6 +329,7 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
         if (desk_plugin_message(c, from, body))
             return MUC_MESSAGE_CONSUMED;
         desk_count_message(c, from);
+        desk_chat_heard(c, from);
         return MUC_MESSAGE_PASS;
     }
     char bare[BARE_MAX];

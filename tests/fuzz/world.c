@@ -64,15 +64,15 @@ static const char *const t_version[] = {"1"};
 static const char *const t_queues[] = {
     /* name, title, strategy, offer_timeout, max_wait, greeting,
      * offline_message, prechat_fields, hours, timezone, closed_message,
-     * transcript_email */
+     * transcript_email, answer_reminder */
     "billing", "Billing", "least-busy", "20", "240",
     "Welcome to billing, {name}!", "Leave us a message.", "", "", "UTC",
-    NULL, "f",
+    NULL, "f", "1",
     "sales", "Sales", "manual", "30", "600", NULL, "Nobody is here.",
     "order|text-single|Order number|required\n"
     "plan|list-single|Your plan||free,pro,enterprise\n"
     "newsletter|boolean|Send me the newsletter",
-    "", "Europe/Paris", "We are closed.", "t",
+    "", "Europe/Paris", "We are closed.", "t", "0",
 };
 static const char *const t_agents[] = {
     /* queue, jid, role, max_chats, skills, takes_chats (sup opted in) */
@@ -107,20 +107,20 @@ static const char *const t_agents_moved[] = {
 static const char *const t_queues_changed[] = {
     "billing", "Billing & Co", "skills", "5", "30", NULL, NULL,
     "topic|list-single|Topic|required|a,b", "mon-sun 00:00-24:00", "UTC",
-    "Closed", "t",
+    "Closed", "t", "120",
 };
 static const char *const t_queues_badplugin[] = {
     "billing", "Billing", "no-such-plugin", "20", "240", "Hi", NULL, "", "",
-    "Mars/Olympus", NULL, "f",
+    "Mars/Olympus", NULL, "f", "120",
     "sales", "Sales", "round-robin", "30", "600", NULL, NULL, "", "", "UTC",
-    NULL, "f",
+    NULL, "f", "120",
 };
 
 static void set_directory(int variant)
 {
     fake_pq_set_table("FROM desk_directory", 1, 1,
                       variant ? t_version2 : t_version);
-    fake_pq_set_table("FROM queues", 12, 2, t_queues);
+    fake_pq_set_table("FROM queues", 13, 2, t_queues);
     fake_pq_set_table("FROM agents", 6, 4, t_agents);
     fake_pq_set_table("FROM canned_responses", 3, 2, t_canned);
     switch (variant) {
@@ -134,11 +134,11 @@ static void set_directory(int variant)
         fake_pq_set_table("FROM agents", 6, 3, t_agents_moved);
         break;
     case 4: /* sales deleted, billing reconfigured */
-        fake_pq_set_table("FROM queues", 12, 1, t_queues_changed);
+        fake_pq_set_table("FROM queues", 13, 1, t_queues_changed);
         fake_pq_set_table("FROM canned_responses", 3, 0, t_canned);
         break;
     case 5:
-        fake_pq_set_table("FROM queues", 12, 2, t_queues_badplugin);
+        fake_pq_set_table("FROM queues", 13, 2, t_queues_badplugin);
         break;
     default:
         break;
