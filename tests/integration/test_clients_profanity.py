@@ -137,3 +137,37 @@ def test_an_agent_in_profanity_joins_late_and_works_with_bang_commands(
     seen = [m.findtext("{jabber:client}body") or "" for m in customer.take_all("/s:message")]
     assert not [b for b in seen if "plan C" in b or "!" in b[:1] or "Question:" in b], \
         "the customer saw a command, a note or the details: %r" % seen
+
+
+def test_an_agent_in_profanity_juggles_chats_and_works_a_ticket_after_its_chat(
+        desk, xmpp, db, profanity):
+    """Issues 13 and 14 as typed in Profanity: !chats shows who waits for
+    an answer; the chat closed queued is found with !tickets in the queue
+    room and resolved there with !ticket-update."""
+    desk(queues=Q, agents=A)
+    p = profanity("agent1@localhost")
+    queue_room(p)
+    customer, chat = customer_chat(xmpp)
+    room, ticket = chat["room"], chat["ticket"]
+    p.wait_for("New chat: ticket #%s from Ann" % ticket)
+    p.command("/join %s nick Alex" % room)
+    p.wait_for("You have joined the room as Alex")
+    wait_for(lambda: ticket_row(db, ticket, "status") == [("INPROGRESS",)],
+             what="accepted")
+    say(customer, room, "Can you call me back?")
+    p.wait_for("Ann: Can you call me back?")
+    p.command("!chats")
+    p.wait_for(re.compile(r"#%s Ann \(billing, active, yours\), waiting \d+s" % ticket))
+    p.command("!close queued")
+    p.wait_for("Ticket #%s closed (QUEUED)." % ticket)
+    # In the queue room (Profanity's window 2): the ticket is work to do.
+    p.window(2)
+    p.command("!tickets")
+    p.wait_for("#%s QUEUED billing" % ticket)
+    p.command('!ticket-update %s status=resolved note="called her back"' % ticket)
+    p.wait_for("Ticket #%s: status RESOLVED; note." % ticket)
+    wait_for(lambda: ticket_row(db, ticket, "status") == [("RESOLVED",)],
+             what="resolved after the chat")
+    assert db.value("SELECT count(*) FROM ticket_events WHERE ticket_id = %s AND "
+                    "kind = 'note' AND staff_only AND body = 'called her back'"
+                    % ticket) == "1"
