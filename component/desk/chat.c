@@ -71,6 +71,16 @@ static void snapshot(const struct desk_chat *c, struct store_ticket *t)
     t->details = c->details;
 }
 
+void desk_chat_set_ticket_subject(struct desk_chat *c, const char *subject)
+{
+    char *s = utf8_strndup(subject, DESK_SUBJECT_MAX);
+    if (!s)
+        return; /* out of memory: the old subject stays */
+    free(c->subject);
+    c->subject = s;
+    desk_chat_save(c);
+}
+
 void desk_chat_save(struct desk_chat *c)
 {
     struct store_ticket t;

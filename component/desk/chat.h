@@ -143,6 +143,10 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
 int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
                             int64_t *ticket_out, struct xerr *err);
 void desk_chat_free(struct desk_chat *c);
+/* The ticket's subject (cut at DESK_SUBJECT_MAX bytes on a character
+ * boundary), saved; the room's subject is the caller's. */
+#define DESK_SUBJECT_MAX 300
+void desk_chat_set_ticket_subject(struct desk_chat *c, const char *subject);
 void desk_chat_save(struct desk_chat *c);
 void desk_chat_event(struct desk_chat *c, enum archive_kind kind,
                      const char *actor_jid, const char *actor_nick,

@@ -636,9 +636,7 @@ static int cmd_subject(struct desk_call *call, const char *args,
         usage_error(err, "!subject TEXT");
         return -1;
     }
-    free(c->subject);
-    c->subject = utf8_strndup(args, 300);
-    desk_chat_save(c);
+    desk_chat_set_ticket_subject(c, args);
     char text[400];
     utf8_snprintf(text, sizeof text, "Ticket #%lld: %.*s", (long long)c->id,
                   utf8_prec(args, 300), args);

@@ -444,9 +444,7 @@ static bool s_subject_changing(void *ud, struct muc_room *room,
     (void)room;
     if (!muc_occupant_privileged(occ) || c->state == DESK_CHAT_ENDED)
         return false;
-    free(c->subject);
-    c->subject = utf8_strndup(subject, 300);
-    desk_chat_save(c);
+    desk_chat_set_ticket_subject(c, subject);
     return true;
 }
 

@@ -89,11 +89,6 @@ int muc_start(struct muc *muc)
     return muc_persist_load(muc);
 }
 
-const char *muc_domain(const struct muc *muc)
-{
-    return muc->domain;
-}
-
 const struct muc_stats *muc_stats(const struct muc *muc)
 {
     return &muc->stats;

@@ -110,8 +110,6 @@ int muc_start(struct muc *muc);
 void muc_shutdown(struct muc *muc);
 void muc_free(struct muc *muc);
 
-/* The component's domain (our JID). */
-const char *muc_domain(const struct muc *muc);
 
 /* Counts since the start, for the metrics (plain increments on the XMPP
  * thread).  Borrowed: lives as long as the service. */
@@ -261,10 +259,6 @@ void muc_room_destroy(struct muc_room *room, const char *reason,
 
 const char *muc_room_name(const struct muc_room *room); /* local part */
 const char *muc_room_jid(const struct muc_room *room);  /* room@domain */
-void *muc_room_user_data(const struct muc_room *room);
-int64_t muc_room_ticket(const struct muc_room *room);
-/* Associates the room's future events with a ticket (0: none). */
-void muc_room_set_ticket(struct muc_room *room, int64_t ticket_id);
 unsigned muc_room_occupant_count(const struct muc_room *room);
 
 /* Records an affiliation for a bare JID (NONE removes it) and applies it to
@@ -353,7 +347,6 @@ void muc_set_conceal(struct muc *muc, muc_conceal_fn fn, void *ud);
 
 /* ---- occupants ---------------------------------------------------------------- */
 
-struct muc_room *muc_occupant_room(const struct muc_occupant *occ);
 const char *muc_occupant_nick(const struct muc_occupant *occ);
 /* The real full JID of its first session. */
 const char *muc_occupant_real_jid(const struct muc_occupant *occ);
@@ -362,11 +355,7 @@ const char *muc_occupant_bare_jid(const struct muc_occupant *occ, char *out,
                                   size_t size);
 bool muc_occupant_privileged(const struct muc_occupant *occ);
 bool muc_occupant_invisible(const struct muc_occupant *occ);
-enum muc_role muc_occupant_role(const struct muc_occupant *occ);
-enum muc_affiliation muc_occupant_affiliation(const struct muc_occupant *occ);
 enum muc_show muc_occupant_show(const struct muc_occupant *occ);
-/* The presence <status/> text, or NULL. */
-const char *muc_occupant_status(const struct muc_occupant *occ);
 /* XEP-0421 id: stable per room and real bare JID. */
 const char *muc_occupant_id(const struct muc_occupant *occ);
 

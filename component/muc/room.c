@@ -556,12 +556,6 @@ const char *muc_affil_nick_owner(const struct muc_room *room, const char *nick)
 
 const char *muc_room_name(const struct muc_room *room) { return room->name; }
 const char *muc_room_jid(const struct muc_room *room) { return room->jid; }
-void *muc_room_user_data(const struct muc_room *room) { return room->ud; }
-int64_t muc_room_ticket(const struct muc_room *room) { return room->ticket_id; }
-void muc_room_set_ticket(struct muc_room *room, int64_t ticket_id)
-{
-    room->ticket_id = ticket_id;
-}
 unsigned muc_room_occupant_count(const struct muc_room *room)
 {
     return room->occupant_count;
@@ -584,10 +578,6 @@ struct muc_occupant *muc_occupant_next(const struct muc_occupant *occ)
     return occ->next;
 }
 
-struct muc_room *muc_occupant_room(const struct muc_occupant *occ)
-{
-    return occ->room;
-}
 const char *muc_occupant_nick(const struct muc_occupant *occ)
 {
     return occ->nick;
@@ -614,21 +604,9 @@ bool muc_occupant_invisible(const struct muc_occupant *occ)
 {
     return occ->invisible;
 }
-enum muc_role muc_occupant_role(const struct muc_occupant *occ)
-{
-    return (enum muc_role)occ->role;
-}
-enum muc_affiliation muc_occupant_affiliation(const struct muc_occupant *occ)
-{
-    return (enum muc_affiliation)occ->affiliation;
-}
 enum muc_show muc_occupant_show(const struct muc_occupant *occ)
 {
     return (enum muc_show)occ->show;
-}
-const char *muc_occupant_status(const struct muc_occupant *occ)
-{
-    return occ->status;
 }
 const char *muc_occupant_id(const struct muc_occupant *occ)
 {

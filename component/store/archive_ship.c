@@ -185,6 +185,29 @@ static enum ship_result exec_cmd(struct shipper *sh, PGconn *conn,
     return r;
 }
 
+/* Runs the statement built in sql (freed): *out holds its result if its
+ * status is want (the caller clears it). */
+static enum ship_result exec_built(struct shipper *sh, PGconn *conn,
+                                   struct buf *sql, ExecStatusType want,
+                                   PGresult **out)
+{
+    *out = NULL;
+    if (buf_failed(sql)) {
+        buf_free(sql);
+        snprintf(sh->error, sizeof sh->error, "out of memory");
+        return SHIP_TRANSIENT;
+    }
+    PGresult *res = PQexec(conn, buf_cstr(sql));
+    buf_free(sql);
+    if (PQresultStatus(res) != want) {
+        enum ship_result r = classify(sh, conn, res);
+        PQclear(res);
+        return r;
+    }
+    *out = res;
+    return SHIP_OK;
+}
+
 static void rollback(PGconn *conn)
 {
     if (PQstatus(conn) != CONNECTION_OK)
@@ -202,18 +225,10 @@ static enum ship_result copy_in(struct shipper *sh, PGconn *conn,
 {
     struct buf sql = BUF_INIT;
     copy_sql_copy(&sql, t, sh->staging);
-    if (buf_failed(&sql)) {
-        buf_free(&sql);
-        snprintf(sh->error, sizeof sh->error, "out of memory");
-        return SHIP_TRANSIENT;
-    }
-    PGresult *res = PQexec(conn, buf_cstr(&sql));
-    buf_free(&sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        enum ship_result r = classify(sh, conn, res);
-        PQclear(res);
-        return r;
-    }
+    PGresult *res;
+    enum ship_result started = exec_built(sh, conn, &sql, PGRES_COPY_IN, &res);
+    if (started != SHIP_OK)
+        return started;
     PQclear(res);
     bool ok = true;
     struct buf *b = &sh->copy;
@@ -258,20 +273,13 @@ static enum ship_result stage_in(struct shipper *sh, PGconn *conn,
         return r;
     struct buf sql = BUF_INIT;
     copy_sql_insert(&sql, t);
-    if (buf_failed(&sql)) {
-        buf_free(&sql);
-        snprintf(sh->error, sizeof sh->error, "out of memory");
-        return SHIP_TRANSIENT;
-    }
-    PGresult *res = PQexec(conn, buf_cstr(&sql));
-    buf_free(&sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        r = classify(sh, conn, res);
-    } else if (atol(PQcmdTuples(res)) != rows) {
+    PGresult *res;
+    if ((r = exec_built(sh, conn, &sql, PGRES_COMMAND_OK, &res)) != SHIP_OK)
+        return r;
+    if (atol(PQcmdTuples(res)) != rows)
         *clean = false;
-    }
     PQclear(res);
-    return r;
+    return SHIP_OK;
 }
 
 /* ---- one transaction ------------------------------------------------------------- */
