@@ -1,7 +1,9 @@
 /* Fuzz target: the desk's text parsers: command lines and their words
  * (desk/text.c), numbers, templates, URLs, the HTML snippet's escaping,
  * skill lists, pre-chat field definitions (desk/prechat.c), business
- * hours (desk/hours.c) and the time zone rules they use (core/tz.c).
+ * hours (desk/hours.c) and the time zone rules they use (core/tz.c),
+ * and the ticket commands' field=value words, ages and ticket-update
+ * fields (desk/ticket_args.c).
  *
  * Byte 0 chooses the parser (modulo the count), byte 1 a size where one
  * is needed; the rest is the text. */
@@ -18,6 +20,7 @@
 #include "desk/hours.h"
 #include "desk/prechat.h"
 #include "desk/text.h"
+#include "desk/ticket_args.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -197,6 +200,47 @@ static void zone(const uint8_t *data, size_t size, const char *text)
     }
 }
 
+static const char *keep_as_is(void *ud, const char *s)
+{
+    (void)ud;
+    return s;
+}
+
+/* field=value words until none is left, each applied as a ticket-update
+ * field; and the whole text as an age and a ticket number. */
+static void ticket_words(const char *text, size_t vsize)
+{
+    char field[32], value[300];
+    size_t vs = vsize % (sizeof value - 1) + 1;
+    const char *args = text;
+    int r, rounds = 0;
+    struct desk_ticket_change c = {0};
+    while ((r = desk_kv_next(&args, field, sizeof field, value, vs)) == 1) {
+        if (strlen(field) >= sizeof field || strlen(value) >= vs || !field[0])
+            fuzz_fail("field '%s' value '%s' for a value buffer of %zu", field,
+                      value, vs);
+        if (args > text + strlen(text) || ++rounds > 10000)
+            fuzz_fail("desk_kv_next does not move forward");
+        char why[200];
+        int rc = desk_ticket_change_set(&c, "me@example.org", field, value,
+                                        keep_as_is, NULL, why, sizeof why);
+        if (rc == -1 && !why[0])
+            fuzz_fail("refused %s=%s without a reason", field, value);
+        if (c.priority && (c.priority < 1 || c.priority > 5))
+            fuzz_fail("priority %d from '%s'", c.priority, value);
+        /* Strings kept point into value (keep_as_is): forget them. */
+        memset(&c, 0, sizeof c);
+    }
+    if (r < 0 && (args < text || args > text + strlen(text)))
+        fuzz_fail("desk_kv_next's bad word is outside the text");
+    int64_t s, id;
+    bool older;
+    if (desk_parse_age(text, &s, &older) == 0 && (s <= 0 || s > 100000LL * 604800))
+        fuzz_fail("age %lld from '%s'", (long long)s, text);
+    if (desk_parse_ticket(text, &id) == 0 && id < 1)
+        fuzz_fail("ticket %lld from '%s'", (long long)id, text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -206,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 2, size - 2);
     text[size - 2] = '\0';
     size_t arg = data[1];
-    switch (data[0] % 9) {
+    switch (data[0] % 10) {
     case 0: cmdline(text, arg); break;
     case 1: number(text, arg); break;
     case 2: expand(text); break;
@@ -216,6 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 6: prechat(text); break;
     case 7: hours(text, arg); break;
     case 8: zone(data + 2, size - 2, text); break;
+    case 9: ticket_words(text, arg); break;
     }
     free(text);
     fuzz_set_input(NULL, 0);
