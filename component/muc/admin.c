@@ -303,11 +303,9 @@ int muc_iq_admin(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
                  struct xerr *err)
 {
     struct muc *muc = ud;
-    struct muc_room *room = muc_room_for_sender(muc, in);
-    if (!room || room->destroying) {
-        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+    struct muc_room *room = muc_room_addressed(muc, in, err);
+    if (!room)
         return -1;
-    }
     struct actor a;
     identify(room, in, &a);
     if (strcmp(in->type, "get") == 0) {

@@ -162,11 +162,9 @@ int muc_iq_to_occupant(void *ud, const struct stanza_in *in,
                        xmpp_stanza_t *payload, struct xerr *err)
 {
     struct muc *muc = ud;
-    struct muc_room *room = muc_room_for_sender(muc, in);
-    if (!room || room->destroying) {
-        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+    struct muc_room *room = muc_room_addressed(muc, in, err);
+    if (!room)
         return -1;
-    }
     struct muc_session *s = muc_session_find(room, in->from_text);
     if (!s) {
         /* The same answer whatever the nick: nothing to learn here. */
@@ -254,11 +252,9 @@ int muc_iq_ping_room(void *ud, const struct stanza_in *in,
 {
     struct muc *muc = ud;
     (void)payload;
-    struct muc_room *room = muc_room_for_sender(muc, in);
-    if (!room || room->destroying) {
-        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+    struct muc_room *room = muc_room_addressed(muc, in, err);
+    if (!room)
         return -1;
-    }
     if (strcmp(in->type, "get") != 0) {
         xerr_set(err, XERR_BAD_REQUEST, "ping is an iq of type get");
         return -1;

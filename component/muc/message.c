@@ -211,15 +211,25 @@ static bool is_subject_change(const struct stanza_in *in)
            !stanza_child(in->st, "thread", NULL);
 }
 
+/* The sender's session in the room; else NULL, and the sender is told
+ * (not-acceptable) that they are not in it. */
+static struct muc_session *sender_session(struct muc *muc,
+                                          struct muc_room *room,
+                                          const struct stanza_in *in)
+{
+    struct muc_session *s = muc_session_find(room, in->from_text);
+    if (!s)
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "You are not in this room");
+    return s;
+}
+
 static void groupchat(struct muc *muc, struct muc_room *room,
                       const struct stanza_in *in)
 {
-    struct muc_session *s = muc_session_find(room, in->from_text);
-    if (!s) {
-        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
-                    "You are not in this room");
+    struct muc_session *s = sender_session(muc, room, in);
+    if (!s)
         return;
-    }
     struct muc_occupant *occ = s->occ;
 
     if (is_subject_change(in)) {
@@ -343,12 +353,9 @@ static void groupchat(struct muc *muc, struct muc_room *room,
 static void voice_request(struct muc *muc, struct muc_room *room,
                           const struct stanza_in *in, xmpp_stanza_t *form)
 {
-    struct muc_session *s = muc_session_find(room, in->from_text);
-    if (!s) {
-        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
-                    "You are not in this room");
+    struct muc_session *s = sender_session(muc, room, in);
+    if (!s)
         return;
-    }
     struct muc_occupant *occ = s->occ;
     if (strcmp(form_type(form), "submit") == 0 &&
         form_value(form, "muc#request_allow")) {
@@ -495,12 +502,9 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
                     "A private message cannot be of type groupchat");
         return;
     }
-    struct muc_session *s = muc_session_find(room, in->from_text);
-    if (!s) {
-        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
-                    "You are not in this room");
+    struct muc_session *s = sender_session(muc, room, in);
+    if (!s)
         return;
-    }
     struct muc_occupant *from = s->occ;
     /* Policy before existence: a refusal must not tell a nick that exists
      * from one that does not. */

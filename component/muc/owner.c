@@ -311,11 +311,9 @@ int muc_iq_owner(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
                  struct xerr *err)
 {
     struct muc *muc = ud;
-    struct muc_room *room = muc_room_for_sender(muc, in);
-    if (!room || room->destroying) {
-        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+    struct muc_room *room = muc_room_addressed(muc, in, err);
+    if (!room)
         return -1;
-    }
     char bare[JID_TEXT_MAX + 1];
     jid_bare_text(&in->from, bare, sizeof bare);
     if (muc_room_affiliation(room, bare) != MUC_AFFIL_OWNER) {

@@ -246,6 +246,17 @@ struct muc_room *muc_room_for_sender(struct muc *muc,
     return muc_room_concealed(muc, in->to.local, in) ? NULL : room;
 }
 
+struct muc_room *muc_room_addressed(struct muc *muc, const struct stanza_in *in,
+                                    struct xerr *err)
+{
+    struct muc_room *room = muc_room_for_sender(muc, in);
+    if (!room || room->destroying) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
+        return NULL;
+    }
+    return room;
+}
+
 /* ---- sessions: the global index by real full JID ------------------------------------ */
 
 struct muc_session *muc_sessions_of(const struct muc *muc, const char *jid)

@@ -200,6 +200,11 @@ struct muc {
  * up this way, so a concealed room answers exactly as a missing one. */
 struct muc_room *muc_room_for_sender(struct muc *muc,
                                      const struct stanza_in *in);
+/* The room an iq or message addresses, as muc_room_for_sender() sees it,
+ * not being destroyed; else NULL with item-not-found "The room does not
+ * exist" in *err (a concealed room reads the same). */
+struct muc_room *muc_room_addressed(struct muc *muc, const struct stanza_in *in,
+                                    struct xerr *err);
 /* Whether room `local` (existing or not) is concealed from the sender. */
 bool muc_room_concealed(struct muc *muc, const char *local,
                         const struct stanza_in *in);

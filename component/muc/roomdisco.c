@@ -43,9 +43,8 @@ static void identify(struct muc_room *room, const struct stanza_in *in,
 static struct muc_room *room_for(struct muc *muc, const struct stanza_in *in,
                                  struct xerr *err)
 {
-    struct muc_room *room = muc_room_for_sender(muc, in);
-    if (!room || room->destroying ||
-        (room->locked && !muc_session_find(room, in->from_text))) {
+    struct muc_room *room = muc_room_addressed(muc, in, err);
+    if (room && room->locked && !muc_session_find(room, in->from_text)) {
         xerr_set(err, XERR_ITEM_NOT_FOUND, "The room does not exist");
         return NULL;
     }
