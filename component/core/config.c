@@ -70,6 +70,7 @@ static const struct key_spec schema[] = {
     {"service", "admins", KEY_JID_LIST, FIELD(service.admins), true, NULL, 0, 0},
     {"service", "state_dir", KEY_STRING, FIELD(service.state_dir), false, "/var/lib/mucdesk", 0, 0},
     {"service", "plugin_dir", KEY_STRING, FIELD(service.plugin_dir), false, PKGLIBDIR, 0, 0},
+    {"service", "mucdeskctl", KEY_STRING, FIELD(service.mucdeskctl), false, BINDIR "/mucdeskctl", 0, 0},
 
     {"desk", "customer_grace", KEY_INT, FIELD(desk.customer_grace_s), false, "30", 0, 86400},
     {"desk", "decline_skip", KEY_INT, FIELD(desk.decline_skip_s), false, "20", 0, 3600},

@@ -60,6 +60,7 @@ struct config {
         size_t admin_count;
         char *state_dir;     /* journal and other local state */
         char *plugin_dir;    /* routing strategies and other plugins */
+        char *mucdeskctl;    /* run to draw a transcript as PDF */
     } service;
 
     struct {

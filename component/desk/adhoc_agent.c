@@ -34,6 +34,7 @@
 #include "desk/state.h"
 #include "desk/text.h"
 #include "desk/transcript.h"
+#include "desk/transcript_pdf.h"
 #include "muc/muc.h"
 #include "plugin.h"
 #include "xmpp/adhoc.h"
@@ -293,6 +294,7 @@ static int canned(void *ud, struct adhoc_step *st, struct xerr *err)
 struct transcript_job {
     struct adhoc_reply *reply;
     int64_t id;
+    bool pdf;                     /* as a PDF file (transcript_pdf.c) */
     char asker[BARE_MAX];
     struct desk_transcript t;
 };
@@ -324,6 +326,8 @@ static void transcript_after(struct desk *d, void *ud, int rc,
         xerr_set(&err, XERR_SERVICE_UNAVAILABLE,
                  "The database is not reachable; try again later");
         adhoc_fail(j->reply, &err);
+    } else if (j->pdf) {
+        desk_transcript_pdf_start(d, j->reply, j->id, j->asker);
     } else {
         struct buf text = BUF_INIT;
         desk_transcript_text(&j->t, DESK_VIEW_STAFF, &text);
@@ -346,9 +350,14 @@ static int transcript(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
     if (!st->form) {
+        static const char *const formats[] = {
+            "text", "Text, here", "pdf", "PDF: a link to the file", NULL};
         form_open(st->payload, "form", NULL, "Transcript of a ticket", NULL);
         form_add_field(st->payload, "ticket", "text-single", "Ticket", NULL,
                        true, NULL);
+        if (d->has_file_store)
+            form_add_choice(st->payload, "format", "list-single", "Format",
+                            "text", formats, false);
         form_close(st->payload);
         desk_step_executing(st, 1);
         return 0;
@@ -365,12 +374,21 @@ static int transcript(void *ud, struct adhoc_step *st, struct xerr *err)
     if (c && desk_authorize(d, st->asker, DESK_ACT_READ_TICKET,
                             desk_queue_find(d, c->queue), NULL, err) < 0)
         return -1;
+    const char *format = desk_form_text(st->form, "format");
+    bool pdf = strcmp(format, "pdf") == 0;
+    if (*format && !pdf && strcmp(format, "text") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "format: text or pdf");
+        return -1;
+    }
+    if (pdf && desk_transcript_pdf_check(d, err) < 0)
+        return -1;
     struct transcript_job *j = calloc(1, sizeof *j);
     if (!j) {
         xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
         return -1;
     }
     j->id = id;
+    j->pdf = pdf;
     utf8_snprintf(j->asker, sizeof j->asker, "%s", st->asker);
     j->reply = adhoc_defer(st);
     if (!j->reply || desk_db_submit(d, transcript_run, transcript_after, j,

@@ -31,6 +31,7 @@
 #include "desk/routing.h"
 #include "desk/state.h"
 #include "desk/juggling.h"
+#include "desk/transcript_pdf.h"
 #include "desk/tickets.h"
 #include "muc/muc.h"
 #include "store/tickets.h"
@@ -291,6 +292,7 @@ void desk_free(struct desk *d)
     loop_timer_cancel(d->loop, d->poll_timer);
     loop_timer_cancel(d->loop, d->tick_timer);
     desk_followup_stop(d);
+    desk_transcript_pdf_stop(d);
     loop_timer_cancel(d->loop, d->purge_timer); /* frees a waiting purge */
     desk_mail_free(d);
     struct desk_chat *c, *ctmp;

@@ -132,6 +132,12 @@ void desk_files_set_purge_hook(struct desk *d, void (*fn)(void *ud), void *ud)
     d->files_purged_ud = ud;
 }
 
+void desk_files_set_store(struct desk *d, const struct desk_file_store *store)
+{
+    d->file_store = *store;
+    d->has_file_store = true;
+}
+
 void desk_files_purged(struct desk *d)
 {
     if (d->files_purged)

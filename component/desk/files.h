@@ -47,6 +47,28 @@ int desk_files_event(struct desk *d, int64_t ticket,
 int desk_files_queue_status(struct desk *d, const char *queue, bool *open,
                             unsigned *available);
 
+/* The upload service's store, lent to the desk for files the desk makes
+ * (a transcript as PDF, desk/transcript_pdf.c): they are kept, served
+ * and purged as uploads are.  Strings are malloc'd; the caller frees. */
+#define DESK_FILE_TOKEN_SIZE 64
+#define DESK_FILE_PATH_SIZE 4096
+struct desk_file_store {
+    /* A new file of ticket: its token and where to write it (not served
+     * until finish).  0 or -1. */
+    int (*reserve)(void *ud, int64_t ticket, char token[DESK_FILE_TOKEN_SIZE],
+                   char path[DESK_FILE_PATH_SIZE]);
+    /* The written file as a `file` event (its stanza id, body, payload)
+     * and its URL.  0 or -1 (unreadable, empty, out of memory). */
+    int (*describe)(void *ud, int64_t ticket, const char *token,
+                    const char *name, const char *type, char **stanza_id,
+                    char **body, char **payload, char **url);
+    /* Served from now on (keep: its event is in PostgreSQL), or deleted. */
+    void (*finish)(void *ud, int64_t ticket, const char *token, bool keep);
+    void *ud;
+};
+/* Without one (no [http] public_url) the desk makes no files. */
+void desk_files_set_store(struct desk *d, const struct desk_file_store *store);
+
 /* Called after purge-customer erased transcripts (files follow). */
 void desk_files_set_purge_hook(struct desk *d, void (*fn)(void *ud), void *ud);
 void desk_files_purged(struct desk *d);

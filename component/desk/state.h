@@ -11,6 +11,7 @@
 #include "core/ratelimit.h"
 #include "desk/counters.h"
 #include "desk/events.h"
+#include "desk/files.h"
 #include "plugin.h"
 
 #define NS_DESK "urn:mucdesk:0"
@@ -24,6 +25,7 @@ struct desk_mailer;
 struct desk_plugin_ref;
 struct desk_queue;
 struct desk_staff;
+struct pdf_job;
 struct purge_job;
 
 /* A bare JID that is a member of some queue (d->staff_set, rebuilt with
@@ -96,6 +98,10 @@ struct desk {
     uint64_t sid_counter;
     bool stopping;
     void (*files_purged)(void *ud); /* files.c: the upload service's hook */
+    struct desk_file_store file_store; /* files.c: lent by the upload service */
+    bool has_file_store;
+    unsigned pdf_running;         /* transcript_pdf.c: renders at once */
+    struct pdf_job *pdf_jobs;
     void *files_purged_ud;
 };
 

@@ -625,6 +625,7 @@ int upload_start(struct upload *u)
     log_info(LOG, "file uploads on %s/upload/, stored in %s", u->public_url,
              u->dir);
     desk_files_set_purge_hook(u->desk, upload_sweep_soon, u);
+    upload_lend_store(u);
     upload_sweep_start(u);
     return upload_scan_start(u);
 }

@@ -71,6 +71,9 @@ int upload_record(struct upload *u, const struct upload_slot *s,
 void upload_delete(struct upload *u, int64_t ticket, const char *token);
 void upload_forget_ticket_use(struct upload *u, int64_t ticket);
 
+/* made.c: the store the desk writes its own files to (desk/files.h). */
+void upload_lend_store(struct upload *u);
+
 /* sweep.c: files whose transcript event the database no longer has go. */
 void upload_sweep_start(struct upload *u);
 void upload_sweep_stop(struct upload *u);

@@ -384,3 +384,48 @@ def test_mail_attachments_are_kept_served_and_purged_like_chat_files(desk, xmpp,
     command(admin, D, "purge-customer", {"customer": "ann@example.org", "confirm": "1"})
     wait_for(lambda: req("GET", m.group(1))[0] == 404, what="file gone")
     wait_for(lambda: req("GET", pdf_url)[0] == 404, what="pdf gone")
+
+
+def test_staff_get_a_transcript_as_a_pdf_link(desk, xmpp, db):
+    """Issue 14: the transcript command's `format` pdf: mucdeskctl draws
+    it, the daemon serves it as a staff-only file of the ticket, and it goes
+    with the transcript."""
+    import shutil
+    import subprocess
+    md, addr, customer, agent, chat = started_chat(desk, xmpp, db)
+    tid = chat["ticket"]
+    say(customer, chat["room"], "Привет, мой счёт неверен")
+    agent.expect("/s:message[@from='%s/Ann']" % chat["room"])
+    say(agent, chat["room"], "/close resolved")
+    expect_desk_event(customer, chat["room"], "closed")
+    wait_for(lambda: db.value("SELECT count(*) FROM ticket_events WHERE ticket_id=%s AND "
+                              "body LIKE 'closed:%%'" % tid) == "1", what="shipped")
+    reply, out, notes = command(agent, D, "transcript", {"ticket": tid, "format": "pdf"})
+    url = out["url"]
+    assert re.fullmatch(r"http://%s/upload/%s/[0-9a-f]{48}/ticket-%s\.pdf"
+                        % (re.escape(addr), tid, tid), url), url
+    assert notes == [("info", "Transcript PDF: " + url)]
+    status, headers, body = req("GET", url)
+    assert status == 200 and headers["Content-Type"] == "application/pdf"
+    assert body.startswith(b"%PDF-") and headers["Content-Disposition"].startswith(
+        "attachment")
+    assert shutil.which("pdftotext"), "pdftotext (poppler-utils) is needed"
+    text = subprocess.run(["pdftotext", "-", "-"], input=body, capture_output=True,
+                          check=True).stdout.decode()
+    assert "мой счёт неверен" in text and "Ticket #%s" % tid in text, text
+    # A staff-only file of the ticket: not in what the customer saw.
+    assert db.psql("SELECT actor_jid, staff_only FROM ticket_events WHERE ticket_id=%s"
+                   " AND kind='file'" % tid) == [("agent1@localhost", "t")]
+    assert "ticket-%s.pdf" % tid not in md.run_ctl(
+        ["transcript", tid, "--view", "customer"], check=True).stdout
+    # Not for the customer, nor for bad formats.
+    reply, _, _ = command(customer, D, "transcript", {"ticket": tid, "format": "pdf"},
+                          check=False)
+    assert reply.get("type") == "error"
+    reply, _, _ = command(agent, D, "transcript", {"ticket": tid, "format": "doc"},
+                          check=False)
+    assert error_condition(reply)[1:] == ("bad-request", "format: text or pdf")
+    # It goes with the transcript.
+    admin = xmpp.login("admin")
+    command(admin, D, "purge-customer", {"customer": "ann@example.org", "confirm": "1"})
+    wait_for(lambda: req("GET", url)[0] == 404, what="pdf gone")

@@ -81,7 +81,7 @@ def make_config(run_dir, component_port, secret, conninfo, domain="support.local
                       "port": component_port},
         "database": {"conninfo": conninfo},
         "service": {"admins": admins, "state_dir": Path(run_dir) / "state",
-                    "plugin_dir": plugin_dir()},
+                    "plugin_dir": plugin_dir(), "mucdeskctl": ctl_binary()},
         "log": {"level": log_level},
     }
     for section, keys in extra.items():
