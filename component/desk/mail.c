@@ -177,6 +177,48 @@ static bool complete(const struct desk_transcript *t)
     return false;
 }
 
+static int out_of_memory(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "out of memory");
+    return DESK_DB_FAILED;
+}
+
+/* A reply needs the ticket's fields only. */
+static int compose_reply(PGconn *conn, struct claim_job *j, const char *to,
+                         const char *text, char *err, size_t errlen)
+{
+    struct desk_transcript t;
+    int rc = desk_db_transcript(conn, j->ticket, 1, &t, err, errlen);
+    if (rc == DESK_DB_NOT_FOUND)
+        return rc; /* not shipped yet */
+    if (rc != DESK_DB_OK)
+        return rc;
+    desk_mail_compose_reply(&j->message, j->from, to, j->service, &t.ticket,
+                            text, j->id, (int64_t)time(NULL));
+    desk_transcript_free(&t);
+    return buf_failed(&j->message) ? out_of_memory(err, errlen) : DESK_DB_OK;
+}
+
+/* The transcript mail, once the whole chat is in PostgreSQL
+ * (DESK_DB_NOT_FOUND until then). */
+static int compose_transcript(PGconn *conn, struct claim_job *j,
+                              const char *to, char *err, size_t errlen)
+{
+    struct desk_transcript t;
+    int rc = desk_db_transcript(conn, j->ticket, TRANSCRIPT_MAX_EVENTS, &t,
+                                err, errlen);
+    if (rc != DESK_DB_OK)
+        return rc;
+    if (!complete(&t)) {
+        desk_transcript_free(&t);
+        return DESK_DB_NOT_FOUND;
+    }
+    desk_mail_compose(&j->message, j->from, to, j->service, &t,
+                      (int64_t)time(NULL));
+    desk_transcript_free(&t);
+    return buf_failed(&j->message) ? out_of_memory(err, errlen) : DESK_DB_OK;
+}
+
 static int claim_run(PGconn *conn, void *ud, char *err, size_t errlen)
 {
     struct claim_job *j = ud;
@@ -201,39 +243,17 @@ static int claim_run(PGconn *conn, void *ud, char *err, size_t errlen)
     }
     j->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     j->ticket = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    char *to = strdup(PQgetvalue(res, 0, 2));
     j->attempt = atoi(PQgetvalue(res, 0, 3));
     j->reply = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+    char *to = strdup(PQgetvalue(res, 0, 2));
     char *text = j->reply ? strdup(PQgetvalue(res, 0, 5)) : NULL;
     PQclear(res);
-    if (j->reply && !text) {
-        free(to);
-        snprintf(err, errlen, "out of memory");
-        return DESK_DB_FAILED;
-    }
-    struct desk_transcript t;
-    /* A reply needs the ticket's fields only. */
-    int rc = to ? desk_db_transcript(conn, j->ticket,
-                                     j->reply ? 1 : TRANSCRIPT_MAX_EVENTS, &t,
-                                     err, errlen)
-                : DESK_DB_FAILED;
-    if (j->reply && rc == DESK_DB_OK) {
-        desk_mail_compose_reply(&j->message, j->from, to, j->service,
-                                &t.ticket, text, j->id, (int64_t)time(NULL));
-        desk_transcript_free(&t);
-        free(text);
-        free(to);
-        if (buf_failed(&j->message)) {
-            snprintf(err, errlen, "out of memory");
-            return DESK_DB_FAILED;
-        }
-        return DESK_DB_OK;
-    }
+    int rc = !to || (j->reply && !text)
+                 ? out_of_memory(err, errlen)
+             : j->reply ? compose_reply(conn, j, to, text, err, errlen)
+                        : compose_transcript(conn, j, to, err, errlen);
+    free(to);
     free(text);
-    if (rc == DESK_DB_OK && !complete(&t)) {
-        desk_transcript_free(&t);
-        rc = DESK_DB_NOT_FOUND;
-    }
     if (rc == DESK_DB_NOT_FOUND) {
         /* Not shipped yet: put it back, without counting an attempt. */
         char id[24];
@@ -244,22 +264,9 @@ static int claim_run(PGconn *conn, void *ud, char *err, size_t errlen)
                              " locked_until = NULL WHERE id = $1::bigint",
                              1, NULL, q, NULL, NULL, 0));
         j->not_ready = true;
-        free(to);
         return DESK_DB_OK;
     }
-    if (rc != DESK_DB_OK) {
-        free(to);
-        return rc;
-    }
-    desk_mail_compose(&j->message, j->from, to, j->service, &t,
-                      (int64_t)time(NULL));
-    desk_transcript_free(&t);
-    free(to);
-    if (buf_failed(&j->message)) {
-        snprintf(err, errlen, "out of memory");
-        return DESK_DB_FAILED;
-    }
-    return DESK_DB_OK;
+    return rc;
 }
 
 /* ---- finishing (DB thread) ---------------------------------------------------------- */

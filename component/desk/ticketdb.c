@@ -175,33 +175,57 @@ struct text_field {
     const char *have;
 };
 
-static int update_in_tx(PGconn *conn, const struct desk_ticket_change *c,
-                        struct desk_ticket_updated *o, char *err,
-                        size_t errlen)
-{
+/* One ticket-update in its transaction: what the ticket is now, what
+ * changes, and each step's statements. */
+struct update {
+    PGconn *conn;
+    const struct desk_ticket_change *c;
+    struct desk_ticket_updated *o;
+    char *err;
+    size_t errlen;
     char id[24], mid[24];
-    snprintf(id, sizeof id, "%lld", (long long)c->id);
-    snprintf(mid, sizeof mid, "%lld", (long long)c->merge_into);
-    char *arr = desk_db_queue_array(c->queues, c->queue_count);
-    const char *p[] = {id, arr};
+    char *arr;                    /* the visible queues (text[]), or NULL */
+    /* now */
+    char *owner;
+    int priority;
+    bool live;                    /* a chat not yet ended */
+    struct text_field texts[4];   /* impact, ci, tags, solution */
+    /* what changes */
+    const char *status;           /* wanted (RESOLVED for a merge), or NULL */
+    bool st_changed, q_changed, own_changed, pr_changed;
+    char pr[8];
+    int seq;                      /* the request's events so far */
+};
+
+#define NTEXTS 4
+
+static int event(struct update *u, int64_t ticket, const char *kind,
+                 const char *body)
+{
+    return add_event(u->conn, u->c, ticket, kind, body, &u->seq, u->err,
+                     u->errlen);
+}
+
+/* The ticket's row, locked: NOT_FOUND unless visible. */
+static int load_current(struct update *u)
+{
+    const char *p[] = {u->id, u->arr};
     PGresult *res = PQexecParams(
-        conn,
+        u->conn,
         "SELECT queue, status, owner_jid, priority, coalesce(customer_name,"
         " ''), coalesce(subject, ''), impact, ci,"
         " array_to_string(tags, ','), solution,"
         " room IS NOT NULL AND ended_at IS NULL FROM tickets"
         " WHERE id = $1::bigint AND " VISIBLE(2) " FOR UPDATE",
         2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        free(arr);
-        return desk_db_error(conn, res, err, errlen);
-    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return desk_db_error(u->conn, res, u->err, u->errlen);
     if (PQntuples(res) != 1) {
         PQclear(res);
-        free(arr);
-        snprintf(err, errlen, "ticket: not found");
+        snprintf(u->err, u->errlen, "ticket: not found");
         return DESK_DB_NOT_FOUND;
     }
+    struct desk_ticket_updated *o = u->o;
     utf8_snprintf(o->old_queue, sizeof o->old_queue, "%s",
                   PQgetvalue(res, 0, 0));
     utf8_snprintf(o->queue, sizeof o->queue, "%s", PQgetvalue(res, 0, 0));
@@ -209,85 +233,96 @@ static int update_in_tx(PGconn *conn, const struct desk_ticket_change *c,
     utf8_snprintf(o->customer, sizeof o->customer, "%s",
                   PQgetvalue(res, 0, 4));
     utf8_snprintf(o->subject, sizeof o->subject, "%s", PQgetvalue(res, 0, 5));
-    char *owner = dup_or_null(res, 0, 2);
-    int priority = atoi(PQgetvalue(res, 0, 3));
-    bool live = strcmp(PQgetvalue(res, 0, 10), "t") == 0;
-    struct text_field texts[] = {
-        {"impact", c->impact, dup_or_null(res, 0, 6)},
-        {"ci", c->ci, dup_or_null(res, 0, 7)},
-        {"tags", c->tags, dup_or_null(res, 0, 8)},
-        {"solution", c->solution, dup_or_null(res, 0, 9)},
-    };
-    const size_t ntexts = sizeof texts / sizeof texts[0];
+    u->owner = dup_or_null(res, 0, 2);
+    u->priority = atoi(PQgetvalue(res, 0, 3));
+    u->live = strcmp(PQgetvalue(res, 0, 10), "t") == 0;
+    const struct desk_ticket_change *c = u->c;
+    const char *const names[NTEXTS] = {"impact", "ci", "tags", "solution"};
+    const char *const wants[NTEXTS] = {c->impact, c->ci, c->tags, c->solution};
+    for (int i = 0; i < NTEXTS; i++)
+        u->texts[i] = (struct text_field){names[i], wants[i],
+                                          dup_or_null(res, 0, 6 + i)};
     PQclear(res);
-    int rc = DESK_DB_OK, seq = 0;
-    char body[1200];
-    if (live && (c->status || c->owner || c->queue || c->priority ||
-                 c->merge_into)) {
-        snprintf(err, errlen,
+    return DESK_DB_OK;
+}
+
+/* Whether one row answers sql($1): 1, 0, or a DESK_DB_ error. */
+static int exists(struct update *u, const char *sql, int n,
+                  const char *const *p)
+{
+    PGresult *res = PQexecParams(u->conn, sql, n, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return desk_db_error(u->conn, res, u->err, u->errlen);
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found;
+}
+
+/* What may not be done: a live chat's own fields, a merge target or a
+ * queue that is not there. */
+static int check_request(struct update *u)
+{
+    const struct desk_ticket_change *c = u->c;
+    if (u->live && (c->status || c->owner || c->queue || c->priority ||
+                    c->merge_into)) {
+        snprintf(u->err, u->errlen,
                  "Ticket #%lld is a live chat: its status, owner, queue and "
                  "priority change in its room (!close, !forward, !take, "
                  "!priority)",
                  (long long)c->id);
-        rc = DESK_DB_LIVE_CHAT;
-        goto out;
+        return DESK_DB_LIVE_CHAT;
     }
     if (c->merge_into) {
-        const char *mp[] = {mid, arr};
-        res = PQexecParams(conn,
-                           "SELECT 1 FROM tickets WHERE id = $1::bigint AND "
-                           VISIBLE(2) " FOR UPDATE",
-                           2, NULL, mp, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = desk_db_error(conn, res, err, errlen);
-            goto out;
-        }
-        bool found = PQntuples(res) == 1;
-        PQclear(res);
-        if (!found) {
-            snprintf(err, errlen, "merge-into: not found");
-            rc = DESK_DB_NOT_FOUND;
-            goto out;
+        const char *mp[] = {u->mid, u->arr};
+        int f = exists(u, "SELECT 1 FROM tickets WHERE id = $1::bigint AND "
+                          VISIBLE(2) " FOR UPDATE", 2, mp);
+        if (f <= 0) {
+            if (f == 0)
+                snprintf(u->err, u->errlen, "merge-into: not found");
+            return f == 0 ? DESK_DB_NOT_FOUND : f;
         }
     }
-    if (c->queue && strcmp(c->queue, o->queue) != 0) {
+    if (c->queue && strcmp(c->queue, u->o->queue) != 0) {
         const char *qp[] = {c->queue};
-        res = PQexecParams(conn, "SELECT 1 FROM queues WHERE name = $1", 1,
-                           NULL, qp, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = desk_db_error(conn, res, err, errlen);
-            goto out;
-        }
-        bool found = PQntuples(res) == 1;
-        PQclear(res);
-        if (!found) {
-            snprintf(err, errlen, "queue: no such queue");
-            rc = DESK_DB_INVALID;
-            goto out;
+        int f = exists(u, "SELECT 1 FROM queues WHERE name = $1", 1, qp);
+        if (f <= 0) {
+            if (f == 0)
+                snprintf(u->err, u->errlen, "queue: no such queue");
+            return f == 0 ? DESK_DB_INVALID : f;
         }
     }
-    /* The columns: each given one set (coalesce keeps the others). */
-    const char *status = c->merge_into ? "RESOLVED" : c->status;
-    bool st_changed = status && strcmp(status, o->status) != 0;
-    bool q_changed = c->queue && strcmp(c->queue, o->queue) != 0;
-    bool own_changed = differs(c->owner, owner);
-    bool pr_changed = c->priority && c->priority != priority;
-    char pr[8];
-    snprintf(pr, sizeof pr, "%d", c->priority);
-    const char *up[] = {id,
-                        st_changed ? status : NULL,
-                        q_changed ? c->queue : NULL,
-                        own_changed ? "t" : "f",
-                        own_changed && *c->owner ? c->owner : NULL,
-                        pr_changed ? pr : NULL,
-                        differs(c->impact, texts[0].have) ? c->impact : NULL,
-                        differs(c->ci, texts[1].have) ? c->ci : NULL,
-                        differs(c->tags, texts[2].have) ? c->tags : NULL,
-                        differs(c->solution, texts[3].have) ? c->solution
-                                                            : NULL,
-                        c->merge_into ? mid : NULL};
-    rc = exec_cmd(
-        conn,
+    return DESK_DB_OK;
+}
+
+static void plan(struct update *u)
+{
+    const struct desk_ticket_change *c = u->c;
+    u->status = c->merge_into ? "RESOLVED" : c->status;
+    u->st_changed = u->status && strcmp(u->status, u->o->status) != 0;
+    u->q_changed = c->queue && strcmp(c->queue, u->o->queue) != 0;
+    u->own_changed = differs(c->owner, u->owner);
+    u->pr_changed = c->priority && c->priority != u->priority;
+    snprintf(u->pr, sizeof u->pr, "%d", c->priority);
+}
+
+/* The columns: each changed one set (NULL keeps the others). */
+static int apply_columns(struct update *u)
+{
+    const struct desk_ticket_change *c = u->c;
+    const struct text_field *t = u->texts;
+    const char *up[] = {u->id,
+                        u->st_changed ? u->status : NULL,
+                        u->q_changed ? c->queue : NULL,
+                        u->own_changed ? "t" : "f",
+                        u->own_changed && *c->owner ? c->owner : NULL,
+                        u->pr_changed ? u->pr : NULL,
+                        differs(t[0].want, t[0].have) ? t[0].want : NULL,
+                        differs(t[1].want, t[1].have) ? t[1].want : NULL,
+                        differs(t[2].want, t[2].have) ? t[2].want : NULL,
+                        differs(t[3].want, t[3].have) ? t[3].want : NULL,
+                        c->merge_into ? u->mid : NULL};
+    return exec_cmd(
+        u->conn,
         "UPDATE tickets SET status = coalesce($2::text, status),"
         " ended_at = CASE WHEN $2::text = 'RESOLVED' THEN coalesce(ended_at, now())"
         "  ELSE ended_at END,"
@@ -302,114 +337,148 @@ static int update_in_tx(PGconn *conn, const struct desk_ticket_change *c,
         "  ELSE nullif($10::text, '') END,"
         " merged_into = coalesce($11::bigint, merged_into)"
         " WHERE id = $1::bigint",
-        11, up, err, errlen);
-    if (rc < 0)
-        goto out;
-    /* The events, in the order of the form. */
-    if (st_changed && !c->merge_into) {
-        utf8_snprintf(body, sizeof body, "status %s (was %s)", status,
+        11, up, u->err, u->errlen);
+}
+
+/* One staff-only event per change, in the order of the form, and the
+ * summary the asker is told. */
+static int change_events(struct update *u)
+{
+    const struct desk_ticket_change *c = u->c;
+    struct desk_ticket_updated *o = u->o;
+    char body[1200];
+    int rc = DESK_DB_OK;
+    if (u->st_changed && !c->merge_into) {
+        utf8_snprintf(body, sizeof body, "status %s (was %s)", u->status,
                       o->status);
-        summary_add(o, "status", status);
-        rc = add_event(conn, c, c->id, "status", body, &seq, err, errlen);
-        if (rc < 0)
-            goto out;
+        summary_add(o, "status", u->status);
+        if ((rc = event(u, c->id, "status", body)) < 0)
+            return rc;
     }
-    if (own_changed) {
-        utf8_snprintf(body, sizeof body, "owner %s (was %s)",
-                      *c->owner ? c->owner : "none", owner ? owner : "none");
-        summary_add(o, "owner", *c->owner ? c->owner : "none");
-        if ((rc = add_event(conn, c, c->id, "system", body, &seq, err,
-                            errlen)) < 0)
-            goto out;
+    if (u->own_changed) {
+        const char *now = *c->owner ? c->owner : "none";
+        utf8_snprintf(body, sizeof body, "owner %s (was %s)", now,
+                      u->owner ? u->owner : "none");
+        summary_add(o, "owner", now);
+        if ((rc = event(u, c->id, "system", body)) < 0)
+            return rc;
     }
-    if (q_changed) {
+    if (u->q_changed) {
         utf8_snprintf(body, sizeof body, "to queue %s (from %s)", c->queue,
                       o->queue);
         summary_add(o, "queue", c->queue);
-        if ((rc = add_event(conn, c, c->id, "transfer", body, &seq, err,
-                            errlen)) < 0)
-            goto out;
+        if ((rc = event(u, c->id, "transfer", body)) < 0)
+            return rc;
         utf8_snprintf(o->queue, sizeof o->queue, "%s", c->queue);
     }
-    if (pr_changed) {
+    if (u->pr_changed) {
         utf8_snprintf(body, sizeof body, "priority %d (was %d)", c->priority,
-                      priority);
-        summary_add(o, "priority", pr);
-        if ((rc = add_event(conn, c, c->id, "system", body, &seq, err,
-                            errlen)) < 0)
-            goto out;
+                      u->priority);
+        summary_add(o, "priority", u->pr);
+        if ((rc = event(u, c->id, "system", body)) < 0)
+            return rc;
     }
-    for (size_t i = 0; i < ntexts; i++) {
-        if (!differs(texts[i].want, texts[i].have))
+    for (int i = 0; i < NTEXTS; i++) {
+        const struct text_field *t = &u->texts[i];
+        if (!differs(t->want, t->have))
             continue;
-        utf8_snprintf(body, sizeof body, "%s: %s", texts[i].name,
-                      *texts[i].want ? texts[i].want : "(cleared)");
-        summary_add(o, texts[i].name, *texts[i].want ? NULL : "cleared");
-        if ((rc = add_event(conn, c, c->id, "system", body, &seq, err,
-                            errlen)) < 0)
-            goto out;
+        utf8_snprintf(body, sizeof body, "%s: %s", t->name,
+                      *t->want ? t->want : "(cleared)");
+        summary_add(o, t->name, *t->want ? NULL : "cleared");
+        if ((rc = event(u, c->id, "system", body)) < 0)
+            return rc;
     }
     if (c->note && *c->note) {
         summary_add(o, "note", NULL);
-        if ((rc = add_event(conn, c, c->id, "note", c->note, &seq, err,
-                            errlen)) < 0)
-            goto out;
+        rc = event(u, c->id, "note", c->note);
     }
-    if (c->merge_into) {
-        /* The events move to M (the conversation goes on there); N keeps
-         * only the pointer, written after the move. */
-        const char *mp[] = {id, mid};
-        rc = exec_cmd(conn,
+    return rc;
+}
+
+/* The events move to M (the conversation goes on there); N keeps only the
+ * pointer, written after the move. */
+static int merge(struct update *u)
+{
+    const struct desk_ticket_change *c = u->c;
+    const char *mp[] = {u->id, u->mid};
+    int rc = exec_cmd(u->conn,
                       "UPDATE ticket_events SET ticket_id = $2::bigint"
                       " WHERE ticket_id = $1::bigint",
-                      2, mp, err, errlen);
-        if (rc < 0)
-            goto out;
-        utf8_snprintf(body, sizeof body, "ticket #%lld merged into this one",
-                      (long long)c->id);
-        if ((rc = add_event(conn, c, c->merge_into, "system", body, &seq, err,
-                            errlen)) < 0)
-            goto out;
-        utf8_snprintf(body, sizeof body,
-                      "merged into ticket #%lld (its events are there); "
-                      "status RESOLVED (was %s)",
-                      (long long)c->merge_into, o->status);
-        if ((rc = add_event(conn, c, c->id, "system", body, &seq, err,
-                            errlen)) < 0)
-            goto out;
-        char into[28];
-        snprintf(into, sizeof into, "#%s", mid);
-        summary_add(o, "merged into", into);
+                      2, mp, u->err, u->errlen);
+    if (rc < 0)
+        return rc;
+    char body[300];
+    utf8_snprintf(body, sizeof body, "ticket #%lld merged into this one",
+                  (long long)c->id);
+    if ((rc = event(u, c->merge_into, "system", body)) < 0)
+        return rc;
+    utf8_snprintf(body, sizeof body,
+                  "merged into ticket #%lld (its events are there); "
+                  "status RESOLVED (was %s)",
+                  (long long)c->merge_into, u->o->status);
+    if ((rc = event(u, c->id, "system", body)) < 0)
+        return rc;
+    char into[28];
+    snprintf(into, sizeof into, "#%s", u->mid);
+    summary_add(u->o, "merged into", into);
+    return DESK_DB_OK;
+}
+
+/* Moved to another queue, or back to QUEUED: that queue's room is told
+ * (the daemon claims it, desk_db_followups_claim). */
+static int mark_followup(struct update *u)
+{
+    bool requeued = u->st_changed && strcmp(u->status, "QUEUED") == 0;
+    if (!u->q_changed && !requeued)
+        return DESK_DB_OK;
+    char body[600];
+    utf8_snprintf(body, sizeof body, "%s by %s%s%s%s",
+                  u->q_changed ? "moved here" : "back to QUEUED", u->c->actor,
+                  u->q_changed ? " from " : "",
+                  u->q_changed ? u->o->old_queue : "",
+                  u->q_changed && requeued ? ", back to QUEUED" : "");
+    const char *fp[] = {u->id, body};
+    int rc = exec_cmd(u->conn,
+                      "UPDATE tickets SET followup_at = now(),"
+                      " followup_note = $2 WHERE id = $1::bigint",
+                      2, fp, u->err, u->errlen);
+    if (rc == DESK_DB_OK)
+        rc = exec_cmd(u->conn, "SELECT pg_notify('mucdesk_followup', $1)", 1,
+                      fp, u->err, u->errlen);
+    if (rc == DESK_DB_OK)
+        u->o->followup = true;
+    return rc;
+}
+
+static int update_in_tx(PGconn *conn, const struct desk_ticket_change *c,
+                        struct desk_ticket_updated *o, char *err,
+                        size_t errlen)
+{
+    struct update u = {.conn = conn, .c = c, .o = o, .err = err,
+                       .errlen = errlen};
+    snprintf(u.id, sizeof u.id, "%lld", (long long)c->id);
+    snprintf(u.mid, sizeof u.mid, "%lld", (long long)c->merge_into);
+    u.arr = desk_db_queue_array(c->queues, c->queue_count);
+    int rc = load_current(&u);
+    if (rc == DESK_DB_OK && (rc = check_request(&u)) == DESK_DB_OK) {
+        plan(&u);
+        if ((rc = apply_columns(&u)) == DESK_DB_OK &&
+            (rc = change_events(&u)) == DESK_DB_OK &&
+            (!c->merge_into || (rc = merge(&u)) == DESK_DB_OK)) {
+            if (u.status)
+                utf8_snprintf(o->status, sizeof o->status, "%s", u.status);
+            utf8_snprintf(o->owner, sizeof o->owner, "%s",
+                          u.own_changed ? c->owner
+                          : u.owner     ? u.owner
+                                        : "");
+            o->priority = u.pr_changed ? c->priority : u.priority;
+            rc = mark_followup(&u);
+        }
     }
-    if (status)
-        utf8_snprintf(o->status, sizeof o->status, "%s", status);
-    utf8_snprintf(o->owner, sizeof o->owner, "%s",
-                  own_changed ? c->owner : owner ? owner : "");
-    o->priority = pr_changed ? c->priority : priority;
-    /* Moved to another queue, or back to QUEUED: that queue's room is told
-     * (the daemon claims it, desk_db_followups_claim). */
-    if (q_changed || (st_changed && strcmp(status, "QUEUED") == 0)) {
-        utf8_snprintf(body, sizeof body, "%s by %s%s%s",
-                      q_changed ? "moved here" : "back to QUEUED", c->actor,
-                      q_changed ? " from " : "", q_changed ? o->old_queue : "");
-        if (q_changed && st_changed && strcmp(status, "QUEUED") == 0)
-            utf8_snprintf(body + strlen(body), sizeof body - strlen(body),
-                          ", back to QUEUED");
-        const char *fp[] = {id, body};
-        if ((rc = exec_cmd(conn,
-                           "UPDATE tickets SET followup_at = now(),"
-                           " followup_note = $2 WHERE id = $1::bigint",
-                           2, fp, err, errlen)) < 0 ||
-            (rc = exec_cmd(conn, "SELECT pg_notify('mucdesk_followup', $1)",
-                           1, fp, err, errlen)) < 0)
-            goto out;
-        o->followup = true;
-    }
-out:
-    free(arr);
-    free(owner);
-    for (size_t i = 0; i < ntexts; i++)
-        free((char *)texts[i].have);
+    free(u.arr);
+    free(u.owner);
+    for (int i = 0; i < NTEXTS; i++)
+        free((char *)u.texts[i].have);
     return rc;
 }
 
