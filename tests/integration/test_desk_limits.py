@@ -105,7 +105,9 @@ def test_one_jid_over_its_ticket_budget_is_refused_while_another_gets_a_chat(des
     # Someone else still gets a chat.
     other = request_chat(xmpp.anonymous(), "billing", name="Other")
     assert other["ticket"]
-    assert db.value("SELECT count(*) FROM tickets WHERE customer_jid LIKE 'super1@%'") == "2"
+    # The archive ships the two tickets a moment after they were made.
+    wait_for(lambda: db.value("SELECT count(*) FROM tickets WHERE customer_jid LIKE "
+                              "'super1@%'") == "2", what="both tickets shipped")
 
 
 def test_fresh_anonymous_jids_cannot_keep_a_real_customer_waiting(desk, xmpp, db):
