@@ -17,6 +17,7 @@
 #include "store/db.h"
 #include "store/lease.h"
 #include "upload/upload.h"
+#include "webhook/sender.h"
 #include "xmpp/disco.h"
 #include "xmpp/link.h"
 #include "xmpp/ping.h"
@@ -45,6 +46,7 @@ struct service {
     struct http_server *http;    /* NULL: [http] listen unset */
     struct upload *upload;       /* files and /status/ on http, with a desk */
     struct readiness *readiness;
+    struct webhook_sender *webhooks; /* NULL: [webhooks] enabled = 0 */
     struct lease *lease;      /* [ha] mode = active-standby, else NULL */
     enum service_role role;
     bool failed;              /* could not start serving after the lock */
@@ -137,7 +139,8 @@ static int setup_http(struct service *svc)
         .service = svc,
         .start_time_s = (uint64_t)time(NULL)};
     if (service_metrics_register(svc->metrics, &svc->metric_sources) < 0 ||
-        (svc->desk && desk_metrics_register(svc->desk, svc->metrics) < 0))
+        (svc->desk && desk_metrics_register(svc->desk, svc->metrics) < 0) ||
+        (svc->webhooks && webhook_sender_metrics(svc->webhooks, svc->metrics) < 0))
         return -1;
     svc->readiness = readiness_new(svc->loop, probe, svc);
     return svc->readiness ? 0 : -1;
@@ -277,6 +280,21 @@ struct service *service_new(struct loop *loop, const struct config *cfg,
             goto fail;
         }
     }
+    if (svc->desk && cfg->webhooks.enabled) {
+        struct webhook_sender_config wc = {
+            .conninfo = cfg->database.conninfo,
+            .connect_timeout_s = cfg->database.connect_timeout_s,
+            .timeout_s = cfg->webhooks.timeout_s,
+            .retry_min_s = cfg->webhooks.retry_min_s,
+            .retry_max_s = cfg->webhooks.retry_max_s,
+            .max_attempts = cfg->webhooks.max_attempts,
+            .keep_delivered_days = cfg->webhooks.keep_delivered_days,
+        };
+        if (!(svc->webhooks = webhook_sender_new(&wc))) {
+            log_error(LOG, "cannot set up the webhook sender");
+            goto fail;
+        }
+    }
     if (setup_http(svc) < 0) {
         log_error(LOG, "cannot set up the HTTP listener and the metrics");
         goto fail;
@@ -300,6 +318,10 @@ static int start_serving(struct service *svc)
         return -1;
     }
     if (svc->upload && upload_start(svc->upload) < 0)
+        return -1;
+    /* Only a serving instance sends; its own lock keeps a second one on
+     * the same database from sending too (webhook/sender.h). */
+    if (svc->webhooks && webhook_sender_start(svc->webhooks) < 0)
         return -1;
     return link_start(svc->link);
 }
@@ -346,6 +368,8 @@ int service_stop(struct service *svc)
         muc_shutdown(svc->muc);
         link_close(svc->link, SHUTDOWN_LINK_MS);
     }
+    /* A POST under way is abandoned: its event is sent again next time. */
+    webhook_sender_stop(svc->webhooks);
     /* Everything the link produced is appended by now: flush the journal
      * and ship what the database takes within the time allowed. */
     archive_stop(svc->archive, SHUTDOWN_STORE_MS);
@@ -366,6 +390,7 @@ void service_free(struct service *svc)
      * and the archive. */
     if (svc->store)
         store_stop(svc->store, 0);
+    webhook_sender_free(svc->webhooks);
     upload_free(svc->upload);
     http_server_free(svc->http);
     readiness_free(svc->readiness);

@@ -131,6 +131,14 @@ static const struct key_spec schema[] = {
     {"upload", "scan_command", KEY_STRING, FIELD(upload.scan_command), false, NULL, 0, 0},
     {"upload", "scan_timeout", KEY_INT, FIELD(upload.scan_timeout_s), false, "120", 1, 3600},
 
+    /* Webhooks: the sender's pace (webhook/sender.c). */
+    {"webhooks", "enabled", KEY_INT, FIELD(webhooks.enabled), false, "1", 0, 1},
+    {"webhooks", "timeout", KEY_INT, FIELD(webhooks.timeout_s), false, "10", 1, 300},
+    {"webhooks", "retry_min", KEY_INT, FIELD(webhooks.retry_min_s), false, "1", 1, 3600},
+    {"webhooks", "retry_max", KEY_INT, FIELD(webhooks.retry_max_s), false, "600", 1, 86400},
+    {"webhooks", "max_attempts", KEY_INT, FIELD(webhooks.max_attempts), false, "30", 1, 1000},
+    {"webhooks", "keep_delivered_days", KEY_INT, FIELD(webhooks.keep_delivered_days), false, "7", 0, 3650},
+
     {"muc", "max_body_size", KEY_INT, FIELD(muc.max_body_bytes), false, "65536", 16, 1048576},
     {"muc", "max_stanza_size", KEY_INT, FIELD(muc.max_stanza_bytes), false, "262144", 1024, 4194304},
     {"muc", "max_rooms", KEY_INT, FIELD(muc.max_rooms), false, "200000", 1, 10000000},

@@ -135,6 +135,16 @@ struct config {
         int scan_timeout_s;
     } upload;
 
+    /* Webhook delivery (webhook/sender.c; endpoints live in the database). */
+    struct {
+        int enabled;             /* 0: no sender (another host sends) */
+        int timeout_s;           /* per POST, connecting included */
+        int retry_min_s;         /* first wait after a failure */
+        int retry_max_s;         /* the longest wait between attempts */
+        int max_attempts;        /* then the event is a dead letter */
+        int keep_delivered_days; /* delivered events kept for replay */
+    } webhooks;
+
     struct {
         int max_body_bytes;      /* per message body */
         int max_stanza_bytes;    /* whole stanza, after which it is refused */

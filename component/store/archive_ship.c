@@ -284,35 +284,75 @@ static enum ship_result stage_in(struct shipper *sh, PGconn *conn,
 
 /* ---- one transaction ------------------------------------------------------------- */
 
+/* The ticket events of items [lo, hi), however the batch is written now. */
+static enum ship_result ticket_events_in(struct shipper *sh, PGconn *conn,
+                                         size_t lo, size_t hi, long rows,
+                                         bool *clean)
+{
+    if (!sh->staging)
+        return copy_in(sh, conn, &copy_ticket_events, lo, hi, true);
+    enum ship_result r = stage_in(sh, conn, &copy_ticket_events, lo, hi, true,
+                                  rows, clean);
+    if (r != SHIP_OK)
+        return r;
+    /* The staging table empties at COMMIT only: the next segment of the
+     * same transaction must not see these rows again. */
+    struct buf sql = BUF_INIT;
+    copy_sql_clear(&sql, &copy_ticket_events);
+    PGresult *res;
+    if ((r = exec_built(sh, conn, &sql, PGRES_COMMAND_OK, &res)) == SHIP_OK)
+        PQclear(res);
+    return r;
+}
+
+static enum ship_result upsert_item(struct shipper *sh, PGconn *conn,
+                                    const struct item *it)
+{
+    const uint8_t *p = (const uint8_t *)sh->raw.data + it->off;
+    struct store_ticket t;
+    if (record_decode_ticket(p, it->len, &t) < 0) {
+        snprintf(sh->error, sizeof sh->error, "undecodable ticket record");
+        return SHIP_BAD_DATA;
+    }
+    if (tickets_upsert(sh->a, conn, &t, sh->error, sizeof sh->error,
+                       sh->sqlstate) == 0)
+        return SHIP_OK;
+    if (PQstatus(conn) != CONNECTION_OK)
+        return SHIP_CONN_LOST;
+    return strncmp(sh->sqlstate, "22", 2) == 0 ||
+                   strncmp(sh->sqlstate, "23", 2) == 0 ||
+                   strncmp(sh->sqlstate, "54", 2) == 0
+               ? SHIP_BAD_DATA
+               : SHIP_TRANSIENT;
+}
+
+/* Ticket upserts and ticket events are written in journal order: the
+ * events between two snapshots of a ticket go in (one COPY) before the
+ * second snapshot.  The webhook triggers (sql/011) see the changes in the
+ * order they happened, so their outbox is in that order too.  Room events
+ * (no ticket) follow in one COPY. */
 static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
                                   size_t hi)
 {
     enum ship_result r;
-    long rows_t = 0, rows_r = 0;
+    long rows_r = 0, pending_t = 0;
+    size_t seg_lo = lo;              /* ticket events not written from here */
+    bool clean = true;
 
     if ((r = exec_cmd(sh, conn, "BEGIN")) != SHIP_OK)
         return r;
-    /* Tickets first (their events refer to them), counting the events. */
     for (size_t i = lo; i < hi; i++) {
         const struct item *it = &sh->items[i];
-        const uint8_t *p = (const uint8_t *)sh->raw.data + it->off;
         if (it->type == RECORD_TICKET) {
-            struct store_ticket t;
-            if (record_decode_ticket(p, it->len, &t) < 0) {
-                snprintf(sh->error, sizeof sh->error, "undecodable ticket record");
-                r = SHIP_BAD_DATA;
-                goto fail;
+            if (pending_t) {
+                r = ticket_events_in(sh, conn, seg_lo, i, pending_t, &clean);
+                if (r != SHIP_OK)
+                    goto fail;
+                pending_t = 0;
             }
-            if (tickets_upsert(sh->a, conn, &t, sh->error, sizeof sh->error,
-                               sh->sqlstate) < 0) {
-                r = PQstatus(conn) != CONNECTION_OK ? SHIP_CONN_LOST
-                    : (strncmp(sh->sqlstate, "22", 2) == 0 ||
-                       strncmp(sh->sqlstate, "23", 2) == 0 ||
-                       strncmp(sh->sqlstate, "54", 2) == 0)
-                        ? SHIP_BAD_DATA
-                        : SHIP_TRANSIENT;
+            seg_lo = i + 1;
+            if ((r = upsert_item(sh, conn, it)) != SHIP_OK)
                 goto fail;
-            }
         } else if (it->type == RECORD_EVENT) {
             if (!it->decoded) {
                 snprintf(sh->error, sizeof sh->error, "undecodable event record");
@@ -320,19 +360,14 @@ static enum ship_result try_range(struct shipper *sh, PGconn *conn, size_t lo,
                 goto fail;
             }
             if (it->ev.ticket_id > 0)
-                rows_t++;
+                pending_t++;
             else
                 rows_r++;
         }
     }
-    bool clean = true;
-    if (rows_t) {
-        r = sh->staging ? stage_in(sh, conn, &copy_ticket_events, lo, hi, true,
-                                   rows_t, &clean)
-                        : copy_in(sh, conn, &copy_ticket_events, lo, hi, true);
-        if (r != SHIP_OK)
-            goto fail;
-    }
+    if (pending_t &&
+        (r = ticket_events_in(sh, conn, seg_lo, hi, pending_t, &clean)) != SHIP_OK)
+        goto fail;
     if (rows_r) {
         r = sh->staging ? stage_in(sh, conn, &copy_room_events, lo, hi, false,
                                    rows_r, &clean)

@@ -200,6 +200,12 @@ void copy_sql_stage(struct buf *b, const struct copy_table *t)
     buf_append_str(b, ") ON COMMIT DELETE ROWS");
 }
 
+void copy_sql_clear(struct buf *b, const struct copy_table *t)
+{
+    buf_reset(b);
+    buf_printf(b, "DELETE FROM %s", t->stage);
+}
+
 /* ---- rows ----------------------------------------------------------------------- */
 
 static void copy_value(struct buf *b, const struct copy_col *c,

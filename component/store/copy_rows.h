@@ -26,6 +26,8 @@ extern const struct copy_table copy_room_events;
 void copy_sql_copy(struct buf *b, const struct copy_table *t, bool staging);
 void copy_sql_insert(struct buf *b, const struct copy_table *t);
 void copy_sql_stage(struct buf *b, const struct copy_table *t);
+/* Empties the staging table (between two batches of one transaction). */
+void copy_sql_clear(struct buf *b, const struct copy_table *t);
 /* Appends the event's row (staging: its seq as ord first). */
 void copy_row(struct buf *b, const struct copy_table *t, bool staging,
               uint64_t seq, const struct archive_event *ev);
