@@ -8,13 +8,19 @@ receiver refuses ends in the dead-letter list after [webhooks]
 max_attempts and is sent again by a replay; a paused endpoint keeps its
 events until resumed.  The metrics count what happened."""
 
+import os
+import subprocess
 import time
+import urllib.error
+import urllib.request
+
+import pytest
 
 from desk_e2e import (DOMAIN, ctl, expect_invite, expect_notice, join,  # noqa: F401
                       join_queue, request_chat, say, wait_for)
 from desk_e2e import desk  # noqa: F401  (the fixture)
 from mdtest.ops import parse_metrics, scrape
-from mdtest.ports import free_port
+from mdtest.ports import free_port, wait_for_port
 from mdtest.webhooks import Receiver
 
 Q = [("billing", "round-robin"), ("sales", "round-robin")]
@@ -248,3 +254,63 @@ def test_a_chat_held_in_the_journal_while_postgresql_is_away_is_told_in_order(
                          ("message.added", "while the database sleeps"),
                          ("message.added", "still here"),
                          ("ticket.ended", None)], kinds
+
+
+BRIDGE = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "webhooks",
+                      "mucdesk-webhook-bridge")
+
+
+def bridge(port, *target):
+    proc = subprocess.Popen(["/usr/bin/python3", BRIDGE, "--listen", "127.0.0.1:%d" % port,
+                             "--secret", SECRET] + list(target),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for_port(port, alive=lambda: proc.poll() is None)
+    return proc
+
+
+def test_the_worked_examples_make_a_zammad_and_an_rt_ticket_per_chat(desk, xmpp, db):
+    """doc/webhooks.md's bridge against local stand-ins for the Zammad and
+    Request Tracker APIs: one ticket per chat, with the chat in it."""
+    procs = []
+    with Receiver() as helpdesk:
+        helpdesk.status = {"/api/v1/tickets": 201, "/REST/2.0/ticket": 201}
+        try:
+            zp, rp = free_port(), free_port()
+            procs.append(bridge(zp, "zammad", "--url", helpdesk.url(""), "--token", "zt",
+                                "--group", "Billing"))
+            procs.append(bridge(rp, "rt", "--url", helpdesk.url(""), "--token", "rtt",
+                                "--queue", "General"))
+            md, _ = started(desk, xmpp)
+            for p in (zp, rp):
+                ctl(md, "webhook-add", "http://127.0.0.1:%d/" % p,
+                    "--events", "message.added,ticket.ended", "--secret", SECRET)
+            alex = xmpp.login("agent1")
+            join_queue(alex, "billing", "Alex")
+            ticket = a_chat(xmpp, alex, [("customer", "my invoice is wrong"),
+                                         ("agent", "fixed it"),
+                                         ("agent", "!note refund 12 EUR")])
+            got = helpdesk.wait(lambda g: len(g) == 2, what="two helpdesk tickets")
+            # A request without mucdesk's signature makes nothing.
+            req = urllib.request.Request("http://127.0.0.1:%d/" % zp, method="POST",
+                                         data=b'{"id": "x", "type": "ticket.ended"}')
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(req, timeout=10)
+            assert refused.value.code == 401
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(10)
+        z = [d for d in got if d.path == "/api/v1/tickets"][0]
+        assert z.headers["Authorization"] == "Token token=zt"
+        assert z.json["group"] == "Billing" and z.json["customer_id"] == "guess:ann@example.org"
+        assert z.json["title"] == "Webhook question"
+        assert z.json["note"] == "mucdesk ticket %d\n" % ticket + z.json["note"].split("\n")[1]
+        assert z.json["note"].endswith("Alex: refund 12 EUR")
+        body = z.json["article"]["body"].split("\n")
+        assert [line[8:] for line in body] == ["Ann: my invoice is wrong", "Alex: fixed it"]
+        assert "refund 12 EUR" not in z.json["article"]["body"]
+        r = [d for d in got if d.path == "/REST/2.0/ticket"][0]
+        assert r.headers["Authorization"] == "token rtt"
+        assert r.json["Queue"] == "General" and r.json["Requestor"] == "ann@example.org"
+        assert r.json["Content"].endswith("Alex: fixed it")
+        assert len(helpdesk.attempts) == 2
