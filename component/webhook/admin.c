@@ -209,11 +209,12 @@ int webhook_admin_add(PGconn *conn, const struct webhook_endpoint_new *e,
     char *events = e->event_count
                        ? text_array(e->events, e->event_count)
                        : text_array(webhook_event_names, WEBHOOK_EVENT_COUNT);
-    char *queues = e->queues ? text_array(e->queues, e->queue_count) : NULL;
+    bool some_queues = e->queues && e->queue_count;
+    char *queues = some_queues ? text_array(e->queues, e->queue_count) : NULL;
     struct buf desc = BUF_INIT;
     if (e->description && e->description[0])
         utf8_sanitize(&desc, e->description, strlen(e->description));
-    if (!events || (e->queues && !queues) || buf_failed(&desc)) {
+    if (!events || (some_queues && !queues) || buf_failed(&desc)) {
         snprintf(err, errlen, "out of memory");
         rc = WEBHOOK_ADMIN_FAILED;
         goto out;

@@ -49,7 +49,8 @@ struct webhook_endpoint_new {
     const char *secret;               /* NULL or "": 64 random hex digits */
     const char *const *events;        /* event_count names; 0: all seven */
     size_t event_count;
-    const char *const *queues;        /* NULL: every queue; each must exist */
+    const char *const *queues;        /* NULL or none: every queue; each
+                                         must exist */
     size_t queue_count;
     const char *description;          /* NULL: none */
 };
