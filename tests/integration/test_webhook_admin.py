@@ -10,7 +10,10 @@ No sender runs here: the endpoints point at a closed local port and are
 paused before anything is queued, so nothing leaves the outbox but what
 the tests do with SQL."""
 
+import itertools
 import re
+import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 from desk_e2e import DOMAIN, command  # noqa: F401
@@ -284,3 +287,68 @@ def test_mucdeskctl_twins(desk, db, run_dir):  # noqa: F811
         run_dir, 1, "x", "host=127.0.0.1 port=1 dbname=x connect_timeout=2", domain=D))
     r = run_ctl(["webhook-list"], config=cfg)
     assert r.returncode == 1 and "cannot connect to the database" in r.stderr, r.stderr
+
+
+class Listener:
+    """psql LISTENing on mucdesk_webhooks: after() says which notifications
+    arrived since the last call."""
+
+    def __init__(self, db):
+        pg = db.postgres
+        self.proc = subprocess.Popen(pg._psql_argv(db.name) + ["-A", "-t"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.marks = itertools.count()
+        self.send("LISTEN mucdesk_webhooks;")
+        self.after()
+
+    def send(self, sql):
+        self.proc.stdin.write(sql + "\n")
+        self.proc.stdin.flush()
+
+    def after(self):
+        # psql prints what arrived after the result of the query that
+        # received it: a first query collects, the mark ends the lines.
+        mark = "mark%d" % next(self.marks)
+        self.send("SELECT 'collect';")
+        self.send("SELECT '%s';" % mark)
+        got = []
+        for line in self.proc.stdout:
+            if line.strip() == mark:
+                return got
+            if line.strip() != "collect":
+                got.append(line.strip())
+        raise AssertionError("psql ended: %s" % got)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def test_what_restarts_delivery_wakes_the_sender(desk, db):  # noqa: F811
+    md = desk()
+    hook = int(db.value("INSERT INTO webhook_endpoints (url, secret, events, paused)"
+                        " VALUES ('%s', repeat('k', 32), '{ticket.created}', true)"
+                        " RETURNING id" % URL))
+    woke = 'Asynchronous notification "mucdesk_webhooks" received'
+    listener = Listener(db)
+    try:
+        for args, notified in [(("webhook-pause", hook), False),
+                               (("webhook-test", hook), True),
+                               (("webhook-test", 999), False),
+                               (("webhook-replay", hook), True),
+                               (("webhook-resume", hook), True),
+                               (("webhook-list",), False),
+                               (("webhook-remove", hook), False)]:
+            r = md.run_ctl(list(args))
+            assert r.returncode == (2 if 999 in args else 0), r.stderr
+            got = listener.after()
+            for _ in range(20):      # a signal a little late: look again
+                if got or not notified:
+                    break
+                time.sleep(0.1)
+                got = listener.after()
+            assert [line.startswith(woke) for line in got] == ([True] if notified else []), \
+                (args, got)
+    finally:
+        listener.close()
