@@ -1,9 +1,10 @@
-/* mucdeskctl's commands beyond mucdeskctl.c: the PDF transcript (pdf.c)
- * and mail-in (mail_in.c). */
+/* mucdeskctl's commands beyond mucdeskctl.c: the PDF transcript (pdf.c),
+ * mail-in (mail_in.c), tickets (tickets.c), webhooks (webhooks.c). */
 #ifndef MUCDESK_CTL_CTL_H
 #define MUCDESK_CTL_CTL_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -34,5 +35,12 @@ int ctl_mail_in(const struct config *cfg);
  * database failed, 2 bad usage or no such ticket). */
 int ctl_tickets(PGconn *conn, const char *command, int argc, char **argv,
                 int i);
+
+/* webhook-add, -list, -test, -pause, -resume, -replay, -remove, -dead
+ * (webhooks.c), the same way: exit status 0, 1 the database failed, 2 bad
+ * usage or no such endpoint. */
+bool ctl_is_webhook_command(const char *command);
+int ctl_webhooks(PGconn *conn, const char *command, int argc, char **argv,
+                 int i);
 
 #endif

@@ -66,6 +66,13 @@ static void usage(FILE *to)
             "       mucdeskctl -c FILE ticket N\n"
             "       mucdeskctl -c FILE ticket-update N field=value...\n"
             "       mucdeskctl -c FILE ticket-reply N TEXT\n"
+            "       mucdeskctl -c FILE webhook-add URL [--events a,b] [--queues q1,q2]\n"
+            "                  [--secret S] [--description TEXT]\n"
+            "       mucdeskctl -c FILE webhook-list\n"
+            "       mucdeskctl -c FILE webhook-test|webhook-pause|webhook-resume ID\n"
+            "       mucdeskctl -c FILE webhook-replay ID [--since TIME]\n"
+            "       mucdeskctl -c FILE webhook-remove ID\n"
+            "       mucdeskctl -c FILE webhook-dead [ID]\n"
             "       mucdeskctl -c FILE mail-in < MESSAGE\n"
             "       mucdeskctl -c FILE purge-customer EMAIL-OR-JID --yes\n"
             "       mucdeskctl -c FILE widget-snippet QUEUE-OR-QUEUE-JID\n"
@@ -87,6 +94,10 @@ static void usage(FILE *to)
             "                     chat: list (open ones by default), show, change\n"
             "                     (status owner queue priority impact ci tags\n"
             "                     solution note merge-into), mail the customer\n"
+            "  webhook-*          webhook endpoints: add (prints its id and secret),\n"
+            "                     list, test, pause, resume, replay dead events\n"
+            "                     (and delivered ones since TIME), remove, and\n"
+            "                     the dead-letter list\n"
             "  mail-in            one e-mail on standard input (as an MTA pipes\n"
             "                     it): added to its ticket, or a new ticket in\n"
             "                     [mail] in_queue; exit codes of sysexits.h\n"
@@ -819,6 +830,8 @@ int main(int argc, char **argv)
                strcmp(command, "ticket-update") == 0 ||
                strcmp(command, "ticket-reply") == 0) {
         status = with_db(&cfg, command, argc, argv, i, ctl_tickets);
+    } else if (ctl_is_webhook_command(command)) {
+        status = with_db(&cfg, command, argc, argv, i, ctl_webhooks);
     } else if (strcmp(command, "mail-in") == 0 && i == argc) {
         status = ctl_mail_in(&cfg);
     } else if (strcmp(command, "widget-snippet") == 0) {

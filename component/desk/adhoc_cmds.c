@@ -1083,6 +1083,7 @@ int desk_adhoc_register(struct desk *d)
         if (adhoc_register(d->adhoc, &cmds[i]) < 0)
             return -1;
     if (desk_adhoc_agent_register(d) < 0 || desk_adhoc_admin_register(d) < 0 ||
+        desk_adhoc_webhooks_register(d) < 0 ||
         desk_adhoc_tickets_register(d) < 0 ||
         desk_adhoc_juggling_register(d) < 0)
         return -1;

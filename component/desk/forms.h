@@ -40,5 +40,6 @@ const char **desk_queue_options(struct desk *d);
 
 int desk_adhoc_agent_register(struct desk *d);
 int desk_adhoc_admin_register(struct desk *d);
+int desk_adhoc_webhooks_register(struct desk *d); /* webhooks_admin.c */
 
 #endif

@@ -150,6 +150,13 @@ STANZA = {
                      st(SUP, adhoc("ticket-search", fields={"text": "refund", "max": "10"}))],
     "widget-snippet": [st(ADMIN, adhoc("widget-snippet", fields={"queue": "billing"}))],
     "purge-customer": [st(ADMIN, adhoc("purge-customer", fields={"customer": "ann@anon.localhost", "confirm": "1"}))],
+    "webhook-admin": [
+        st(ADMIN, adhoc("webhook-add", fields={"url": "https://crm.example/h", "secret": "",
+                                               "events": ["ticket.created", "message.added"],
+                                               "queues": ["billing", "sales,nope"], "description": "CRM"})),
+        st(ADMIN, adhoc("webhook-replay", fields={"id": "#1", "since": "2026-12-07T10:00:00Z"})),
+        st(ADMIN, adhoc("webhook-dead", fields={"id": ""})),
+        st(AGENT1, adhoc("webhook-list"))],
     "admin-directory": [
         st(ADMIN, adhoc("queue-delete", fields={"queue": "sales"})),
         st(ADMIN, adhoc("agent-remove", fields={"queue": "billing", "jid": "agent2@localhost"})),

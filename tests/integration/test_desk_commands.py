@@ -550,7 +550,9 @@ def test_agent_commands_and_who_may_run_what(desk, xmpp, db):
         return {i.get("node") for i in r.iter("{%s}item" % NS["items"])}
     staff = {"my-chats", "set-availability", "canned", "kb", "kb-send", "transcript",
              "stats", "rate"}
-    admin_only = {"canned-edit", "kb-edit", "purge-customer", "widget-snippet"}
+    admin_only = {"canned-edit", "kb-edit", "purge-customer", "widget-snippet",
+                  "webhook-add", "webhook-list", "webhook-test", "webhook-pause",
+                  "webhook-resume", "webhook-replay", "webhook-remove", "webhook-dead"}
     seen = nodes(agent)
     assert staff <= seen and not seen & (admin_only | {"ticket-search"})
     assert "ticket-search" in nodes(xmpp.login("super1"))
