@@ -192,19 +192,22 @@ def test_a_receiver_down_for_a_minute_gets_every_event_afterwards_in_order(desk,
 
 
 def test_a_refused_event_is_a_dead_letter_until_replayed_and_pause_holds_events(desk, xmpp, db):
+    """Through the admin commands' mucdeskctl twins: webhook-test,
+    webhook-dead, webhook-replay, webhook-pause, webhook-resume."""
     with Receiver() as rx:
         md, addr = started(desk, xmpp)
-        ep = endpoint(db, rx.url("/picky"))
+        out = ctl(md, "webhook-add", rx.url("/picky"), "--secret", SECRET).stdout
+        ep = int(out.split("\n")[0].split()[1])
         rx.status["/picky"] = 422
-        db.psql("INSERT INTO webhook_outbox (endpoint_id, event, data) VALUES "
-                "(%d, 'webhook.test', '{\"text\": \"one\"}'); SELECT pg_notify('mucdesk_webhooks', '')"
-                % ep)
+        assert "test event" in ctl(md, "webhook-test", str(ep)).stdout
         wait_for(lambda: db.value("SELECT state FROM webhook_outbox WHERE endpoint_id = %d" % ep)
                  == "dead", timeout=30, what="a dead letter")
         row = db.psql("SELECT attempts, last_status, last_error FROM webhook_outbox "
                       "WHERE endpoint_id = %d" % ep)[0]
         assert row[0] == "3" and row[1] == "422" and row[2].startswith("HTTP 422"), row
         assert len(rx.attempts) == 3 and rx.got() == []
+        dead = ctl(md, "webhook-dead", str(ep)).stdout.strip().split("\n")
+        assert len(dead) == 1 and "webhook.test" in dead[0] and "HTTP 422" in dead[0], dead
         # Refusals are the event's, not the receiver's: no endpoint backoff.
         assert db.value("SELECT failures FROM webhook_endpoints WHERE id = %d" % ep) == "0"
         assert metric(addr, "mucdesk_webhook_dead_letters_total") == 1
@@ -212,22 +215,20 @@ def test_a_refused_event_is_a_dead_letter_until_replayed_and_pause_holds_events(
         wait_for(lambda: metric(addr, "mucdesk_webhook_events_dead") == 1, what="dead gauge")
         # Replayed once the receiver takes it.
         rx.status["/picky"] = 200
-        db.psql("UPDATE webhook_outbox SET state = 'pending', attempts = 0, "
-                "next_attempt_at = '-infinity' WHERE endpoint_id = %d; "
-                "SELECT pg_notify('mucdesk_webhooks', '')" % ep)
+        assert "1 event(s) to send again" in ctl(md, "webhook-replay", str(ep)).stdout
         got = rx.wait(lambda g: len(g) == 1)
-        assert got[0].json["text"] == "one" and got[0].type == "webhook.test"
-        # Paused: written, not sent; resumed: sent.
-        db.psql("UPDATE webhook_endpoints SET paused = true WHERE id = %d" % ep)
-        db.psql("INSERT INTO webhook_outbox (endpoint_id, event, data) VALUES "
-                "(%d, 'webhook.test', '{\"text\": \"two\"}'); SELECT pg_notify('mucdesk_webhooks', '')"
-                % ep)
+        assert got[0].type == "webhook.test" and got[0].signature_ok(SECRET)
+        assert ctl(md, "webhook-dead", str(ep)).stdout.strip() == ""
+        # Paused: written, not sent; resumed: sent at once.
+        ctl(md, "webhook-pause", str(ep))
+        ctl(md, "webhook-test", str(ep))
         time.sleep(2)
         assert len(rx.got()) == 1
-        db.psql("UPDATE webhook_endpoints SET paused = false WHERE id = %d; "
-                "SELECT pg_notify('mucdesk_webhooks', '')" % ep)
-        got = rx.wait(lambda g: len(g) == 2)
-        assert got[1].json["text"] == "two"
+        assert db.value("SELECT count(*) FROM webhook_outbox WHERE endpoint_id = %d "
+                        "AND state = 'pending'" % ep) == "1"
+        ctl(md, "webhook-resume", str(ep))
+        got = rx.wait(lambda g: len(g) == 2, timeout=3)
+        assert got[1].json["sequence"] > got[0].json["sequence"]
 
 
 def test_a_chat_held_in_the_journal_while_postgresql_is_away_is_told_in_order(
