@@ -181,13 +181,17 @@ static int request_check(struct desk *d, struct desk_queue *q,
         return -1;
     }
     char problem[200];
-    int answers = q->prechat ? desk_prechat_read(q->prechat, st->form, extras,
-                                              problem, sizeof problem)
-                          : 0;
+    int answers = 0;
+    if (q->prechat)
+        answers = desk_prechat_read(q->prechat, st->form, extras, problem,
+                                    sizeof problem);
+    if (answers == -2) { /* out of memory */
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "Chat is not available right now.");
+        return -1;
+    }
     if (answers < 0) {
-        xerr_set(err, answers == -2 ? XERR_SERVICE_UNAVAILABLE : XERR_BAD_REQUEST,
-                 "%s", answers == -2 ? "Chat is not available right now."
-                                  : problem);
+        xerr_set(err, XERR_BAD_REQUEST, "%s", problem);
         return -1;
     }
     bool transcript = false;
