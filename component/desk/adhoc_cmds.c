@@ -12,6 +12,7 @@
  * Field names are the contract of PRODUCT.md §4 and doc/widget-protocol.md. */
 #include "build-config.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "desk/chat.h"
 #include "desk/commands.h"
 #include "desk/dbops.h"
+#include "desk/details.h"
 #include "desk/directory.h"
 #include "desk/forms.h"
 #include "desk/limits.h"
@@ -153,11 +155,11 @@ static void request_form(struct desk *d, struct desk_queue *q,
 }
 
 /* The submitted form's answers checked, the queue's extra fields and the
- * transcript wish into extras (JSON members).  0, or -1 with *err naming
+ * transcript wish into extras (details.h).  0, or -1 with *err naming
  * the field. */
 static int request_check(struct desk *d, struct desk_queue *q,
                          struct adhoc_step *st, const struct buf *question,
-                         struct buf *extras, struct xerr *err)
+                         struct json_object *extras, struct xerr *err)
 {
     const char *name = desk_form_text(st->form, "name");
     const char *email = desk_form_text(st->form, "email");
@@ -179,9 +181,16 @@ static int request_check(struct desk *d, struct desk_queue *q,
         return -1;
     }
     char problem[200];
-    if (q->prechat &&
-        desk_prechat_read(q->prechat, st->form, extras, problem,
-                          sizeof problem) < 0) {
+    int answers = 0;
+    if (q->prechat)
+        answers = desk_prechat_read(q->prechat, st->form, extras, problem,
+                                    sizeof problem);
+    if (answers == -2) { /* out of memory */
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "Chat is not available right now.");
+        return -1;
+    }
+    if (answers < 0) {
         xerr_set(err, XERR_BAD_REQUEST, "%s", problem);
         return -1;
     }
@@ -191,8 +200,12 @@ static int request_check(struct desk *d, struct desk_queue *q,
         xerr_set(err, XERR_BAD_REQUEST, "transcript: yes or no");
         return -1;
     }
-    if (transcript && mail_enabled(d))
-        desk_json_add(extras, "transcript", "1");
+    if (transcript && mail_enabled(d) &&
+        desk_details_set(extras, "transcript", "1") < 0) {
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "Chat is not available right now.");
+        return -1;
+    }
     return 0;
 }
 
@@ -265,10 +278,16 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         request_form(d, q, st, closed, offline);
         return 0;
     }
-    struct buf question = BUF_INIT, extras = BUF_INIT;
+    struct buf question = BUF_INIT;
+    struct json_object *extras = desk_details_new();
     desk_form_lines(st->form, "question", "\n", &question);
     int rc = -1;
-    if (request_check(d, q, st, &question, &extras, err) < 0)
+    if (!extras) {
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "Chat is not available right now.");
+        goto out;
+    }
+    if (request_check(d, q, st, &question, extras, err) < 0)
         goto out;
     const char *name = desk_form_text(st->form, "name");
     char nick[JID_PART_MAX + 1];
@@ -287,7 +306,7 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         .browser = desk_form_text(st->form, "browser"),
         .skills = skills,
         .nick = nick,
-        .extra_json = extras.len ? buf_cstr(&extras) : NULL,
+        .extra = extras,
     };
     if (strcmp(desk_form_text(st->form, "offline"), "1") == 0 || closed)
         rc = request_message(q, st, &r, err);
@@ -295,7 +314,7 @@ static int request_chat(void *ud, struct adhoc_step *st, struct xerr *err)
         rc = request_chat_result(q, st, &r, err);
 out:
     buf_free(&question);
-    buf_free(&extras);
+    json_object_put(extras);
     return rc;
 }
 
@@ -342,7 +361,7 @@ static int resume_chat(void *ud, struct adhoc_step *st, struct xerr *err)
     snprintf(n, sizeof n, "%lld", (long long)c->id);
     form_add(st->payload, "ticket", "text-single", "Ticket", n);
     char nick[200] = "";
-    if (desk_json_get(c->details, "nick", nick, sizeof nick) == 0 && nick[0])
+    if (desk_details_get(c->details, "nick", nick, sizeof nick) == 0 && nick[0])
         form_add(st->payload, "nick", "text-single", "Nickname", nick);
     int pos = desk_chat_position(c);
     if (pos > 0) {

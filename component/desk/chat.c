@@ -13,6 +13,7 @@
  * reserved or the archive cannot take more. */
 #include "build-config.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "core/loop.h"
 #include "core/utf8.h"
 #include "desk/chat.h"
+#include "desk/details.h"
 #include "desk/events.h"
 #include "desk/limits.h"
 #include "desk/prechat.h"
@@ -212,27 +214,29 @@ void desk_chat_details_text(const struct desk_chat *c, struct buf *out)
     char v[1024];
     char when[STAMP_TEXT_MAX];
     stamp_format(c->created_us, when);
+    struct json_object *d = desk_details_parse(c->details);
     buf_printf(out, "Ticket #%lld", (long long)c->id);
     buf_printf(out, "\nName: %s", c->customer_name ? c->customer_name : "-");
     buf_printf(out, "\nEmail: %s",
                c->customer_email ? c->customer_email : "-");
     buf_printf(out, "\nQuestion: %s", c->question ? c->question : "-");
-    if (desk_json_get(c->details, "page", v, sizeof v) == 0 && v[0])
+    if (desk_details_string(d, "page", v, sizeof v) == 0 && v[0])
         buf_printf(out, "\nPage: %s", v);
-    if (desk_json_get(c->details, "browser", v, sizeof v) == 0 && v[0])
+    if (desk_details_string(d, "browser", v, sizeof v) == 0 && v[0])
         buf_printf(out, "\nBrowser: %s", v);
     /* The queue's extra pre-chat questions, under their labels (the
      * transcript lists every answer kept, whatever the queue asks today). */
     const struct desk_queue *q = desk_queue_find(c->desk, c->queue);
     for (size_t i = 0; q && q->prechat && i < q->prechat->count; i++) {
         const struct desk_prechat_field *f = &q->prechat->f[i];
-        if (desk_json_get(c->details, f->var, v, sizeof v) < 0 || !v[0])
+        if (desk_details_string(d, f->var, v, sizeof v) < 0 || !v[0])
             continue;
         const char *shown = v;
         if (strcmp(f->type, "boolean") == 0)
             shown = strcmp(v, "1") == 0 ? "yes" : "no";
         buf_printf(out, "\n%s: %s", f->label[0] ? f->label : f->var, shown);
     }
+    json_object_put(d);
     buf_printf(out, "\nQueue: %s", c->queue);
     buf_printf(out, "\nStarted: %s", when);
 }
@@ -329,21 +333,21 @@ static void first_line(const char *text, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* The ticket's details as JSON text (the caller frees it), or NULL if
+ * out of memory. */
 static char *make_details(const struct desk_request *r)
 {
-    struct buf b = BUF_INIT;
-    desk_json_open(&b);
-    desk_json_add(&b, "question", r->question);
-    desk_json_add(&b, "page", r->page);
-    desk_json_add(&b, "browser", r->browser);
-    desk_json_add(&b, "skills", r->skills);
-    desk_json_add(&b, "nick", r->nick);
-    if (r->extra_json && r->extra_json[0]) {
-        buf_append_char(&b, ',');
-        buf_append_str(&b, r->extra_json);
-    }
-    desk_json_close(&b);
-    return buf_steal(&b);
+    struct json_object *d = desk_details_new();
+    char *text = NULL;
+    if (d && desk_details_set(d, "question", r->question) == 0 &&
+        desk_details_set(d, "page", r->page) == 0 &&
+        desk_details_set(d, "browser", r->browser) == 0 &&
+        desk_details_set(d, "skills", r->skills) == 0 &&
+        desk_details_set(d, "nick", r->nick) == 0 &&
+        desk_details_merge(d, r->extra) == 0)
+        text = desk_details_text(d);
+    json_object_put(d);
+    return text;
 }
 
 /* Whether a new ticket may be opened: the archive can take it, and the
@@ -383,7 +387,7 @@ int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
         .queue = q->name, .status = TICKET_QUEUED, .subject = subject,
         .customer_jid = bare, .customer_name = r->name,
         .customer_email = r->email, .priority = 3, .details = details};
-    uint64_t seq = store_ticket_create(d->archive, &t);
+    uint64_t seq = details ? store_ticket_create(d->archive, &t) : 0;
     free(details);
     if (!seq) {
         desk_limits_ticket_failed(d, bare, false);

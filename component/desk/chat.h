@@ -119,6 +119,8 @@ struct desk_chat {
     bool token_indexed;
 };
 
+struct json_object;
+
 struct desk_request {
     const char *customer_full;    /* the requesting JID */
     const char *name;
@@ -128,7 +130,8 @@ struct desk_request {
     const char *browser;
     const char *skills;
     const char *nick;
-    const char *extra_json;       /* more "key":"value" members, or NULL */
+    struct json_object *extra;    /* more details (pre-chat answers,
+                                     desk/details.h), or NULL */
 };
 
 /* ---- chat.c: the lifecycle (emits events.h's events) ---------------------- */

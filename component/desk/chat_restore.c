@@ -4,6 +4,7 @@
  * does not come back after the restart is taken as gone. */
 #include "build-config.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,11 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "desk/chat.h"
+#include "desk/details.h"
 #include "desk/queue.h"
 #include "desk/registry.h"
 #include "desk/routing.h"
 #include "desk/state.h"
-#include "desk/text.h"
 #include "xmpp/stamp.h"
 
 #define LOG "desk"
@@ -109,10 +110,12 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
      * rejoin grace below ends it if the customer does not come back). */
     c->joined_once = true;
     char v[4096];
-    if (desk_json_get(c->details, "question", v, sizeof v) == 0)
+    struct json_object *details = desk_details_parse(c->details);
+    if (desk_details_string(details, "question", v, sizeof v) == 0)
         c->question = dup_opt(v);
-    if (desk_json_get(c->details, "skills", v, sizeof v) == 0)
+    if (desk_details_string(details, "skills", v, sizeof v) == 0)
         c->skills = dup_opt(v);
+    json_object_put(details);
     /* The customers of an ended chat have lost their membership. */
     if (!c->queue || !c->details ||
         (!ended && c->customer_jid &&

@@ -34,6 +34,7 @@
 #include "core/utf8.h"
 #include "desk/chat.h"
 #include "desk/dbops.h"
+#include "desk/details.h"
 #include "desk/directory.h"
 #include "desk/events.h"
 #include "desk/mail.h"
@@ -123,7 +124,7 @@ static void mail_chat_ended(void *ud, const struct desk_event *ev)
         return;
     struct desk_queue *q = desk_queue_find(d, c->queue);
     char asked[8] = "";
-    desk_json_get(c->details, "transcript", asked, sizeof asked);
+    desk_details_get(c->details, "transcript", asked, sizeof asked);
     if (!(q && q->transcript_email) && strcmp(asked, "1") != 0)
         return;
     /* The form refuses anything else; a ticket from before it did may

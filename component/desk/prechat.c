@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
-#include "desk/text.h"
+#include "desk/details.h"
 #include "xmpp/form.h"
 
 /* The form's own fields: a queue may not redefine them. */
@@ -210,7 +210,7 @@ static void check_one(void *ud, const char *v)
 }
 
 int desk_prechat_read(const struct desk_prechat *p, xmpp_stanza_t *form,
-                      struct buf *json, char *err, size_t errlen)
+                      struct json_object *details, char *err, size_t errlen)
 {
     struct buf v = BUF_INIT;
     int rc = -1;
@@ -228,7 +228,8 @@ int desk_prechat_read(const struct desk_prechat *p, xmpp_stanza_t *form,
                 snprintf(err, errlen, "%s: required", f->var);
                 goto out;
             }
-            desk_json_add(json, f->var, b ? "1" : "0");
+            if (desk_details_set(details, f->var, b ? "1" : "0") < 0)
+                goto oom;
             continue;
         }
         bool multi = strcmp(f->type, "list-multi") == 0;
@@ -264,9 +265,14 @@ int desk_prechat_read(const struct desk_prechat *p, xmpp_stanza_t *form,
             snprintf(err, errlen, "%s: choose one of the options", f->var);
             goto out;
         }
-        desk_json_add(json, f->var, text);
+        if (desk_details_set(details, f->var, text) < 0)
+            goto oom;
     }
     rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+    rc = -2;
 out:
     buf_free(&v);
     return rc;

@@ -45,11 +45,12 @@ int desk_prechat_parse(const char *text, struct desk_prechat *out, char *err,
 /* The fields, for a form being written. */
 void desk_prechat_form(const struct desk_prechat *p, struct buf *out);
 /* Reads the answers of a submitted form: required ones present, list
- * values among the options, booleans as "1"/"0".  Adds each answer to the
- * details JSON being built (desk_json_add, key = var).  0, or -1 with a
+ * values among the options, booleans as "1"/"0".  Sets each answer in
+ * the details being built (desk_details_set, key = var).  0, or -1 with a
  * text for the customer naming the field ("plan: choose one of the
- * options") in err. */
+ * options") in err, or -2 if out of memory (err "out of memory"). */
+struct json_object;
 int desk_prechat_read(const struct desk_prechat *p, xmpp_stanza_t *form,
-                      struct buf *json, char *err, size_t errlen);
+                      struct json_object *details, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* Pure helpers of the desk, without state: text command lines, the wait
- * estimate, the session details (a flat JSON object of strings), numbers.
+ * estimate, numbers, templates, URLs and addresses.  (The session details
+ * JSON is desk/details.h.)
  * Unit-tested in tests/unit/test_desk_text.c. */
 #ifndef MUCDESK_DESK_TEXT_H
 #define MUCDESK_DESK_TEXT_H
@@ -47,14 +48,6 @@ struct desk_rolling {
 };
 void desk_rolling_add(struct desk_rolling *r, double value);
 double desk_rolling_mean(const struct desk_rolling *r); /* 0 if empty */
-
-/* The session details: a flat JSON object whose values are strings. */
-void desk_json_open(struct buf *b);
-void desk_json_add(struct buf *b, const char *key, const char *value);
-void desk_json_close(struct buf *b);
-/* The value of `key` (unescaped) into out[size]; 0, or -1 if absent or
- * not a string (or the text is not a flat object). */
-int desk_json_get(const char *json, const char *key, char *out, size_t size);
 
 /* Copies tmpl into out with each {NAME} replaced by its value; vars holds
  * NAME, value pairs, NULL-terminated.  Unknown {words} stay as they are. */

@@ -3,6 +3,7 @@
 
 #include "desk/transcript.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/mailref.h"
 #include "core/tz.h"
 #include "core/utf8.h"
+#include "desk/details.h"
 #include "desk/directory.h"
 #include "desk/text.h"
 
@@ -180,49 +182,22 @@ bool desk_event_shown_to_customer(const struct desk_event_row *e)
            strcmp(e->kind, "file") == 0;
 }
 
-/* The pre-chat answers beyond the form's own fields. */
-static void extra_details(struct buf *out, const char *json)
+/* The pre-chat answers beyond the form's own fields, in their order. */
+static void extra_details(struct buf *out, struct json_object *details)
 {
     static const char *const own[] = {"question", "page", "browser",
                                       "skills", "nick", "transcript", NULL};
-    if (!json)
+    if (!details)
         return;
-    /* A flat object of strings: walk its keys with desk_json_get's rules. */
-    const char *p = json;
-    while ((p = strchr(p, '"')) != NULL) {
-        const char *end = strchr(p + 1, '"');
-        if (!end)
-            return;
-        char key[64];
-        size_t n = (size_t)(end - p - 1);
-        if (n >= sizeof key || memchr(p + 1, '\\', n)) {
-            p = end + 1;
-            continue;
-        }
-        memcpy(key, p + 1, n);
-        key[n] = '\0';
-        const char *after = end + 1;
-        while (*after == ' ')
-            after++;
-        if (*after != ':') { /* a value, not a key */
-            p = end + 1;
-            continue;
-        }
+    json_object_object_foreach(details, key, val) {
+        (void)val;
         bool skip = false;
         for (const char *const *o = own; *o; o++)
             skip = skip || strcmp(*o, key) == 0;
         char v[1024];
-        if (!skip && desk_json_get(json, key, v, sizeof v) == 0 && v[0])
+        if (!skip && desk_details_string(details, key, v, sizeof v) == 0 &&
+            v[0])
             buf_printf(out, "\n%s: %s", key, v);
-        /* Past the value (a string: skip to its closing quote). */
-        p = strchr(after, '"');
-        if (!p)
-            return;
-        for (p++; *p && *p != '"'; p++)
-            if (*p == '\\' && p[1])
-                p++;
-        if (*p)
-            p++;
     }
 }
 
@@ -231,6 +206,7 @@ static void header(const struct desk_transcript *tr, enum desk_view view,
 {
     const struct desk_ticket_row *t = &tr->ticket;
     char v[1024];
+    struct json_object *details = desk_details_parse(t->details);
     buf_printf(out, "Ticket #%lld%s%s", (long long)t->id,
                t->subject ? ": " : "", t->subject ? t->subject : "");
     buf_printf(out, "\nQueue: %s", t->queue ? t->queue : "-");
@@ -275,14 +251,16 @@ static void header(const struct desk_transcript *tr, enum desk_view view,
                        t->rating_comment ? " \"" : "",
                        t->rating_comment ? t->rating_comment : "",
                        t->rating_comment ? "\"" : "");
-        if (desk_json_get(t->details, "page", v, sizeof v) == 0 && v[0])
+        if (desk_details_string(details, "page", v, sizeof v) == 0 && v[0])
             buf_printf(out, "\nPage: %s", v);
-        if (desk_json_get(t->details, "browser", v, sizeof v) == 0 && v[0])
+        if (desk_details_string(details, "browser", v, sizeof v) == 0 &&
+            v[0])
             buf_printf(out, "\nBrowser: %s", v);
-        extra_details(out, t->details);
+        extra_details(out, details);
     }
-    if (desk_json_get(t->details, "question", v, sizeof v) == 0 && v[0])
+    if (desk_details_string(details, "question", v, sizeof v) == 0 && v[0])
         buf_printf(out, "\nQuestion: %s", v);
+    json_object_put(details);
 }
 
 void desk_event_action(const struct desk_event_row *e, enum desk_view view,

@@ -20,6 +20,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,101 +389,119 @@ fail:
 
 /* ---- dead letters ----------------------------------------------------------------- */
 
-static void json_str(struct buf *b, const char *s)
+/* A member of o: v (consumed, even on failure), or null for a NULL v when
+ * null_ok.  0, or -1 if out of memory. */
+static int put(struct json_object *o, const char *key, struct json_object *v,
+               bool null_ok)
 {
-    if (!s) {
-        buf_append_str(b, "null");
-        return;
+    if ((!v && !null_ok) || json_object_object_add(o, key, v) < 0) {
+        json_object_put(v);
+        return -1;
     }
-    buf_append_char(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            buf_append_char(b, '\\');
-            buf_append_char(b, (char)*p);
-        } else if (*p < 0x20) {
-            buf_printf(b, "\\u%04x", *p);
-        } else {
-            buf_append_char(b, (char)*p);
-        }
-    }
-    buf_append_char(b, '"');
+    return 0;
+}
+
+/* A string member, or null for a NULL s.  The bytes are kept as they are:
+ * a dead letter is the record as it was refused. */
+static int put_str(struct json_object *o, const char *key, const char *s)
+{
+    struct json_object *v = s ? json_object_new_string(s) : NULL;
+    return s && !v ? -1 : put(o, key, v, true);
+}
+
+static int put_event(struct json_object *line, const struct archive_event *ev)
+{
+    char ts[64];
+    pgtext_timestamp(ts, ev->at_us);
+    struct json_object *o = json_object_new_object();
+    if (put(line, "event", o, false) < 0) /* line owns o from here */
+        return -1;
+    /* || keeps the order: the members are written in the order added. */
+    bool bad =
+        put(o, "ticket_id", json_object_new_int64(ev->ticket_id), false) < 0 ||
+        put_str(o, "room", ev->room) < 0 ||
+        put_str(o, "stanza_id", ev->stanza_id) < 0 ||
+        put_str(o, "at", ts) < 0 ||
+        put_str(o, "kind", archive_kind_text(ev->kind)) < 0 ||
+        put_str(o, "actor_jid", ev->actor_jid) < 0 ||
+        put_str(o, "actor_nick", ev->actor_nick) < 0 ||
+        put_str(o, "occupant_id", ev->occupant_id) < 0 ||
+        put_str(o, "body", ev->body) < 0 ||
+        put_str(o, "payload", ev->payload) < 0 ||
+        put_str(o, "message_id", ev->message_id) < 0 ||
+        put(o, "staff_only", json_object_new_boolean(ev->staff_only),
+            false) < 0;
+    return bad ? -1 : 0;
+}
+
+static int put_ticket(struct json_object *line, const struct store_ticket *t)
+{
+    struct json_object *o = json_object_new_object();
+    if (put(line, "ticket", o, false) < 0)
+        return -1;
+    bool bad = put(o, "id", json_object_new_int64(t->id), false) < 0 ||
+               put_str(o, "queue", t->queue) < 0 ||
+               put_str(o, "status", ticket_status_name(t->status)) < 0 ||
+               put_str(o, "room", t->room) < 0 ||
+               put_str(o, "customer_jid", t->customer_jid) < 0 ||
+               put_str(o, "customer_name", t->customer_name) < 0 ||
+               put_str(o, "details", t->details) < 0;
+    return bad ? -1 : 0;
 }
 
 static void dead_letter(struct shipper *sh, const struct item *it)
 {
     struct archive *a = sh->a;
     const uint8_t *p = (const uint8_t *)sh->raw.data + it->off;
-    struct buf line = BUF_INIT;
+    struct buf text = BUF_INIT;
     const char *id = "?";
-    char ts[64];
 
-    buf_printf(&line, "{\"seq\":%" PRIu64 ",\"at\":%" PRIu64 ",\"sqlstate\":",
-               it->seq, archive_now_us());
-    json_str(&line, sh->sqlstate);
-    buf_append_str(&line, ",\"error\":");
-    json_str(&line, sh->error);
-    if (it->type == RECORD_EVENT) {
+    /* One JSON object a line: the record's sequence number, when, why, and
+     * the record itself (as far as it decodes). */
+    struct json_object *line = json_object_new_object();
+    bool bad = !line ||
+               put(line, "seq", json_object_new_uint64(it->seq), false) < 0 ||
+               put(line, "at", json_object_new_uint64(archive_now_us()),
+                   false) < 0 ||
+               put_str(line, "sqlstate", sh->sqlstate) < 0 ||
+               put_str(line, "error", sh->error) < 0;
+    if (!bad && it->type == RECORD_EVENT) {
         struct archive_event ev;
         if (record_decode_event(p, it->len, &ev) == 0) {
             id = ev.stanza_id;
-            pgtext_timestamp(ts, ev.at_us);
-            buf_printf(&line, ",\"event\":{\"ticket_id\":%" PRId64 ",\"room\":",
-                       ev.ticket_id);
-            json_str(&line, ev.room);
-            buf_append_str(&line, ",\"stanza_id\":");
-            json_str(&line, ev.stanza_id);
-            buf_append_str(&line, ",\"at\":");
-            json_str(&line, ts);
-            buf_append_str(&line, ",\"kind\":");
-            json_str(&line, archive_kind_text(ev.kind));
-            buf_append_str(&line, ",\"actor_jid\":");
-            json_str(&line, ev.actor_jid);
-            buf_append_str(&line, ",\"actor_nick\":");
-            json_str(&line, ev.actor_nick);
-            buf_append_str(&line, ",\"occupant_id\":");
-            json_str(&line, ev.occupant_id);
-            buf_append_str(&line, ",\"body\":");
-            json_str(&line, ev.body);
-            buf_append_str(&line, ",\"payload\":");
-            json_str(&line, ev.payload);
-            buf_append_str(&line, ",\"message_id\":");
-            json_str(&line, ev.message_id);
-            buf_printf(&line, ",\"staff_only\":%s}", ev.staff_only ? "true" : "false");
+            bad = put_event(line, &ev) < 0;
         }
-    } else if (it->type == RECORD_TICKET) {
+    } else if (!bad && it->type == RECORD_TICKET) {
         struct store_ticket t;
         if (record_decode_ticket(p, it->len, &t) == 0) {
-            buf_printf(&line, ",\"ticket\":{\"id\":%" PRId64 ",\"queue\":", t.id);
-            json_str(&line, t.queue);
-            buf_append_str(&line, ",\"status\":");
-            json_str(&line, ticket_status_name(t.status));
-            buf_append_str(&line, ",\"room\":");
-            json_str(&line, t.room);
-            buf_append_str(&line, ",\"customer_jid\":");
-            json_str(&line, t.customer_jid);
-            buf_append_str(&line, ",\"customer_name\":");
-            json_str(&line, t.customer_name);
-            buf_append_str(&line, ",\"details\":");
-            json_str(&line, t.details);
-            buf_append_char(&line, '}');
             id = "(ticket)";
+            bad = put_ticket(line, &t) < 0;
         }
     }
-    buf_append_str(&line, "}\n");
+    const char *json = bad ? NULL
+                           : json_object_to_json_string_ext(
+                                 line, JSON_C_TO_STRING_PLAIN |
+                                           JSON_C_TO_STRING_NOSLASHESCAPE);
+    bool written = json != NULL; /* json is line's: gone with it */
+    if (written) {
+        buf_append_str(&text, json);
+        buf_append_char(&text, '\n');
+    }
+    json_object_put(line);
 
     log_error(LOG, "record %" PRIu64 " (stanza-id %s) can never be stored: "
               "%s [%s]; kept in %s, shipping goes on", it->seq, id, sh->error,
               sh->sqlstate, a->dead_letter_path);
     int fd = open(a->dead_letter_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                   0600);
-    if (fd < 0 || buf_failed(&line) ||
-        write(fd, line.data, line.len) != (ssize_t)line.len ||
+    if (fd < 0 || !written || buf_failed(&text) ||
+        write(fd, text.data, text.len) != (ssize_t)text.len ||
         (a->sync && fdatasync(fd) < 0))
         log_error(LOG, "cannot write the dead-letter file %s: %s",
                   a->dead_letter_path, strerror(errno));
     if (fd >= 0)
         close(fd);
-    buf_free(&line);
+    buf_free(&text);
     atomic_fetch_add(&a->dead_letters, 1);
 }
 

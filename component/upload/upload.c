@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/jid.h"
 #include "core/log.h"
 #include "desk/files.h"
@@ -531,24 +533,62 @@ static void on_upload(void *ud, struct http_request *r)
         put_done(u, r, token);
 }
 
-/* GET /status/QUEUE: whether the widget may offer a chat, without XMPP. */
+/* o (consumed) as the JSON body of a response, a line of compact JSON;
+ * 500 if memory ran out making it. */
+static void respond_json(struct http_request *r, unsigned status,
+                         struct json_object *o)
+{
+    struct buf body = BUF_INIT;
+    const char *text = o ? json_object_to_json_string_ext(
+                               o, JSON_C_TO_STRING_PLAIN |
+                                      JSON_C_TO_STRING_NOSLASHESCAPE)
+                         : NULL;
+    if (text) {
+        buf_append_str(&body, text);
+        buf_append_char(&body, '\n');
+    }
+    json_object_put(o);
+    if (!text || buf_failed(&body))
+        answer(r, 500, "Out of memory\n");
+    else
+        http_respond(r, status, "application/json", body.data, body.len);
+    buf_free(&body);
+}
+
+/* A new object with one member (v consumed), or NULL if out of memory. */
+static struct json_object *object_with(const char *key, struct json_object *v)
+{
+    struct json_object *o = v ? json_object_new_object() : NULL;
+    if (!o || json_object_object_add(o, key, v) < 0) {
+        json_object_put(o);
+        json_object_put(v);
+        return NULL;
+    }
+    return o;
+}
+
+/* GET /status/QUEUE: whether the widget may offer a chat, without XMPP:
+ * {"open":true,"available":2}, or 404 {"error":"no such queue"}. */
 static void on_status(void *ud, struct http_request *r)
 {
     struct upload *u = ud;
     const char *queue = http_request_path(r) + strlen("/status/");
     bool open;
     unsigned available;
+    http_response_header(r, "Cache-Control", "public, max-age=5");
     if (desk_files_queue_status(u->desk, queue, &open, &available) < 0) {
-        http_response_header(r, "Cache-Control", "public, max-age=5");
-        const char *e = "{\"error\":\"no such queue\"}\n";
-        http_respond(r, 404, "application/json", e, strlen(e));
+        respond_json(r, 404, object_with("error", json_object_new_string(
+                                                      "no such queue")));
         return;
     }
-    char body[96];
-    int n = snprintf(body, sizeof body, "{\"open\":%s,\"available\":%u}\n",
-                     open ? "true" : "false", available);
-    http_response_header(r, "Cache-Control", "public, max-age=5");
-    http_respond(r, 200, "application/json", body, (size_t)n);
+    struct json_object *o = object_with("open", json_object_new_boolean(open));
+    struct json_object *n = json_object_new_int64(available);
+    if (o && (!n || json_object_object_add(o, "available", n) < 0)) {
+        json_object_put(n);
+        json_object_put(o);
+        o = NULL;
+    }
+    respond_json(r, 200, o);
 }
 
 /* ---- life ------------------------------------------------------------------------ */

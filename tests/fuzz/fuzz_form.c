@@ -8,7 +8,8 @@
  * fields) and the result must be well-formed XML that reads back to the
  * same values (up to XML's own line-end and attribute-space
  * normalisation).  The answers are also read against a queue's extra
- * pre-chat fields, and the details JSON that makes must parse (json-c). */
+ * pre-chat fields: the details that makes (desk/details.c) must be UTF-8
+ * and read back as one object of strings. */
 #include "build-config.h"
 
 #include <json-c/json.h>
@@ -17,6 +18,7 @@
 #include <strophe.h>
 
 #include "core/buf.h"
+#include "desk/details.h"
 #include "desk/prechat.h"
 #include "desk/text.h"
 #include "fuzz_check.h"
@@ -210,24 +212,33 @@ static void check_round_trip(const struct field *f, size_t n, const char *xml)
 
 static void check_prechat(xmpp_stanza_t *form)
 {
-    struct buf json = BUF_INIT;
     char err[300];
-    desk_json_open(&json);
-    if (desk_prechat_read(&prechat, form, &json, err, sizeof err) == 0) {
-        desk_json_close(&json);
-        const char *text = buf_cstr(&json);
-        if (!fuzz_utf8_problem(text, json.len, false)) {
-            struct json_tokener *tok = json_tokener_new();
-            json_object *o = json_tokener_parse_ex(tok, text, (int)json.len);
-            if (!o || !json_object_is_type(o, json_type_object))
-                fuzz_fail("pre-chat answers make JSON json-c refuses: %s (%s)",
-                          text,
-                          json_tokener_error_desc(json_tokener_get_error(tok)));
-            json_object_put(o);
-            json_tokener_free(tok);
-        }
+    struct json_object *details = desk_details_new();
+    if (!details)
+        abort();
+    int rc = desk_prechat_read(&prechat, form, details, err, sizeof err);
+    if (rc == -2)
+        fuzz_fail("desk_prechat_read ran out of memory");
+    char *text = rc == 0 ? desk_details_text(details) : NULL;
+    json_object_put(details);
+    if (rc < 0)
+        return;
+    if (!text)
+        fuzz_fail("desk_details_text failed (memory)");
+    /* Whatever the customer sent, the details are UTF-8 (jsonb takes
+     * them) and one object of strings again when read. */
+    if (fuzz_utf8_problem(text, strlen(text), false))
+        fuzz_fail("pre-chat answers make details that are not UTF-8: %s",
+                  text);
+    struct json_object *back = desk_details_parse(text);
+    if (!back)
+        fuzz_fail("pre-chat answers make details json-c refuses: %s", text);
+    json_object_object_foreach(back, key, val) {
+        if (!json_object_is_type(val, json_type_string))
+            fuzz_fail("pre-chat answer %s is not a string: %s", key, text);
     }
-    buf_free(&json);
+    json_object_put(back);
+    free(text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

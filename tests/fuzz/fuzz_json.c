@@ -1,17 +1,20 @@
-/* Fuzz target: the session details JSON the widget's answers become and
- * the desk reads back (desk/text.c: desk_json_add, desk_json_get), also
- * as PostgreSQL hands it back (jsonb as text), checked against json-c.
+/* Fuzz target: the session details (desk/details.c) the widget's answers
+ * become and the desk reads back, also as PostgreSQL hands them back
+ * (jsonb as text).  json-c parses and prints; what is fuzzed here is the
+ * desk's part on top of it: text made UTF-8 before it is written, values
+ * read into small buffers cut on a character boundary, anything that is
+ * not a string absent, the whole text one object.
  *
  * Byte 0 chooses: even, the rest is NUL-separated key, value pairs that
- * the desk writes and then reads back; odd, the rest is JSON text from
- * elsewhere that the desk reads.
+ * the desk sets and then reads back; odd, the rest is JSON text from
+ * elsewhere that the desk reads (and writes again, as a merge does).
  *
- * Checks: what the desk writes is JSON json-c reads as the same object;
- * desk_json_get gives back each value written (when it fits its buffer), made
- * UTF-8 as the writer makes it;
- * on JSON text it agrees with json-c about every string value it finds;
- * and what it gives is UTF-8 whenever the JSON was (a cut through a
- * character, or a \u escape of a surrogate, is the known UTF-8 finding). */
+ * Checks: what the desk writes is UTF-8 and reads back as one object with
+ * one member per key (made UTF-8; the last value set wins), each value as
+ * set when it fits its buffer, else its longest prefix that is whole
+ * characters; on JSON text from elsewhere, every string member reads as
+ * json-c's value made UTF-8 (and cut the same way), every other member is
+ * absent, and a merge of it writes the same string members again. */
 #include "build-config.h"
 
 #include <json-c/json.h>
@@ -21,46 +24,52 @@
 
 #include "core/buf.h"
 #include "core/utf8.h"
-#include "desk/text.h"
+#include "desk/details.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_PAIRS 32
 #define OUT_SIZE 200   /* the desk reads details into buffers this small */
+#define BIG_SIZE 70000 /* larger than any input: nothing is cut */
 
-static json_object *parse_json(const char *text, size_t len)
-{
-    struct json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
-    /* Whole text only: trailing bytes are not one object. */
-    if (o && (size_t)json_tokener_get_parse_end(tok) != len) {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
+static char big[BIG_SIZE];
 
-static void check_utf8(const char *json, const char *key, const char *got)
-{
-    if (!fuzz_utf8_problem(got, strlen(got), false))
-        return;
-    char detail[600];
-    snprintf(detail, sizeof detail, "desk_json_get(\"%.60s\") of valid UTF-8 "
-             "JSON %.200s", key, json);
-    fuzz_known(FUZZ_KNOWN_INVALID_UTF8, detail);
-}
-
-static char *clean_copy(const char *s)
+static char *clean_copy(const char *s, size_t n)
 {
     struct buf b = BUF_INIT;
-    utf8_sanitize(&b, s, strlen(s));
+    utf8_sanitize(&b, s, n);
     char *copy = strdup(buf_cstr(&b));
     buf_free(&b);
     if (!copy)
         abort();
     return copy;
+}
+
+/* Reads key from d twice, whole and into a small buffer, and checks both
+ * against want (the value made UTF-8). */
+static void check_read(struct json_object *d, const char *key,
+                       const char *want, const char *text)
+{
+    if (desk_details_string(d, key, big, sizeof big) < 0)
+        fuzz_fail("desk_details_string misses key %s in %s", key, text);
+    if (strcmp(big, want) != 0)
+        fuzz_fail("desk_details_string(%s) gives '%s', want '%s'", key, big,
+                  want);
+    char got[OUT_SIZE];
+    if (desk_details_string(d, key, got, sizeof got) < 0)
+        fuzz_fail("desk_details_string(%s) fails on a small buffer", key);
+    size_t n = strlen(got), whole = strlen(want);
+    if (fuzz_utf8_problem(got, n, false))
+        fuzz_fail("desk_details_string(%s) gives ill-formed UTF-8", key);
+    /* Cut: a prefix, ending before a character that does not fit. */
+    if (whole < sizeof got ? strcmp(got, want) != 0
+                           : strncmp(got, want, n) != 0 ||
+                                 ((unsigned char)want[n] & 0xC0) == 0x80 ||
+                                 n + utf8_lead_len((unsigned char)want[n]) <
+                                     sizeof got)
+        fuzz_fail("desk_details_string(%s) into %zu bytes gives '%s' of '%s'",
+                  key, sizeof got, got, want);
 }
 
 static void write_and_read(const char *p, size_t n)
@@ -78,75 +87,132 @@ static void write_and_read(const char *p, size_t n)
         keys[count] = k;
         values[count++] = v;
     }
-    struct buf json = BUF_INIT;
-    desk_json_open(&json);
+    struct json_object *d = desk_details_new();
+    if (!d)
+        abort();
     for (size_t i = 0; i < count; i++)
-        desk_json_add(&json, keys[i], values[i]);
-    desk_json_close(&json);
-    const char *text = buf_cstr(&json);
-    json_object *o = parse_json(text, json.len);
-    if (!o || !json_object_is_type(o, json_type_object))
-        fuzz_fail("desk_json_add wrote JSON json-c refuses: %s", text);
+        if (desk_details_set(d, keys[i], values[i]) < 0)
+            fuzz_fail("desk_details_set failed (memory)");
+    if (desk_details_set(d, "unset", NULL) < 0)
+        fuzz_fail("desk_details_set of no value failed");
+    char *text = desk_details_text(d);
+    json_object_put(d);
+    if (!text)
+        fuzz_fail("desk_details_text failed (memory)");
+    if (fuzz_utf8_problem(text, strlen(text), false))
+        fuzz_fail("the details written are not UTF-8: %s", text);
+    struct json_object *back = desk_details_parse(text);
+    if (!back)
+        fuzz_fail("desk_details_parse refuses what was written: %s", text);
+    /* One member per key made UTF-8, holding the last value set. */
+    size_t distinct = 0;
     for (size_t i = 0; i < count; i++) {
-        /* What was written is the text made UTF-8 (ill-formed parts are
-         * U+FFFD): compare with that.  Two keys may become one. */
-        char *key = clean_copy(keys[i]), *value = clean_copy(values[i]);
-        bool dup = false;
-        for (size_t k = 0; k < count && !dup; k++) {
-            char *other = k != i ? clean_copy(keys[k]) : NULL;
-            dup = other && strcmp(other, key) == 0;
+        char *key = clean_copy(keys[i], strlen(keys[i]));
+        size_t last = i;
+        bool seen = false;
+        for (size_t k = 0; k < count; k++) {
+            char *other = clean_copy(keys[k], strlen(keys[k]));
+            if (strcmp(other, key) == 0) {
+                seen = seen || k < i;
+                last = k;
+            }
             free(other);
         }
-        if (dup || strlen(key) >= 127) {
-            free(key);
+        if (!seen) {
+            distinct++;
+            char *value = clean_copy(values[last], strlen(values[last]));
+            check_read(back, key, value, text);
             free(value);
-            continue;
         }
-        json_object *v;
-        if (!json_object_object_get_ex(o, key, &v) ||
-            strcmp(json_object_get_string(v), value) != 0)
-            fuzz_fail("json-c reads key %s differently than written", key);
-        char got[OUT_SIZE];
-        if (desk_json_get(text, key, got, sizeof got) < 0)
-            fuzz_fail("desk_json_get misses key %s in %s", key, text);
-        if (strlen(value) < sizeof got && strcmp(got, value) != 0)
-            fuzz_fail("desk_json_get(%s) gives '%s', written '%s'", key,
-                      got, value);
-        if (fuzz_utf8_problem(got, strlen(got), false))
-            fuzz_fail("desk_json_get(%s) gives ill-formed UTF-8", key);
         free(key);
-        free(value);
     }
-    json_object_put(o);
-    buf_free(&json);
+    if ((size_t)json_object_object_length(back) != distinct)
+        fuzz_fail("%zu keys set, %d members written: %s", distinct,
+                  json_object_object_length(back), text);
+    bool named = false;
+    for (size_t i = 0; i < count && !named; i++)
+        named = strcmp(keys[i], "unset") == 0;
+    char v[8];
+    if (!named && desk_details_string(back, "unset", v, sizeof v) == 0)
+        fuzz_fail("a NULL value was written: %s", text);
+    json_object_put(back);
+    free(text);
 }
 
+/* The value a merge of d writes under ckey (a key made UTF-8): that of
+ * the last string member whose key becomes ckey (made UTF-8 too). */
+static char *merged_value(struct json_object *d, const char *ckey)
+{
+    char *want = NULL;
+    json_object_object_foreach(d, key, val) {
+        char *k = clean_copy(key, strlen(key));
+        if (strcmp(k, ckey) == 0 && json_object_is_type(val, json_type_string)) {
+            free(want);
+            want = clean_copy(json_object_get_string(val),
+                              (size_t)json_object_get_string_len(val));
+        }
+        free(k);
+    }
+    return want;
+}
+
+/* JSON text from elsewhere. */
 static void read_foreign(const char *text, size_t n)
 {
-    json_object *o = parse_json(text, n);
-    if (!o)
-        return;
-    bool valid = !fuzz_utf8_problem(text, n, false);
-    if (json_object_is_type(o, json_type_object)) {
-        json_object_object_foreach(o, key, val) {
-            char got[OUT_SIZE];
-            int rc = desk_json_get(text, key, got, sizeof got);
-            if (rc < 0 || !json_object_is_type(val, json_type_string))
-                continue;
-            if (valid)
-                check_utf8(text, key, got);
-            const char *want = json_object_get_string(val);
-            /* json-c keeps the last of duplicate keys, the desk the
-             * first; and json-c decodes surrogate pairs, the desk not.
-             * Text that is not UTF-8 is no JSON (RFC 8259, 8.1): it is
-             * not compared; PostgreSQL's jsonb never gives it. */
-            if (valid && strlen(want) < sizeof got && !strstr(text, "\\u") &&
-                strcmp(got, want) != 0 && !strstr(text + (strstr(text, key) - text) + 1, key))
-                fuzz_fail("desk_json_get(%s) gives '%s', json-c '%s': %s", key,
-                          got, want, text);
-        }
-    }
+    struct json_object *d = desk_details_parse(text);
+    /* json-c itself on the same text: the desk takes what it takes as a
+     * whole object. */
+    struct json_tokener *tok = json_tokener_new();
+    if (!tok)
+        abort();
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)n);
+    size_t stop = o ? json_tokener_get_parse_end(tok) : 0;
+    json_tokener_free(tok);
+    while (o && stop < n && strchr(" \t\r\n", text[stop]))
+        stop++;
+    bool whole_object = o && stop == n && json_object_is_type(o, json_type_object);
+    if (!d != !whole_object)
+        fuzz_fail("desk_details_parse %s what json-c reads as %s: %s",
+                  d ? "takes" : "refuses",
+                  whole_object ? "one object" : "no object", text);
     json_object_put(o);
+    if (!d)
+        return;
+    struct json_object *copy = desk_details_new();
+    if (!copy || desk_details_merge(copy, d) < 0)
+        fuzz_fail("desk_details_merge failed (memory)");
+    char *again = desk_details_text(copy);
+    json_object_put(copy);
+    if (!again)
+        fuzz_fail("desk_details_text failed (memory)");
+    if (fuzz_utf8_problem(again, strlen(again), false))
+        fuzz_fail("the details merged are not UTF-8: %s", again);
+    struct json_object *back = desk_details_parse(again);
+    if (!back)
+        fuzz_fail("desk_details_parse refuses a merge's text: %s", again);
+    json_object_object_foreach(d, key, val) {
+        char v[8];
+        if (!json_object_is_type(val, json_type_string)) {
+            if (desk_details_string(d, key, v, sizeof v) == 0)
+                fuzz_fail("member %s is no string, yet read: %s", key, text);
+            continue;
+        }
+        /* json-c keeps the last of duplicate keys; so does jsonb. */
+        char *want = clean_copy(json_object_get_string(val),
+                                (size_t)json_object_get_string_len(val));
+        check_read(d, key, want, text);
+        free(want);
+        /* The merge wrote it under its key made UTF-8 (where two keys
+         * become one, the later value). */
+        char *ckey = clean_copy(key, strlen(key));
+        want = merged_value(d, ckey);
+        check_read(back, ckey, want, again);
+        free(ckey);
+        free(want);
+    }
+    json_object_put(back);
+    free(again);
+    json_object_put(d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -155,6 +221,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     fuzz_set_input(data, size);
     char *text = malloc(size);
+    if (!text)
+        abort();
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
     if (data[0] & 1)

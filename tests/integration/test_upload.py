@@ -307,6 +307,7 @@ def test_queue_status_resource(desk, xmpp, db):
     url = "http://%s/status/billing" % addr
     status, h, body = req("GET", url)
     assert (status, json.loads(body)) == (200, {"open": True, "available": 0})
+    assert body == b'{"open":true,"available":0}\n'  # one compact line
     assert h["Cache-Control"] == "public, max-age=5"
     assert h["Content-Type"] == "application/json"
     assert h["Access-Control-Allow-Origin"] == "*"
@@ -314,7 +315,9 @@ def test_queue_status_resource(desk, xmpp, db):
     join_queue(agent, "billing", "Alex")
     wait_for(lambda: json.loads(req("GET", url)[2]) == {"open": True, "available": 1},
              what="one available")
-    assert req("GET", "http://%s/status/nosuch" % addr)[0] == 404
+    status, h, body = req("GET", "http://%s/status/nosuch" % addr)
+    assert (status, json.loads(body)) == (404, {"error": "no such queue"})
+    assert h["Content-Type"] == "application/json"
 
 
 def mail_with(tid, parts):

@@ -6,6 +6,7 @@ The archive is driven by archive-load (see conftest.py): it appends
 events, writes each stanza-id to --acked once it is durable, and prints
 "stats" lines (appended, durable, committed, ...)."""
 
+import json
 import threading
 import time
 from collections import Counter
@@ -216,6 +217,11 @@ def test_bad_rows_go_to_dead_letters_and_the_rest_continues(pg, archive_load, ru
     assert len(dead_file) == 100
     assert '"stanza_id":"bad-50"' in dead_file[0]
     assert "23503" in dead_file[0]
+    # One JSON object a line: the record, when, and why.
+    dead = [json.loads(line) for line in dead_file]
+    assert [d["event"]["stanza_id"] for d in dead[:2]] == ["bad-50", "bad-100"]
+    assert all(d["sqlstate"] == "23503" and d["error"] and d["seq"] > 0
+               and isinstance(d["event"]["staff_only"], bool) for d in dead)
     assert "bad-50" in load.text()  # logged with its stanza-id
     good = [a for a in read_acked(acked) if int(a.rsplit("-", 1)[1]) % 50]
     assert_exactly_once(pg, good, "ticket_events")

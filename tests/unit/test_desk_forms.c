@@ -4,9 +4,12 @@
  * in the details JSON. */
 #include "cmocka_prelude.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "desk/details.h"
 #include "desk/prechat.h"
 #include "desk/text.h"
 
@@ -77,8 +80,8 @@ static void test_form_fields(void **state)
     buf_free(&out);
 }
 
-/* Reads `answers` (field elements) against the spec: the JSON members, or
- * the error text. */
+/* Reads `answers` (field elements) against the spec: the details they make
+ * (JSON text), or the error text. */
 static const char *answer(const char *answers, char *out, size_t size)
 {
     static struct desk_prechat p;
@@ -90,12 +93,17 @@ static const char *answer(const char *answers, char *out, size_t size)
              answers);
     xmpp_stanza_t *x = xmpp_stanza_new_from_string(ctx, xml);
     assert_non_null(x);
-    struct buf json = BUF_INIT;
-    if (desk_prechat_read(&p, x, &json, err, sizeof err) == 0)
-        snprintf(out, size, "%s", buf_cstr(&json));
-    else
+    struct json_object *details = desk_details_new();
+    assert_non_null(details);
+    if (desk_prechat_read(&p, x, details, err, sizeof err) == 0) {
+        char *text = desk_details_text(details);
+        assert_non_null(text);
+        snprintf(out, size, "%s", text);
+        free(text);
+    } else {
         snprintf(out, size, "ERROR %s", err);
-    buf_free(&json);
+    }
+    json_object_put(details);
     xmpp_stanza_release(x);
     xmpp_ctx_free(ctx);
     return out;
@@ -112,13 +120,13 @@ static void test_answers(void **state)
                "</field><field var='notes'><value>one</value><value>two"
                "</value></field><field var='terms'><value>true</value>"
                "</field>", out, sizeof out),
-        "\"order\":\"A-17\",\"plan\":\"pro\",\"topics\":\"billing, tech\","
-        "\"notes\":\"one\\ntwo\",\"terms\":\"1\"");
+        "{\"order\":\"A-17\",\"plan\":\"pro\",\"topics\":\"billing, tech\","
+        "\"notes\":\"one\\ntwo\",\"terms\":\"1\"}");
     /* Optional ones may be left out; required ones may not. */
     assert_string_equal(
         answer("<field var='order'><value>1</value></field>"
                "<field var='terms'><value>1</value></field>", out, sizeof out),
-        "\"order\":\"1\",\"terms\":\"1\"");
+        "{\"order\":\"1\",\"terms\":\"1\"}");
     assert_string_equal(
         answer("<field var='terms'><value>1</value></field>", out, sizeof out),
         "ERROR order: required");

@@ -1,6 +1,6 @@
 /* Unit tests: the desk's pure helpers (desk/text.c): text command lines,
- * the wait estimate, the rolling average, the session details JSON, the
- * customer's email address. */
+ * the wait estimate, the rolling average, the customer's email address.
+ * (The session details JSON: test_desk_details.c.) */
 #include "cmocka_prelude.h"
 
 #include <stdlib.h>
@@ -93,104 +93,6 @@ static void test_rolling_average(void **state)
     assert_true(desk_rolling_mean(&r) == 100);
 }
 
-/* JSON is UTF-8: a value (or key) cut through a character, or bytes
- * from a file, is written with U+FFFD, never as the bytes themselves
- * (PostgreSQL's jsonb refuses those: the details would be lost). */
-static void test_json_writes_only_utf8(void **state)
-{
-    (void)state;
-    struct buf b = BUF_INIT;
-    desk_json_open(&b);
-    desk_json_add(&b, "name", "Zo\xc3");          /* cut through "ë" */
-    desk_json_add(&b, "k\xff", "a\xed\xa0\x80" "b"); /* a surrogate in UTF-8 */
-    desk_json_close(&b);
-    assert_string_equal(buf_cstr(&b), "{\"name\":\"Zo\xef\xbf\xbd\","
-                                      "\"k\xef\xbf\xbd\":\"a\xef\xbf\xbd"
-                                      "\xef\xbf\xbd\xef\xbf\xbd" "b\"}");
-    char v[32];
-    assert_int_equal(desk_json_get(buf_cstr(&b), "name", v, sizeof v), 0);
-    assert_string_equal(v, "Zo\xef\xbf\xbd");
-    buf_free(&b);
-}
-
-/* A key longer than the reader holds is not the key that is its prefix
- * (found by fuzz_json: the long key's empty value was read instead). */
-static void test_json_long_key_is_not_its_prefix(void **state)
-{
-    (void)state;
-    char longkey[201], shortkey[128];
-    memset(longkey, 'k', sizeof longkey - 1);
-    longkey[sizeof longkey - 1] = '\0';
-    memcpy(shortkey, longkey, 127);
-    shortkey[127] = '\0';
-    struct buf b = BUF_INIT;
-    desk_json_open(&b);
-    desk_json_add(&b, longkey, "long");
-    desk_json_add(&b, shortkey, "short");
-    desk_json_close(&b);
-    char v[32];
-    assert_int_equal(desk_json_get(buf_cstr(&b), shortkey, v, sizeof v), 0);
-    assert_string_equal(v, "short");
-    buf_free(&b);
-}
-
-static void test_json(void **state)
-{
-    (void)state;
-    struct buf b = BUF_INIT;
-    desk_json_open(&b);
-    desk_json_add(&b, "question", "line 1\nline \"2\" \\ é");
-    desk_json_add(&b, "page", "https://x/?a=1&b=2");
-    desk_json_add(&b, "skip", NULL);
-    desk_json_add(&b, "ctl", "\x01");
-    desk_json_close(&b);
-    assert_string_equal(buf_cstr(&b),
-                        "{\"question\":\"line 1\\nline \\\"2\\\" \\\\ é\","
-                        "\"page\":\"https://x/?a=1&b=2\",\"ctl\":\"\\u0001\"}");
-    char v[64];
-    assert_int_equal(desk_json_get(buf_cstr(&b), "question", v, sizeof v), 0);
-    assert_string_equal(v, "line 1\nline \"2\" \\ é");
-    assert_int_equal(desk_json_get(buf_cstr(&b), "ctl", v, sizeof v), 0);
-    assert_string_equal(v, "\x01");
-    assert_int_equal(desk_json_get(buf_cstr(&b), "nope", v, sizeof v), -1);
-    /* PostgreSQL's jsonb text form (spaces) and \u escapes */
-    assert_int_equal(desk_json_get("{\"a\": \"x\", \"b\": \"\\u00e9t\\u00e9\"}",
-                                   "b", v, sizeof v),
-                     0);
-    assert_string_equal(v, "été");
-    assert_int_equal(desk_json_get("{}", "a", v, sizeof v), -1);
-    assert_int_equal(desk_json_get("{\"a\": 1}", "a", v, sizeof v), -1);
-    assert_int_equal(desk_json_get("not json", "a", v, sizeof v), -1);
-    assert_int_equal(desk_json_get("{\"a\": \"unterminated", "a", v, sizeof v),
-                     -1);
-    /* truncation keeps a terminated string */
-    char small[4];
-    assert_int_equal(desk_json_get("{\"a\": \"abcdef\"}", "a", small,
-                                   sizeof small),
-                     0);
-    assert_string_equal(small, "abc");
-    /* ...and whole characters: "é" (2 bytes) does not fit after "ab" */
-    assert_int_equal(desk_json_get("{\"a\": \"ab\u00e9\"}", "a", small,
-                                   sizeof small),
-                     0);
-    assert_string_equal(small, "ab");
-    assert_int_equal(desk_json_get("{\"a\": \"ab\xc3\xa9\"}", "a", small,
-                                   sizeof small),
-                     0);
-    assert_string_equal(small, "ab");
-    /* a surrogate pair is one character; a lone half is U+FFFD, never the
-     * ill-formed 3-byte form of a surrogate */
-    assert_int_equal(desk_json_get("{\"a\": \"\\ud83d\\ude00\"}", "a", v,
-                                   sizeof v),
-                     0);
-    assert_string_equal(v, "\xf0\x9f\x98\x80");
-    assert_int_equal(desk_json_get("{\"a\": \"x\\ud83dy\\udc00\"}", "a", v,
-                                   sizeof v),
-                     0);
-    assert_string_equal(v, "x\xef\xbf\xbdy\xef\xbf\xbd");
-    buf_free(&b);
-}
-
 static void test_email(void **state)
 {
     (void)state;
@@ -252,9 +154,6 @@ int main(void)
         cmocka_unit_test(test_words_and_ints),
         cmocka_unit_test(test_wait_estimate),
         cmocka_unit_test(test_rolling_average),
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_json_writes_only_utf8),
-        cmocka_unit_test(test_json_long_key_is_not_its_prefix),
         cmocka_unit_test(test_normalise_list),
         cmocka_unit_test(test_email),
     };
