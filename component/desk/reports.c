@@ -197,6 +197,18 @@ int desk_db_stats(PGconn *conn, int64_t from_us, int64_t to_us,
 
 /* ---- search ---------------------------------------------------------------------- */
 
+void desk_found_read(const PGresult *res, int row, struct desk_found *f)
+{
+    f->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+    f->queue = dup_or_null(res, row, 1);
+    f->status = dup_or_null(res, row, 2);
+    f->subject = dup_or_null(res, row, 3);
+    f->customer_name = dup_or_null(res, row, 4);
+    f->customer_email = dup_or_null(res, row, 5);
+    f->owner_jid = dup_or_null(res, row, 6);
+    f->created_us = strtoll(PQgetvalue(res, row, 7), NULL, 10);
+}
+
 void desk_found_free(struct desk_found *list, size_t count)
 {
     for (size_t i = 0; list && i < count; i++) {
@@ -258,15 +270,7 @@ int desk_db_ticket_search(PGconn *conn, const struct desk_search *q,
     if (!*out)
         return DESK_DB_FAILED;
     for (int i = 0; i < n; i++) {
-        struct desk_found *f = &(*out)[i];
-        f->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        f->queue = dup_or_null(res, i, 1);
-        f->status = dup_or_null(res, i, 2);
-        f->subject = dup_or_null(res, i, 3);
-        f->customer_name = dup_or_null(res, i, 4);
-        f->customer_email = dup_or_null(res, i, 5);
-        f->owner_jid = dup_or_null(res, i, 6);
-        f->created_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+        desk_found_read(res, i, &(*out)[i]);
         (*count)++;
     }
     PQclear(res);

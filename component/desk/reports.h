@@ -85,6 +85,10 @@ int desk_db_ticket_search(PGconn *conn, const struct desk_search *q,
                           struct desk_found **out, size_t *count, char *err,
                           size_t errlen);
 void desk_found_free(struct desk_found *list, size_t count);
+/* Row `row` of a result whose first 8 columns are id, queue, status,
+ * subject, customer_name, customer_email, owner_jid, created (Unix
+ * microseconds), as both ticket lists select them. */
+void desk_found_read(const PGresult *res, int row, struct desk_found *f);
 
 /* ---- erasure on request ------------------------------------------------------------ */
 

@@ -82,15 +82,7 @@ int desk_db_tickets_list(PGconn *conn, const struct desk_ticket_filter *f,
     if (!*out)
         return DESK_DB_FAILED;
     for (int i = 0; i < n; i++) {
-        struct desk_found *r = &(*out)[i];
-        r->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        r->queue = dup_or_null(res, i, 1);
-        r->status = dup_or_null(res, i, 2);
-        r->subject = dup_or_null(res, i, 3);
-        r->customer_name = dup_or_null(res, i, 4);
-        r->customer_email = dup_or_null(res, i, 5);
-        r->owner_jid = dup_or_null(res, i, 6);
-        r->created_us = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+        desk_found_read(res, i, &(*out)[i]);
         *total = atol(PQgetvalue(res, i, 8));
         (*count)++;
     }
