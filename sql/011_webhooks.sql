@@ -48,7 +48,11 @@ CREATE TABLE webhook_outbox (
     data            jsonb NOT NULL,
     state           text NOT NULL DEFAULT 'pending'
                     CHECK (state IN ('pending', 'delivered', 'dead')),
-    attempts        integer NOT NULL DEFAULT 0,
+    attempts        integer NOT NULL DEFAULT 0,  -- POSTs made
+    -- Of those, the ones the receiver answered with a refusal (4xx but
+    -- 408/429, 3xx): only these count toward [webhooks] max_attempts, so
+    -- a receiver that is down, however long, loses nothing.
+    refusals        integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT '-infinity',
     last_status     integer,                 -- HTTP status; NULL: no answer
     last_error      text,
@@ -81,11 +85,28 @@ LANGUAGE sql STABLE AS $$
         'details', t.details)
 $$;
 
+-- Writers of one ticket's events take turns: the outbox id (the order of
+-- delivery) is drawn under this lock, held to the end of the transaction,
+-- so that a ticket's ids follow the order its transactions commit in (the
+-- sender never sees id N+1 committed while N is still to come).  The
+-- two-key form keeps apart from [ha] lock_key's one-bigint key space; the
+-- class differs from the sender's lock (1836542067, 1).
+CREATE FUNCTION mucdesk_webhook_ticket_turn(ticket bigint) RETURNS void
+LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock(1836542068, (ticket % 2147483647)::integer)
+$$;
+
 -- One row per endpoint that wants `ev` for t's queue.
 CREATE FUNCTION mucdesk_webhook_enqueue(ev text, t tickets, extra jsonb)
 RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM webhook_endpoints e
+                    WHERE ev = ANY (e.events)
+                      AND (e.queues IS NULL OR t.queue = ANY (e.queues))) THEN
+        RETURN;
+    END IF;
+    PERFORM mucdesk_webhook_ticket_turn(t.id);
     INSERT INTO webhook_outbox (endpoint_id, event, ticket_id, data)
     SELECT e.id, ev, t.id,
            jsonb_build_object('ticket', mucdesk_webhook_ticket(t))
@@ -179,6 +200,13 @@ BEGIN
                     WHERE 'message.added' = ANY (events)) THEN
         RETURN NULL;
     END IF;
+    -- Each ticket's turn (enqueue's comment), in ticket order within the
+    -- statement.  (Two writers that took turns of two tickets in opposite
+    -- orders would deadlock; PostgreSQL then aborts one, and the shipper
+    -- retries its batch.)
+    PERFORM mucdesk_webhook_ticket_turn(x.ticket_id)
+       FROM (SELECT DISTINCT ticket_id FROM added
+              WHERE kind IN ('message', 'note', 'file') ORDER BY 1) x;
     INSERT INTO webhook_outbox (endpoint_id, event, ticket_id, data)
     SELECT e.id, 'message.added', a.ticket_id,
            jsonb_build_object(

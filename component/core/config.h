@@ -141,7 +141,7 @@ struct config {
         int timeout_s;           /* per POST, connecting included */
         int retry_min_s;         /* first wait after a failure */
         int retry_max_s;         /* the longest wait between attempts */
-        int max_attempts;        /* then the event is a dead letter */
+        int max_attempts;        /* refusals; then the event is a dead letter */
         int keep_delivered_days; /* delivered events kept for replay */
     } webhooks;
 

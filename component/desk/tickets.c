@@ -73,6 +73,7 @@ struct ticket_job {
     struct desk_ticket_change change;
     struct desk_ticket_updated updated;
     char key[64];
+    char requeued_to[128];        /* a live chat put back to waiting here */
     /* JOB_REPLY */
     const char *text;
     char nick[128];
@@ -398,7 +399,12 @@ static void update_answer(struct ticket_job *j)
 {
     const struct desk_ticket_updated *u = &j->updated;
     char text[1300];
-    if (!u->changes)
+    if (j->requeued_to[0])
+        utf8_snprintf(text, sizeof text, "Ticket #%lld waits in queue %s "
+                      "and is offered like a new chat%s%s.",
+                      (long long)j->change.id, j->requeued_to,
+                      u->changes ? "; " : "", u->changes ? u->summary : "");
+    else if (!u->changes)
         utf8_snprintf(text, sizeof text, "Ticket #%lld: nothing to change.",
                       (long long)j->change.id);
     else
@@ -509,21 +515,47 @@ oom:
     return -1;
 }
 
-/* A live chat's status, owner, queue and priority are its room's: told at
- * once when the chat is here (PostgreSQL would refuse it too). */
-static int check_live(struct ticket_job *j, struct xerr *err)
+/* A live chat's owner and priority are its room's (PostgreSQL would
+ * refuse them too).  Back to QUEUED and another queue are taken here
+ * rather than refused: the customer is in the room, so the chat waits
+ * again (in the queue named, if one is) and is offered like a new one,
+ * exactly as !forward and a requeue do.  The rest of the change (impact,
+ * tags, a note...) goes to the database as for any ticket. */
+static int live_change(struct ticket_job *j, struct xerr *err)
 {
-    const struct desk_ticket_change *c = &j->change;
+    struct desk_ticket_change *c = &j->change;
     struct desk_chat *chat = desk_chat_find(j->desk, c->id);
-    if (chat && chat->state != DESK_CHAT_ENDED &&
-        (c->status || c->owner || c->queue || c->priority || c->merge_into)) {
+    if (!chat || chat->state == DESK_CHAT_ENDED)
+        return 0;
+    bool to_queued = c->status && strcmp(c->status, "QUEUED") == 0;
+    if ((c->status && !to_queued) || c->owner || c->priority || c->merge_into) {
         xerr_set(err, XERR_CONFLICT,
-                 "Ticket #%lld is a live chat: its status, owner, queue and "
-                 "priority change in its room (!close, !forward, !take, "
-                 "!priority)",
+                 "Ticket #%lld is a live chat: its owner, priority and end "
+                 "change in its room (!take, !priority, !close); "
+                 "status=queued or queue=NAME puts it back to waiting",
                  (long long)c->id);
         return -1;
     }
+    if (!to_queued && !c->queue)
+        return 0;
+    struct desk *d = j->desk;
+    struct desk_queue *from = desk_queue_find(d, chat->queue);
+    struct desk_queue *q = c->queue ? desk_queue_find(d, c->queue) : from;
+    if (!q)
+        return BAD(err, "queue: no queue named %s", c->queue);
+    /* As !close queued OTHER: staff of either queue may hand it on. */
+    if (!desk_authz_allows(desk_role_for(d, j->asker, q, NULL),
+                           DESK_ACT_SESSION) &&
+        !(from && desk_authz_allows(desk_role_for(d, j->asker, from, NULL),
+                                    DESK_ACT_SESSION))) {
+        desk_authz_refuse(err);
+        return -1;
+    }
+    if (!(chat->state == DESK_CHAT_WAITING && q == from))
+        desk_chat_requeue(chat, q, j->asker, "requeued by ticket-update");
+    utf8_snprintf(j->requeued_to, sizeof j->requeued_to, "%s", q->name);
+    c->status = NULL;
+    c->queue = NULL;
     return 0;
 }
 
@@ -709,7 +741,7 @@ static int adhoc_ticket_update(void *ud, struct adhoc_step *st,
     desk_form_lines(st->form, "note", "\n", &note);
     int rc = note.len ? update_arg(j, "note", buf_cstr(&note), err) : 0;
     buf_free(&note);
-    if (rc < 0 || check_live(j, err) < 0) {
+    if (rc < 0 || live_change(j, err) < 0) {
         job_free(j);
         return -1;
     }
@@ -919,7 +951,7 @@ int desk_cmd_ticket_update(struct desk_call *call, const char *args,
         return oom(err);
     j->change.id = id;
     if (each_kv(j, args, update_arg, usage, err) < 0 ||
-        check_live(j, err) < 0) {
+        live_change(j, err) < 0) {
         job_free(j);
         return -1;
     }

@@ -413,7 +413,7 @@ int webhook_admin_replay(PGconn *conn, int id, const char *since, long *count,
         "WITH e AS (SELECT id FROM webhook_endpoints WHERE id = $1::integer"
         "  FOR UPDATE),"
         " r AS (UPDATE webhook_outbox o SET state = 'pending', attempts = 0,"
-        "  next_attempt_at = '-infinity', last_error = NULL,"
+        "  refusals = 0, next_attempt_at = '-infinity', last_error = NULL,"
         "  delivered_at = NULL FROM e WHERE o.endpoint_id = e.id"
         "  AND (o.state = 'dead' OR ($2::timestamptz IS NOT NULL"
         "  AND o.state = 'delivered' AND o.created_at >= $2::timestamptz))"

@@ -124,18 +124,21 @@ int outbox_failed(PGconn *conn, int64_t id, long status, const char *error,
                             receiver_down ? "t" : "f", smin, smax, satt};
     /* The waits: min * 2^(n-1) seconds, at most max, n counting the
      * endpoint's failures in a row (receiver down) or this event's
-     * attempts (refused). */
+     * refusals.  Only refusals count toward max_attempts: a receiver
+     * that is down, however long, gets every event once it is back. */
     PGresult *res = NULL;
     if (run(conn,
             "WITH o AS ("
             " UPDATE webhook_outbox"
             "    SET attempts = attempts + 1, last_status = $2::integer,"
             "        last_error = $3,"
-            "        state = CASE WHEN attempts + 1 >= $7::integer"
+            "        refusals = refusals + CASE WHEN $4::boolean THEN 0 ELSE 1 END,"
+            "        state = CASE WHEN NOT $4::boolean"
+            "                      AND refusals + 1 >= $7::integer"
             "                     THEN 'dead' ELSE 'pending' END,"
             "        next_attempt_at = CASE WHEN $4::boolean THEN next_attempt_at"
             "            ELSE now() + make_interval(secs => least($6::float8,"
-            "                 $5::float8 * power(2, least(attempts, 30))))"
+            "                 $5::float8 * power(2, least(refusals, 30))))"
             "            END"
             "  WHERE id = $1::bigint RETURNING endpoint_id, state),"
             " e AS ("

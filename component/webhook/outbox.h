@@ -36,15 +36,16 @@ void outbox_due_clear(struct outbox_due *due);
 
 struct outbox_backoff {
     int min_s, max_s;            /* min * 2^(n-1), at most max */
-    int max_attempts;            /* then: a dead letter */
+    int max_attempts;            /* refusals; then: a dead letter */
 };
 
 /* A 2xx answer: the event is delivered, its endpoint well. */
 int outbox_delivered(PGconn *conn, int64_t id, long status, char *err,
                      size_t errlen);
 /* Any other outcome.  receiver_down: the endpoint as a whole waits (no
- * answer, 5xx, 408, 429); else only this ticket's events wait.  *dead:
- * the event has had max_attempts and is a dead letter now. */
+ * answer, 5xx, 408, 429); else (a refusal) only this ticket's events
+ * wait.  *dead: the event has been refused max_attempts times and is a
+ * dead letter now (a receiver that is down never makes one). */
 int outbox_failed(PGconn *conn, int64_t id, long status, const char *error,
                   bool receiver_down, const struct outbox_backoff *b,
                   bool *dead, char *err, size_t errlen);

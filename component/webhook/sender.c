@@ -189,9 +189,9 @@ static int deliver(struct webhook_sender *s, const struct outbox_event *ev,
     if (dead) {
         atomic_fetch_add(&s->dead_letters, 1);
         log_warn(LOG, "webhook event %" PRId64 " (%s) for endpoint %d is a "
-                 "dead letter after %d attempts: %s (webhook-replay sends "
+                 "dead letter, refused %d times: %s (webhook-replay sends "
                  "it again)", ev->row.sequence, ev->row.type, ev->endpoint,
-                 ev->attempts + 1, res.error);
+                 s->backoff.max_attempts, res.error);
     } else if (ev->attempts == 0) {
         log_info(LOG, "webhook endpoint %d: %s (event %" PRId64 " will be "
                  "sent again)", ev->endpoint, res.error, ev->row.sequence);

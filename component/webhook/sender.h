@@ -10,11 +10,13 @@
  *    before it was delivered (or became a dead letter).
  *  - A receiver that fails (no answer, 5xx, 408, 429) is waited for as a
  *    whole, with backoff from [webhooks] retry_min to retry_max; one that
- *    refuses an event (another 4xx, 3xx) delays that ticket only.  After
- *    [webhooks] max_attempts an event is a dead letter (listed by
- *    webhook-dead, sent again by webhook-replay).
+ *    refuses an event (another 4xx, 3xx) delays that ticket only.  An
+ *    event refused [webhooks] max_attempts times is a dead letter (listed
+ *    by webhook-dead, sent again by webhook-replay); a receiver that is
+ *    down makes none, however long.
  *  - One sender per database: the session holds an advisory lock
- *    (WEBHOOK_LOCK_CLASS, WEBHOOK_LOCK_OBJECT); another process finding it
+ *    (WEBHOOK_LOCK_CLASS, WEBHOOK_LOCK_OBJECT; the triggers' per-ticket
+ *    turns use class WEBHOOK_LOCK_CLASS + 1); another process finding it
  *    taken waits, so a second mucdesk on the same database never sends an
  *    event twice at once.
  *  - It wakes on NOTIFY mucdesk_webhooks (the triggers send it) and when
@@ -26,7 +28,7 @@
 
 /* pg_try_advisory_lock(int4, int4): a key space apart from [ha] lock_key's
  * single bigint. */
-#define WEBHOOK_LOCK_CLASS 0x6d756364 /* "mucd" */
+#define WEBHOOK_LOCK_CLASS 0x6d776873 /* "mwhs": 1836542067 */
 #define WEBHOOK_LOCK_OBJECT 1
 
 struct metrics;

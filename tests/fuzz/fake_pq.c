@@ -245,3 +245,65 @@ void PQclear(PGresult *res)
 {
     free(res);
 }
+
+/* ---- the webhook sender's session ----------------------------------------------- */
+
+/* webhook/sender.c links in with the service, but this world turns it off
+ * ([webhooks] enabled = 0: the sender's session is a real one of its own,
+ * not served by these tables).  Reaching any of these is a bug. */
+#define SENDER_ONLY(what) fuzz_fail("%s: the webhook sender ran in the fuzz world", what)
+
+PGconn *PQconnectdbParams(const char *const *keywords,
+                          const char *const *values, int expand_dbname)
+{
+    (void)keywords, (void)values, (void)expand_dbname;
+    SENDER_ONLY("PQconnectdbParams");
+    return NULL;
+}
+
+ConnStatusType PQstatus(const PGconn *conn)
+{
+    (void)conn;
+    SENDER_ONLY("PQstatus");
+    return CONNECTION_BAD;
+}
+
+void PQfinish(PGconn *conn)
+{
+    if (conn)
+        SENDER_ONLY("PQfinish");
+}
+
+int PQsocket(const PGconn *conn)
+{
+    (void)conn;
+    SENDER_ONLY("PQsocket");
+    return -1;
+}
+
+int PQconsumeInput(PGconn *conn)
+{
+    (void)conn;
+    SENDER_ONLY("PQconsumeInput");
+    return 0;
+}
+
+PGnotify *PQnotifies(PGconn *conn)
+{
+    (void)conn;
+    SENDER_ONLY("PQnotifies");
+    return NULL;
+}
+
+void PQfreemem(void *ptr)
+{
+    (void)ptr;
+    SENDER_ONLY("PQfreemem");
+}
+
+int PQbackendPID(const PGconn *conn)
+{
+    (void)conn;
+    SENDER_ONLY("PQbackendPID");
+    return 0;
+}

@@ -157,6 +157,8 @@ static void write_config(const char *dir, char *path, size_t size)
             "[service]\nadmins = admin@localhost\nstate_dir = %s\n"
             "plugin_dir = %s\n"
             "[desk]\nplugins = ratings\n"
+            /* The sender has a real session of its own: not this world's. */
+            "[webhooks]\nenabled = 0\n"
             "[muc]\nmax_occupants = 30\nhistory_size = 20\n"
             "message_rate = 20\nmax_body_size = 4096\n"
             "[log]\nlevel = error\n",

@@ -187,7 +187,10 @@ def cut_active(db, active, cut, mark):
     if cut == "kill":
         active.kill()
         return
-    holder = db.value("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+    # The [ha] lock: the one-bigint key form (objsubid 1); the webhook
+    # sender's lock has two keys (objsubid 2).
+    holder = db.value("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                      " AND objsubid = 1")
     assert db.value("SELECT application_name FROM pg_stat_activity WHERE pid = %s"
                     % holder) == "mucdesk-lease"
     db.value("SELECT pg_terminate_backend(%s)" % holder)
@@ -284,7 +287,7 @@ def wait_for_waiters(db, n, timeout=20.0):
     deadline = time.monotonic() + timeout
     while True:
         waiting = int(db.value("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                               " AND NOT granted AND database = (SELECT oid FROM pg_database"
+                               " AND objsubid = 1 AND NOT granted AND database = (SELECT oid FROM pg_database"
                                " WHERE datname = current_database())"))
         if waiting == n:
             return

@@ -240,15 +240,34 @@ def test_merge_move_twins_and_a_live_chat(desk, xmpp, db):  # noqa: F811
     wait_for(lambda: ticket_row(db, live["ticket"], "status") == [("INPROGRESS",)],
              what="accepted")
     cond = refusal(alex, "ticket-update", {"ticket": live["ticket"], "status": "resolved"})
-    assert cond == ("conflict", "Ticket #%s is a live chat: its status, owner, queue and "
-                    "priority change in its room (!close, !forward, !take, !priority)"
-                    % live["ticket"])
+    assert cond == ("conflict", "Ticket #%s is a live chat: its owner, priority and end "
+                    "change in its room (!take, !priority, !close); status=queued or "
+                    "queue=NAME puts it back to waiting" % live["ticket"])
+    assert refusal(alex, "ticket-update", {"ticket": live["ticket"], "owner": "x@localhost"})[0] \
+        == "conflict"
     # Its follow-up fields do not wait for the end; the customer sees none of it.
     say(alex, live["room"], "!ticket-update impact=high ci=router-7")
     expect_notice(alex, live["room"], "Ticket #%s: impact; ci." % live["ticket"])
     assert db.psql("SELECT impact, ci FROM tickets WHERE id=%s" % live["ticket"]) == \
         [("high", "router-7")]
     customer.expect_none("/s:message/s:body[contains(., 'impact')]", 0.5)
+    # Back to QUEUED in another queue: the customer is right there, so the
+    # chat waits again and is offered there like a new one.
+    _, _, notes = command(alex, D, "ticket-update", {"ticket": live["ticket"], "status": "queued",
+                                                     "queue": "sales", "tags": "contract"})
+    assert notes == [("info", "Ticket #%s waits in queue sales and is offered like a new "
+                              "chat; tags contract." % live["ticket"])], notes
+    expect_notice(customer, live["room"], "Your chat was passed to another team")
+    expect_notice(sam, jid("sales"), "Requeued: ticket #%s from Ann (requeued by "
+                  "ticket-update)" % live["ticket"])
+    expect_invite(sam, live["room"])
+    join(sam, live["room"], "Sam")
+    wait_for(lambda: ticket_row(db, live["ticket"], "status, queue, owner_jid, tags") ==
+             [("INPROGRESS", "sales", "agent2@localhost", "{contract}")],
+             what="taken in sales")
+    assert db.value("SELECT count(*) FROM ticket_events WHERE ticket_id=%s AND kind='transfer'"
+                    " AND actor_jid='agent1@localhost' AND body='requeued by ticket-update"
+                    " to queue sales'" % live["ticket"]) == "1"
     # The customer may use none of the commands.
     for node in ("tickets", "ticket", "ticket-update", "ticket-reply"):
         cond = refusal(customer, node, {"ticket": live["ticket"], "text": "x"})

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from desk_e2e import (DOMAIN, ctl, expect_invite, expect_notice, join,  # noqa: F401
+from desk_e2e import (DOMAIN, command, ctl, expect_invite, expect_notice, join,  # noqa: F401
                       join_queue, request_chat, say, wait_for)
 from desk_e2e import desk  # noqa: F401  (the fixture)
 from mdtest.ops import parse_metrics, scrape
@@ -48,9 +48,10 @@ def started(desk, xmpp, overrides=None):
     return md, addr
 
 
-def a_chat(xmpp, agent, lines, close="!close resolved"):
+def a_chat(xmpp, agent, lines, close="!close resolved", chat_out=None):
     """A billing chat: the customer and agent say their lines, the agent
-    closes it.  Returns the ticket number."""
+    closes it.  Returns the ticket number (chat_out, a dict: gets the
+    request-chat result and the clients)."""
     customer = xmpp.anonymous()
     chat = request_chat(customer, "billing", question="Webhook question")
     room = chat["room"]
@@ -66,6 +67,8 @@ def a_chat(xmpp, agent, lines, close="!close resolved"):
             other.expect("/s:message[@type='groupchat'][s:body='%s']" % text)
     if close:
         say(agent, room, close)
+    if chat_out is not None:
+        chat_out.update(chat, customer=customer)
     return int(chat["ticket"])
 
 
@@ -86,10 +89,11 @@ def test_a_chat_is_told_in_order_signed_and_to_whom_asked(desk, xmpp, db):
         sales_only = endpoint(db, rx.url("/sales"), queues=["sales"])
         alex = xmpp.login("agent1")
         join_queue(alex, "billing", "Alex")
+        chat = {}
         ticket = a_chat(xmpp, alex, [("customer", "hello, my invoice"),
                                      ("agent", "let me look"),
                                      ("agent", "!note customer is on the old plan"),
-                                     ("customer", "thanks")])
+                                     ("customer", "thanks")], chat_out=chat)
         got = rx.wait(lambda g: any(d.type == "ticket.ended" for d in g), path="/all",
                       what="ticket.ended")
         # Everything the chat did, in the order it happened.
@@ -127,27 +131,49 @@ def test_a_chat_is_told_in_order_signed_and_to_whom_asked(desk, xmpp, db):
                  what="ended-only endpoint")
         assert rx.got("/sales") == []
         assert outbox(db, sales_only) == []
+        assert metric(addr, "mucdesk_webhook_sender_up") == 1
+        # The customer's rating, afterwards.
+        command(xmpp.anonymous(), DOMAIN, "rate-chat", {"ticket": str(ticket), "token": chat["token"],
+                                                         "rating": "5", "comment": "quick"})
+        rated = rx.wait(lambda g: any(d.type == "ticket.rated" for d in g), path="/all")
+        rated = [d.json for d in rated if d.type == "ticket.rated"][0]
+        assert (rated["ticket"]["rating"], rated["ticket"]["rating_comment"]) == (5, "quick")
         # Later work on the ticket, from mucdeskctl: `updated`, with what changed.
         ctl(md, "ticket-update", str(ticket), "priority=1", "tags=vip,invoice")
         upd = rx.wait(lambda g: any(d.type == "ticket.updated" for d in g), path="/all")
         upd = [d.json for d in upd if d.type == "ticket.updated"]
         assert upd[-1]["changes"] == ["priority", "tags"]
         assert upd[-1]["ticket"]["tags"] == ["vip", "invoice"]
+        # Forwarded to sales: `requeued`, now a sales ticket, so the sales
+        # endpoint hears of it from here on.
+        moved = a_chat(xmpp, alex, [("customer", "a contract question")], close="!forward sales")
+        got = rx.wait(lambda g: any(d.type == "ticket.requeued" for d in g), path="/sales")
+        req = [d.json for d in got if d.type == "ticket.requeued"][0]
+        assert (req["ticket"]["id"], req["ticket"]["queue"], req["ticket"]["status"]) == \
+            (moved, "sales", "QUEUED")
+        assert (req["previous_queue"], req["previous_status"], req["previous_owner"]) == \
+            ("billing", "INPROGRESS", "agent1@localhost")
+        assert [d.type for d in got if d.json["ticket"]["id"] == moved] == ["ticket.requeued"]
+        assert [d.type for d in rx.got("/all") if d.json["ticket"]["id"] == moved][-1] == \
+            "ticket.requeued"
         # Nothing left behind, every row delivered once.
         wait_for(lambda: all(s == "delivered" for _, _, s in outbox(db, everything)),
                  what="all delivered")
         ids = [d.json["id"] for d in rx.got("/all")]
         assert len(ids) == len(set(ids)) == len(outbox(db, everything))
         assert len(outbox(db, ended_only)) == 1
+        wait_for(lambda: all(s == "delivered" for _, _, s in outbox(db, sales_only)),
+                 what="sales delivered")
         assert metric(addr, "mucdesk_webhook_attempts_total", outcome="delivered") == \
-            len(rx.got("/all")) + len(rx.got("/ended"))
-        assert metric(addr, "mucdesk_webhook_sender_up") == 1
+            len(rx.got("/all")) + len(rx.got("/ended")) + len(rx.got("/sales"))
 
 
 def test_a_receiver_down_for_a_minute_gets_every_event_afterwards_in_order(desk, xmpp, db):
     rx = Receiver().start()
     try:
-        md, addr = started(desk, xmpp, {"webhooks": {"retry_max": 5, "max_attempts": 1000}})
+        # max_attempts stays 3 (FAST): a receiver that is down makes no
+        # dead letter, however many attempts it misses.
+        md, addr = started(desk, xmpp, {"webhooks": {"retry_max": 5}})
         ep = endpoint(db, rx.url())
         alex = xmpp.login("agent1")
         join_queue(alex, "billing", "Alex")
@@ -168,6 +194,9 @@ def test_a_receiver_down_for_a_minute_gets_every_event_afterwards_in_order(desk,
         wait_for(lambda: time.monotonic() - down_at >= 60, timeout=90,
                  what="a minute")
         assert metric(addr, "mucdesk_webhook_events_pending") > 0
+        assert int(db.value("SELECT max(attempts) FROM webhook_outbox WHERE endpoint_id = %d"
+                            % ep)) > 3
+        assert db.value("SELECT count(*) FROM webhook_outbox WHERE state = 'dead'") == "0"
         rx.start()
         rows = outbox(db, ep)
         wait_for(lambda: all(s == "delivered" for _, _, s in outbox(db, ep)), timeout=30,
