@@ -256,7 +256,7 @@ def test_merge_move_twins_and_a_live_chat(desk, xmpp, db):  # noqa: F811
     _, _, notes = command(alex, D, "ticket-update", {"ticket": live["ticket"], "status": "queued",
                                                      "queue": "sales", "tags": "contract"})
     assert notes == [("info", "Ticket #%s waits in queue sales and is offered like a new "
-                              "chat; tags contract." % live["ticket"])], notes
+                              "chat; tags." % live["ticket"])], notes
     expect_notice(customer, live["room"], "Your chat was passed to another team")
     expect_notice(sam, jid("sales"), "Requeued: ticket #%s from Ann (requeued by "
                   "ticket-update)" % live["ticket"])
