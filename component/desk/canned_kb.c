@@ -86,15 +86,22 @@ static struct muc_occupant *speaker(struct desk_call *call, struct xerr *err)
 }
 
 /* Posts text as the occupant in c's room, with XEP-0066 data if it is a
- * URL: staff answering the customer (the answer clock, juggling.c). */
+ * URL (desc: what the link is, or NULL): staff answering the customer
+ * (the answer clock, juggling.c). */
 static int say(struct desk_chat *c, struct muc_occupant *o, const char *text,
-               const char *url, struct xerr *err)
+               const char *url, const char *desc, struct xerr *err)
 {
     struct buf oob = BUF_INIT;
     if (url) {
         buf_append_str(&oob, "<x xmlns='jabber:x:oob'><url>");
         xml_text(&oob, url);
-        buf_append_str(&oob, "</url></x>");
+        buf_append_str(&oob, "</url>");
+        if (desc) {
+            buf_append_str(&oob, "<desc>");
+            xml_text(&oob, desc);
+            buf_append_str(&oob, "</desc>");
+        }
+        buf_append_str(&oob, "</x>");
     }
     int rc = muc_occupant_say(o, text, url ? buf_cstr(&oob) : NULL);
     buf_free(&oob);
@@ -160,7 +167,7 @@ int desk_cmd_canned(struct desk_call *call, const char *args,
     desk_expand(cr->body, vars, &text);
     char url[2048];
     bool is_url = desk_is_url(buf_cstr(&text), url, sizeof url);
-    int rc = say(c, o, buf_cstr(&text), is_url ? url : NULL, err);
+    int rc = say(c, o, buf_cstr(&text), is_url ? url : NULL, NULL, err);
     buf_free(&text);
     if (rc == 0 && call->step)
         buf_printf(call->reply, "Canned response %s sent.", cr->name);
@@ -230,11 +237,14 @@ static void kb_send(struct desk *d, struct kb_job *j)
     }
     const struct desk_kb_article *a = &j->article;
     struct buf text = BUF_INIT;
+    /* The title on its own line, then the link: every client shows that
+     * readably (not "Title?: https://..."), and turns the URL into a
+     * link; the OOB <desc> names it for clients that render a card. */
     if (a->url)
-        buf_printf(&text, "%s: %s", a->title, a->url);
+        buf_printf(&text, "%s\n%s", a->title, a->url);
     else
         buf_printf(&text, "%s\n\n%s", a->title, a->body ? a->body : "");
-    if (say(c, o, buf_cstr(&text), a->url, &err) < 0) {
+    if (say(c, o, buf_cstr(&text), a->url, a->url ? a->title : NULL, &err) < 0) {
         buf_free(&text);
         desk_later_fail(j->later, &err);
         return;

@@ -218,7 +218,12 @@ def test_canned_responses_and_knowledge_base(desk, xmpp, db):
     assert body_of(got) == "Reset your password\n\nOpen the settings page and choose Reset."
     say(agent, room, "/kb send %s" % ids["rules"])
     got = customer.expect("/s:message[@from='%s/Alex']/oob:x" % room)
-    assert body_of(got) == "Password rules: https://example.org/password-rules"
+    # A readable link: the title on its line, then the URL; the OOB data
+    # names it (<desc>) for clients that render a card.
+    assert body_of(got) == "Password rules\nhttps://example.org/password-rules"
+    x = got.find("{jabber:x:oob}x")
+    assert (x.findtext("{jabber:x:oob}url"), x.findtext("{jabber:x:oob}desc")) == \
+        ("https://example.org/password-rules", "Password rules")
     say(agent, room, "/kb send %s" % ids["sales"])
     expect_notice(agent, room, "No article #%s for this queue" % ids["sales"])
     _, _, notes = command(agent, D, "kb", {"ticket": ticket, "query": "invoice"})
