@@ -31,6 +31,7 @@
 #include "desk/routing.h"
 #include "desk/state.h"
 #include "desk/juggling.h"
+#include "desk/transcript.h"
 #include "desk/transcript_pdf.h"
 #include "desk/tickets.h"
 #include "muc/muc.h"
@@ -237,6 +238,11 @@ struct desk *desk_new(struct loop *loop, struct router *router,
                                 .ud = d};
     muc_set_room_disco(muc, &rd);
     muc_set_conceal(muc, conceal, d);
+    /* MAM in session rooms: the transcript's joins, leaves, transfers. */
+    muc_set_archive_events(muc, &(struct muc_archive_events){
+                                    .kinds = desk_mam_event_kinds,
+                                    .render = desk_mam_event_render,
+                                    .ud = d});
     /* What follows a chat's change, in this order within a priority
      * (events.h): counts, offers; plugins, mail; routing. */
     if (!(d->events = desk_events_new()) || desk_metrics_subscribe(d) < 0 ||

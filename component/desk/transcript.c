@@ -13,7 +13,10 @@
 #include "core/utf8.h"
 #include "desk/details.h"
 #include "desk/directory.h"
+#include "desk/state.h"
 #include "desk/text.h"
+#include "store/archive.h"
+#include "xmpp/xml.h"
 
 #define TS_US(col) "(extract(epoch from " col ") * 1000000)::bigint"
 
@@ -283,6 +286,55 @@ void desk_event_action(const struct desk_event_row *e, enum desk_view view,
     } else {
         buf_append_str(out, body);
     }
+}
+
+/* The row the transcript would read for an archived record (the strings
+ * borrowed: read only). */
+static struct desk_event_row archived_row(const struct archive_item *it)
+{
+    return (struct desk_event_row){
+        .at_us = it->at_us,
+        .kind = (char *)archive_kind_name(it->kind),
+        .mam_kind = it->kind == ARCHIVE_SUBJECT ? (char *)"subject" : NULL,
+        .actor_jid = it->actor_jid,
+        .actor_nick = it->actor_nick,
+        .body = it->body,
+        .staff_only = it->staff_only,
+    };
+}
+
+unsigned desk_mam_event_kinds(void *ud, bool privileged)
+{
+    (void)ud;
+    unsigned kinds = 0;
+    for (unsigned k = 0; k <= ARCHIVE_SUBJECT; k++) {
+        /* Staff-only records: the archive keeps them from customers. */
+        struct archive_item it = {.kind = (enum archive_kind)k};
+        struct desk_event_row e = archived_row(&it);
+        if (privileged || desk_event_shown_to_customer(&e))
+            kinds |= ARCHIVE_KIND_BIT(k);
+    }
+    return kinds;
+}
+
+bool desk_mam_event_render(void *ud, const struct archive_item *item,
+                           bool privileged, struct buf *body,
+                           struct buf *extra)
+{
+    (void)ud;
+    struct desk_event_row e = archived_row(item);
+    enum desk_view view = privileged ? DESK_VIEW_STAFF : DESK_VIEW_CUSTOMER;
+    if (view == DESK_VIEW_CUSTOMER && !desk_event_shown_to_customer(&e))
+        return false;
+    desk_event_action(&e, view, body);
+    buf_append_str(extra, "<desk xmlns='" NS_DESK "'");
+    xml_attr(extra, "event", e.kind);
+    if (item->actor_nick)
+        xml_attr(extra, "nick", item->actor_nick);
+    if (view == DESK_VIEW_STAFF && item->actor_jid)
+        xml_attr(extra, "jid", item->actor_jid);
+    buf_append_str(extra, "/>");
+    return true;
 }
 
 void desk_transcript_text(const struct desk_transcript *tr, enum desk_view view,

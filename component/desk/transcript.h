@@ -70,6 +70,20 @@ bool desk_event_shown_to_customer(const struct desk_event_row *e);
 void desk_event_action(const struct desk_event_row *e, enum desk_view view,
                        struct buf *out);
 
+/* MAM in a session room (the MUC's muc_archive_events, installed by
+ * desk.c): the archive records that are nobody's message (joins, leaves,
+ * transfers, status changes, ratings) as the transcript shows them to the
+ * reader, staff (privileged) or the customer's view, by the rules above.
+ * desk_mam_event_kinds: the ARCHIVE_KIND_BIT()s of the kinds that view
+ * shows; desk_mam_event_render: the line (desk_event_action) and a
+ * <desk xmlns='urn:mucdesk:0' event='KIND' nick= jid=/> after it (the
+ * actor's JID for staff only); false where that view shows nothing. */
+struct archive_item;
+unsigned desk_mam_event_kinds(void *ud, bool privileged);
+bool desk_mam_event_render(void *ud, const struct archive_item *item,
+                           bool privileged, struct buf *body,
+                           struct buf *extra);
+
 /* The session details on top, then one line per event. */
 void desk_transcript_text(const struct desk_transcript *t, enum desk_view view,
                           struct buf *out);

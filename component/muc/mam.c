@@ -13,7 +13,14 @@
  * metadata query (the first and last record the asker may read).  Both go
  * through the same checks as a query and ask the archive for the kinds
  * write_item() shows only, with staff-only records for staff only: a
- * record hidden from the asker is, for it, not in the archive. */
+ * record hidden from the asker is, for it, not in the archive.
+ *
+ * In a ticket's room (ticket_id > 0) the layer above may show more: the
+ * joins, leaves, transfers, status changes and ratings its transcript
+ * shows the reader (struct muc_archive_events, muc.h), as groupchat
+ * messages from the room's bare JID.  The kinds it names for the reader
+ * join MAM_KINDS in the archive query itself, so pages, counts, `ids` and
+ * metadata all see the same records; plain rooms never show them. */
 #include "build-config.h"
 
 #include <stdio.h>
@@ -44,12 +51,19 @@
     (ARCHIVE_KIND_BIT(ARCHIVE_MESSAGE) | ARCHIVE_KIND_BIT(ARCHIVE_NOTE) |      \
      ARCHIVE_KIND_BIT(ARCHIVE_FILE) | ARCHIVE_KIND_BIT(ARCHIVE_SUBJECT) |      \
      ARCHIVE_KIND_BIT(ARCHIVE_SYSTEM))
+/* The kinds that are nobody's message: shown in tickets' rooms only, as the
+ * layer above words them (muc_archive_events), to readers it names. */
+#define MAM_EVENT_KINDS                                                        \
+    (ARCHIVE_KIND_BIT(ARCHIVE_JOIN) | ARCHIVE_KIND_BIT(ARCHIVE_LEAVE) |        \
+     ARCHIVE_KIND_BIT(ARCHIVE_STATUS) | ARCHIVE_KIND_BIT(ARCHIVE_TRANSFER) |   \
+     ARCHIVE_KIND_BIT(ARCHIVE_RATING))
 /* How long a query may wait for the database before it is answered with
  * an error (the archive applies it). */
 
-/* The archive also keeps joins, leaves and ticket events, which MAM does
- * not show: a page is filled by asking the archive again from where the
- * last answer stopped, at most this many times. */
+/* The archive answers only the kinds asked for, but a record may still not
+ * be shown (one the layer above has no words for, out of memory): a page
+ * is filled by asking the archive again from where the last answer
+ * stopped, at most this many times. */
 #define MAX_ROUNDS 20
 
 /* One result, rendered, and its archive id. */
@@ -68,6 +82,7 @@ struct muc_mam_query {
     char *queryid;
     char *room_jid;
     bool jids_visible;
+    bool privileged;          /* the asker, as the layer above's words need */
     bool flip;
     /* The archive query, re-issued to fill the page; its strings: */
     struct archive_query aq;
@@ -144,13 +159,41 @@ void muc_mam_orphan_all(struct muc *muc)
 
 /* ---- rendering one archived item --------------------------------------------------------- */
 
+/* The kinds MAM shows this reader of this room: room messages, and in a
+ * ticket's room what the layer above names for the reader. */
+static unsigned shown_kinds(const struct muc *muc, const struct muc_room *room,
+                            bool privileged)
+{
+    const struct muc_archive_events *ev = &muc->archive_events;
+    unsigned kinds = MAM_KINDS;
+    if (room->ticket_id > 0 && ev->kinds && ev->render)
+        kinds |= ev->kinds(ev->ud, privileged) & MAM_EVENT_KINDS;
+    return kinds;
+}
+
+/* A record that is nobody's message, worded by the layer above into body
+ * and extra; false if it is not one this query shows. */
+static bool event_words(const struct muc_mam_query *q,
+                        const struct archive_item *it, struct buf *body,
+                        struct buf *extra)
+{
+    const struct muc_archive_events *ev = &q->muc->archive_events;
+    if (!(MAM_EVENT_KINDS & q->aq.kinds & ARCHIVE_KIND_BIT(it->kind)) ||
+        q->aq.ticket_id <= 0 || !ev->render)
+        return false;
+    return ev->render(ev->ud, it, q->privileged, body, extra) &&
+           !buf_failed(body) && !buf_failed(extra);
+}
+
 /* Renders one archived record as a MAM result; false for records that
- * are not room messages (nothing written). */
+ * are not shown (nothing written). */
 static bool write_item(struct buf *out, const struct muc_mam_query *q,
                        const struct archive_item *it)
 {
     const char *element;
     bool from_room = false;
+    const char *text = it->body, *payload = it->payload;
+    struct buf words = BUF_INIT, extra = BUF_INIT;
     switch (it->kind) {
     case ARCHIVE_MESSAGE:
     case ARCHIVE_NOTE:
@@ -166,7 +209,18 @@ static bool write_item(struct buf *out, const struct muc_mam_query *q,
         from_room = true;
         break;
     default:
-        return false; /* joins, leaves, ticket events: not room messages */
+        /* Joins, leaves, ticket events: only as the layer above words
+         * them, from the room. */
+        if (!event_words(q, it, &words, &extra)) {
+            buf_free(&words);
+            buf_free(&extra);
+            return false;
+        }
+        element = "body";
+        from_room = true;
+        text = buf_cstr(&words);
+        payload = extra.len ? buf_cstr(&extra) : NULL;
+        break;
     }
     if (!from_room && !it->actor_nick)
         from_room = true;
@@ -197,13 +251,13 @@ static bool write_item(struct buf *out, const struct muc_mam_query *q,
     buf_append_char(out, '<');
     buf_append_str(out, element);
     buf_append_char(out, '>');
-    if (it->body)
-        xml_text(out, it->body);
+    if (text)
+        xml_text(out, text);
     buf_append_str(out, "</");
     buf_append_str(out, element);
     buf_append_char(out, '>');
-    if (it->payload)
-        xml_markup(out, it->payload); /* from the store: checked again */
+    if (payload)
+        xml_markup(out, payload); /* from the store: checked again */
     if (q->jids_visible && it->actor_jid && !from_room) {
         buf_append_str(out, "<x xmlns='" NS_MUC_USER "'><item");
         xml_attr(out, "jid", it->actor_jid);
@@ -218,6 +272,8 @@ static bool write_item(struct buf *out, const struct muc_mam_query *q,
     xml_attr(out, "id", it->stanza_id);
     xml_attr(out, "by", q->room_jid);
     buf_append_str(out, "/></message></forwarded></result></message>");
+    buf_free(&words);
+    buf_free(&extra);
     return true;
 }
 
@@ -592,7 +648,8 @@ static int metadata_start(struct muc *muc, struct muc_room *room,
         return -1;
     q->metadata = true;
     q->want = 1;
-    q->aq.kinds = MAM_KINDS;
+    q->privileged = privileged;
+    q->aq.kinds = shown_kinds(muc, room, privileged);
     q->aq.include_staff_only = privileged;
     return query_start(muc, q, in, err);
 }
@@ -760,6 +817,7 @@ static int submit(struct muc *muc, struct muc_room *room,
         return -1;
     muc->stats.mam_queries++;
     q->jids_visible = r->jids_visible;
+    q->privileged = r->privileged;
     q->flip = stanza_child(payload, "flip-page", NULL) != NULL;
     q->aq = r->aq;
     q->want = r->aq.max;
@@ -815,7 +873,7 @@ int muc_iq_mam(void *ud, const struct stanza_in *in, xmpp_stanza_t *payload,
         .ticket_id = room->ticket_id,
         .max = MAM_DEFAULT_MAX,
         .include_staff_only = r.privileged,
-        .kinds = MAM_KINDS,
+        .kinds = shown_kinds(muc, room, r.privileged),
     };
     xmpp_stanza_t *form = form_find(payload);
     if (form && read_query_form(muc, room, form, &r, err) < 0)

@@ -110,6 +110,12 @@ void muc_set_conceal(struct muc *muc, muc_conceal_fn fn, void *ud)
     muc->conceal_ud = ud;
 }
 
+void muc_set_archive_events(struct muc *muc,
+                            const struct muc_archive_events *events)
+{
+    muc->archive_events = *events;
+}
+
 void muc_free(struct muc *muc)
 {
     if (!muc)

@@ -345,6 +345,30 @@ void muc_set_room_disco(struct muc *muc, const struct muc_room_disco *disco);
 typedef bool (*muc_conceal_fn)(void *ud, const char *local, const char *bare);
 void muc_set_conceal(struct muc *muc, muc_conceal_fn fn, void *ud);
 
+/* MAM in the rooms whose archive is a ticket's (ticket_id > 0): the
+ * records that are nobody's message (joins, leaves, transfers, status
+ * changes, ratings), which MAM leaves out in every other room, as the
+ * layer above words them in its transcripts.  Both members or neither.
+ *  - kinds(ud, privileged): the ARCHIVE_KIND_BIT()s of those kinds a reader
+ *    of this privilege is shown.  MAM asks the archive for these kinds too
+ *    (staff-only records of them for privileged readers only, as any
+ *    record), so paging, RSM first/last, `ids` and metadata count exactly
+ *    them: every record of these kinds the archive lets the reader see
+ *    must be one render() words.
+ *  - render(ud, item, privileged, body, extra): one such record's text into
+ *    `body` and, optionally, XML for after the body into `extra` (a
+ *    payload element); MAM sends it as a groupchat message from the room's
+ *    bare JID.  false: nothing to show (left out of the page).
+ * Borrowed for the life of the service; plain rooms never ask it. */
+struct muc_archive_events {
+    unsigned (*kinds)(void *ud, bool privileged);
+    bool (*render)(void *ud, const struct archive_item *item, bool privileged,
+                   struct buf *body, struct buf *extra);
+    void *ud;
+};
+void muc_set_archive_events(struct muc *muc,
+                            const struct muc_archive_events *events);
+
 /* ---- occupants ---------------------------------------------------------------- */
 
 const char *muc_occupant_nick(const struct muc_occupant *occ);

@@ -189,6 +189,7 @@ struct muc {
     struct muc_room_disco room_disco; /* nodes the layer above answers */
     muc_conceal_fn conceal;       /* rooms some may not know of */
     void *conceal_ud;
+    struct muc_archive_events archive_events; /* session rooms' MAM (mam.c) */
     struct muc_stats stats;       /* for the metrics */
 };
 

@@ -12,6 +12,7 @@
 #include "desk/reports.h"
 #include "desk/text.h"
 #include "desk/transcript.h"
+#include "store/archive.h"
 
 static void test_placeholders(void **state)
 {
@@ -194,6 +195,56 @@ static void test_event_actions(void **state)
     buf_free(&out);
 }
 
+/* MAM in a session room: the transcript's kinds and words for each view
+ * (staff: every kind, the actor's JID; the customer: none of the events
+ * the customer's transcript leaves out). */
+static void test_mam_events(void **state)
+{
+    (void)state;
+    unsigned staff = desk_mam_event_kinds(NULL, true);
+    unsigned customer = desk_mam_event_kinds(NULL, false);
+    const enum archive_kind events[] = {ARCHIVE_JOIN, ARCHIVE_LEAVE,
+                                        ARCHIVE_TRANSFER, ARCHIVE_STATUS,
+                                        ARCHIVE_RATING};
+    for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
+        assert_true(staff & ARCHIVE_KIND_BIT(events[i]));
+        assert_false(customer & ARCHIVE_KIND_BIT(events[i]));
+    }
+    assert_true(customer & ARCHIVE_KIND_BIT(ARCHIVE_MESSAGE));
+    assert_true(customer & ARCHIVE_KIND_BIT(ARCHIVE_FILE));
+    assert_false(customer & ARCHIVE_KIND_BIT(ARCHIVE_NOTE));
+
+    struct archive_item join = {.kind = ARCHIVE_JOIN,
+                                .actor_jid = "super1@localhost",
+                                .actor_nick = "Boss", .staff_only = true};
+    struct archive_item move = {.kind = ARCHIVE_TRANSFER,
+                                .actor_jid = "agent1@localhost",
+                                .body = "forwarded to agent2@localhost"};
+    struct buf body = BUF_INIT, extra = BUF_INIT;
+    assert_true(desk_mam_event_render(NULL, &join, true, &body, &extra));
+    assert_string_equal(buf_cstr(&body), "Boss entered the chat");
+    assert_string_equal(buf_cstr(&extra),
+                        "<desk xmlns='urn:mucdesk:0' event='join' nick='Boss' "
+                        "jid='super1@localhost'/>");
+    buf_reset(&body);
+    buf_reset(&extra);
+    assert_true(desk_mam_event_render(NULL, &move, true, &body, &extra));
+    assert_string_equal(buf_cstr(&body), "forwarded to agent2@localhost (by "
+                                         "agent1@localhost)");
+    assert_string_equal(buf_cstr(&extra),
+                        "<desk xmlns='urn:mucdesk:0' event='transfer' "
+                        "jid='agent1@localhost'/>");
+    buf_reset(&body);
+    buf_reset(&extra);
+    /* The customer's view: not shown, nothing written. */
+    join.staff_only = false;
+    assert_false(desk_mam_event_render(NULL, &join, false, &body, &extra));
+    assert_false(desk_mam_event_render(NULL, &move, false, &body, &extra));
+    assert_int_equal(body.len + extra.len, 0);
+    buf_free(&body);
+    buf_free(&extra);
+}
+
 static void test_transcript_views(void **state)
 {
     (void)state;
@@ -291,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_stats_arithmetic),
         cmocka_unit_test(test_transcript_views),
         cmocka_unit_test(test_event_actions),
+        cmocka_unit_test(test_mam_events),
         cmocka_unit_test(test_mail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
