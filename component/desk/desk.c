@@ -126,6 +126,19 @@ static void after_directory(struct desk *d)
 }
 
 
+/* The ad-hoc commands of every file, in the order they are listed. */
+static int register_commands(struct desk *d)
+{
+    if (desk_adhoc_register(d) < 0 || desk_adhoc_agent_register(d) < 0 ||
+        desk_adhoc_admin_register(d) < 0 ||
+        desk_adhoc_webhooks_register(d) < 0 ||
+        desk_adhoc_tickets_register(d) < 0 ||
+        desk_adhoc_juggling_register(d) < 0 ||
+        desk_adhoc_staff_register(d) < 0)
+        return -1;
+    return 0;
+}
+
 /* ---- life ------------------------------------------------------------------- */
 
 /* Session rooms are concealed from whoever may not enter them (the MUC
@@ -246,7 +259,7 @@ struct desk *desk_new(struct loop *loop, struct router *router,
         desk_free(d);
         return NULL;
     }
-    if (desk_plugins_start(d) < 0 || desk_adhoc_register(d) < 0) {
+    if (desk_plugins_start(d) < 0 || register_commands(d) < 0) {
         log_error(LOG, "cannot register the desk's commands");
         desk_free(d);
         return NULL;

@@ -1,5 +1,6 @@
-/* The ad-hoc commands (§4): registration of each file's commands, and
- * the form helpers they share (adhoc_cmds.c). */
+/* The ad-hoc commands (§4): registration of each file's commands (desk.c
+ * calls them in this order, which is the order of the command list), and
+ * the form helpers they share (forms.c). */
 #ifndef MUCDESK_DESK_FORMS_H
 #define MUCDESK_DESK_FORMS_H
 
@@ -13,7 +14,10 @@ struct buf;
 struct desk;
 struct desk_chat;
 
+/* adhoc_cmds.c: the customers' and the directory's commands; then the
+ * staff forms of the text commands (registered last). */
 int desk_adhoc_register(struct desk *d);
+int desk_adhoc_staff_register(struct desk *d);
 /* Shared by the ad-hoc command files.  A submitted field's first value
  * ("" if none); all its values joined with sep (text-multi lines, list
  * items) appended to out. */
