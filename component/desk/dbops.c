@@ -33,8 +33,6 @@
 #define LOG "desk"
 #define DB_DEADLINE_MS 15000
 
-void desk_directory_loaded(struct desk *d);
-
 enum dir_op_kind { DIR_LOAD, DIR_POLL, DIR_WRITE };
 
 struct dir_op {
@@ -129,7 +127,8 @@ static void done(struct store_op *op)
             desk_dir_apply(d, &o->dir);
             d->dir_version = o->dir.version;
             d->dir_loaded = true;
-            desk_directory_loaded(d);
+            if (d->directory_loaded)
+                d->directory_loaded(d);
         } else if (!d->stopping) {
             log_warn(LOG, "cannot read queues and agents: %s", op->error);
         }
@@ -185,6 +184,11 @@ void desk_dir_load(struct desk *d)
         o->op.deadline_ms = 0;
     d->dir_loading = true;
     store_submit(d->store, &o->op);
+}
+
+void desk_reload_soon(struct desk *d)
+{
+    desk_dir_load(d);
 }
 
 void desk_dir_poll(struct desk *d)

@@ -12,6 +12,9 @@ struct desk;
 struct desk_queue;
 
 void desk_dir_load(struct desk *d);
+/* The same, for a change just written (in memory at once, not at the next
+ * poll). */
+void desk_reload_soon(struct desk *d);
 void desk_dir_poll(struct desk *d);
 typedef void (*desk_db_done_fn)(void *ud, int rc, const char *err);
 /* kind: "queue-create", "queue-configure", "queue-delete", "agent-add",

@@ -5,7 +5,6 @@
  * lookups are in registry.c. */
 #include "build-config.h"
 
-#include <inttypes.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +40,6 @@
 #include "xmpp/stanza.h"
 
 #define LOG "desk"
-
-void desk_make_stanza_id(struct desk *d, char *out, size_t size)
-{
-    snprintf(out, size, "%s-%" PRIu64, d->sid_prefix, ++d->sid_counter);
-}
 
 /* ---- the periodic tick ------------------------------------------------------- */
 
@@ -108,11 +102,6 @@ static void on_open_tickets(void *ud, const struct store_ticket_list *list)
     log_info(LOG, "%zu open ticket(s) restored; %zu ended chat room(s) kept "
                   "for staff", restored, ended);
     desk_route_all(d);
-}
-
-void desk_reload_soon(struct desk *d)
-{
-    desk_dir_load(d);
 }
 
 static void after_directory(struct desk *d)
@@ -209,6 +198,7 @@ struct desk *desk_new(struct loop *loop, struct router *router,
     if (!d)
         return NULL;
     d->loop = loop;
+    d->directory_loaded = after_directory;
     d->router = router;
     d->disco = disco;
     d->muc = muc;
@@ -288,13 +278,6 @@ void desk_reload(struct desk *d)
                           (uint64_t)d->cfg->desk.command_timeout_s * 1000);
     if (d->cfg->mail.from && !d->mailer && desk_mail_start(d) < 0)
         log_error(LOG, "cannot start mailing transcripts");
-}
-
-/* Called by dbops.c once a directory load is applied. */
-void desk_directory_loaded(struct desk *d);
-void desk_directory_loaded(struct desk *d)
-{
-    after_directory(d);
 }
 
 void desk_free(struct desk *d)
