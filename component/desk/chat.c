@@ -3,7 +3,8 @@
  * acceptance (the offered agent joining), requeue, the end (for the
  * customer: a closing status message, then the room "destroyed" for them
  * alone; it stays for staff and MAM until [desk] closed_room_hours), chat
- * time, the rating.  Each change emits its event (events.h); what follows
+ * time, the rating, the staff rights that follow the queue's membership.
+ * Each change emits its event (events.h); what follows
  * (offers, counts, plugins, mail, routing) is the subscribers' business.
  * The customers are in chat_customers.c, tokens in chat_tokens.c, the
  * start-up restore in chat_restore.c, the room's hooks in session.c.
@@ -802,4 +803,71 @@ void desk_chat_withdraw(struct desk_chat *c, const char *why)
      * rooms for a day (the transcript is in PostgreSQL). */
     loop_timer_cancel(d->loop, c->expire_timer);
     c->expire_timer = loop_timer_add(d->loop, 1, expire_timer, c, NULL);
+}
+
+/* ---- staff rights ---------------------------------------------------------- */
+
+/* Staff who take part (visible, privileged) in the room. */
+bool desk_chat_has_staff(const struct desk_chat *c)
+{
+    if (!c->room)
+        return false;
+    for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+         o = muc_occupant_next(o))
+        if (muc_occupant_privileged(o) && !muc_occupant_invisible(o))
+            return true;
+    return false;
+}
+
+/* Staff rights in a session room follow the queue's membership, as they
+ * did on entry (s_pre_join): re-evaluated whenever it may have changed (the
+ * directory reloaded, the chat moved to another queue).  Whoever lost them
+ * stops being privileged (muc tells them alone: no observers, no
+ * staff-only posts from now on) and stays as a plain occupant; an
+ * invisible observer who may no longer observe is removed.  An owner who
+ * lost them no longer holds the chat: with no staff left it goes back to
+ * its queue. */
+void desk_chat_review_staff(struct desk_chat *c)
+{
+    struct desk *d = c->desk;
+    if (!c->room)
+        return;
+    struct desk_queue *q = desk_queue_find(d, c->queue);
+    bool owner_lost = false;
+    for (;;) {
+        struct muc_occupant *observer = NULL;
+        for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+             o = muc_occupant_next(o)) {
+            char bare[BARE_MAX];
+            muc_occupant_bare_jid(o, bare, sizeof bare);
+            enum desk_role role = desk_role_for(d, bare, q, c);
+            if (muc_occupant_invisible(o) &&
+                !desk_authz_allows(role, DESK_ACT_SUPERVISE)) {
+                observer = o;
+                break;
+            }
+            bool staff = role >= DESK_ROLE_AGENT;
+            if (!muc_occupant_set_privileged(o, staff) || staff)
+                continue;
+            log_info(LOG, "ticket %lld: %s is no longer staff of queue %s",
+                     (long long)c->id, bare, c->queue);
+            if (c->owner_jid && strcmp(c->owner_jid, bare) == 0)
+                owner_lost = true;
+        }
+        if (!observer)
+            break;
+        /* Kicked as an observer: only staff and itself hear of it. */
+        muc_occupant_kick(observer, "You are no longer staff of this queue");
+        if (!c->room)
+            return;
+    }
+    if (c->state != DESK_CHAT_ACTIVE)
+        return;
+    if (!desk_chat_has_staff(c)) {
+        if (q)
+            desk_chat_requeue(c, q, NULL, "agent no longer staff");
+    } else if (owner_lost) {
+        desk_chat_owner_release(c);
+        desk_route_pending(d);
+    }
 }
