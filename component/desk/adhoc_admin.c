@@ -166,32 +166,70 @@ static int canned_submit(struct desk *d, struct adhoc_step *st,
     return 0;
 }
 
+/* canned-edit's first form: queue, name, action. */
+static int canned_name_form(struct desk *d, struct adhoc_step *st,
+                            struct xerr *err)
+{
+    static const char *const actions[] = {"save", "Add or change", "delete",
+                                          "Delete", NULL};
+    const char **opts = queue_options_with(d, "Every queue");
+    if (!opts)
+        return oom(err);
+    form_open(st->payload, "form", "urn:mucdesk:canned", "Canned response",
+              NULL);
+    form_add_choice(st->payload, "queue", "list-single", "Queue", "", opts,
+                    false);
+    form_add_field(st->payload, "name", "text-single", "Name", NULL, true,
+                   "What agents type after /canned: a-z, 0-9, '.', '_', "
+                   "'-'");
+    form_add_choice(st->payload, "action", "list-single", "Action", "save",
+                    actions, true);
+    form_close(st->payload);
+    free(opts);
+    desk_step_executing(st, 0);
+    st->actions = ADHOC_ACT_NEXT | ADHOC_ACT_COMPLETE;
+    st->default_action = ADHOC_ACT_NEXT;
+    return 0;
+}
+
+/* canned-edit's second form: the text, with the current one if any. */
+static void canned_text_form(struct desk *d, struct adhoc_step *st,
+                             const struct canned_edit *e)
+{
+    const char *current = NULL;
+    for (size_t i = 0; i < d->canned_count && !current; i++)
+        if (strcmp(d->canned[i].queue, e->queue) == 0 &&
+            strcmp(d->canned[i].name, e->name) == 0)
+            current = d->canned[i].body;
+    char title[160];
+    utf8_snprintf(title, sizeof title, "Canned response %s", e->name);
+    form_open(st->payload, "form", "urn:mucdesk:canned", title, NULL);
+    form_add_field(st->payload, "text", "text-multi", "Text", NULL, true,
+                   "{customer}, {agent}, {ticket} and {queue} are filled "
+                   "in; a text that is one URL is sent as a link");
+    if (current) { /* the field again, with its value (one per line) */
+        st->payload->len -= strlen("</field>");
+        const char *p = current;
+        while (*p) {
+            size_t n = strcspn(p, "\n");
+            buf_append_str(st->payload, "<value>");
+            xml_text_n(st->payload, p, n);
+            buf_append_str(st->payload, "</value>");
+            p += n + (p[n] == '\n');
+        }
+        buf_append_str(st->payload, "</field>");
+    }
+    form_close(st->payload);
+    desk_step_executing(st, 1);
+    st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
+}
+
 static int canned_edit(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
-    static const char *const actions[] = {"save", "Add or change", "delete",
-                                          "Delete", NULL};
     struct canned_edit *e = st->data;
-    if (st->stage == 0 && !st->form) {
-        const char **opts = queue_options_with(d, "Every queue");
-        if (!opts)
-            return oom(err);
-        form_open(st->payload, "form", "urn:mucdesk:canned", "Canned response",
-                  NULL);
-        form_add_choice(st->payload, "queue", "list-single", "Queue", "", opts,
-                        false);
-        form_add_field(st->payload, "name", "text-single", "Name", NULL, true,
-                       "What agents type after /canned: a-z, 0-9, '.', '_', "
-                       "'-'");
-        form_add_choice(st->payload, "action", "list-single", "Action", "save",
-                        actions, true);
-        form_close(st->payload);
-        free(opts);
-        desk_step_executing(st, 0);
-        st->actions = ADHOC_ACT_NEXT | ADHOC_ACT_COMPLETE;
-        st->default_action = ADHOC_ACT_NEXT;
-        return 0;
-    }
+    if (st->stage == 0 && !st->form)
+        return canned_name_form(d, st, err);
     if (st->stage == 0) {
         const char *queue = desk_form_text(st->form, "queue");
         char name[80];
@@ -230,32 +268,7 @@ static int canned_edit(void *ud, struct adhoc_step *st, struct xerr *err)
     if (!e)
         return oom(err);
     if (!st->form) {
-        const char *current = NULL;
-        for (size_t i = 0; i < d->canned_count && !current; i++)
-            if (strcmp(d->canned[i].queue, e->queue) == 0 &&
-                strcmp(d->canned[i].name, e->name) == 0)
-                current = d->canned[i].body;
-        char title[160];
-        utf8_snprintf(title, sizeof title, "Canned response %s", e->name);
-        form_open(st->payload, "form", "urn:mucdesk:canned", title, NULL);
-        form_add_field(st->payload, "text", "text-multi", "Text", NULL, true,
-                       "{customer}, {agent}, {ticket} and {queue} are filled "
-                       "in; a text that is one URL is sent as a link");
-        if (current) { /* the field again, with its value (one per line) */
-            st->payload->len -= strlen("</field>");
-            const char *p = current;
-            while (*p) {
-                size_t n = strcspn(p, "\n");
-                buf_append_str(st->payload, "<value>");
-                xml_text_n(st->payload, p, n);
-                buf_append_str(st->payload, "</value>");
-                p += n + (p[n] == '\n');
-            }
-            buf_append_str(st->payload, "</field>");
-        }
-        form_close(st->payload);
-        desk_step_executing(st, 1);
-        st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
+        canned_text_form(d, st, e);
         return 0;
     }
     struct buf body = BUF_INIT;
@@ -392,24 +405,46 @@ static int kb_read(xmpp_stanza_t *form, struct kb_edit *e, struct desk *d,
     return 0;
 }
 
+/* kb-edit's first form: the article's number, the action. */
+static void kb_number_form(struct adhoc_step *st)
+{
+    static const char *const actions[] = {"save", "Add or change", "delete",
+                                          "Delete", NULL};
+    form_open(st->payload, "form", "urn:mucdesk:kb", "Knowledge base article",
+              NULL);
+    form_add_field(st->payload, "article", "text-single", "Article number",
+                   NULL, false, "Empty for a new article");
+    form_add_choice(st->payload, "action", "list-single", "Action", "save",
+                    actions, true);
+    form_close(st->payload);
+    desk_step_executing(st, 0);
+    /* complete: a script sending the article at once. */
+    st->actions = ADHOC_ACT_NEXT | ADHOC_ACT_COMPLETE;
+    st->default_action = ADHOC_ACT_NEXT;
+}
+
+/* kb-edit's article form: an existing article is read first (and shown
+ * when it is there), a new one shown empty. */
+static int kb_show(struct desk *d, struct adhoc_step *st, struct kb_edit *e,
+                   struct xerr *err)
+{
+    if (e->id) {
+        e->loading = true;
+        return kb_submit(d, st, e, err);
+    }
+    kb_form(d, st->payload, &e->article);
+    kb_edit_free(e);
+    desk_step_executing(st, 1);
+    st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
+    return 0;
+}
+
 static int kb_edit(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
-    static const char *const actions[] = {"save", "Add or change", "delete",
-                                          "Delete", NULL};
     int64_t *id = st->data;
     if (st->stage == 0 && !st->form) {
-        form_open(st->payload, "form", "urn:mucdesk:kb",
-                  "Knowledge base article", NULL);
-        form_add_field(st->payload, "article", "text-single", "Article number",
-                       NULL, false, "Empty for a new article");
-        form_add_choice(st->payload, "action", "list-single", "Action", "save",
-                        actions, true);
-        form_close(st->payload);
-        desk_step_executing(st, 0);
-        /* complete: a script sending the article at once. */
-        st->actions = ADHOC_ACT_NEXT | ADHOC_ACT_COMPLETE;
-        st->default_action = ADHOC_ACT_NEXT;
+        kb_number_form(st);
         return 0;
     }
     if (!id && !(id = calloc(1, sizeof *id)))
@@ -447,28 +482,11 @@ static int kb_edit(void *ud, struct adhoc_step *st, struct xerr *err)
             }
             return kb_submit(d, st, e, err);
         }
-        if (n) { /* read it first, then show it */
-            e->loading = true;
-            return kb_submit(d, st, e, err);
-        }
-        kb_form(d, st->payload, &e->article);
-        kb_edit_free(e);
-        desk_step_executing(st, 1);
-        st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
-        return 0;
+        return kb_show(d, st, e, err);
     }
     e->id = *id;
-    if (!st->form) { /* back here with prev */
-        if (e->id) {
-            e->loading = true;
-            return kb_submit(d, st, e, err);
-        }
-        kb_form(d, st->payload, &e->article);
-        kb_edit_free(e);
-        desk_step_executing(st, 1);
-        st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
-        return 0;
-    }
+    if (!st->form) /* back here with prev */
+        return kb_show(d, st, e, err);
     if (kb_read(st->form, e, d, err) < 0) {
         kb_edit_free(e);
         return -1;
@@ -701,64 +719,56 @@ out:
     free(j);
 }
 
-static int stats(void *ud, struct adhoc_step *st, struct xerr *err)
+/* The stats form (the first stage). */
+static int stats_form(struct desk *d, struct adhoc_step *st, struct xerr *err)
 {
-    struct desk *d = ud;
-    if (!st->form) {
-        const char **opts = queue_options(d, st->asker, DESK_ACT_WAITING,
-                                          NULL);
-        if (!opts)
-            return oom(err);
-        form_open(st->payload, "form", "urn:mucdesk:stats", "Queue figures",
-                  NULL);
-        form_add_choice(st->payload, "queue", "list-single", "Queue", "", opts,
-                        false);
-        form_add_choice(st->payload, "period", "list-single", "Period", "24h",
-                        period_options, true);
-        form_add_field(st->payload, "from", "text-single", "From", NULL, false,
-                       "For a custom period: 2025-01-31 or "
-                       "2025-01-31T10:00:00Z");
-        form_add_field(st->payload, "to", "text-single", "To (not included)",
-                       NULL, false, NULL);
-        form_close(st->payload);
-        free(opts);
-        desk_step_executing(st, 1);
-        return 0;
-    }
-    struct stats_job *j = calloc(1, sizeof *j);
-    if (!j)
+    const char **opts = queue_options(d, st->asker, DESK_ACT_WAITING, NULL);
+    if (!opts)
         return oom(err);
-    utf8_snprintf(j->asker, sizeof j->asker, "%s", st->asker);
-    const char *queue = desk_form_text(st->form, "queue");
-    if (read_period(st->form, &j->from, &j->to, err) < 0) {
-        free(j);
-        return -1;
-    }
+    form_open(st->payload, "form", "urn:mucdesk:stats", "Queue figures",
+              NULL);
+    form_add_choice(st->payload, "queue", "list-single", "Queue", "", opts,
+                    false);
+    form_add_choice(st->payload, "period", "list-single", "Period", "24h",
+                    period_options, true);
+    form_add_field(st->payload, "from", "text-single", "From", NULL, false,
+                   "For a custom period: 2025-01-31 or "
+                   "2025-01-31T10:00:00Z");
+    form_add_field(st->payload, "to", "text-single", "To (not included)",
+                   NULL, false, NULL);
+    form_close(st->payload);
+    free(opts);
+    desk_step_executing(st, 1);
+    return 0;
+}
+
+/* The queues the figures are for: the one asked for (if the asker may see
+ * it), or all the asker may see (j->queues NULL: every queue).  0, or -1
+ * with *err (j->queues freed). */
+static int stats_queues(struct desk *d, struct stats_job *j,
+                        const char *asker, const char *queue,
+                        struct xerr *err)
+{
     bool all;
     if (*queue) {
         struct desk_queue *q = desk_queue_find(d, queue);
         /* Missing or not the asker's: the same refusal. */
-        if (desk_authorize(d, st->asker, DESK_ACT_WAITING, q, NULL, err) < 0 ||
+        if (desk_authorize(d, asker, DESK_ACT_WAITING, q, NULL, err) < 0 ||
             !q) {
             desk_authz_refuse(err);
-            free(j);
             return -1;
         }
         utf8_snprintf(j->queue, sizeof j->queue, "%s", q->name);
         j->queues = calloc(2, sizeof *j->queues);
-        if (!j->queues) {
-            free(j);
+        if (!j->queues)
             return oom(err);
-        }
         j->queues[0] = q->name;
         j->queue_count = 1;
     } else {
-        j->queues = visible_queues(d, st->asker, DESK_ACT_WAITING,
+        j->queues = visible_queues(d, asker, DESK_ACT_WAITING,
                                    &j->queue_count, &all);
-        if (!j->queues) {
-            free(j);
+        if (!j->queues)
             return oom(err);
-        }
         if (all) {
             free(j->queues);
             j->queues = NULL;
@@ -773,7 +783,7 @@ static int stats(void *ud, struct adhoc_step *st, struct xerr *err)
         const char **copy = malloc((j->queue_count + 1) * sizeof *copy + len);
         if (!copy) {
             free(j->queues);
-            free(j);
+            j->queues = NULL;
             return oom(err);
         }
         char *p = (char *)(copy + j->queue_count + 1);
@@ -785,6 +795,24 @@ static int stats(void *ud, struct adhoc_step *st, struct xerr *err)
         copy[j->queue_count] = NULL;
         free(j->queues);
         j->queues = copy;
+    }
+    return 0;
+}
+
+static int stats(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    if (!st->form)
+        return stats_form(d, st, err);
+    struct stats_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return oom(err);
+    utf8_snprintf(j->asker, sizeof j->asker, "%s", st->asker);
+    const char *queue = desk_form_text(st->form, "queue");
+    if (read_period(st->form, &j->from, &j->to, err) < 0 ||
+        stats_queues(d, j, st->asker, queue, err) < 0) {
+        free(j);
+        return -1;
     }
     j->reply = adhoc_defer(st);
     if (!j->reply ||
@@ -883,80 +911,127 @@ static void search_after(struct desk *d, void *ud, int rc, const char *errtext)
     search_free(j);
 }
 
-static int ticket_search(void *ud, struct adhoc_step *st, struct xerr *err)
+/* The search form (the first stage). */
+static int search_form(struct desk *d, struct adhoc_step *st, struct xerr *err)
 {
-    struct desk *d = ud;
     static const char *const statuses[] = {
         "", "Any", "QUEUED", "Queued", "INPROGRESS", "In progress",
         "RESOLVED", "Resolved", NULL};
-    if (!st->form) {
-        const char **opts = queue_options(d, st->asker, DESK_ACT_REPORTS,
-                                          "Any");
-        if (!opts)
-            return oom(err);
-        form_open(st->payload, "form", "urn:mucdesk:ticket-search",
-                  "Search tickets", "Every criterion given must match.");
-        form_add_field(st->payload, "customer", "text-single", "Customer",
-                       NULL, false, "Part of the name, e-mail or JID");
-        form_add_choice(st->payload, "status", "list-single", "Status", "",
-                        statuses, false);
-        form_add_choice(st->payload, "queue", "list-single", "Queue", "",
-                        opts, false);
-        form_add_field(st->payload, "agent", "jid-single", "Agent", NULL,
-                       false, NULL);
-        form_add_field(st->payload, "from", "text-single", "Created from",
-                       NULL, false, "2025-01-31 or 2025-01-31T10:00:00Z");
-        form_add_field(st->payload, "to", "text-single", "Created before",
-                       NULL, false, NULL);
-        form_add_field(st->payload, "text", "text-single", "Text", NULL, false,
-                       "In the subject or the transcript");
-        form_add_field(st->payload, "max", "text-single", "At most", "50",
-                       false, NULL);
-        form_close(st->payload);
-        free(opts);
-        desk_step_executing(st, 1);
-        return 0;
-    }
-    struct search_job *j = calloc(1, sizeof *j);
-    if (!j)
+    const char **opts = queue_options(d, st->asker, DESK_ACT_REPORTS, "Any");
+    if (!opts)
         return oom(err);
-    struct desk_search *q = &j->q;
-    const char *status = desk_form_text(st->form, "status");
+    form_open(st->payload, "form", "urn:mucdesk:ticket-search",
+              "Search tickets", "Every criterion given must match.");
+    form_add_field(st->payload, "customer", "text-single", "Customer",
+                   NULL, false, "Part of the name, e-mail or JID");
+    form_add_choice(st->payload, "status", "list-single", "Status", "",
+                    statuses, false);
+    form_add_choice(st->payload, "queue", "list-single", "Queue", "",
+                    opts, false);
+    form_add_field(st->payload, "agent", "jid-single", "Agent", NULL,
+                   false, NULL);
+    form_add_field(st->payload, "from", "text-single", "Created from",
+                   NULL, false, "2025-01-31 or 2025-01-31T10:00:00Z");
+    form_add_field(st->payload, "to", "text-single", "Created before",
+                   NULL, false, NULL);
+    form_add_field(st->payload, "text", "text-single", "Text", NULL, false,
+                   "In the subject or the transcript");
+    form_add_field(st->payload, "max", "text-single", "At most", "50",
+                   false, NULL);
+    form_close(st->payload);
+    free(opts);
+    desk_step_executing(st, 1);
+    return 0;
+}
+
+/* The submitted criteria that need checking: status, max (into q), from
+ * and to (into q), agent (its bare JID into agent).  0, or -1 with *err. */
+static int search_criteria(xmpp_stanza_t *form, struct desk_search *q,
+                           char *agent, size_t agent_size, struct xerr *err)
+{
+    const char *status = desk_form_text(form, "status");
     if (*status && strcasecmp(status, "QUEUED") &&
         strcasecmp(status, "INPROGRESS") && strcasecmp(status, "RESOLVED")) {
-        search_free(j);
         xerr_set(err, XERR_BAD_REQUEST,
                  "status: QUEUED, INPROGRESS or RESOLVED");
         return -1;
     }
     long max = 50;
-    const char *m = desk_form_text(st->form, "max");
+    const char *m = desk_form_text(form, "max");
     if (*m && desk_parse_int(m, 1, SEARCH_MAX, &max) < 0) {
-        search_free(j);
         xerr_set(err, XERR_BAD_REQUEST, "max: 1 to %d", SEARCH_MAX);
         return -1;
     }
     q->limit = (int)max;
-    const char *f = desk_form_text(st->form, "from");
-    const char *t = desk_form_text(st->form, "to");
+    const char *f = desk_form_text(form, "from");
+    const char *t = desk_form_text(form, "to");
     const char *bad_field = NULL;
     if (*f && desk_parse_when(f, &q->from_us) < 0)
         bad_field = "from";
     else if (*t && desk_parse_when(t, &q->to_us) < 0)
         bad_field = "to";
     if (bad_field) {
-        search_free(j);
         xerr_set(err, XERR_BAD_REQUEST, "%s: a date (2025-01-31) or a time "
                                         "(2025-01-31T10:00:00Z)", bad_field);
         return -1;
     }
-    char agent[BARE_MAX] = "";
-    const char *a = desk_form_text(st->form, "agent");
+    const char *a = desk_form_text(form, "agent");
     struct jid aj;
     if (*a && (jid_parse(a, &aj) < 0 ||
-               jid_bare_text(&aj, agent, sizeof agent) < 0)) {
-        search_free(j);
+               jid_bare_text(&aj, agent, agent_size) < 0)) {
         xerr_set(err, XERR_BAD_REQUEST, "agent: a JID");
+        return -1;
+    }
+    return 0;
+}
+
+/* The job keeps copies of the criteria's strings and of the n visible
+ * queues' names (in one block), and points q at them.  0, or -1 if out of
+ * memory. */
+static int search_keep(struct search_job *j, xmpp_stanza_t *form,
+                       const char *agent, size_t n, bool all)
+{
+    struct desk_search *q = &j->q;
+    j->strings[0] = strdup(desk_form_text(form, "customer"));
+    j->strings[1] = strdup(desk_form_text(form, "status"));
+    j->strings[2] = strdup(desk_form_text(form, "queue"));
+    j->strings[3] = strdup(agent);
+    j->strings[4] = strdup(desk_form_text(form, "text"));
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(j->queues[i]) + 1;
+    char *names = malloc(len + 1);
+    j->strings[5] = names;
+    for (int i = 0; i < 6; i++)
+        if (!j->strings[i])
+            return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(j->queues[i]) + 1;
+        memcpy(names, j->queues[i], l);
+        j->queues[i] = names;
+        names += l;
+    }
+    q->customer = j->strings[0];
+    q->status = j->strings[1];
+    q->queue = j->strings[2];
+    q->agent = j->strings[3];
+    q->text = j->strings[4];
+    q->queues = all ? NULL : j->queues;
+    q->queue_count = n;
+    return 0;
+}
+
+static int ticket_search(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
+    if (!st->form)
+        return search_form(d, st, err);
+    struct search_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return oom(err);
+    char agent[BARE_MAX] = "";
+    if (search_criteria(st->form, &j->q, agent, sizeof agent, err) < 0) {
+        search_free(j);
         return -1;
     }
     const char *queue = desk_form_text(st->form, "queue");
@@ -977,35 +1052,10 @@ static int ticket_search(void *ud, struct adhoc_step *st, struct xerr *err)
             return -1;
         }
     }
-    j->strings[0] = strdup(desk_form_text(st->form, "customer"));
-    j->strings[1] = strdup(status);
-    j->strings[2] = strdup(queue);
-    j->strings[3] = strdup(agent);
-    j->strings[4] = strdup(desk_form_text(st->form, "text"));
-    /* Copies of the visible queues' names, in one block. */
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(j->queues[i]) + 1;
-    char *names = malloc(len + 1);
-    j->strings[5] = names;
-    for (int i = 0; i < 6; i++)
-        if (!j->strings[i]) {
-            search_free(j);
-            return oom(err);
-        }
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(j->queues[i]) + 1;
-        memcpy(names, j->queues[i], l);
-        j->queues[i] = names;
-        names += l;
+    if (search_keep(j, st->form, agent, n, all) < 0) {
+        search_free(j);
+        return oom(err);
     }
-    q->customer = j->strings[0];
-    q->status = j->strings[1];
-    q->queue = j->strings[2];
-    q->agent = j->strings[3];
-    q->text = j->strings[4];
-    q->queues = all ? NULL : j->queues;
-    q->queue_count = n;
     j->reply = adhoc_defer(st);
     if (!j->reply ||
         desk_db_submit(d, search_run, search_after, j, DESK_DB_TIMEOUT_MS) <
