@@ -129,33 +129,24 @@ int desk_db_version(PGconn *conn, int64_t *version, char *err, size_t errlen)
     return DESK_DB_OK;
 }
 
-int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
-                 size_t errlen)
+/* The queues into out (freed by the caller on failure).  DESK_DB_OK, or
+ * DESK_DB_FAILED with err. */
+static int load_queues(PGconn *conn, struct desk_directory *out, char *err,
+                       size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    /* One snapshot for the three reads. */
-    PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    PGresult *res = PQexec(
+        conn, "SELECT name, title, strategy, offer_timeout, max_wait, "
+              "greeting, offline_message, prechat_fields, hours, "
+              "timezone, closed_message, transcript_email, "
+              "answer_reminder FROM queues ORDER BY name");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return desk_db_error(conn, res, err, errlen);
-    PQclear(res);
-    int rc = desk_db_version(conn, &out->version, err, errlen);
-    if (rc < 0)
-        goto fail;
-    res = PQexec(conn, "SELECT name, title, strategy, offer_timeout, max_wait, "
-                       "greeting, offline_message, prechat_fields, hours, "
-                       "timezone, closed_message, transcript_email, "
-                       "answer_reminder FROM queues ORDER BY name");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = desk_db_error(conn, res, err, errlen);
-        goto fail;
-    }
     int n = PQntuples(res);
     out->queues = calloc((size_t)n + 1, sizeof *out->queues);
     if (!out->queues) {
         PQclear(res);
         snprintf(err, errlen, "out of memory");
-        rc = DESK_DB_FAILED;
-        goto fail;
+        return DESK_DB_FAILED;
     }
     for (int i = 0; i < n; i++) {
         struct desk_queue_row *q = &out->queues[i];
@@ -182,20 +173,26 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         out->queue_count++;
     }
     PQclear(res);
-    res = PQexec(conn, "SELECT queue, jid, role, max_chats, "
-                       "lower(array_to_string(skills, ',')), takes_chats "
-                       "FROM agents ORDER BY queue, added_at, jid");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = desk_db_error(conn, res, err, errlen);
-        goto fail;
-    }
-    n = PQntuples(res);
+    return DESK_DB_OK;
+}
+
+/* The memberships into out (freed by the caller on failure).  DESK_DB_OK,
+ * or DESK_DB_FAILED with err. */
+static int load_agents(PGconn *conn, struct desk_directory *out, char *err,
+                       size_t errlen)
+{
+    PGresult *res = PQexec(
+        conn, "SELECT queue, jid, role, max_chats, "
+              "lower(array_to_string(skills, ',')), takes_chats "
+              "FROM agents ORDER BY queue, added_at, jid");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return desk_db_error(conn, res, err, errlen);
+    int n = PQntuples(res);
     out->agents = calloc((size_t)n + 1, sizeof *out->agents);
     if (!out->agents) {
         PQclear(res);
         snprintf(err, errlen, "out of memory");
-        rc = DESK_DB_FAILED;
-        goto fail;
+        return DESK_DB_FAILED;
     }
     for (int i = 0; i < n; i++) {
         struct desk_agent_row *a = &out->agents[i];
@@ -211,19 +208,25 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         out->agent_count++;
     }
     PQclear(res);
-    res = PQexec(conn, "SELECT coalesce(queue, ''), name, body FROM "
-                       "canned_responses ORDER BY queue NULLS FIRST, name");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = desk_db_error(conn, res, err, errlen);
-        goto fail;
-    }
-    n = PQntuples(res);
+    return DESK_DB_OK;
+}
+
+/* The canned responses into out (freed by the caller on failure).
+ * DESK_DB_OK, or DESK_DB_FAILED with err. */
+static int load_canned(PGconn *conn, struct desk_directory *out, char *err,
+                       size_t errlen)
+{
+    PGresult *res = PQexec(
+        conn, "SELECT coalesce(queue, ''), name, body FROM "
+              "canned_responses ORDER BY queue NULLS FIRST, name");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return desk_db_error(conn, res, err, errlen);
+    int n = PQntuples(res);
     out->canned = calloc((size_t)n + 1, sizeof *out->canned);
     if (!out->canned) {
         PQclear(res);
         snprintf(err, errlen, "out of memory");
-        rc = DESK_DB_FAILED;
-        goto fail;
+        return DESK_DB_FAILED;
     }
     for (int i = 0; i < n; i++) {
         struct desk_canned_row *c = &out->canned[i];
@@ -233,12 +236,28 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         out->canned_count++;
     }
     PQclear(res);
+    return DESK_DB_OK;
+}
+
+int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
+                 size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    /* One snapshot for the three reads. */
+    PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return desk_db_error(conn, res, err, errlen);
+    PQclear(res);
+    int rc = desk_db_version(conn, &out->version, err, errlen);
+    if (rc < 0 || (rc = load_queues(conn, out, err, errlen)) < 0 ||
+        (rc = load_agents(conn, out, err, errlen)) < 0 ||
+        (rc = load_canned(conn, out, err, errlen)) < 0) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+        desk_directory_free(out);
+        return rc;
+    }
     PQclear(PQexec(conn, "COMMIT"));
     return DESK_DB_OK;
-fail:
-    PQclear(PQexec(conn, "ROLLBACK"));
-    desk_directory_free(out);
-    return rc;
 }
 
 const char *desk_queue_row_problem(const struct desk_queue_row *q, char *err,
