@@ -119,6 +119,8 @@ static void after_directory(struct desk *d)
 static int register_commands(struct desk *d)
 {
     if (desk_adhoc_register(d) < 0 || desk_adhoc_agent_register(d) < 0 ||
+        desk_adhoc_library_register(d) < 0 ||
+        desk_adhoc_reports_register(d) < 0 ||
         desk_adhoc_admin_register(d) < 0 ||
         desk_adhoc_webhooks_register(d) < 0 ||
         desk_adhoc_tickets_register(d) < 0 ||
