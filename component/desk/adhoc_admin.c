@@ -284,8 +284,5 @@ int desk_adhoc_admin_register(struct desk *d)
         {"widget-snippet", "Widget snippet for a web site", NULL,
          desk_visible_admin, widget_snippet, NULL, d},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
-            return -1;
-    return 0;
+    return adhoc_register_all(d->adhoc, cmds, sizeof cmds / sizeof cmds[0]);
 }

@@ -502,8 +502,7 @@ int desk_adhoc_agent_register(struct desk *d)
         {"transcript", "Transcript of a ticket", NULL, desk_visible_staff,
          transcript, NULL, d},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
-            return -1;
+    if (adhoc_register_all(d->adhoc, cmds, sizeof cmds / sizeof cmds[0]) < 0)
+        return -1;
     return register_plugin_commands(d);
 }

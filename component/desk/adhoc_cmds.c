@@ -1029,10 +1029,7 @@ int desk_adhoc_register(struct desk *d)
         {"agent-remove", "Remove an agent from a queue", NULL, desk_visible_admin,
          agent_remove, NULL, d},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
-            return -1;
-    return 0;
+    return adhoc_register_all(d->adhoc, cmds, sizeof cmds / sizeof cmds[0]);
 }
 
 int desk_adhoc_staff_register(struct desk *d)

@@ -450,8 +450,5 @@ int desk_adhoc_library_register(struct desk *d)
         {"kb-edit", "Edit the knowledge base", NULL, desk_visible_admin,
          kb_edit, NULL, d},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
-            return -1;
-    return 0;
+    return adhoc_register_all(d->adhoc, cmds, sizeof cmds / sizeof cmds[0]);
 }

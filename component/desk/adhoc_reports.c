@@ -626,8 +626,5 @@ int desk_adhoc_reports_register(struct desk *d)
         {"ticket-search", "Search tickets", NULL, desk_visible_supervisor,
          ticket_search, NULL, d},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
-            return -1;
-    return 0;
+    return adhoc_register_all(d->adhoc, cmds, sizeof cmds / sizeof cmds[0]);
 }
