@@ -201,6 +201,70 @@ static void free_list(char **list)
     free(list);
 }
 
+/* The field (a char *) takes a copy of value. */
+static const char *set_copy(void *field, const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return "out of memory";
+    free(*(char **)field);
+    *(char **)field = copy;
+    return NULL;
+}
+
+/* A list of bare JIDs (the admins): the field (a char **, NULL-terminated)
+ * replaced, with its count. */
+static const char *store_jid_list(struct config *cfg, void *field,
+                                  const char *value)
+{
+    char *work = strdup(value);
+    size_t count = 0, cap = 4;
+    char **list = calloc(cap + 1, sizeof *list);
+    const char *problem = NULL;
+    char *save = NULL;
+    if (!work || !list) {
+        free(work);
+        free(list);
+        return "out of memory";
+    }
+    for (char *tok = strtok_r(work, ", \t", &save); tok && !problem;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        struct jid j;
+        char bare[JID_TEXT_MAX + 1];
+        if (jid_parse(tok, &j) < 0 || jid_has_resource(&j) ||
+            !jid_has_local(&j)) {
+            problem = "must list bare JIDs such as admin@example.org";
+            break;
+        }
+        jid_bare_text(&j, bare, sizeof bare);
+        if (count == cap) {
+            char **bigger = realloc(list, (cap * 2 + 1) * sizeof *list);
+            if (!bigger) {
+                problem = "out of memory";
+                break;
+            }
+            list = bigger;
+            cap *= 2;
+        }
+        if (!(list[count] = strdup(bare))) {
+            problem = "out of memory";
+            break;
+        }
+        list[++count] = NULL;
+    }
+    free(work);
+    if (!problem && count == 0)
+        problem = "must list at least one bare JID";
+    if (problem) {
+        free_list(list);
+        return problem;
+    }
+    free_list(*(char ***)field);
+    *(char ***)field = list;
+    cfg->service.admin_count = count;
+    return NULL;
+}
+
 /* Parses one value into its field.  Returns NULL on success or a static
  * description of what is wrong. */
 static const char *store_value(struct config *cfg, const struct key_spec *k,
@@ -209,16 +273,10 @@ static const char *store_value(struct config *cfg, const struct key_spec *k,
     void *field = (char *)cfg + k->offset;
 
     switch (k->type) {
-    case KEY_STRING: {
+    case KEY_STRING:
         if (!value[0])
             return "must not be empty";
-        char *copy = strdup(value);
-        if (!copy)
-            return "out of memory";
-        free(*(char **)field);
-        *(char **)field = copy;
-        return NULL;
-    }
+        return set_copy(field, value);
     case KEY_INT: {
         char *end;
         errno = 0;
@@ -255,24 +313,14 @@ static const char *store_value(struct config *cfg, const struct key_spec *k,
         if (jid_parse(value, &j) < 0 || jid_has_local(&j) ||
             jid_has_resource(&j))
             return "must be a domain name such as support.example.org";
-        char *copy = strdup(j.domain);
-        if (!copy)
-            return "out of memory";
-        free(*(char **)field);
-        *(char **)field = copy;
-        return NULL;
+        return set_copy(field, j.domain);
     }
     case KEY_IP: {
         unsigned char addr[sizeof(struct in6_addr)];
         if (inet_pton(AF_INET, value, addr) != 1 &&
             inet_pton(AF_INET6, value, addr) != 1)
             return "must be an IP address (mucdesk does no DNS lookups)";
-        char *copy = strdup(value);
-        if (!copy)
-            return "out of memory";
-        free(*(char **)field);
-        *(char **)field = copy;
-        return NULL;
+        return set_copy(field, value);
     }
     case KEY_LISTEN:
     case KEY_URL: {
@@ -284,61 +332,10 @@ static const char *store_value(struct config *cfg, const struct key_spec *k,
         if (k->type == KEY_URL && strncmp(value, "http://", 7) != 0 &&
             strncmp(value, "https://", 8) != 0)
             return "must be a URL starting with http:// or https://";
-        char *copy = strdup(value);
-        if (!copy)
-            return "out of memory";
-        free(*(char **)field);
-        *(char **)field = copy;
-        return NULL;
+        return set_copy(field, value);
     }
-    case KEY_JID_LIST: {
-        char *work = strdup(value);
-        size_t count = 0, cap = 4;
-        char **list = calloc(cap + 1, sizeof *list);
-        const char *problem = NULL;
-        char *save = NULL;
-        if (!work || !list) {
-            free(work);
-            free(list);
-            return "out of memory";
-        }
-        for (char *tok = strtok_r(work, ", \t", &save); tok && !problem;
-             tok = strtok_r(NULL, ", \t", &save)) {
-            struct jid j;
-            char bare[JID_TEXT_MAX + 1];
-            if (jid_parse(tok, &j) < 0 || jid_has_resource(&j) ||
-                !jid_has_local(&j)) {
-                problem = "must list bare JIDs such as admin@example.org";
-                break;
-            }
-            jid_bare_text(&j, bare, sizeof bare);
-            if (count == cap) {
-                char **bigger = realloc(list, (cap * 2 + 1) * sizeof *list);
-                if (!bigger) {
-                    problem = "out of memory";
-                    break;
-                }
-                list = bigger;
-                cap *= 2;
-            }
-            if (!(list[count] = strdup(bare))) {
-                problem = "out of memory";
-                break;
-            }
-            list[++count] = NULL;
-        }
-        free(work);
-        if (!problem && count == 0)
-            problem = "must list at least one bare JID";
-        if (problem) {
-            free_list(list);
-            return problem;
-        }
-        free_list(*(char ***)field);
-        *(char ***)field = list;
-        cfg->service.admin_count = count;
-        return NULL;
-    }
+    case KEY_JID_LIST:
+        return store_jid_list(cfg, field, value);
     }
     return "unsupported key type";
 }

@@ -112,36 +112,75 @@ static void note_into(struct buf *out, const char *text)
     buf_append_str(out, "</note>");
 }
 
-static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
+/* set-availability's form: availability, and whether to take chats at all
+ * for members of a queue. */
+static void availability_form(struct desk *d, struct adhoc_step *st,
+                              const struct desk_staff *s)
 {
-    struct desk *d = ud;
     static const char *const options[] = {
         "available", "Available: offer me new chats",
         "busy", "Busy: no new chats for now", NULL};
     static const char *const takes_options[] = {
         "yes", "Yes: offer me chats", "no", "No: I only watch",
         "role", "As my role says (agents yes, supervisors no)", NULL};
+    form_open(st->payload, "form", "urn:mucdesk:availability",
+              "Your availability",
+              "Busy keeps new chats away even while your presence says "
+              "available; your chats go on.");
+    form_add_choice(st->payload, "availability", "list-single",
+                    "Availability", s->busy ? "busy" : "available",
+                    options, true);
+    bool member;
+    bool takes = takes_any(d, st->asker, &member);
+    if (member)
+        form_add_choice(st->payload, "takes-chats", "list-single",
+                        "Take chats at all (in every queue of mine)",
+                        takes ? "yes" : "no", takes_options, false);
+    form_close(st->payload);
+    desk_step_executing(st, 1);
+}
+
+/* Takes-chats, stored for every membership of the asker (the directory's
+ * reload, in every running mucdesk, applies it to routing); answered
+ * later with busy_text and what it means.  0, or -1 with *err. */
+static int write_takes(struct desk *d, struct adhoc_step *st,
+                       const char *busy_text, enum desk_takes takes,
+                       struct xerr *err)
+{
+    struct adhoc_reply *r = adhoc_defer(st);
+    if (!r) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    struct buf *out = adhoc_reply_payload(r);
+    note_into(out, busy_text);
+    note_into(out, takes == DESK_TAKES_NO
+                       ? "You take no chats: none is offered to you, whatever "
+                         "your availability."
+                   : takes == DESK_TAKES_YES
+                       ? "You take chats: they are offered to you when you are "
+                         "available."
+                       : "You take chats as your role says: agents do, "
+                         "supervisors do not.");
+    struct desk_agent_row row = {.jid = (char *)st->asker, .takes_chats = takes};
+    if (desk_dir_write(d, "takes-chats", NULL, &row, takes_written, r) < 0) {
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    log_info(LOG, "%s: takes chats = %s", st->asker, desk_takes_name(takes));
+    return 0;
+}
+
+static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
+{
+    struct desk *d = ud;
     struct desk_staff *s = desk_staff_get(d, st->asker);
     if (!s) {
         xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
         return -1;
     }
     if (!st->form) {
-        form_open(st->payload, "form", "urn:mucdesk:availability",
-                  "Your availability",
-                  "Busy keeps new chats away even while your presence says "
-                  "available; your chats go on.");
-        form_add_choice(st->payload, "availability", "list-single",
-                        "Availability", s->busy ? "busy" : "available",
-                        options, true);
-        bool member;
-        bool takes = takes_any(d, st->asker, &member);
-        if (member)
-            form_add_choice(st->payload, "takes-chats", "list-single",
-                            "Take chats at all (in every queue of mine)",
-                            takes ? "yes" : "no", takes_options, false);
-        form_close(st->payload);
-        desk_step_executing(st, 1);
+        availability_form(d, st, s);
         return 0;
     }
     const char *v = desk_form_text(st->form, "availability");
@@ -179,33 +218,49 @@ static int set_availability(void *ud, struct adhoc_step *st, struct xerr *err)
         adhoc_note(st, "info", "%s", busy_text);
         return 0;
     }
-    /* Stored for every membership; the directory's reload (every running
-     * mucdesk) applies it to routing. */
-    struct adhoc_reply *r = adhoc_defer(st);
-    if (!r) {
-        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
-        return -1;
-    }
-    struct buf *out = adhoc_reply_payload(r);
-    note_into(out, busy_text);
-    note_into(out, takes == DESK_TAKES_NO
-                       ? "You take no chats: none is offered to you, whatever "
-                         "your availability."
-                   : takes == DESK_TAKES_YES
-                       ? "You take chats: they are offered to you when you are "
-                         "available."
-                       : "You take chats as your role says: agents do, "
-                         "supervisors do not.");
-    struct desk_agent_row row = {.jid = (char *)st->asker, .takes_chats = takes};
-    if (desk_dir_write(d, "takes-chats", NULL, &row, takes_written, r) < 0) {
-        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
-        return -1;
-    }
-    log_info(LOG, "%s: takes chats = %s", st->asker, desk_takes_name(takes));
-    return 0;
+    return write_takes(d, st, busy_text, takes, err);
 }
 
 /* ---- canned --------------------------------------------------------------------- */
+
+/* The canned responses the chat's queue has (its own first), to choose
+ * from.  0, or -1 with *err. */
+static int canned_choice_form(struct desk *d, struct adhoc_step *st,
+                              const struct desk_chat *c, struct xerr *err)
+{
+    size_t n = 0;
+    const char **opts = calloc(2 * d->canned_count + 1, sizeof *opts);
+    char (*labels)[80] = calloc(d->canned_count + 1, sizeof *labels);
+    if (!opts || !labels) {
+        free(opts);
+        free(labels);
+        xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
+        return -1;
+    }
+    for (size_t i = 0; i < d->canned_count; i++) {
+        const struct desk_canned *cr = &d->canned[i];
+        if (desk_canned_find(d, c->queue, cr->name) != cr)
+            continue;
+        utf8_snprintf(labels[n], sizeof labels[n], "%s: %.*s", cr->name,
+                      utf8_prec(cr->body, 60), cr->body);
+        opts[2 * n] = cr->name;
+        opts[2 * n + 1] = labels[n];
+        n++;
+    }
+    char title[80];
+    snprintf(title, sizeof title, "Canned response for ticket #%lld",
+             (long long)c->id);
+    form_open(st->payload, "form", NULL, title,
+              n ? NULL : "This queue has no canned responses.");
+    form_add_choice(st->payload, "name", "list-single", "Response", NULL,
+                    opts, true);
+    form_close(st->payload);
+    free(opts);
+    free(labels);
+    desk_step_executing(st, 1);
+    st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
+    return 0;
+}
 
 static int canned(void *ud, struct adhoc_step *st, struct xerr *err)
 {
@@ -243,41 +298,8 @@ static int canned(void *ud, struct adhoc_step *st, struct xerr *err)
         desk_authz_refuse(err);
         return -1;
     }
-    if (!st->form) {
-        /* The responses this chat's queue has, its own first. */
-        size_t n = 0;
-        const char **opts = calloc(2 * d->canned_count + 1, sizeof *opts);
-        char (*labels)[80] = calloc(d->canned_count + 1, sizeof *labels);
-        if (!opts || !labels) {
-            free(opts);
-            free(labels);
-            xerr_set(err, XERR_RESOURCE_CONSTRAINT, "Try again later");
-            return -1;
-        }
-        for (size_t i = 0; i < d->canned_count; i++) {
-            const struct desk_canned *cr = &d->canned[i];
-            if (desk_canned_find(d, c->queue, cr->name) != cr)
-                continue;
-            utf8_snprintf(labels[n], sizeof labels[n], "%s: %.*s", cr->name,
-                          utf8_prec(cr->body, 60), cr->body);
-            opts[2 * n] = cr->name;
-            opts[2 * n + 1] = labels[n];
-            n++;
-        }
-        char title[80];
-        snprintf(title, sizeof title, "Canned response for ticket #%lld",
-                 (long long)c->id);
-        form_open(st->payload, "form", NULL, title,
-                  n ? NULL : "This queue has no canned responses.");
-        form_add_choice(st->payload, "name", "list-single", "Response", NULL,
-                        opts, true);
-        form_close(st->payload);
-        free(opts);
-        free(labels);
-        desk_step_executing(st, 1);
-        st->actions = ADHOC_ACT_PREV | ADHOC_ACT_COMPLETE;
-        return 0;
-    }
+    if (!st->form)
+        return canned_choice_form(d, st, c, err);
     const char *name = desk_form_text(st->form, "name");
     if (!*name) {
         xerr_set(err, XERR_BAD_REQUEST, "name: which response?");
@@ -480,8 +502,7 @@ int desk_adhoc_agent_register(struct desk *d)
         {"transcript", "Transcript of a ticket", NULL, desk_visible_staff,
          transcript, NULL, d},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
-            return -1;
+    if (adhoc_register_all(d->adhoc, cmds, sizeof cmds / sizeof cmds[0]) < 0)
+        return -1;
     return register_plugin_commands(d);
 }

@@ -47,67 +47,12 @@
 #define BARE_MAX (JID_TEXT_MAX + 1)
 #define FORM_REQUEST "urn:mucdesk:request-chat"
 
-/* ---- form helpers ------------------------------------------------------------- */
-
-const char *desk_form_text(xmpp_stanza_t *form, const char *var)
-{
-    const char *v = form ? form_value(form, var) : NULL;
-    return v ? v : "";
-}
-
-void desk_form_lines(xmpp_stanza_t *form, const char *var, const char *sep,
-                     struct buf *out)
-{
-    form_join_values(form, var, sep, out);
-}
-
-void desk_result_open(struct adhoc_step *st)
-{
-    form_open(st->payload, "result", NULL, NULL, NULL);
-}
-
-void desk_step_executing(struct adhoc_step *st, unsigned next_stage)
-{
-    st->status = ADHOC_EXECUTING;
-    st->next_stage = next_stage;
-    st->actions = ADHOC_ACT_COMPLETE;
-    st->default_action = ADHOC_ACT_COMPLETE;
-}
-
 static bool everyone(void *ud, const char *asker, const char *target)
 {
     (void)ud;
     (void)asker;
     (void)target;
     return true;
-}
-
-bool desk_visible_admin(void *ud, const char *asker, const char *target)
-{
-    struct desk *d = ud;
-    (void)target;
-    return config_is_admin(d->cfg, asker);
-}
-
-bool desk_visible_staff(void *ud, const char *asker, const char *target)
-{
-    struct desk *d = ud;
-    (void)target;
-    return config_is_admin(d->cfg, asker) || desk_is_staff_anywhere(d, asker);
-}
-
-bool desk_visible_supervisor(void *ud, const char *asker, const char *target)
-{
-    struct desk *d = ud;
-    (void)target;
-    if (config_is_admin(d->cfg, asker))
-        return true;
-    for (struct desk_queue *q = d->queues; q; q = q->hh.next) {
-        const struct desk_member *m = desk_member_find(q, asker);
-        if (m && m->role == DESK_ROLE_SUPERVISOR)
-            return true;
-    }
-    return false;
 }
 
 /* ---- request-chat (on a queue JID) ----------------------------------------------- */
@@ -670,20 +615,6 @@ struct configure_data {
     char queue[128];
 };
 
-const char **desk_queue_options(struct desk *d)
-{
-    size_t n = HASH_COUNT(d->queues);
-    const char **opts = calloc(2 * n + 1, sizeof *opts);
-    if (!opts)
-        return NULL;
-    size_t i = 0;
-    for (struct desk_queue *q = d->queues; q; q = q->hh.next) {
-        opts[i++] = q->name;
-        opts[i++] = q->title ? q->title : q->name;
-    }
-    return opts;
-}
-
 static int queue_configure(void *ud, struct adhoc_step *st, struct xerr *err)
 {
     struct desk *d = ud;
@@ -1098,14 +1029,11 @@ int desk_adhoc_register(struct desk *d)
         {"agent-remove", "Remove an agent from a queue", NULL, desk_visible_admin,
          agent_remove, NULL, d},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
-            return -1;
-    if (desk_adhoc_agent_register(d) < 0 || desk_adhoc_admin_register(d) < 0 ||
-        desk_adhoc_webhooks_register(d) < 0 ||
-        desk_adhoc_tickets_register(d) < 0 ||
-        desk_adhoc_juggling_register(d) < 0)
-        return -1;
+    return adhoc_register_all(d->adhoc, cmds, sizeof cmds / sizeof cmds[0]);
+}
+
+int desk_adhoc_staff_register(struct desk *d)
+{
     struct staff_ud *staff_uds = calloc(STAFF_COMMAND_COUNT, sizeof *staff_uds);
     if (!staff_uds)
         return -1;

@@ -3,7 +3,8 @@
  * acceptance (the offered agent joining), requeue, the end (for the
  * customer: a closing status message, then the room "destroyed" for them
  * alone; it stays for staff and MAM until [desk] closed_room_hours), chat
- * time, the rating.  Each change emits its event (events.h); what follows
+ * time, the rating, the staff rights that follow the queue's membership.
+ * Each change emits its event (events.h); what follows
  * (offers, counts, plugins, mail, routing) is the subscribers' business.
  * The customers are in chat_customers.c, tokens in chat_tokens.c, the
  * start-up restore in chat_restore.c, the room's hooks in session.c.
@@ -422,6 +423,75 @@ int desk_chat_leave_message(struct desk_queue *q, const struct desk_request *r,
     return 0;
 }
 
+/* A customer asking again for their open chat: it counts against the
+ * sender's budget like a new request (a new token, a ticket update), and
+ * the caller gets a fresh token (only its hash is kept: the old one stops
+ * working).  0, or -1 with *err. */
+static int request_again(struct desk_chat *old, const char *bare,
+                         char *token_out, size_t token_size, struct xerr *err)
+{
+    if (desk_limits_request_again(old->desk, bare, err) < 0)
+        return -1;
+    desk_chat_add_customer(old, bare);
+    desk_chat_token_index(old, false);
+    if (desk_chat_token_new(token_out, token_size, old->token_hash) == 0) {
+        old->has_token = true;
+        desk_chat_token_index(old, true);
+        desk_chat_save(old);
+    }
+    return 0;
+}
+
+/* A new chat's fields from the request.  0, or -1 if out of memory. */
+static int fill_from_request(struct desk_chat *c, const struct desk_queue *q,
+                             const struct desk_request *r, const char *bare)
+{
+    char subject[200];
+    first_line(r->question, subject, sizeof subject);
+    c->queue = strdup(q->name);
+    c->status = TICKET_QUEUED;
+    c->subject = dup_opt(subject);
+    c->customer_jid = strdup(bare);
+    c->customer_name = dup_opt(r->name);
+    c->customer_email = dup_opt(r->email);
+    c->question = dup_opt(r->question);
+    c->skills = dup_opt(r->skills);
+    c->details = make_details(r);
+    c->created_us = stamp_now_us();
+    if (!c->queue || !c->customer_jid || !c->details ||
+        desk_chat_customer_add(c, bare) < 0)
+        return -1;
+    return 0;
+}
+
+/* A new chat whose room is open starts waiting in q: the transcript starts
+ * with the session details (staff only: the customer gets the greeting;
+ * not in the room's history, since every staff member is told them on
+ * entering, session.c), the subject, the greeting; counted against its
+ * domain until the customer enters (this may end the domain's oldest chat
+ * nobody entered); announced and timed unless held. */
+static void start_waiting_new(struct desk_chat *c, struct desk_queue *q)
+{
+    struct desk *d = c->desk;
+    struct buf details = BUF_INIT;
+    desk_chat_details_text(c, &details);
+    muc_room_record(c->room, buf_cstr(&details), true);
+    buf_free(&details);
+    desk_chat_set_subject(c);
+    if (q->greeting)
+        muc_room_post(c->room, q->greeting, false);
+    c->state = DESK_CHAT_WAITING;
+    c->enqueued_ms = loop_now(d->loop);
+    desk_wait_add(q, c, false);
+    desk_limits_chat_created(c);
+    log_info(LOG, "ticket %lld: new chat in %s%s", (long long)c->id, q->name,
+             c->held ? " (held until the customer enters)" : "");
+    if (!c->held) {
+        desk_chat_start_waiting(c, q);
+        desk_chat_announce_new(c, q);
+    }
+}
+
 int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
                       struct desk_chat **out, bool *existing,
                       char *token_out, size_t token_size, struct xerr *err)
@@ -440,19 +510,8 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     /* One open chat per customer and queue: asking again returns it. */
     struct desk_chat *old = desk_chat_open_of(d, q->name, bare);
     if (old) {
-        /* Asking again costs a new token and a ticket update: it counts
-         * against the sender's budget like a new request. */
-        if (desk_limits_request_again(d, bare, err) < 0)
+        if (request_again(old, bare, token_out, token_size, err) < 0)
             return -1;
-        desk_chat_add_customer(old, bare);
-        /* Only the token's hash is kept: the caller gets a fresh token
-         * (the old one stops working). */
-        desk_chat_token_index(old, false);
-        if (desk_chat_token_new(token_out, token_size, old->token_hash) == 0) {
-            old->has_token = true;
-            desk_chat_token_index(old, true);
-            desk_chat_save(old);
-        }
         *out = old;
         *existing = true;
         return 0;
@@ -464,20 +523,7 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
     if (!c)
         goto oom;
     c->held = held;
-    char subject[200];
-    first_line(r->question, subject, sizeof subject);
-    c->queue = strdup(q->name);
-    c->status = TICKET_QUEUED;
-    c->subject = dup_opt(subject);
-    c->customer_jid = strdup(bare);
-    c->customer_name = dup_opt(r->name);
-    c->customer_email = dup_opt(r->email);
-    c->question = dup_opt(r->question);
-    c->skills = dup_opt(r->skills);
-    c->details = make_details(r);
-    c->created_us = stamp_now_us();
-    if (!c->queue || !c->customer_jid || !c->details ||
-        desk_chat_customer_add(c, bare) < 0)
+    if (fill_from_request(c, q, r, bare) < 0)
         goto oom;
     if (desk_chat_token_new(token_out, token_size, c->token_hash) < 0)
         goto oom;
@@ -510,28 +556,7 @@ int desk_chat_request(struct desk_queue *q, const struct desk_request *r,
         return -1;
     }
     desk_chat_save(c); /* now with its room */
-    /* The transcript starts with the session details: staff only (the
-     * customer gets the greeting), and not in the room's history, since
-     * every staff member is told them on entering (session.c). */
-    struct buf details = BUF_INIT;
-    desk_chat_details_text(c, &details);
-    muc_room_record(c->room, buf_cstr(&details), true);
-    buf_free(&details);
-    desk_chat_set_subject(c);
-    if (q->greeting)
-        muc_room_post(c->room, q->greeting, false);
-    c->state = DESK_CHAT_WAITING;
-    c->enqueued_ms = loop_now(d->loop);
-    desk_wait_add(q, c, false);
-    /* Counted against its domain until the customer enters (this may end
-     * the domain's oldest chat nobody entered). */
-    desk_limits_chat_created(c);
-    log_info(LOG, "ticket %lld: new chat in %s%s", (long long)c->id, q->name,
-             c->held ? " (held until the customer enters)" : "");
-    if (!c->held) {
-        desk_chat_start_waiting(c, q);
-        desk_chat_announce_new(c, q);
-    }
+    start_waiting_new(c, q);
     desk_events_emit(d, &(struct desk_event){
                             .kind = DESK_EV_REQUESTED, .chat = c,
                             .actor = bare, .requested = {q, c->held}});
@@ -802,4 +827,71 @@ void desk_chat_withdraw(struct desk_chat *c, const char *why)
      * rooms for a day (the transcript is in PostgreSQL). */
     loop_timer_cancel(d->loop, c->expire_timer);
     c->expire_timer = loop_timer_add(d->loop, 1, expire_timer, c, NULL);
+}
+
+/* ---- staff rights ---------------------------------------------------------- */
+
+/* Staff who take part (visible, privileged) in the room. */
+bool desk_chat_has_staff(const struct desk_chat *c)
+{
+    if (!c->room)
+        return false;
+    for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+         o = muc_occupant_next(o))
+        if (muc_occupant_privileged(o) && !muc_occupant_invisible(o))
+            return true;
+    return false;
+}
+
+/* Staff rights in a session room follow the queue's membership, as they
+ * did on entry (s_pre_join): re-evaluated whenever it may have changed (the
+ * directory reloaded, the chat moved to another queue).  Whoever lost them
+ * stops being privileged (muc tells them alone: no observers, no
+ * staff-only posts from now on) and stays as a plain occupant; an
+ * invisible observer who may no longer observe is removed.  An owner who
+ * lost them no longer holds the chat: with no staff left it goes back to
+ * its queue. */
+void desk_chat_review_staff(struct desk_chat *c)
+{
+    struct desk *d = c->desk;
+    if (!c->room)
+        return;
+    struct desk_queue *q = desk_queue_find(d, c->queue);
+    bool owner_lost = false;
+    for (;;) {
+        struct muc_occupant *observer = NULL;
+        for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+             o = muc_occupant_next(o)) {
+            char bare[BARE_MAX];
+            muc_occupant_bare_jid(o, bare, sizeof bare);
+            enum desk_role role = desk_role_for(d, bare, q, c);
+            if (muc_occupant_invisible(o) &&
+                !desk_authz_allows(role, DESK_ACT_SUPERVISE)) {
+                observer = o;
+                break;
+            }
+            bool staff = role >= DESK_ROLE_AGENT;
+            if (!muc_occupant_set_privileged(o, staff) || staff)
+                continue;
+            log_info(LOG, "ticket %lld: %s is no longer staff of queue %s",
+                     (long long)c->id, bare, c->queue);
+            if (c->owner_jid && strcmp(c->owner_jid, bare) == 0)
+                owner_lost = true;
+        }
+        if (!observer)
+            break;
+        /* Kicked as an observer: only staff and itself hear of it. */
+        muc_occupant_kick(observer, "You are no longer staff of this queue");
+        if (!c->room)
+            return;
+    }
+    if (c->state != DESK_CHAT_ACTIVE)
+        return;
+    if (!desk_chat_has_staff(c)) {
+        if (q)
+            desk_chat_requeue(c, q, NULL, "agent no longer staff");
+    } else if (owner_lost) {
+        desk_chat_owner_release(c);
+        desk_route_pending(d);
+    }
 }

@@ -185,10 +185,21 @@ void desk_chat_start_waiting(struct desk_chat *c, struct desk_queue *q);
 void desk_chat_announce_new(struct desk_chat *c, struct desk_queue *q);
 void desk_chat_owner_release(struct desk_chat *c);
 void desk_chat_expire_in(struct desk_chat *c, uint64_t ms);
+/* Staff who take part (visible, privileged) in the chat's room. */
+bool desk_chat_has_staff(const struct desk_chat *c);
+/* Re-evaluates every occupant's staff rights in the chat's room (after a
+ * directory change or a move to another queue). */
+void desk_chat_review_staff(struct desk_chat *c);
 
 /* ---- chat_customers.c: customers, the index by customer, name lists ------- */
 
 bool desk_chat_is_customer(const struct desk_chat *c, const char *bare);
+/* Whether o is the chat's customer (not staff, one of its customers'
+ * JIDs: staff who lost their rights are neither); the first such occupant
+ * of its room, or NULL. */
+bool desk_chat_customer_is(const struct desk_chat *c,
+                           const struct muc_occupant *o);
+struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c);
 /* Adds bare to the chat's customers and the index (and, with a room, its
  * members).  0 or -1. */
 int desk_chat_add_customer(struct desk_chat *c, const char *bare);
@@ -227,10 +238,5 @@ struct desk_chat *desk_chat_restore(struct desk *d,
 /* ---- session.c: the session room's hooks ---------------------------------- */
 
 extern const struct muc_room_hooks desk_session_hooks;
-struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c);
-bool desk_chat_has_staff(const struct desk_chat *c);
-/* Re-evaluates every occupant's staff rights in the chat's room (after a
- * directory change or a move to another queue): see session.c. */
-void desk_chat_review_staff(struct desk_chat *c);
 
 #endif

@@ -1,15 +1,19 @@
 /* Who may enter a chat as its customer (bare JIDs), the desk's index of
  * the chats by customer (d->by_customer: a request finds the customer's
  * open chat without a walk over all chats), and the small lists of names
- * chats keep (customers, declines, occupants, observers). */
+ * chats keep (customers, declines, occupants, observers); the customer
+ * among a chat room's occupants. */
 #include "build-config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jid.h"
 #include "desk/chat.h"
 #include "desk/state.h"
 #include "muc/muc.h"
+
+#define BARE_MAX (JID_TEXT_MAX + 1)
 
 void desk_names_free(struct desk_name *n)
 {
@@ -140,4 +144,26 @@ void desk_chat_customers_forget(struct desk_chat *c)
 {
     for (struct desk_name *n = c->customers; n; n = n->next)
         customer_index_del(c->desk, n->jid, c);
+}
+
+/* The chat's customer among the occupants: not staff, and one of its
+ * customers' JIDs (staff who lost their rights stay in the room as
+ * neither). */
+bool desk_chat_customer_is(const struct desk_chat *c,
+                           const struct muc_occupant *o)
+{
+    char bare[BARE_MAX];
+    return !muc_occupant_privileged(o) &&
+           desk_chat_is_customer(c, muc_occupant_bare_jid(o, bare, sizeof bare));
+}
+
+struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c)
+{
+    if (!c->room)
+        return NULL;
+    for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
+         o = muc_occupant_next(o))
+        if (desk_chat_customer_is(c, o))
+            return o;
+    return NULL;
 }

@@ -65,25 +65,12 @@ static void restore_ended(struct desk_chat *c, int64_t keep_us)
     desk_chat_expire_in(c, left_ms);
 }
 
-struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t)
+/* The chat of a ticket read at start-up (not yet in the desk's index),
+ * or NULL (out of memory). */
+static struct desk_chat *chat_of_ticket(struct desk *d,
+                                        const struct store_ticket *t,
+                                        bool ended)
 {
-    if (!t->room || desk_chat_find(d, t->id))
-        return NULL;
-    /* An ended chat never goes back to a queue, whatever its status
-     * (closed as QUEUED for a follow-up, say): its room is kept for staff
-     * within closed_room_hours, and past that there is nothing to
-     * restore (the transcript is in PostgreSQL). */
-    bool ended = t->ended_us != 0;
-    int64_t keep_us = (int64_t)d->cfg->desk.closed_room_hours * 3600 * 1000000;
-    if (ended && t->ended_us + keep_us <= stamp_now_us())
-        return NULL;
-    /* Nor does a chat nobody took that ended RESOLVED (withdrawn, or left
-     * before anyone came) come back: nobody rates it, staff read it with
-     * the transcript command, and a day of phantom requests must not
-     * come back as rooms at every start. */
-    if (ended && !t->accepted_us && t->status == TICKET_RESOLVED)
-        return NULL;
-    struct desk_queue *q = desk_queue_find(d, t->queue);
     struct desk_chat *c = desk_chat_alloc(d);
     if (!c)
         return NULL;
@@ -123,23 +110,16 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
         desk_chat_free(c);
         return NULL;
     }
-    HASH_ADD(hh, d->chats, id, sizeof c->id, c);
-    desk_chat_token_index(c, true);
-    if (desk_chat_open_room(c) < 0) {
-        log_error(LOG, "ticket %lld: cannot reopen room %s", (long long)c->id,
-                  c->room_name);
-        HASH_DEL(d->chats, c);
-        c->id = 0;
-        desk_chat_free(c);
-        return NULL;
-    }
-    desk_chat_set_subject(c);
-    if (ended) {
-        restore_ended(c, keep_us);
-        log_info(LOG, "ticket %lld: ended chat's room %s kept for staff",
-                 (long long)c->id, c->room_name);
-        return c;
-    }
+    return c;
+}
+
+/* A restored chat that had not ended: in progress with its owner (the
+ * chat clock running), or waiting again in q; either way the rejoin grace
+ * starts. */
+static void restore_open(struct desk_chat *c, const struct store_ticket *t,
+                         struct desk_queue *q)
+{
+    struct desk *d = c->desk;
     if (t->status == TICKET_INPROGRESS && c->owner_jid) {
         c->state = DESK_CHAT_ACTIVE;
         struct desk_staff *s = desk_staff_get(d, c->owner_jid);
@@ -162,6 +142,48 @@ struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t
         d->loop,
         (uint64_t)d->cfg->desk.customer_grace_s * 1000 * REJOIN_GRACES + 1,
         rejoin_timer, c, NULL);
+}
+
+struct desk_chat *desk_chat_restore(struct desk *d, const struct store_ticket *t)
+{
+    if (!t->room || desk_chat_find(d, t->id))
+        return NULL;
+    /* An ended chat never goes back to a queue, whatever its status
+     * (closed as QUEUED for a follow-up, say): its room is kept for staff
+     * within closed_room_hours, and past that there is nothing to
+     * restore (the transcript is in PostgreSQL). */
+    bool ended = t->ended_us != 0;
+    int64_t keep_us = (int64_t)d->cfg->desk.closed_room_hours * 3600 * 1000000;
+    if (ended && t->ended_us + keep_us <= stamp_now_us())
+        return NULL;
+    /* Nor does a chat nobody took that ended RESOLVED (withdrawn, or left
+     * before anyone came) come back: nobody rates it, staff read it with
+     * the transcript command, and a day of phantom requests must not
+     * come back as rooms at every start. */
+    if (ended && !t->accepted_us && t->status == TICKET_RESOLVED)
+        return NULL;
+    struct desk_queue *q = desk_queue_find(d, t->queue);
+    struct desk_chat *c = chat_of_ticket(d, t, ended);
+    if (!c)
+        return NULL;
+    HASH_ADD(hh, d->chats, id, sizeof c->id, c);
+    desk_chat_token_index(c, true);
+    if (desk_chat_open_room(c) < 0) {
+        log_error(LOG, "ticket %lld: cannot reopen room %s", (long long)c->id,
+                  c->room_name);
+        HASH_DEL(d->chats, c);
+        c->id = 0;
+        desk_chat_free(c);
+        return NULL;
+    }
+    desk_chat_set_subject(c);
+    if (ended) {
+        restore_ended(c, keep_us);
+        log_info(LOG, "ticket %lld: ended chat's room %s kept for staff",
+                 (long long)c->id, c->room_name);
+        return c;
+    }
+    restore_open(c, t, q);
     log_info(LOG, "ticket %lld: room %s restored (%s)", (long long)c->id,
              c->room_name, ticket_status_name(c->status));
     return c;

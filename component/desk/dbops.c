@@ -33,8 +33,6 @@
 #define LOG "desk"
 #define DB_DEADLINE_MS 15000
 
-void desk_directory_loaded(struct desk *d);
-
 enum dir_op_kind { DIR_LOAD, DIR_POLL, DIR_WRITE };
 
 struct dir_op {
@@ -129,7 +127,8 @@ static void done(struct store_op *op)
             desk_dir_apply(d, &o->dir);
             d->dir_version = o->dir.version;
             d->dir_loaded = true;
-            desk_directory_loaded(d);
+            if (d->directory_loaded)
+                d->directory_loaded(d);
         } else if (!d->stopping) {
             log_warn(LOG, "cannot read queues and agents: %s", op->error);
         }
@@ -185,6 +184,11 @@ void desk_dir_load(struct desk *d)
         o->op.deadline_ms = 0;
     d->dir_loading = true;
     store_submit(d->store, &o->op);
+}
+
+void desk_reload_soon(struct desk *d)
+{
+    desk_dir_load(d);
 }
 
 void desk_dir_poll(struct desk *d)
@@ -496,55 +500,4 @@ void desk_dir_apply(struct desk *d, struct desk_directory *dir)
     HASH_ITER(hh, d->chats, c, ctmp)
         desk_chat_review_staff(c);
     desk_route_all(d); /* which updates the subjects */
-}
-
-/* ---- any SQL on the DB thread ------------------------------------------------ */
-
-struct job_op {
-    struct store_op op;           /* first */
-    struct desk *desk;
-    desk_db_run_fn run;
-    desk_db_after_fn after;
-    void *ud;
-    int rc;
-};
-
-static enum store_run_result job_run(struct store_op *op, PGconn *conn)
-{
-    struct job_op *j = (struct job_op *)op;
-    j->rc = j->run(conn, j->ud, op->error, sizeof op->error);
-    if (j->rc == DESK_DB_FAILED && store_connection_lost(conn))
-        return STORE_RUN_RETRY;
-    return STORE_RUN_DONE;
-}
-
-static void job_done(struct store_op *op)
-{
-    struct job_op *j = (struct job_op *)op;
-    if (op->failed && j->rc == DESK_DB_OK) {
-        j->rc = DESK_DB_FAILED; /* the deadline passed */
-        if (!op->error[0])
-            snprintf(op->error, sizeof op->error, "the database did not "
-                                                  "answer in time");
-    }
-    j->after(j->desk, j->ud, j->rc, op->error);
-    free(j);
-}
-
-int desk_db_submit(struct desk *d, desk_db_run_fn fn, desk_db_after_fn after,
-                   void *ud, uint64_t timeout_ms)
-{
-    struct job_op *j = calloc(1, sizeof *j);
-    if (!j)
-        return -1;
-    j->op.run = job_run;
-    j->op.done = job_done;
-    j->op.deadline_ms = timeout_ms ? loop_now(d->loop) + timeout_ms : 0;
-    j->desk = d;
-    j->run = fn;
-    j->after = after;
-    j->ud = ud;
-    j->rc = DESK_DB_OK;
-    store_submit(d->store, &j->op);
-    return 0;
 }

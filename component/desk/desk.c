@@ -5,7 +5,6 @@
  * lookups are in registry.c. */
 #include "build-config.h"
 
-#include <inttypes.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +41,6 @@
 #include "xmpp/stanza.h"
 
 #define LOG "desk"
-
-void desk_make_stanza_id(struct desk *d, char *out, size_t size)
-{
-    snprintf(out, size, "%s-%" PRIu64, d->sid_prefix, ++d->sid_counter);
-}
 
 /* ---- the periodic tick ------------------------------------------------------- */
 
@@ -111,11 +105,6 @@ static void on_open_tickets(void *ud, const struct store_ticket_list *list)
     desk_route_all(d);
 }
 
-void desk_reload_soon(struct desk *d)
-{
-    desk_dir_load(d);
-}
-
 static void after_directory(struct desk *d)
 {
     if (!d->tickets_loaded && !d->tickets_loading) {
@@ -126,6 +115,21 @@ static void after_directory(struct desk *d)
     }
 }
 
+
+/* The ad-hoc commands of every file, in the order they are listed. */
+static int register_commands(struct desk *d)
+{
+    if (desk_adhoc_register(d) < 0 || desk_adhoc_agent_register(d) < 0 ||
+        desk_adhoc_library_register(d) < 0 ||
+        desk_adhoc_reports_register(d) < 0 ||
+        desk_adhoc_admin_register(d) < 0 ||
+        desk_adhoc_webhooks_register(d) < 0 ||
+        desk_adhoc_tickets_register(d) < 0 ||
+        desk_adhoc_juggling_register(d) < 0 ||
+        desk_adhoc_staff_register(d) < 0)
+        return -1;
+    return 0;
+}
 
 /* ---- life ------------------------------------------------------------------- */
 
@@ -197,6 +201,7 @@ struct desk *desk_new(struct loop *loop, struct router *router,
     if (!d)
         return NULL;
     d->loop = loop;
+    d->directory_loaded = after_directory;
     d->router = router;
     d->disco = disco;
     d->muc = muc;
@@ -252,7 +257,7 @@ struct desk *desk_new(struct loop *loop, struct router *router,
         desk_free(d);
         return NULL;
     }
-    if (desk_plugins_start(d) < 0 || desk_adhoc_register(d) < 0) {
+    if (desk_plugins_start(d) < 0 || register_commands(d) < 0) {
         log_error(LOG, "cannot register the desk's commands");
         desk_free(d);
         return NULL;
@@ -281,13 +286,6 @@ void desk_reload(struct desk *d)
                           (uint64_t)d->cfg->desk.command_timeout_s * 1000);
     if (d->cfg->mail.from && !d->mailer && desk_mail_start(d) < 0)
         log_error(LOG, "cannot start mailing transcripts");
-}
-
-/* Called by dbops.c once a directory load is applied. */
-void desk_directory_loaded(struct desk *d);
-void desk_directory_loaded(struct desk *d)
-{
-    after_directory(d);
 }
 
 void desk_free(struct desk *d)

@@ -129,34 +129,42 @@ int desk_db_version(PGconn *conn, int64_t *version, char *err, size_t errlen)
     return DESK_DB_OK;
 }
 
-int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
-                 size_t errlen)
+/* Runs a SELECT and allocates the array for its n rows (n + 1 zeroed
+ * elements of size).  DESK_DB_OK, or an error with err (the result then
+ * cleared). */
+static int select_rows(PGconn *conn, const char *sql, PGresult **res, int *n,
+                       void **rows, size_t size, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    /* One snapshot for the three reads. */
-    PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return desk_db_error(conn, res, err, errlen);
-    PQclear(res);
-    int rc = desk_db_version(conn, &out->version, err, errlen);
-    if (rc < 0)
-        goto fail;
-    res = PQexec(conn, "SELECT name, title, strategy, offer_timeout, max_wait, "
-                       "greeting, offline_message, prechat_fields, hours, "
-                       "timezone, closed_message, transcript_email, "
-                       "answer_reminder FROM queues ORDER BY name");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = desk_db_error(conn, res, err, errlen);
-        goto fail;
-    }
-    int n = PQntuples(res);
-    out->queues = calloc((size_t)n + 1, sizeof *out->queues);
-    if (!out->queues) {
-        PQclear(res);
+    *res = PQexec(conn, sql);
+    if (PQresultStatus(*res) != PGRES_TUPLES_OK)
+        return desk_db_error(conn, *res, err, errlen);
+    *n = PQntuples(*res);
+    *rows = calloc((size_t)*n + 1, size);
+    if (!*rows) {
+        PQclear(*res);
         snprintf(err, errlen, "out of memory");
-        rc = DESK_DB_FAILED;
-        goto fail;
+        return DESK_DB_FAILED;
     }
+    return DESK_DB_OK;
+}
+
+/* The queues into out (freed by the caller on failure).  DESK_DB_OK, or
+ * an error with err. */
+static int load_queues(PGconn *conn, struct desk_directory *out, char *err,
+                       size_t errlen)
+{
+    PGresult *res;
+    int n;
+    void *rows;
+    int rc = select_rows(
+        conn, "SELECT name, title, strategy, offer_timeout, max_wait, "
+              "greeting, offline_message, prechat_fields, hours, "
+              "timezone, closed_message, transcript_email, "
+              "answer_reminder FROM queues ORDER BY name",
+        &res, &n, &rows, sizeof *out->queues, err, errlen);
+    if (rc < 0)
+        return rc;
+    out->queues = rows;
     for (int i = 0; i < n; i++) {
         struct desk_queue_row *q = &out->queues[i];
         q->name = dup_or_null(res, i, 0);
@@ -182,21 +190,25 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         out->queue_count++;
     }
     PQclear(res);
-    res = PQexec(conn, "SELECT queue, jid, role, max_chats, "
-                       "lower(array_to_string(skills, ',')), takes_chats "
-                       "FROM agents ORDER BY queue, added_at, jid");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = desk_db_error(conn, res, err, errlen);
-        goto fail;
-    }
-    n = PQntuples(res);
-    out->agents = calloc((size_t)n + 1, sizeof *out->agents);
-    if (!out->agents) {
-        PQclear(res);
-        snprintf(err, errlen, "out of memory");
-        rc = DESK_DB_FAILED;
-        goto fail;
-    }
+    return DESK_DB_OK;
+}
+
+/* The memberships into out (freed by the caller on failure).  DESK_DB_OK,
+ * or an error with err. */
+static int load_agents(PGconn *conn, struct desk_directory *out, char *err,
+                       size_t errlen)
+{
+    PGresult *res;
+    int n;
+    void *rows;
+    int rc = select_rows(
+        conn, "SELECT queue, jid, role, max_chats, "
+              "lower(array_to_string(skills, ',')), takes_chats "
+              "FROM agents ORDER BY queue, added_at, jid",
+        &res, &n, &rows, sizeof *out->agents, err, errlen);
+    if (rc < 0)
+        return rc;
+    out->agents = rows;
     for (int i = 0; i < n; i++) {
         struct desk_agent_row *a = &out->agents[i];
         a->queue = dup_or_null(res, i, 0);
@@ -211,20 +223,24 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         out->agent_count++;
     }
     PQclear(res);
-    res = PQexec(conn, "SELECT coalesce(queue, ''), name, body FROM "
-                       "canned_responses ORDER BY queue NULLS FIRST, name");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = desk_db_error(conn, res, err, errlen);
-        goto fail;
-    }
-    n = PQntuples(res);
-    out->canned = calloc((size_t)n + 1, sizeof *out->canned);
-    if (!out->canned) {
-        PQclear(res);
-        snprintf(err, errlen, "out of memory");
-        rc = DESK_DB_FAILED;
-        goto fail;
-    }
+    return DESK_DB_OK;
+}
+
+/* The canned responses into out (freed by the caller on failure).
+ * DESK_DB_OK, or an error with err. */
+static int load_canned(PGconn *conn, struct desk_directory *out, char *err,
+                       size_t errlen)
+{
+    PGresult *res;
+    int n;
+    void *rows;
+    int rc = select_rows(
+        conn, "SELECT coalesce(queue, ''), name, body FROM "
+              "canned_responses ORDER BY queue NULLS FIRST, name",
+        &res, &n, &rows, sizeof *out->canned, err, errlen);
+    if (rc < 0)
+        return rc;
+    out->canned = rows;
     for (int i = 0; i < n; i++) {
         struct desk_canned_row *c = &out->canned[i];
         c->queue = dup_or_null(res, i, 0);
@@ -233,12 +249,28 @@ int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
         out->canned_count++;
     }
     PQclear(res);
+    return DESK_DB_OK;
+}
+
+int desk_db_load(PGconn *conn, struct desk_directory *out, char *err,
+                 size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    /* One snapshot for the three reads. */
+    PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return desk_db_error(conn, res, err, errlen);
+    PQclear(res);
+    int rc = desk_db_version(conn, &out->version, err, errlen);
+    if (rc < 0 || (rc = load_queues(conn, out, err, errlen)) < 0 ||
+        (rc = load_agents(conn, out, err, errlen)) < 0 ||
+        (rc = load_canned(conn, out, err, errlen)) < 0) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+        desk_directory_free(out);
+        return rc;
+    }
     PQclear(PQexec(conn, "COMMIT"));
     return DESK_DB_OK;
-fail:
-    PQclear(PQexec(conn, "ROLLBACK"));
-    desk_directory_free(out);
-    return rc;
 }
 
 const char *desk_queue_row_problem(const struct desk_queue_row *q, char *err,

@@ -84,12 +84,6 @@ int desk_files_find_chat(struct desk *d, const char *full_jid,
     return 0;
 }
 
-bool desk_files_still_in(struct desk *d, int64_t ticket, const char *full_jid)
-{
-    struct desk_chat *c = desk_chat_find(d, ticket);
-    return c && occupant_in(c, full_jid);
-}
-
 int desk_files_event(struct desk *d, int64_t ticket,
                      const struct desk_file_event *fe)
 {

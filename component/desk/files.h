@@ -25,9 +25,6 @@ struct desk_file_chat {
 int desk_files_find_chat(struct desk *d, const char *full_jid,
                          const char *hint, struct desk_file_chat *out);
 
-/* Whether `ticket` is still an open chat whose room has that occupant. */
-bool desk_files_still_in(struct desk *d, int64_t ticket, const char *full_jid);
-
 struct desk_file_event {
     const char *stanza_id;        /* unique: the file's own */
     const char *actor_jid;        /* bare */

@@ -1,10 +1,13 @@
-/* The ad-hoc commands (§4): registration of each file's commands, and
- * the form helpers they share (adhoc_cmds.c). */
+/* The ad-hoc commands (§4): registration of each file's commands (desk.c
+ * calls them in this order, which is the order of the command list), and
+ * the form helpers they share (forms.c). */
 #ifndef MUCDESK_DESK_FORMS_H
 #define MUCDESK_DESK_FORMS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
+#include "desk/authz.h"
 #include "desk/commands.h"
 #include "xmpp/adhoc.h"
 #include "xmpp/stanza.h"
@@ -13,7 +16,10 @@ struct buf;
 struct desk;
 struct desk_chat;
 
+/* adhoc_cmds.c: the customers' and the directory's commands; then the
+ * staff forms of the text commands (registered last). */
 int desk_adhoc_register(struct desk *d);
+int desk_adhoc_staff_register(struct desk *d);
 /* Shared by the ad-hoc command files.  A submitted field's first value
  * ("" if none); all its values joined with sep (text-multi lines, list
  * items) appended to out. */
@@ -37,8 +43,19 @@ int desk_adhoc_run_line(struct desk *d, struct adhoc_step *st,
 /* The queues as list options (name, title pairs, NULL-terminated; the
  * strings are the queues'): free() the array.  NULL if out of memory. */
 const char **desk_queue_options(struct desk *d);
+/* The same after a first "" option labelled `none`. */
+const char **desk_queue_options_with(struct desk *d, const char *none);
+/* Answers of deferred commands: a database failure (bad input is the
+ * asker's: bad-request; anything else logged, service-unavailable), done
+ * with an info note.  And out of memory: resource-constraint, -1. */
+void desk_adhoc_fail_db(struct adhoc_reply *r, int rc, const char *errtext,
+                        const char *what);
+void desk_adhoc_finish_note(struct adhoc_reply *r, const char *text);
+int desk_adhoc_oom(struct xerr *err);
 
 int desk_adhoc_agent_register(struct desk *d);
+int desk_adhoc_library_register(struct desk *d); /* adhoc_library.c */
+int desk_adhoc_reports_register(struct desk *d); /* adhoc_reports.c */
 int desk_adhoc_admin_register(struct desk *d);
 int desk_adhoc_webhooks_register(struct desk *d); /* webhooks_admin.c */
 

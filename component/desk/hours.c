@@ -103,6 +103,97 @@ static int fail(char *err, size_t errlen, const char *what, const char *tok)
     return -1;
 }
 
+/* The entry of a date (YYYY-MM-DD in head): found, or added.  NULL with
+ * err if head is no date or there are too many. */
+static struct desk_day_hours *date_hours(struct desk_hours *out,
+                                         const char *head, char *err,
+                                         size_t errlen)
+{
+    int64_t day;
+    if (parse_date(head, &day) < 0) {
+        fail(err, errlen, "not a date (YYYY-MM-DD):", head);
+        return NULL;
+    }
+    for (size_t i = 0; i < out->date_count; i++)
+        if (out->dates[i].day == day)
+            return &out->dates[i].hours;
+    if (out->date_count >= DESK_HOURS_DATES) {
+        fail(err, errlen, "too many dates at", head);
+        return NULL;
+    }
+    out->dates[out->date_count].day = day;
+    return &out->dates[out->date_count++].hours;
+}
+
+/* One time range (HH:MM-HH:MM in tok) for a date, or for the days (a
+ * bit per weekday).  0, or -1 with err. */
+static int add_range_text(struct desk_hours *out, struct desk_day_hours *date,
+                          unsigned days, const char *tok, char *err,
+                          size_t errlen)
+{
+    const char *dash = strchr(tok, '-');
+    int from, to;
+    if (!dash || parse_time(tok, (size_t)(dash - tok), &from) < 0 ||
+        parse_time(dash + 1, strlen(dash + 1), &to) < 0 || from == to)
+        return fail(err, errlen, "not a time range (HH:MM-HH:MM):", tok);
+    if (date) {
+        if (to < from)
+            return fail(err, errlen, "a date's range cannot pass midnight:",
+                        tok);
+        if (add_range(date, from, to) < 0)
+            return fail(err, errlen, "too many ranges at", tok);
+        return 0;
+    }
+    for (int i = 0; i < 7; i++) {
+        if (!(days & (1u << i)))
+            continue;
+        /* Past midnight: the rest is the next day's. */
+        int r1 = add_range(&out->week[i], from, to > from ? to : 1440);
+        int r2 = to < from ? add_range(&out->week[(i + 1) % 7], 0, to) : 0;
+        if (r1 < 0 || r2 < 0)
+            return fail(err, errlen, "too many ranges at", tok);
+    }
+    return 0;
+}
+
+/* One entry ("Mon-Fri 09:00-17:00", "2025-12-25 closed"): 1 if it is
+ * empty, 0, or -1 with err. */
+static int parse_entry(struct desk_hours *out, char *entry, char *err,
+                       size_t errlen)
+{
+    char *save = NULL;
+    char *head = strtok_r(entry, " \t\r", &save);
+    if (!head)
+        return 1;
+    unsigned days = 0;
+    struct desk_day_hours *date = NULL;
+    if (isdigit((unsigned char)head[0])) {
+        if (!(date = date_hours(out, head, err, errlen)))
+            return -1;
+    } else if (parse_days(head, &days) < 0) {
+        return fail(err, errlen, "not a day, days or date:", head);
+    }
+    bool ranges = false, closed = false;
+    for (char *tok = strtok_r(NULL, " \t\r,", &save); tok;
+         tok = strtok_r(NULL, " \t\r,", &save)) {
+        if (strcasecmp(tok, "closed") == 0) {
+            closed = true;
+            continue;
+        }
+        if (add_range_text(out, date, days, tok, err, errlen) < 0)
+            return -1;
+        ranges = true;
+    }
+    if (ranges == closed)
+        return fail(err, errlen, closed ? "closed with time ranges at"
+                                        : "no time ranges (or 'closed') after",
+                    head);
+    if (closed && !date)
+        return fail(err, errlen, "'closed' is for dates; leave the day out:",
+                    head);
+    return 0;
+}
+
 int desk_hours_parse(const char *text, struct desk_hours *out, char *err,
                      size_t errlen)
 {
@@ -110,97 +201,20 @@ int desk_hours_parse(const char *text, struct desk_hours *out, char *err,
     char *copy = strdup(text ? text : "");
     if (!copy)
         return fail(err, errlen, "out of memory at", "");
-    int rc = -1;
     bool any = false;
     char *save_entry = NULL;
     for (char *entry = strtok_r(copy, ";\n", &save_entry); entry;
          entry = strtok_r(NULL, ";\n", &save_entry)) {
-        char *save = NULL;
-        char *head = strtok_r(entry, " \t\r", &save);
-        if (!head)
-            continue;
-        any = true;
-        unsigned days = 0;
-        struct desk_day_hours *date = NULL;
-        int64_t day;
-        if (isdigit((unsigned char)head[0])) {
-            if (parse_date(head, &day) < 0) {
-                fail(err, errlen, "not a date (YYYY-MM-DD):", head);
-                goto out;
-            }
-            for (size_t i = 0; i < out->date_count && !date; i++)
-                if (out->dates[i].day == day)
-                    date = &out->dates[i].hours;
-            if (!date) {
-                if (out->date_count >= DESK_HOURS_DATES) {
-                    fail(err, errlen, "too many dates at", head);
-                    goto out;
-                }
-                out->dates[out->date_count].day = day;
-                date = &out->dates[out->date_count++].hours;
-            }
-        } else if (parse_days(head, &days) < 0) {
-            fail(err, errlen, "not a day, days or date:", head);
-            goto out;
+        int rc = parse_entry(out, entry, err, errlen);
+        if (rc < 0) {
+            free(copy);
+            return -1;
         }
-        bool ranges = false, closed = false;
-        for (char *tok = strtok_r(NULL, " \t\r,", &save); tok;
-             tok = strtok_r(NULL, " \t\r,", &save)) {
-            if (strcasecmp(tok, "closed") == 0) {
-                closed = true;
-                continue;
-            }
-            char *dash = strchr(tok, '-');
-            int from, to;
-            if (!dash || parse_time(tok, (size_t)(dash - tok), &from) < 0 ||
-                parse_time(dash + 1, strlen(dash + 1), &to) < 0 ||
-                from == to) {
-                fail(err, errlen, "not a time range (HH:MM-HH:MM):", tok);
-                goto out;
-            }
-            ranges = true;
-            if (date) {
-                if (to < from) {
-                    fail(err, errlen, "a date's range cannot pass midnight:",
-                         tok);
-                    goto out;
-                }
-                if (add_range(date, from, to) < 0) {
-                    fail(err, errlen, "too many ranges at", tok);
-                    goto out;
-                }
-                continue;
-            }
-            for (int i = 0; i < 7; i++) {
-                if (!(days & (1u << i)))
-                    continue;
-                /* Past midnight: the rest is the next day's. */
-                int r1 = add_range(&out->week[i], from, to > from ? to : 1440);
-                int r2 = to < from ? add_range(&out->week[(i + 1) % 7], 0, to)
-                                   : 0;
-                if (r1 < 0 || r2 < 0) {
-                    fail(err, errlen, "too many ranges at", tok);
-                    goto out;
-                }
-            }
-        }
-        if (ranges == closed) {
-            fail(err, errlen, closed ? "closed with time ranges at"
-                                     : "no time ranges (or 'closed') after",
-                 head);
-            goto out;
-        }
-        if (closed && !date) {
-            fail(err, errlen, "'closed' is for dates; leave the day out:",
-                 head);
-            goto out;
-        }
+        any |= rc == 0;
     }
     out->always = !any;
-    rc = 0;
-out:
     free(copy);
-    return rc;
+    return 0;
 }
 
 static bool in_day(const struct desk_day_hours *d, int minute)

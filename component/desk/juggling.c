@@ -360,8 +360,5 @@ int desk_adhoc_juggling_register(struct desk *d)
         {"board", "Board: every chat and agent of my queues", NULL,
          desk_visible_supervisor, board_step, NULL, d},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        if (adhoc_register(d->adhoc, &cmds[i]) < 0)
-            return -1;
-    return 0;
+    return adhoc_register_all(d->adhoc, cmds, sizeof cmds / sizeof cmds[0]);
 }

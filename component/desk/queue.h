@@ -1,5 +1,6 @@
-/* Queues, their members and the staff's live state; queue.c: the queue
- * rooms, announcements, offers, routing after a change. */
+/* Queues, their members and the staff's live state; queue.c: availability,
+ * announcements, offers, routing after a change; queue_room.c: the queue
+ * rooms. */
 #ifndef MUCDESK_DESK_QUEUE_H
 #define MUCDESK_DESK_QUEUE_H
 
@@ -16,6 +17,7 @@ struct desk_chat;
 struct desk_hours;
 struct desk_plugin_ref;
 struct desk_prechat;
+struct muc_occupant;
 struct muc_room;
 struct tz;
 
@@ -116,7 +118,14 @@ struct desk_staff {
     UT_hash_handle hh;
 };
 
+/* queue_room.c: the queue's room, with its hooks.  0 or -1. */
 int desk_queue_open_room(struct desk_queue *q);
+/* The member with that bare JID, or NULL; whether the member's first
+ * occupant in the queue room is there and available (o: one of its
+ * occupants, or NULL). */
+struct desk_member *desk_queue_member(struct desk_queue *q, const char *jid);
+bool desk_member_shown(const struct desk_queue *q,
+                       const struct desk_member *m, struct muc_occupant *o);
 void desk_queue_update_subject(struct desk_queue *q);
 void desk_queue_announce(struct desk_queue *q, const char *text);
 /* Routing after a change (routing.c decides what to ask again): pending

@@ -2,8 +2,8 @@
  * (its customers, the queue's staff; supervisors invisibly on /observe),
  * what entering and leaving mean (acceptance by the offered agent, the
  * customer's reconnect grace, the last agent leaving), commands and
- * plugins on its messages, the rating form, invitations, and the staff
- * rights that follow the queue's membership. */
+ * plugins on its messages, the rating form, invitations.  The staff
+ * rights that follow the queue's membership are chat.c's. */
 #include "build-config.h"
 
 #include <stdlib.h>
@@ -35,93 +35,6 @@
 
 #define LOG "desk"
 #define BARE_MAX (JID_TEXT_MAX + 1)
-
-/* The chat's customer among the occupants: not staff, and one of its
- * customers' JIDs (staff who lost their rights stay in the room as
- * neither). */
-static bool is_customer_occupant(const struct desk_chat *c,
-                                 const struct muc_occupant *o)
-{
-    char bare[BARE_MAX];
-    return !muc_occupant_privileged(o) &&
-           desk_chat_is_customer(c, muc_occupant_bare_jid(o, bare, sizeof bare));
-}
-
-struct muc_occupant *desk_chat_customer_occupant(const struct desk_chat *c)
-{
-    if (!c->room)
-        return NULL;
-    for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
-         o = muc_occupant_next(o))
-        if (is_customer_occupant(c, o))
-            return o;
-    return NULL;
-}
-
-/* Staff who take part (visible, privileged) in the room. */
-bool desk_chat_has_staff(const struct desk_chat *c)
-{
-    if (!c->room)
-        return false;
-    for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
-         o = muc_occupant_next(o))
-        if (muc_occupant_privileged(o) && !muc_occupant_invisible(o))
-            return true;
-    return false;
-}
-
-/* Staff rights in a session room follow the queue's membership, as they
- * did on entry (s_pre_join): re-evaluated whenever it may have changed (the
- * directory reloaded, the chat moved to another queue).  Whoever lost them
- * stops being privileged (muc tells them alone: no observers, no
- * staff-only posts from now on) and stays as a plain occupant; an
- * invisible observer who may no longer observe is removed.  An owner who
- * lost them no longer holds the chat: with no staff left it goes back to
- * its queue. */
-void desk_chat_review_staff(struct desk_chat *c)
-{
-    struct desk *d = c->desk;
-    if (!c->room)
-        return;
-    struct desk_queue *q = desk_queue_find(d, c->queue);
-    bool owner_lost = false;
-    for (;;) {
-        struct muc_occupant *observer = NULL;
-        for (struct muc_occupant *o = muc_room_first_occupant(c->room); o;
-             o = muc_occupant_next(o)) {
-            char bare[BARE_MAX];
-            muc_occupant_bare_jid(o, bare, sizeof bare);
-            enum desk_role role = desk_role_for(d, bare, q, c);
-            if (muc_occupant_invisible(o) &&
-                !desk_authz_allows(role, DESK_ACT_SUPERVISE)) {
-                observer = o;
-                break;
-            }
-            bool staff = role >= DESK_ROLE_AGENT;
-            if (!muc_occupant_set_privileged(o, staff) || staff)
-                continue;
-            log_info(LOG, "ticket %lld: %s is no longer staff of queue %s",
-                     (long long)c->id, bare, c->queue);
-            if (c->owner_jid && strcmp(c->owner_jid, bare) == 0)
-                owner_lost = true;
-        }
-        if (!observer)
-            break;
-        /* Kicked as an observer: only staff and itself hear of it. */
-        muc_occupant_kick(observer, "You are no longer staff of this queue");
-        if (!c->room)
-            return;
-    }
-    if (c->state != DESK_CHAT_ACTIVE)
-        return;
-    if (!desk_chat_has_staff(c)) {
-        if (q)
-            desk_chat_requeue(c, q, NULL, "agent no longer staff");
-    } else if (owner_lost) {
-        desk_chat_owner_release(c);
-        desk_route_pending(d);
-    }
-}
 
 static enum muc_join_verdict s_pre_join(void *ud, struct muc_room *room,
                                         struct muc_join *j, struct xerr *err)
@@ -234,7 +147,7 @@ static void s_leaving(void *ud, struct muc_room *room,
 {
     struct desk_chat *c = ud;
     (void)room;
-    if (!is_customer_occupant(c, o))
+    if (!desk_chat_customer_is(c, o))
         return;
     xmpp_stanza_t *x = stanza_child(in->st, "desk", NS_DESK);
     const char *ev = x ? stanza_attr(x, "event") : NULL;
@@ -324,7 +237,7 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
     struct desk_cmdline cl;
     /* Commands from anyone but the customer: staff who lost their rights
      * here get a refusal, not their "/note ..." shown to the customer. */
-    if (!desk_cmdline_prefix(body) || is_customer_occupant(c, from) ||
+    if (!desk_cmdline_prefix(body) || desk_chat_customer_is(c, from) ||
         desk_cmdline_parse(body, &cl) < 0) {
         if (desk_plugin_message(c, from, body))
             return MUC_MESSAGE_CONSUMED;

@@ -1,11 +1,13 @@
-/* The desk's live state (struct desk), owned by desk.c, and its small
- * services: stanza ids, a reload soon, the [desk] integers by name. */
+/* The desk's live state (struct desk), owned by desk.c, and the stanza
+ * ids. */
 #ifndef MUCDESK_DESK_STATE_H
 #define MUCDESK_DESK_STATE_H
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uthash.h>
 
 #include "core/ratelimit.h"
@@ -94,6 +96,8 @@ struct desk {
     /* routing.c: makes an offer (desk_offer_make; unit tests put theirs) */
     int (*route_offer)(struct desk_chat *c, const char *jid);
     bool routing_stale;           /* members being replaced: rebuild next */
+    /* desk.c: what follows a directory load applied by dbops.c */
+    void (*directory_loaded)(struct desk *d);
     char sid_prefix[20];
     uint64_t sid_counter;
     bool stopping;
@@ -105,8 +109,10 @@ struct desk {
     void *files_purged_ud;
 };
 
-void desk_make_stanza_id(struct desk *d, char *out, size_t size);
-void desk_reload_soon(struct desk *d);
-int desk_int(const struct desk *d, const char *key);
+/* A fresh stanza id (the desk's prefix and a counter). */
+static inline void desk_make_stanza_id(struct desk *d, char *out, size_t size)
+{
+    snprintf(out, size, "%s-%" PRIu64, d->sid_prefix, ++d->sid_counter);
+}
 
 #endif

@@ -33,6 +33,35 @@ static int64_t us_or_zero(const PGresult *res, int row, int col)
                                                 NULL, 10);
 }
 
+/* The ticket's columns (the first query of desk_db_transcript, in its
+ * order) from the result's first row. */
+static void ticket_from_row(const PGresult *res, struct desk_ticket_row *t)
+{
+    t->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    t->queue = dup_or_null(res, 0, 1);
+    t->status = dup_or_null(res, 0, 2);
+    t->subject = dup_or_null(res, 0, 3);
+    t->customer_jid = dup_or_null(res, 0, 4);
+    t->customer_name = dup_or_null(res, 0, 5);
+    t->customer_email = dup_or_null(res, 0, 6);
+    t->owner_jid = dup_or_null(res, 0, 7);
+    t->priority = atoi(PQgetvalue(res, 0, 8));
+    t->created_us = us_or_zero(res, 0, 9);
+    t->accepted_us = us_or_zero(res, 0, 10);
+    t->ended_us = us_or_zero(res, 0, 11);
+    t->chat_seconds = atoi(PQgetvalue(res, 0, 12));
+    t->rating = PQgetisnull(res, 0, 13) ? 0 : atoi(PQgetvalue(res, 0, 13));
+    t->rating_comment = dup_or_null(res, 0, 14);
+    t->details = dup_or_null(res, 0, 15);
+    t->erased = strcmp(PQgetvalue(res, 0, 16), "t") == 0;
+    t->impact = dup_or_null(res, 0, 17);
+    t->ci = dup_or_null(res, 0, 18);
+    t->tags = dup_or_null(res, 0, 19);
+    t->solution = dup_or_null(res, 0, 20);
+    t->customer_phone = dup_or_null(res, 0, 21);
+    t->merged_into = us_or_zero(res, 0, 22);
+}
+
 int desk_db_transcript(PGconn *conn, int64_t id, size_t max_events,
                        struct desk_transcript *out, char *err, size_t errlen)
 {
@@ -58,30 +87,7 @@ int desk_db_transcript(PGconn *conn, int64_t id, size_t max_events,
         snprintf(err, errlen, "no ticket #%lld", (long long)id);
         return DESK_DB_NOT_FOUND;
     }
-    struct desk_ticket_row *t = &out->ticket;
-    t->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    t->queue = dup_or_null(res, 0, 1);
-    t->status = dup_or_null(res, 0, 2);
-    t->subject = dup_or_null(res, 0, 3);
-    t->customer_jid = dup_or_null(res, 0, 4);
-    t->customer_name = dup_or_null(res, 0, 5);
-    t->customer_email = dup_or_null(res, 0, 6);
-    t->owner_jid = dup_or_null(res, 0, 7);
-    t->priority = atoi(PQgetvalue(res, 0, 8));
-    t->created_us = us_or_zero(res, 0, 9);
-    t->accepted_us = us_or_zero(res, 0, 10);
-    t->ended_us = us_or_zero(res, 0, 11);
-    t->chat_seconds = atoi(PQgetvalue(res, 0, 12));
-    t->rating = PQgetisnull(res, 0, 13) ? 0 : atoi(PQgetvalue(res, 0, 13));
-    t->rating_comment = dup_or_null(res, 0, 14);
-    t->details = dup_or_null(res, 0, 15);
-    t->erased = strcmp(PQgetvalue(res, 0, 16), "t") == 0;
-    t->impact = dup_or_null(res, 0, 17);
-    t->ci = dup_or_null(res, 0, 18);
-    t->tags = dup_or_null(res, 0, 19);
-    t->solution = dup_or_null(res, 0, 20);
-    t->customer_phone = dup_or_null(res, 0, 21);
-    t->merged_into = us_or_zero(res, 0, 22);
+    ticket_from_row(res, &out->ticket);
     PQclear(res);
     res = PQexecParams(
         conn,

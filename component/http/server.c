@@ -948,11 +948,6 @@ void http_server_free(struct http_server *s)
     free(s);
 }
 
-const char *http_server_address(const struct http_server *s)
-{
-    return s->listen;
-}
-
 void http_server_stats(const struct http_server *s, struct http_stats *out)
 {
     out->requests = atomic_load(&s->requests);
@@ -987,22 +982,6 @@ static const char *lookup(const struct http_request *r, const char *name,
 const char *http_request_header(const struct http_request *r, const char *name)
 {
     return lookup(r, name, false);
-}
-
-const char *http_request_query(const struct http_request *r, const char *name)
-{
-    return lookup(r, name, true);
-}
-
-const void *http_request_body(const struct http_request *r, size_t *len)
-{
-    *len = r->body.len;
-    return buf_cstr(&r->body);
-}
-
-const char *http_request_peer(const struct http_request *r)
-{
-    return r->peer;
 }
 
 int http_response_header(struct http_request *r, const char *name,

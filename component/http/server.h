@@ -94,9 +94,6 @@ void http_server_stop(struct http_server *s);
  * answered.  NULL is a no-op. */
 void http_server_free(struct http_server *s);
 
-/* The bound address as text ("127.0.0.1:9100"), for logs. */
-const char *http_server_address(const struct http_server *s);
-
 /* Counts for the metrics (read on the XMPP thread). */
 struct http_stats {
     uint64_t requests;            /* requests answered, any status */
@@ -110,14 +107,9 @@ void http_server_stats(const struct http_server *s, struct http_stats *out);
 
 const char *http_request_method(const struct http_request *r); /* "GET" */
 const char *http_request_path(const struct http_request *r);   /* "/metrics" */
-/* A request header (name case-insensitive) or query argument, or NULL. */
+/* A request header (name case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *r,
                                 const char *name);
-const char *http_request_query(const struct http_request *r,
-                               const char *name);
-const void *http_request_body(const struct http_request *r, size_t *len);
-/* The client's address as text. */
-const char *http_request_peer(const struct http_request *r);
 
 /* ---- streamed bodies (struct http_route.stream) ------------------------------------ */
 

@@ -158,6 +158,54 @@ static bool is_disco(xmpp_stanza_t *payload)
                   strcmp(ns, NS_DISCO_ITEMS) == 0);
 }
 
+/* The request goes to the occupant's (first) session from the sender's
+ * room JID, under a new id; the answer comes back through on_answer.  0,
+ * or -1 (internal-server-error). */
+static int forward(struct muc *muc, const struct muc_room *room,
+                   const struct stanza_in *in, xmpp_stanza_t *payload,
+                   const struct muc_occupant *from,
+                   const struct muc_occupant *to)
+{
+    char sender[JID_TEXT_MAX + 1], target[JID_TEXT_MAX + 1];
+    char id[ROUTER_ID_SIZE];
+    snprintf(sender, sizeof sender, "%s/%s", room->jid, from->nick);
+    snprintf(target, sizeof target, "%s/%s", room->jid, to->nick);
+    if (router_new_id(muc->router, id, sizeof id) < 0)
+        return -1; /* internal-server-error */
+    struct muc_forward *f = calloc(1, sizeof *f);
+    if (!f || !(f->requester = strdup(in->from_text)) ||
+        !(f->id = strdup(in->id)) || !(f->target_jid = strdup(to->sessions->jid)) ||
+        !(f->from = strdup(target))) {
+        if (f) {
+            free(f->requester);
+            free(f->id);
+            free(f->target_jid);
+            free(f);
+        }
+        return -1; /* internal-server-error */
+    }
+    f->muc = muc;
+    f->next = muc->forwards;
+    if (muc->forwards)
+        muc->forwards->prev = f;
+    muc->forwards = f;
+    if (router_expect_reply(muc->router, id, f->target_jid, FORWARD_TIMEOUT_MS,
+                            on_answer, f) < 0) {
+        forward_free(f);
+        return -1;
+    }
+    struct buf *out = router_out(muc->router);
+    buf_append_str(out, "<iq");
+    xml_attr(out, "type", in->type);
+    xml_attr(out, "from", sender);
+    xml_attr(out, "to", to->sessions->jid);
+    xml_attr(out, "id", id);
+    buf_append_char(out, '>');
+    xml_write_stanza(out, payload, XML_NS_COMPONENT);
+    buf_append_str(out, "</iq>");
+    return 0;
+}
+
 int muc_iq_to_occupant(void *ud, const struct stanza_in *in,
                        xmpp_stanza_t *payload, struct xerr *err)
 {
@@ -207,44 +255,7 @@ int muc_iq_to_occupant(void *ud, const struct stanza_in *in,
         return -1;
     }
 
-    char sender[JID_TEXT_MAX + 1], target[JID_TEXT_MAX + 1];
-    char id[ROUTER_ID_SIZE];
-    snprintf(sender, sizeof sender, "%s/%s", room->jid, from->nick);
-    snprintf(target, sizeof target, "%s/%s", room->jid, to->nick);
-    if (router_new_id(muc->router, id, sizeof id) < 0)
-        return -1; /* internal-server-error */
-    struct muc_forward *f = calloc(1, sizeof *f);
-    if (!f || !(f->requester = strdup(in->from_text)) ||
-        !(f->id = strdup(in->id)) || !(f->target_jid = strdup(to->sessions->jid)) ||
-        !(f->from = strdup(target))) {
-        if (f) {
-            free(f->requester);
-            free(f->id);
-            free(f->target_jid);
-            free(f);
-        }
-        return -1; /* internal-server-error */
-    }
-    f->muc = muc;
-    f->next = muc->forwards;
-    if (muc->forwards)
-        muc->forwards->prev = f;
-    muc->forwards = f;
-    if (router_expect_reply(muc->router, id, f->target_jid, FORWARD_TIMEOUT_MS,
-                            on_answer, f) < 0) {
-        forward_free(f);
-        return -1;
-    }
-    struct buf *out = router_out(muc->router);
-    buf_append_str(out, "<iq");
-    xml_attr(out, "type", in->type);
-    xml_attr(out, "from", sender);
-    xml_attr(out, "to", to->sessions->jid);
-    xml_attr(out, "id", id);
-    buf_append_char(out, '>');
-    xml_write_stanza(out, payload, XML_NS_COMPONENT);
-    buf_append_str(out, "</iq>");
-    return 0;
+    return forward(muc, room, in, payload, from, to);
 }
 
 int muc_iq_ping_room(void *ud, const struct stanza_in *in,

@@ -224,6 +224,81 @@ static struct muc_session *sender_session(struct muc *muc,
     return s;
 }
 
+/* A subject change (§8.1): refused to invisible observers, over the
+ * length limit, or without the right (the room's hook may grant it). */
+static void change_subject(struct muc *muc, struct muc_room *room,
+                           struct muc_occupant *occ,
+                           const struct stanza_in *in)
+{
+    if (occ->invisible) {
+        reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                    "You are observing invisibly and cannot change the "
+                    "subject");
+        return;
+    }
+    const char *subject = stanza_text(stanza_child(in->st, "subject",
+                                                   NULL));
+    if (body_too_long(muc, subject)) {
+        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                    "The subject is too long");
+        return;
+    }
+    bool allowed = muc_priv_change_subject((enum muc_role)occ->role,
+                                           room->cfg.change_subject);
+    if (!allowed && room->hooks && room->hooks->subject_changing)
+        allowed = room->hooks->subject_changing(room->ud, room, occ,
+                                                subject ? subject : "");
+    if (!allowed) {
+        reply_error(muc, in, room->jid, XERR_FORBIDDEN,
+                    "You are not allowed to change the subject");
+        return;
+    }
+    if (set_subject(room, subject, occ, in->id) < 0)
+        reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                    "The subject could not be stored; try again");
+}
+
+/* A groupchat message that may be sent: archived (a body, in an archived
+ * room), then fanned out. */
+static void relay(struct muc *muc, struct muc_room *room,
+                  struct muc_occupant *occ, const struct stanza_in *in,
+                  const char *body)
+{
+    struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
+                          .nick = occ->nick, .id = in->id,
+                          .occupant_id = occ->occupant_id,
+                          .history = body != NULL};
+    size_t others_at;
+    struct buf *b = &muc->scratch;
+    write_payload(b, in, room->jid, body, &others_at);
+    if (b->len > (size_t)muc->cfg->muc.max_stanza_bytes) {
+        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                    "Your message is too large");
+        return;
+    }
+    msg.payload = buf_cstr(b);
+    msg.payload_len = b->len;
+    uint64_t seq = 0;
+    if (body) {
+        muc_stanza_id_make(muc, msg.stanza_id);
+        if (muc_archiving(room)) {
+            seq = muc_archive_message(room, occ, &msg, body,
+                                      b->len > others_at ? b->data + others_at
+                                                         : NULL);
+            if (seq == 0) {
+                reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                            "Your message could not be stored; try again");
+                return;
+            }
+        }
+    }
+    if (muc_msg_release(&msg, seq) < 0)
+        reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                    "Your message could not be sent; try again");
+    else if (body)
+        muc->stats.groupchat++;
+}
+
 static void groupchat(struct muc *muc, struct muc_room *room,
                       const struct stanza_in *in)
 {
@@ -233,32 +308,7 @@ static void groupchat(struct muc *muc, struct muc_room *room,
     struct muc_occupant *occ = s->occ;
 
     if (is_subject_change(in)) {
-        if (occ->invisible) {
-            reply_error(muc, in, room->jid, XERR_FORBIDDEN,
-                        "You are observing invisibly and cannot change the "
-                        "subject");
-            return;
-        }
-        const char *subject = stanza_text(stanza_child(in->st, "subject",
-                                                       NULL));
-        if (body_too_long(muc, subject)) {
-            reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
-                        "The subject is too long");
-            return;
-        }
-        bool allowed = muc_priv_change_subject((enum muc_role)occ->role,
-                                               room->cfg.change_subject);
-        if (!allowed && room->hooks && room->hooks->subject_changing)
-            allowed = room->hooks->subject_changing(room->ud, room, occ,
-                                                    subject ? subject : "");
-        if (!allowed) {
-            reply_error(muc, in, room->jid, XERR_FORBIDDEN,
-                        "You are not allowed to change the subject");
-            return;
-        }
-        if (set_subject(room, subject, occ, in->id) < 0)
-            reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
-                        "The subject could not be stored; try again");
+        change_subject(muc, room, occ, in);
         return;
     }
 
@@ -308,39 +358,7 @@ static void groupchat(struct muc *muc, struct muc_room *room,
         return;
     }
 
-    struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
-                          .nick = occ->nick, .id = in->id,
-                          .occupant_id = occ->occupant_id,
-                          .history = body != NULL};
-    size_t others_at;
-    struct buf *b = &muc->scratch;
-    write_payload(b, in, room->jid, body, &others_at);
-    if (b->len > (size_t)muc->cfg->muc.max_stanza_bytes) {
-        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
-                    "Your message is too large");
-        return;
-    }
-    msg.payload = buf_cstr(b);
-    msg.payload_len = b->len;
-    uint64_t seq = 0;
-    if (body) {
-        muc_stanza_id_make(muc, msg.stanza_id);
-        if (muc_archiving(room)) {
-            seq = muc_archive_message(room, occ, &msg, body,
-                                      b->len > others_at ? b->data + others_at
-                                                         : NULL);
-            if (seq == 0) {
-                reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
-                            "Your message could not be stored; try again");
-                return;
-            }
-        }
-    }
-    if (muc_msg_release(&msg, seq) < 0)
-        reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
-                    "Your message could not be sent; try again");
-    else if (body)
-        muc->stats.groupchat++;
+    relay(muc, room, occ, in, body);
 }
 
 /* ---- voice requests (§7.13, §8.6) ------------------------------------------------------------------------ */
@@ -484,6 +502,73 @@ void muc_message_to_room(void *ud, const struct stanza_in *in)
                     "Messages to the room must be of type groupchat");
 }
 
+/* The occupant a private message goes to, or NULL (the sender told why).
+ * Policy before existence: a refusal must not tell a nick that exists
+ * from one that does not. */
+static struct muc_occupant *pm_recipient(struct muc *muc,
+                                         struct muc_room *room,
+                                         const struct stanza_in *in,
+                                         struct muc_occupant *from)
+{
+    if (room->cfg.pm_privileged_only && !from->privileged) {
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "Private messages are not available in this room");
+        return NULL;
+    }
+    struct muc_occupant *to = muc_visible_occupant(room, in->to.resource, from,
+                                                   from->privileged);
+    if (!to) {
+        reply_error(muc, in, room->jid, XERR_ITEM_NOT_FOUND,
+                    "There is nobody with that nickname here");
+        return NULL;
+    }
+    switch (muc_pm_check(room, from, to)) {
+    case MUC_PM_OK:
+        return to;
+    case MUC_PM_UNSEEN:
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "While observing invisibly you can write privately only "
+                    "to staff");
+        return NULL;
+    case MUC_PM_NOT_ACCEPTABLE:
+    default:
+        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
+                    "Private messages are not available in this room");
+        return NULL;
+    }
+}
+
+/* The private message (payload b) to each session of `to`. */
+static void deliver_private(struct muc *muc, struct muc_room *room,
+                            const struct stanza_in *in,
+                            const struct muc_occupant *from,
+                            const struct muc_occupant *to,
+                            const struct buf *b, bool counted)
+{
+    char sender[JID_TEXT_MAX + 1];
+    snprintf(sender, sizeof sender, "%s/%s", room->jid, from->nick);
+    struct buf *out = out_of(muc);
+    if (counted)
+        muc->stats.private_msgs++;
+    for (struct muc_session *t = to->sessions; t; t = t->next) {
+        buf_append_str(out, "<message");
+        xml_attr(out, "from", sender);
+        xml_attr(out, "to", t->jid);
+        xml_attr(out, "type", in->type);
+        xml_attr(out, "id", in->id);
+        buf_append_char(out, '>');
+        buf_append(out, b->data ? b->data : "", b->len);
+        /* Off the record on the users' servers too: XEP-0334 asks the
+         * recipient's server not to keep the message in its archive
+         * (Prosody's and ejabberd's mod_mam honour it). */
+        buf_append_str(out, "<x xmlns='" NS_MUC_USER "'/>"
+                            "<no-permanent-store xmlns='urn:xmpp:hints'/>"
+                            "<occupant-id xmlns='" NS_OCCUPANT_ID "' id='");
+        buf_append_str(out, from->occupant_id);
+        buf_append_str(out, "'/></message>");
+    }
+}
+
 void muc_message_to_occupant(void *ud, const struct stanza_in *in)
 {
     struct muc *muc = ud;
@@ -506,34 +591,9 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
     if (!s)
         return;
     struct muc_occupant *from = s->occ;
-    /* Policy before existence: a refusal must not tell a nick that exists
-     * from one that does not. */
-    if (room->cfg.pm_privileged_only && !from->privileged) {
-        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
-                    "Private messages are not available in this room");
+    struct muc_occupant *to = pm_recipient(muc, room, in, from);
+    if (!to)
         return;
-    }
-    struct muc_occupant *to = muc_visible_occupant(room, in->to.resource, from,
-                                                   from->privileged);
-    if (!to) {
-        reply_error(muc, in, room->jid, XERR_ITEM_NOT_FOUND,
-                    "There is nobody with that nickname here");
-        return;
-    }
-    switch (muc_pm_check(room, from, to)) {
-    case MUC_PM_OK:
-        break;
-    case MUC_PM_UNSEEN:
-        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
-                    "While observing invisibly you can write privately only "
-                    "to staff");
-        return;
-    case MUC_PM_NOT_ACCEPTABLE:
-    default:
-        reply_error(muc, in, room->jid, XERR_NOT_ACCEPTABLE,
-                    "Private messages are not available in this room");
-        return;
-    }
     xmpp_stanza_t *body_el = body_element(in);
     const char *body = body_el ? stanza_text(body_el) : NULL;
     if (body_too_long(muc, body)) {
@@ -555,28 +615,7 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
                     "Your message is too large");
         return;
     }
-    char sender[JID_TEXT_MAX + 1];
-    snprintf(sender, sizeof sender, "%s/%s", room->jid, from->nick);
-    struct buf *out = out_of(muc);
-    if (body)
-        muc->stats.private_msgs++;
-    for (struct muc_session *t = to->sessions; t; t = t->next) {
-        buf_append_str(out, "<message");
-        xml_attr(out, "from", sender);
-        xml_attr(out, "to", t->jid);
-        xml_attr(out, "type", in->type);
-        xml_attr(out, "id", in->id);
-        buf_append_char(out, '>');
-        buf_append(out, b->data ? b->data : "", b->len);
-        /* Off the record on the users' servers too: XEP-0334 asks the
-         * recipient's server not to keep the message in its archive
-         * (Prosody's and ejabberd's mod_mam honour it). */
-        buf_append_str(out, "<x xmlns='" NS_MUC_USER "'/>"
-                            "<no-permanent-store xmlns='urn:xmpp:hints'/>"
-                            "<occupant-id xmlns='" NS_OCCUPANT_ID "' id='");
-        buf_append_str(out, from->occupant_id);
-        buf_append_str(out, "'/></message>");
-    }
+    deliver_private(muc, room, in, from, to, b, body != NULL);
 }
 
 /* ---- room status messages ------------------------------------------------------------------------- */

@@ -136,13 +136,109 @@ static int set_string(char **dst, const char *v)
     return 0;
 }
 
+/* The room's yes/no settings of a submitted form.  0, or -1 with *err. */
+static int read_flags(xmpp_stanza_t *form, struct muc_room_config *c,
+                      struct xerr *err)
+{
+    bool b;
+    if (parse_bool_field(form, "muc#roomconfig_persistentroom", c->persistent,
+                         &b, err) < 0)
+        return -1;
+    c->persistent = b;
+    if (parse_bool_field(form, "muc#roomconfig_publicroom", !c->hidden, &b,
+                         err) < 0)
+        return -1;
+    c->hidden = !b;
+    if (parse_bool_field(form, "muc#roomconfig_membersonly", c->members_only,
+                         &b, err) < 0)
+        return -1;
+    c->members_only = b;
+    if (parse_bool_field(form, "muc#roomconfig_moderatedroom", c->moderated,
+                         &b, err) < 0)
+        return -1;
+    c->moderated = b;
+    if (parse_bool_field(form, "muc#roomconfig_changesubject",
+                         c->change_subject, &b, err) < 0)
+        return -1;
+    c->change_subject = b;
+    if (parse_bool_field(form, "muc#roomconfig_allowinvites", c->allow_invites,
+                         &b, err) < 0)
+        return -1;
+    c->allow_invites = b;
+    if (parse_bool_field(form, "muc#roomconfig_enablelogging", c->archived, &b,
+                         err) < 0)
+        return -1;
+    c->archived = b;
+    return 0;
+}
+
+/* Who sees real JIDs, who may send private messages.  0, or -1 with *err. */
+static int read_choices(xmpp_stanza_t *form, struct muc_room_config *c,
+                        struct xerr *err)
+{
+    const char *whois = form_value(form, "muc#roomconfig_whois");
+    if (whois) {
+        if (strcmp(whois, "anyone") == 0)
+            c->semi_anonymous = false;
+        else if (strcmp(whois, "moderators") == 0)
+            c->semi_anonymous = true;
+        else {
+            xerr_set(err, XERR_NOT_ACCEPTABLE,
+                     "muc#roomconfig_whois must be moderators or anyone");
+            return -1;
+        }
+    }
+    const char *pm = form_value(form, "muc#roomconfig_allowpm");
+    if (pm) {
+        static const char *const names[] = {"anyone", "participants",
+                                            "moderators", "none"};
+        int found = -1;
+        for (int i = 0; i < 4; i++)
+            if (strcmp(pm, names[i]) == 0)
+                found = i;
+        if (found < 0) {
+            xerr_set(err, XERR_NOT_ACCEPTABLE,
+                     "muc#roomconfig_allowpm must be anyone, participants, "
+                     "moderators or none");
+            return -1;
+        }
+        c->allow_pm = (uint8_t)found;
+    }
+    return 0;
+}
+
+/* Password protection and the password.  0, or -1 with *err. */
+static int read_password(xmpp_stanza_t *form, struct muc_room_config *c,
+                         struct xerr *err)
+{
+    bool protect = c->password != NULL;
+    if (parse_bool_field(form, "muc#roomconfig_passwordprotectedroom", protect,
+                         &protect, err) < 0)
+        return -1;
+    const char *secret = form_value(form, "muc#roomconfig_roomsecret");
+    if (protect) {
+        if (secret && set_string(&c->password, secret) < 0) {
+            xerr_set(err, XERR_INTERNAL_SERVER_ERROR, NULL);
+            return -1;
+        }
+        if (!c->password) {
+            xerr_set(err, XERR_NOT_ACCEPTABLE,
+                     "A password-protected room needs a password");
+            return -1;
+        }
+    } else {
+        free(c->password);
+        c->password = NULL;
+    }
+    return 0;
+}
+
 /* Reads a submitted form into a copy of the configuration; nothing is
  * applied unless all of it is acceptable. */
 static int read_form(const struct muc_room *room, xmpp_stanza_t *form,
                      struct muc_room_config *c, struct xerr *err)
 {
     const struct muc *muc = room->muc;
-    bool b;
     int n;
     if (muc_room_config_copy(c, &room->cfg) < 0) {
         xerr_set(err, XERR_INTERNAL_SERVER_ERROR, NULL);
@@ -159,62 +255,8 @@ static int read_form(const struct muc_room *room, xmpp_stanza_t *form,
         xerr_set(err, XERR_INTERNAL_SERVER_ERROR, NULL);
         goto fail;
     }
-    if (parse_bool_field(form, "muc#roomconfig_persistentroom", c->persistent,
-                         &b, err) < 0)
+    if (read_flags(form, c, err) < 0 || read_choices(form, c, err) < 0)
         goto fail;
-    c->persistent = b;
-    if (parse_bool_field(form, "muc#roomconfig_publicroom", !c->hidden, &b,
-                         err) < 0)
-        goto fail;
-    c->hidden = !b;
-    if (parse_bool_field(form, "muc#roomconfig_membersonly", c->members_only,
-                         &b, err) < 0)
-        goto fail;
-    c->members_only = b;
-    if (parse_bool_field(form, "muc#roomconfig_moderatedroom", c->moderated,
-                         &b, err) < 0)
-        goto fail;
-    c->moderated = b;
-    if (parse_bool_field(form, "muc#roomconfig_changesubject",
-                         c->change_subject, &b, err) < 0)
-        goto fail;
-    c->change_subject = b;
-    if (parse_bool_field(form, "muc#roomconfig_allowinvites", c->allow_invites,
-                         &b, err) < 0)
-        goto fail;
-    c->allow_invites = b;
-    if (parse_bool_field(form, "muc#roomconfig_enablelogging", c->archived, &b,
-                         err) < 0)
-        goto fail;
-    c->archived = b;
-    const char *whois = form_value(form, "muc#roomconfig_whois");
-    if (whois) {
-        if (strcmp(whois, "anyone") == 0)
-            c->semi_anonymous = false;
-        else if (strcmp(whois, "moderators") == 0)
-            c->semi_anonymous = true;
-        else {
-            xerr_set(err, XERR_NOT_ACCEPTABLE,
-                     "muc#roomconfig_whois must be moderators or anyone");
-            goto fail;
-        }
-    }
-    const char *pm = form_value(form, "muc#roomconfig_allowpm");
-    if (pm) {
-        static const char *const names[] = {"anyone", "participants",
-                                            "moderators", "none"};
-        int found = -1;
-        for (int i = 0; i < 4; i++)
-            if (strcmp(pm, names[i]) == 0)
-                found = i;
-        if (found < 0) {
-            xerr_set(err, XERR_NOT_ACCEPTABLE,
-                     "muc#roomconfig_allowpm must be anyone, participants, "
-                     "moderators or none");
-            goto fail;
-        }
-        c->allow_pm = (uint8_t)found;
-    }
     if (parse_int_field(form, "muc#roomconfig_maxusers", c->max_occupants, 1,
                         muc->cfg->muc.max_occupants, &n, err) < 0)
         goto fail;
@@ -224,25 +266,8 @@ static int read_form(const struct muc_room *room, xmpp_stanza_t *form,
         goto fail;
     c->history_size = n == 0 && form_value(form, "muc#maxhistoryfetch") ? -1
                                                                          : n;
-    bool protect = c->password != NULL;
-    if (parse_bool_field(form, "muc#roomconfig_passwordprotectedroom", protect,
-                         &protect, err) < 0)
+    if (read_password(form, c, err) < 0)
         goto fail;
-    const char *secret = form_value(form, "muc#roomconfig_roomsecret");
-    if (protect) {
-        if (secret && set_string(&c->password, secret) < 0) {
-            xerr_set(err, XERR_INTERNAL_SERVER_ERROR, NULL);
-            goto fail;
-        }
-        if (!c->password) {
-            xerr_set(err, XERR_NOT_ACCEPTABLE,
-                     "A password-protected room needs a password");
-            goto fail;
-        }
-    } else {
-        free(c->password);
-        c->password = NULL;
-    }
     return 0;
 fail:
     muc_room_config_free(c);

@@ -93,56 +93,32 @@ static int answer_node(struct muc *muc, const struct stanza_in *in,
     return 0;
 }
 
-static int room_info(void *ud, const struct stanza_in *in,
-                     xmpp_stanza_t *payload, struct xerr *err)
+/* The reserved nick query (XEP-0045 §7.12): the asker's registered nick,
+ * or their nick in the room. */
+static void reserved_nick(struct buf *out, const struct stanza_in *in,
+                          struct muc_room *room, const struct asker *a,
+                          const char *node)
 {
-    struct muc *muc = ud;
-    if (strcmp(in->type, "get") != 0) {
-        xerr_set(err, XERR_BAD_REQUEST, "disco#info is read-only");
-        return -1;
-    }
-    struct muc_room *room = room_for(muc, in, err);
-    if (!room)
-        return -1;
-    struct asker a;
-    identify(room, in, &a);
-    const char *node = stanza_attr(payload, "node");
-    struct buf *out = router_out(muc->router);
-
-    if (node && strcmp(node, "x-roomuser-item") == 0) {
-        stanza_open_reply(out, in, "result");
-        buf_append_str(out, "><query xmlns='" NS_DISCO_INFO "'");
-        xml_attr(out, "node", node);
-        buf_append_char(out, '>');
-        struct muc_affil_record *rec = muc_affil_find(room, a.bare);
-        const char *nick = rec && rec->nick ? rec->nick
-                                            : (a.occ ? a.occ->nick : NULL);
-        if (nick) {
-            buf_append_str(out, "<identity category='conference' type='text'");
-            xml_attr(out, "name", nick);
-            buf_append_str(out, "/>");
-        }
-        buf_append_str(out, "</query></iq>");
-        return 0;
-    }
-    if (node && strcmp(node, "http://jabber.org/protocol/muc#traffic") == 0) {
-        xerr_set(err, XERR_SERVICE_UNAVAILABLE, NULL); /* §17.1.1 */
-        return -1;
-    }
-    if (node && muc->room_disco.node_info)
-        return answer_node(muc, in, NS_DISCO_INFO, node,
-                           muc->room_disco.node_info, err);
-    if (node) {
-        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
-        return -1;
-    }
-
-    const struct muc_room_config *c = &room->cfg;
     stanza_open_reply(out, in, "result");
-    buf_append_str(out, "><query xmlns='" NS_DISCO_INFO "'>"
-                        "<identity category='conference' type='text'");
-    xml_attr(out, "name", muc_room_title(room));
-    buf_append_str(out, "/>");
+    buf_append_str(out, "><query xmlns='" NS_DISCO_INFO "'");
+    xml_attr(out, "node", node);
+    buf_append_char(out, '>');
+    struct muc_affil_record *rec = muc_affil_find(room, a->bare);
+    const char *nick = rec && rec->nick ? rec->nick
+                                        : (a->occ ? a->occ->nick : NULL);
+    if (nick) {
+        buf_append_str(out, "<identity category='conference' type='text'");
+        xml_attr(out, "name", nick);
+        buf_append_str(out, "/>");
+    }
+    buf_append_str(out, "</query></iq>");
+}
+
+/* A room's features: the protocols, the owner's additions, its settings. */
+static void room_features(struct muc *muc, const struct muc_room *room,
+                          struct buf *out)
+{
+    const struct muc_room_config *c = &room->cfg;
     feature(out, NS_DISCO_INFO);
     feature(out, NS_DISCO_ITEMS);
     feature(out, NS_MUC);
@@ -165,7 +141,47 @@ static int room_info(void *ud, const struct stanza_in *in,
     feature(out, c->semi_anonymous ? "muc_semianonymous" : "muc_nonanonymous");
     feature(out, c->persistent ? "muc_persistent" : "muc_temporary");
     feature(out, c->password ? "muc_passwordprotected" : "muc_unsecured");
+}
 
+static int room_info(void *ud, const struct stanza_in *in,
+                     xmpp_stanza_t *payload, struct xerr *err)
+{
+    struct muc *muc = ud;
+    if (strcmp(in->type, "get") != 0) {
+        xerr_set(err, XERR_BAD_REQUEST, "disco#info is read-only");
+        return -1;
+    }
+    struct muc_room *room = room_for(muc, in, err);
+    if (!room)
+        return -1;
+    struct asker a;
+    identify(room, in, &a);
+    const char *node = stanza_attr(payload, "node");
+    struct buf *out = router_out(muc->router);
+
+    if (node && strcmp(node, "x-roomuser-item") == 0) {
+        reserved_nick(out, in, room, &a, node);
+        return 0;
+    }
+    if (node && strcmp(node, "http://jabber.org/protocol/muc#traffic") == 0) {
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE, NULL); /* §17.1.1 */
+        return -1;
+    }
+    if (node && muc->room_disco.node_info)
+        return answer_node(muc, in, NS_DISCO_INFO, node,
+                           muc->room_disco.node_info, err);
+    if (node) {
+        xerr_set(err, XERR_ITEM_NOT_FOUND, "No such node");
+        return -1;
+    }
+
+    stanza_open_reply(out, in, "result");
+    buf_append_str(out, "><query xmlns='" NS_DISCO_INFO "'>"
+                        "<identity category='conference' type='text'");
+    xml_attr(out, "name", muc_room_title(room));
+    buf_append_str(out, "/>");
+    room_features(muc, room, out);
+    const struct muc_room_config *c = &room->cfg;
     char count[16];
     snprintf(count, sizeof count, "%u",
              muc_visible_count(room, a.occ, a.privileged));

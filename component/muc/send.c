@@ -33,6 +33,61 @@ static void write_from_occupant(struct buf *out, const struct muc_room *room,
     xml_attr(out, "from", from);
 }
 
+/* The presence's status text; an observer's says so (only those allowed
+ * to see an observer ever get its presence: tell them what they are
+ * looking at). */
+static void write_status(struct buf *out, const char *status, bool invisible)
+{
+    if (invisible) {
+        buf_append_str(out, "<status>");
+        buf_append_str(out, "Observer (invisible)");
+        if (status && status[0]) {
+            buf_append_str(out, ": ");
+            xml_text(out, status);
+        }
+        buf_append_str(out, "</status>");
+    } else if (status && status[0]) {
+        buf_append_str(out, "<status>");
+        xml_text(out, status);
+        buf_append_str(out, "</status>");
+    }
+}
+
+/* The end of the <item/>: the actor and the reason, if any. */
+static void write_item_end(struct buf *out, const struct muc_pres *p)
+{
+    if (p->actor_nick || p->reason) {
+        buf_append_char(out, '>');
+        if (p->actor_nick) {
+            buf_append_str(out, "<actor");
+            xml_attr(out, "nick", p->actor_nick);
+            buf_append_str(out, "/>");
+        }
+        if (p->reason) {
+            buf_append_str(out, "<reason>");
+            xml_text(out, p->reason);
+            buf_append_str(out, "</reason>");
+        }
+        buf_append_str(out, "</item>");
+    } else {
+        buf_append_str(out, "/>");
+    }
+}
+
+/* The room's destruction (§10.9): the alternative venue, the reason. */
+static void write_destroy(struct buf *out, const struct muc_pres *p)
+{
+    buf_append_str(out, "<destroy");
+    xml_attr(out, "jid", p->destroy_jid);
+    if (p->destroy_reason) {
+        buf_append_str(out, "><reason>");
+        xml_text(out, p->destroy_reason);
+        buf_append_str(out, "</reason></destroy>");
+    } else {
+        buf_append_str(out, "/>");
+    }
+}
+
 void muc_presence_write(struct buf *out, const struct muc_room *room,
                         const struct muc_occupant *subject,
                         const struct muc_occupant *viewer, const char *to_jid,
@@ -54,22 +109,8 @@ void muc_presence_write(struct buf *out, const struct muc_room *room,
         buf_append_str(out, muc_show_name((enum muc_show)subject->show));
         buf_append_str(out, "</show>");
     }
-    const char *status = unavailable ? p->status_text : subject->status;
-    if (subject->invisible) {
-        /* Only those allowed to see an observer ever get here: tell them
-         * what they are looking at. */
-        buf_append_str(out, "<status>");
-        buf_append_str(out, "Observer (invisible)");
-        if (status && status[0]) {
-            buf_append_str(out, ": ");
-            xml_text(out, status);
-        }
-        buf_append_str(out, "</status>");
-    } else if (status && status[0]) {
-        buf_append_str(out, "<status>");
-        xml_text(out, status);
-        buf_append_str(out, "</status>");
-    }
+    write_status(out, unavailable ? p->status_text : subject->status,
+                 subject->invisible);
     if (!unavailable && subject->extra)
         buf_append_str(out, subject->extra);
 
@@ -81,22 +122,7 @@ void muc_presence_write(struct buf *out, const struct muc_room *room,
     if (self || muc_jids_visible_to(room, viewer, viewer->privileged))
         xml_attr(out, "jid", self ? to_jid : subject->sessions->jid);
     xml_attr(out, "nick", p->new_nick);
-    if (p->actor_nick || p->reason) {
-        buf_append_char(out, '>');
-        if (p->actor_nick) {
-            buf_append_str(out, "<actor");
-            xml_attr(out, "nick", p->actor_nick);
-            buf_append_str(out, "/>");
-        }
-        if (p->reason) {
-            buf_append_str(out, "<reason>");
-            xml_text(out, p->reason);
-            buf_append_str(out, "</reason>");
-        }
-        buf_append_str(out, "</item>");
-    } else {
-        buf_append_str(out, "/>");
-    }
+    write_item_end(out, p);
     if (self) {
         /* 110 first, then the rest in ascending order as clients expect
          * nothing in particular but tests read better. */
@@ -104,17 +130,8 @@ void muc_presence_write(struct buf *out, const struct muc_room *room,
         write_codes(out, p->self_codes);
     }
     write_codes(out, p->codes);
-    if (p->destroy) {
-        buf_append_str(out, "<destroy");
-        xml_attr(out, "jid", p->destroy_jid);
-        if (p->destroy_reason) {
-            buf_append_str(out, "><reason>");
-            xml_text(out, p->destroy_reason);
-            buf_append_str(out, "</reason></destroy>");
-        } else {
-            buf_append_str(out, "/>");
-        }
-    }
+    if (p->destroy)
+        write_destroy(out, p);
     buf_append_str(out, "</x><occupant-id xmlns='" NS_OCCUPANT_ID "'");
     xml_attr(out, "id", subject->occupant_id);
     buf_append_str(out, "/>");

@@ -385,6 +385,15 @@ int adhoc_register(struct adhoc *a, const struct adhoc_command *cmd)
     return 0;
 }
 
+int adhoc_register_all(struct adhoc *a, const struct adhoc_command *cmds,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (adhoc_register(a, &cmds[i]) < 0)
+            return -1;
+    return 0;
+}
+
 void adhoc_note(struct adhoc_step *step, const char *type, const char *fmt,
                 ...)
 {

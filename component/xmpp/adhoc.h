@@ -120,6 +120,9 @@ void adhoc_set_session_ttl(struct adhoc *a, uint64_t session_ttl_ms);
 /* Copies the descriptor (strings are borrowed: use literals).  0, or -1 if
  * a command with this node already lives at the same target. */
 int adhoc_register(struct adhoc *a, const struct adhoc_command *cmd);
+/* A table of n commands, in its order.  0, or -1 at the first refused. */
+int adhoc_register_all(struct adhoc *a, const struct adhoc_command *cmds,
+                       size_t n);
 
 /* For the MUC's room disco (muc_set_room_disco): disco#items on the
  * commands node and disco#info on command nodes of a room JID; the
