@@ -215,6 +215,26 @@ static int setup_lease(struct service *svc)
     return 0;
 }
 
+/* The webhook sender (started with the serving, see start_serving). */
+static int setup_webhooks(struct service *svc)
+{
+    const struct config *cfg = svc->cfg;
+    struct webhook_sender_config wc = {
+        .conninfo = cfg->database.conninfo,
+        .connect_timeout_s = cfg->database.connect_timeout_s,
+        .timeout_s = cfg->webhooks.timeout_s,
+        .retry_min_s = cfg->webhooks.retry_min_s,
+        .retry_max_s = cfg->webhooks.retry_max_s,
+        .max_attempts = cfg->webhooks.max_attempts,
+        .keep_delivered_days = cfg->webhooks.keep_delivered_days,
+    };
+    if (!(svc->webhooks = webhook_sender_new(&wc))) {
+        log_error(LOG, "cannot set up the webhook sender");
+        return -1;
+    }
+    return 0;
+}
+
 struct service *service_new(struct loop *loop, const struct config *cfg,
                             unsigned flags)
 {
@@ -280,21 +300,8 @@ struct service *service_new(struct loop *loop, const struct config *cfg,
             goto fail;
         }
     }
-    if (svc->desk && cfg->webhooks.enabled) {
-        struct webhook_sender_config wc = {
-            .conninfo = cfg->database.conninfo,
-            .connect_timeout_s = cfg->database.connect_timeout_s,
-            .timeout_s = cfg->webhooks.timeout_s,
-            .retry_min_s = cfg->webhooks.retry_min_s,
-            .retry_max_s = cfg->webhooks.retry_max_s,
-            .max_attempts = cfg->webhooks.max_attempts,
-            .keep_delivered_days = cfg->webhooks.keep_delivered_days,
-        };
-        if (!(svc->webhooks = webhook_sender_new(&wc))) {
-            log_error(LOG, "cannot set up the webhook sender");
-            goto fail;
-        }
-    }
+    if (svc->desk && cfg->webhooks.enabled && setup_webhooks(svc) < 0)
+        goto fail;
     if (setup_http(svc) < 0) {
         log_error(LOG, "cannot set up the HTTP listener and the metrics");
         goto fail;

@@ -187,45 +187,61 @@ static bool event_words(const struct muc_mam_query *q,
 
 /* Renders one archived record as a MAM result; false for records that
  * are not shown (nothing written). */
-static bool write_item(struct buf *out, const struct muc_mam_query *q,
-                       const struct archive_item *it)
-{
+/* What one archived item says as a room message: its element (body or
+ * subject), text and payload, and whether it comes from the room itself.
+ * words and extra hold an event's text the layer above wrote (freed by
+ * the caller).  False: this item is not shown to this requester. */
+struct item_view {
     const char *element;
-    bool from_room = false;
-    const char *text = it->body, *payload = it->payload;
-    struct buf words = BUF_INIT, extra = BUF_INIT;
+    const char *text;
+    const char *payload;
+    bool from_room;
+};
+
+static bool item_view(const struct muc_mam_query *q,
+                      const struct archive_item *it, struct buf *words,
+                      struct buf *extra, struct item_view *v)
+{
+    *v = (struct item_view){"body", it->body, it->payload, false};
     switch (it->kind) {
     case ARCHIVE_MESSAGE:
     case ARCHIVE_NOTE:
     case ARCHIVE_FILE:
-        element = "body";
         break;
     case ARCHIVE_SUBJECT:
-        element = "subject";
-        from_room = !it->actor_nick;
+        v->element = "subject";
+        v->from_room = !it->actor_nick;
         break;
     case ARCHIVE_SYSTEM:
-        element = "body";
-        from_room = true;
+        v->from_room = true;
         break;
     default:
         /* Joins, leaves, ticket events: only as the layer above words
          * them, from the room. */
-        if (!event_words(q, it, &words, &extra)) {
-            buf_free(&words);
-            buf_free(&extra);
+        if (!event_words(q, it, words, extra))
             return false;
-        }
-        element = "body";
-        from_room = true;
-        text = buf_cstr(&words);
-        payload = extra.len ? buf_cstr(&extra) : NULL;
+        v->from_room = true;
+        v->text = buf_cstr(words);
+        v->payload = extra->len ? buf_cstr(extra) : NULL;
         break;
     }
-    if (!from_room && !it->actor_nick)
-        from_room = true;
+    if (!v->from_room && !it->actor_nick)
+        v->from_room = true;
+    return true;
+}
+
+static bool write_item(struct buf *out, const struct muc_mam_query *q,
+                       const struct archive_item *it)
+{
+    struct buf words = BUF_INIT, extra = BUF_INIT;
+    struct item_view v;
+    if (!item_view(q, it, &words, &extra, &v)) {
+        buf_free(&words);
+        buf_free(&extra);
+        return false;
+    }
     char from[JID_TEXT_MAX + 1];
-    if (from_room)
+    if (v.from_room)
         snprintf(from, sizeof from, "%s", q->room_jid);
     else
         snprintf(from, sizeof from, "%s/%s", q->room_jid, it->actor_nick);
@@ -245,25 +261,20 @@ static bool write_item(struct buf *out, const struct muc_mam_query *q,
     xml_attr(out, "from", from);
     /* The sender's own id, as the live copy had it (muc#stable_id):
      * clients find the message a correction or reaction refers to by it. */
-    if (it->message_id && !from_room)
+    if (it->message_id && !v.from_room)
         xml_attr(out, "id", it->message_id);
-    buf_append_char(out, '>');
-    buf_append_char(out, '<');
-    buf_append_str(out, element);
-    buf_append_char(out, '>');
-    if (text)
-        xml_text(out, text);
-    buf_append_str(out, "</");
-    buf_append_str(out, element);
-    buf_append_char(out, '>');
-    if (payload)
-        xml_markup(out, payload); /* from the store: checked again */
-    if (q->jids_visible && it->actor_jid && !from_room) {
+    buf_printf(out, "><%s>", v.element);
+    if (v.text)
+        xml_text(out, v.text);
+    buf_printf(out, "</%s>", v.element);
+    if (v.payload)
+        xml_markup(out, v.payload); /* from the store: checked again */
+    if (q->jids_visible && it->actor_jid && !v.from_room) {
         buf_append_str(out, "<x xmlns='" NS_MUC_USER "'><item");
         xml_attr(out, "jid", it->actor_jid);
         buf_append_str(out, "/></x>");
     }
-    if (it->occupant_id && !from_room) {
+    if (it->occupant_id && !v.from_room) {
         buf_append_str(out, "<occupant-id xmlns='" NS_OCCUPANT_ID "'");
         xml_attr(out, "id", it->occupant_id);
         buf_append_str(out, "/>");
