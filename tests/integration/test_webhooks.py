@@ -168,6 +168,7 @@ def test_a_chat_is_told_in_order_signed_and_to_whom_asked(desk, xmpp, db):
             len(rx.got("/all")) + len(rx.got("/ended")) + len(rx.got("/sales"))
 
 
+@pytest.mark.prosody_only      # a minute of the receiver being down
 def test_a_receiver_down_for_a_minute_gets_every_event_afterwards_in_order(desk, xmpp, db):
     rx = Receiver().start()
     try:
