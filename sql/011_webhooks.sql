@@ -9,7 +9,10 @@
 --
 -- The triggers must never fail the change they watch (the shipper would
 -- retry a transcript batch forever): they only read the row they fire on
--- and insert rows that satisfy every constraint below.
+-- and insert rows that satisfy every constraint below; an endpoint removed
+-- meanwhile is skipped (FOR KEY SHARE).  The one way they can fail is a
+-- deadlock of two writers' per-ticket turns (mucdesk_webhook_ticket_turn),
+-- which PostgreSQL resolves by aborting one of them.
 
 CREATE TABLE webhook_endpoints (
     id              serial PRIMARY KEY,
@@ -114,7 +117,10 @@ BEGIN
       FROM webhook_endpoints e
      WHERE ev = ANY (e.events)
        AND (e.queues IS NULL OR t.queue = ANY (e.queues))
-     ORDER BY e.id;
+     ORDER BY e.id
+     -- An endpoint removed meanwhile is skipped, not a foreign-key error
+     -- that would fail the change this trigger watches.
+       FOR KEY SHARE OF e;
     IF FOUND THEN
         PERFORM pg_notify('mucdesk_webhooks', '');
     END IF;
@@ -202,8 +208,9 @@ BEGIN
     END IF;
     -- Each ticket's turn (enqueue's comment), in ticket order within the
     -- statement.  (Two writers that took turns of two tickets in opposite
-    -- orders would deadlock; PostgreSQL then aborts one, and the shipper
-    -- retries its batch.)
+    -- orders, a shipping batch and a merge of those two tickets, would
+    -- deadlock; PostgreSQL then aborts one: the shipper retries its batch,
+    -- a ticket-update answers with the error and may be sent again.)
     PERFORM mucdesk_webhook_ticket_turn(x.ticket_id)
        FROM (SELECT DISTINCT ticket_id FROM added
               WHERE kind IN ('message', 'note', 'file') ORDER BY 1) x;
@@ -222,7 +229,8 @@ BEGIN
         ON 'message.added' = ANY (e.events)
        AND (e.queues IS NULL OR t.queue = ANY (e.queues))
      WHERE a.kind IN ('message', 'note', 'file')
-     ORDER BY a.id, e.id;
+     ORDER BY a.id, e.id
+       FOR KEY SHARE OF e;  -- as in mucdesk_webhook_enqueue
     IF FOUND THEN
         PERFORM pg_notify('mucdesk_webhooks', '');
     END IF;

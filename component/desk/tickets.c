@@ -395,15 +395,22 @@ static void sync_chat(struct desk *d, const struct ticket_job *j)
     c->priority = u->priority;
 }
 
+static bool requeue_after(struct ticket_job *j);
+
 static void update_answer(struct ticket_job *j)
 {
     const struct desk_ticket_updated *u = &j->updated;
     char text[1300];
-    if (j->requeued_to[0])
+    if (j->requeued_to[0] && requeue_after(j))
         utf8_snprintf(text, sizeof text, "Ticket #%lld waits in queue %s "
                       "and is offered like a new chat%s%s.",
                       (long long)j->change.id, j->requeued_to,
                       u->changes ? "; " : "", u->changes ? u->summary : "");
+    else if (j->requeued_to[0])
+        utf8_snprintf(text, sizeof text, "Ticket #%lld: its chat ended "
+                      "meanwhile, so it was not put back to waiting%s%s.",
+                      (long long)j->change.id, u->changes ? "; " : "",
+                      u->changes ? u->summary : "");
     else if (!u->changes)
         utf8_snprintf(text, sizeof text, "Ticket #%lld: nothing to change.",
                       (long long)j->change.id);
@@ -543,20 +550,35 @@ static int live_change(struct ticket_job *j, struct xerr *err)
     struct desk_queue *q = c->queue ? desk_queue_find(d, c->queue) : from;
     if (!q)
         return BAD(err, "queue: no queue named %s", c->queue);
-    /* As !close queued OTHER: staff of either queue may hand it on. */
-    if (!desk_authz_allows(desk_role_for(d, j->asker, q, NULL),
-                           DESK_ACT_SESSION) &&
-        !(from && desk_authz_allows(desk_role_for(d, j->asker, from, NULL),
-                                    DESK_ACT_SESSION))) {
+    /* The chat's own staff hand it on (as !forward from its room): being
+     * staff of the target queue alone does not let one pull it over. */
+    if (!from || !desk_authz_allows(desk_role_for(d, j->asker, from, NULL),
+                                    DESK_ACT_SESSION)) {
         desk_authz_refuse(err);
         return -1;
     }
-    if (!(chat->state == DESK_CHAT_WAITING && q == from))
-        desk_chat_requeue(chat, q, j->asker, "requeued by ticket-update");
+    /* Done once the rest of the change is stored (requeue_after): a
+     * request that fails moves nothing. */
     utf8_snprintf(j->requeued_to, sizeof j->requeued_to, "%s", q->name);
     c->status = NULL;
     c->queue = NULL;
     return 0;
+}
+
+/* After the database took the rest of the change: the chat back to
+ * waiting in the queue live_change checked, if it is still live there
+ * (it may have ended or moved meanwhile: then nothing, and the answer
+ * says so).  False if it could not be done. */
+static bool requeue_after(struct ticket_job *j)
+{
+    struct desk *d = j->desk;
+    struct desk_chat *chat = desk_chat_find(d, j->change.id);
+    struct desk_queue *q = desk_queue_find(d, j->requeued_to);
+    if (!chat || chat->state == DESK_CHAT_ENDED || !q)
+        return false;
+    if (!(chat->state == DESK_CHAT_WAITING && strcmp(chat->queue, q->name) == 0))
+        desk_chat_requeue(chat, q, j->asker, "requeued by ticket-update");
+    return true;
 }
 
 /* ---- ad-hoc commands ------------------------------------------------------------------- */

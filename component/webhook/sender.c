@@ -110,8 +110,16 @@ static int connect_db(struct webhook_sender *s, char *err, size_t errlen)
 {
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", s->cfg.connect_timeout_s);
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *values[] = {s->cfg.conninfo, timeout, "mucdesk-webhooks", NULL};
+    /* After the operator's conninfo, so they win: a session that died
+     * silently is noticed (keepalives, tcp_user_timeout) and no statement
+     * waits forever, so that stopping never hangs on this thread. */
+    const char *keys[] = {"dbname", "connect_timeout", "application_name",
+                          "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count",
+                          "tcp_user_timeout", "options", NULL};
+    const char *values[] = {s->cfg.conninfo, timeout, "mucdesk-webhooks",
+                            "1", "10", "5", "3", "30000",
+                            "-c statement_timeout=30000", NULL};
     s->conn = PQconnectdbParams(keys, values, 1);
     if (!s->conn) {
         snprintf(err, errlen, "out of memory");
