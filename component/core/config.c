@@ -429,6 +429,7 @@ static void shorten_long_line(struct parse_state *st, char *str, int num)
         n--;
     value[n] = '\0';
     st->long_value = value;
+    /* bytes: cut at the ASCII '=' */
     snprintf(str, (size_t)num, "%.*s=\n", (int)key_len, p);
 }
 

@@ -84,6 +84,7 @@ const char *mailref_domain(const char *address, char *out, size_t size)
     const char *at = address ? strrchr(address, '@') : NULL;
     if (!at)
         return NULL;
+    /* bytes: cut at an ASCII '>' or space */
     int n = snprintf(out, size, "%.*s", (int)strcspn(at + 1, "> "), at + 1);
     return n > 0 && (size_t)n < size ? out : NULL;
 }

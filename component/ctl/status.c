@@ -142,6 +142,27 @@ static double get1(const struct scrape *s, const char *name, const char *key,
     return get(s, name, labels);
 }
 
+/* The instance's role ([ha]): the one role the gauge says 1 for, with what
+ * it means for whoever reads it during a failover. */
+static void print_role(const struct scrape *s)
+{
+    static const struct {
+        const char *role, *meaning;
+    } roles[] = {
+        {"standalone", "no [ha] lock, serving"},
+        {"active", "holds the [ha] lock, serving"},
+        {"standby", "waiting for the [ha] lock, not serving"},
+        {"fenced", "lost the database, not serving"},
+        {"starting", "not serving yet"},
+    };
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (get1(s, "mucdesk_instance_role", "role", roles[i].role) == 1) {
+            printf("role: %s (%s)\n", roles[i].role, roles[i].meaning);
+            return;
+        }
+    printf("role: unknown\n");
+}
+
 /* The queue names, from the waiting gauge's labels (as exposed, escaped:
  * queue names are XMPP local parts, printed as they are). */
 static void print_queues(const struct scrape *s)
@@ -153,6 +174,7 @@ static void print_queues(const struct scrape *s)
             strncmp(q->labels, "queue=\"", 7) != 0)
             continue;
         char name[200];
+        /* bytes: the label's value, between ASCII quotes */
         snprintf(name, sizeof name, "%.*s", (int)(strlen(q->labels) - 8),
                  q->labels + 7);
         if (!header) {
@@ -195,6 +217,7 @@ static void print_status(const struct scrape *s, const char *listen)
     printf("mucdesk at %s: %s, running since %s (%.0f s)\n", listen,
            get(s, "mucdesk_ready", "") == 1 ? "ready" : "NOT READY", since,
            difftime(time(NULL), t));
+    print_role(s);
     printf("link: %s, %.0f reconnect(s); database: %s, %.0f operation(s) "
            "queued\n",
            get(s, "mucdesk_link_up", "") == 1 ? "up" : "DOWN",

@@ -421,6 +421,7 @@ static void search_after(struct desk *d, void *ud, int rc, const char *errtext)
         const struct desk_found *f = &j->found[i];
         char when[STAMP_TEXT_MAX];
         stamp_format(f->created_us, when);
+        /* bytes: %.19s of an ASCII stamp (to the second) */
         buf_printf(&text, "\n#%lld %s %s %.19s %s <%s> %s: %s",
                    (long long)f->id, f->queue, f->status, when,
                    f->customer_name ? f->customer_name : "-",

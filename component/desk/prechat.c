@@ -176,6 +176,7 @@ void desk_prechat_form(const struct desk_prechat *p, struct buf *out)
         while (*o) {
             size_t n = strcspn(o, ",");
             char opt[101];
+            /* bytes: cut at the ASCII ',' (utf8_snprintf cuts the rest) */
             utf8_snprintf(opt, sizeof opt, "%.*s", (int)n, o);
             form_add_option(out, opt, opt);
             o += n + (o[n] == ',');

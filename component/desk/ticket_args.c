@@ -231,9 +231,10 @@ int desk_ticket_change_set(struct desk_ticket_change *c, const char *asker,
     } else if (strcmp(field, "solution") == 0) {
         text = &c->solution;
     } else {
-        snprintf(why, whylen, "Unknown field %.31s: status, owner, queue, "
-                              "priority, impact, ci, tags, solution, note "
-                              "or merge-into", field);
+        utf8_snprintf(why, whylen, "Unknown field %.*s: status, owner, "
+                                   "queue, priority, impact, ci, tags, "
+                                   "solution, note or merge-into",
+                      utf8_prec(field, 31), field);
         return -1;
     }
     if (text) {

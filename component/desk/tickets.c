@@ -794,6 +794,7 @@ static int reply_text(struct ticket_job *j, const char *text,
         return BAD(err, "%s: what to write to the customer", "text");
     if (len > REPLY_MAX)
         return BAD(err, "%s: at most 8000 bytes", "text");
+    /* bytes: less the trailing ASCII space */
     char *t = strndup(text, len);
     if (!t || j->nstrings >= STRINGS_MAX) {
         free(t);

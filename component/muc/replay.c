@@ -103,6 +103,7 @@ static void write_history_message(struct buf *out, const struct muc_room *room,
 {
     char from[JID_TEXT_MAX + 1];
     if (e->nick_len)
+        /* bytes: the whole nick, which the entry stores unterminated */
         snprintf(from, sizeof from, "%s/%.*s", room->jid, (int)e->nick_len,
                  e->nick);
     else

@@ -201,6 +201,7 @@ static void finish(struct store *s, struct store_op *op)
 static void notice_to_log(void *arg, const char *message)
 {
     (void)arg;
+    /* bytes: cut at the first newline */
     log_debug(LOG, "server notice: %.*s", (int)strcspn(message, "\n"), message);
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "store/pq.h"
 
 #define LOG "lease"
@@ -308,8 +309,9 @@ static void hold(struct lease *l, PGconn *conn, uint64_t asked_at)
         }
     }
 lost:
-    snprintf(l->why, sizeof l->why, "the lock session failed: %.200s",
-             err[0] ? err : "connection lost");
+    const char *why = err[0] ? err : "connection lost";
+    utf8_snprintf(l->why, sizeof l->why, "the lock session failed: %.*s",
+                  utf8_prec(why, 200), why);
     atomic_store(&l->valid_until, 0);
     atomic_store(&l->state, LEASE_LOST);
     notify(l);

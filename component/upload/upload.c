@@ -634,6 +634,7 @@ struct upload *upload_new(struct loop *loop, struct router *router,
     size_t n = strlen(cfg->http.public_url);
     while (n && cfg->http.public_url[n - 1] == '/')
         n--;
+    /* bytes: less the trailing ASCII '/' */
     u->public_url = strndup(cfg->http.public_url, n);
     u->dir = upload_dir_of(cfg);
     u->scan = cfg->upload.scan_command != NULL;

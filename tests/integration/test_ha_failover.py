@@ -34,6 +34,7 @@ STANDBY = "instance role: standby"
 FENCED = "instance role: fenced"
 CHATS = 3          # customers, each in a chat with the one agent
 BURST = 5          # messages each side sends without waiting, just before the cut
+TAKEOVER_GOAL_S = 5.0  # issue 17: from the active's death to the standby serving
 
 
 class Servers:
@@ -59,6 +60,11 @@ def ha_servers(xmpp_server, run_dir):
                       xmpp_server.c2s_port, node2.c2s_port)
     finally:
         node2.close()
+
+
+def status_of(instance):
+    """What `mucdeskctl status` prints for the instance (its [http] listen)."""
+    return instance.run_ctl(["status"], check=True).stdout
 
 
 def ha_config(run_dir, name, port):
@@ -223,13 +229,18 @@ def test_the_standby_takes_over_with_nothing_lost(ha_servers, mucdesk_factory, x
     standby.wait_for_log("open ticket(s) restored", after=mark_b, timeout=20)
     assert "%d open ticket(s) restored" % CHATS in standby.log_text(after=mark_b)
     standby.wait_for_log(LINK_UP, after=mark_b, timeout=20)
+    serving = time.monotonic() - t0
+    # The issue's goal is 5 s with 10,000 chats (tests/bench/run-ha measures
+    # that); with a few chats, missing it here means takeover broke.
+    assert serving < TAKEOVER_GOAL_S, "the standby served after %.1f s" % serving
     for c in clients:
         c.session.pump(0.2)
 
     resume(agent, chats, ha_servers.customer_c2s)
     converse(agent, chats, "after", 2)
     took = time.monotonic() - t0
-    print("takeover (%s) and resume of %d chats: %.1f s" % (cut, CHATS, took))
+    print("takeover (%s): serving after %.1f s; with the resume of %d chats: %.1f s"
+          % (cut, serving, CHATS, took))
 
     every = check_nothing_lost_or_doubled(db, clients)
     assert all("before-c%d-0" % k in every for k in range(CHATS))
@@ -446,6 +457,9 @@ def test_a_standby_is_ready_as_such_and_says_which_it_is(ha_servers, mucdesk_fac
         assert m.value("mucdesk_instance_role", role="standby") == 1
         assert m.value("mucdesk_instance_role", role="active") == 0
         assert m.value("mucdesk_link_up") == 0
+        # mucdeskctl status tells a person the same.
+        assert ("role: standby (waiting for the [ha] lock, not serving)"
+                in status_of(standby)), standby
         mark = standby.mark()
         active.kill()
         standby.wait_for_log(ACTIVE, after=mark, timeout=20)
@@ -457,3 +471,5 @@ def test_a_standby_is_ready_as_such_and_says_which_it_is(ha_servers, mucdesk_fac
         assert m.value("mucdesk_instance_role", role="active") == 1
         assert m.value("mucdesk_instance_role", role="standby") == 0
         assert m.value("mucdesk_link_up") == 1
+        assert ("role: active (holds the [ha] lock, serving)"
+                in status_of(standby))

@@ -140,6 +140,7 @@ def test_metrics_follow_a_chat(desk, xmpp, db):
     # mucdeskctl status says the same to a person.
     out = md.run_ctl(["status"], check=True).stdout
     assert out.startswith("mucdesk at %s: ready, running since " % addr), out
+    assert out.splitlines()[1] == "role: standalone (no [ha] lock, serving)", out
     assert "link: up, 0 reconnect(s); database: up" in out
     lines = [line.split() for line in out.splitlines()]
     assert ["billing", "0", "0s", "1", "2", "0"] in lines, out

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "core/utf8.h"
 #include "desk/ticket_args.h"
 
 static void test_kv(void **state)
@@ -162,6 +163,12 @@ static void test_change_set(void **state)
     assert_int_equal(SET("owner", "not a jid@"), -1);
     assert_int_equal(SET("colour", "blue"), -1);
     assert_true(strncmp(why, "Unknown field colour:", 21) == 0);
+    /* A long unknown name is cut on a character (issue 11): 30 ASCII bytes
+     * and a two-byte character across the 31-byte cut. */
+    assert_int_equal(SET("abcdefghijklmnopqrstuvwxyz0123\xc3\xa9tail", "v"), -1);
+    assert_int_equal(utf8_valid_len(why, strlen(why)), strlen(why));
+    assert_true(strncmp(why, "Unknown field abcdefghijklmnopqrstuvwxyz0123:",
+                        45) == 0);
     char big[1100];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
