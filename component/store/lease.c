@@ -309,9 +309,10 @@ static void hold(struct lease *l, PGconn *conn, uint64_t asked_at)
         }
     }
 lost:
-    const char *why = err[0] ? err : "connection lost";
+    if (!err[0])
+        snprintf(err, sizeof err, "connection lost");
     utf8_snprintf(l->why, sizeof l->why, "the lock session failed: %.*s",
-                  utf8_prec(why, 200), why);
+                  utf8_prec(err, 200), err);
     atomic_store(&l->valid_until, 0);
     atomic_store(&l->state, LEASE_LOST);
     notify(l);
