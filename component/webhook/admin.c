@@ -327,27 +327,28 @@ enum id_command_kind { ID_TEST, ID_PAUSE, ID_RESUME, ID_REPLAY, ID_REMOVE };
 static const struct id_command {
     const char *what;             /* for the error: the command's name */
     int nparams;
+    int ncells;                   /* the row's cells read (1 or 2) */
     const char *sql;
 } id_commands[] = {
-    [ID_TEST] = {"webhook-test", 1,
+    [ID_TEST] = {"webhook-test", 1, 2,
         "WITH ins AS (INSERT INTO webhook_outbox (endpoint_id, event, data)"
         "  SELECT e.id, 'webhook.test', jsonb_build_object('endpoint', e.id,"
         "  'text', 'mucdesk webhook test') FROM webhook_endpoints e"
         "  WHERE e.id = $1::integer RETURNING id, delivery_id)"
         " SELECT id, delivery_id, " NOTIFY " FROM ins"},
-    [ID_PAUSE] = {"webhook-pause", 1,
+    [ID_PAUSE] = {"webhook-pause", 1, 1,
         "WITH old AS (SELECT id, paused FROM webhook_endpoints"
         "  WHERE id = $1::integer FOR UPDATE)"
         " UPDATE webhook_endpoints e SET paused = true FROM old"
         " WHERE e.id = old.id RETURNING old.paused"},
-    [ID_RESUME] = {"webhook-resume", 1,
+    [ID_RESUME] = {"webhook-resume", 1, 1,
         "WITH old AS (SELECT id, paused FROM webhook_endpoints"
         "  WHERE id = $1::integer FOR UPDATE),"
         " upd AS (UPDATE webhook_endpoints e SET paused = false, failures = 0,"
         "  retry_at = '-infinity' FROM old WHERE e.id = old.id"
         "  RETURNING old.paused)"
         " SELECT paused, " NOTIFY " FROM upd"},
-    [ID_REPLAY] = {"webhook-replay", 2,
+    [ID_REPLAY] = {"webhook-replay", 2, 1,
         "WITH e AS (SELECT id FROM webhook_endpoints WHERE id = $1::integer"
         "  FOR UPDATE),"
         " r AS (UPDATE webhook_outbox o SET state = 'pending', attempts = 0,"
@@ -358,15 +359,15 @@ static const struct id_command {
         "  RETURNING o.id)"
         " SELECT (SELECT count(*) FROM r), " NOTIFY " FROM e"},
     /* The subquery sees the rows as they were before the cascade. */
-    [ID_REMOVE] = {"webhook-remove", 1,
+    [ID_REMOVE] = {"webhook-remove", 1, 1,
         "WITH d AS (DELETE FROM webhook_endpoints WHERE id = $1::integer"
         "  RETURNING id)"
         " SELECT (SELECT count(*) FROM webhook_outbox o"
         "  WHERE o.endpoint_id = d.id AND o.state <> 'delivered') FROM d"},
 };
 
-/* Runs the command for endpoint `id` and copies its row's first two cells
- * (text; "" past the last) into cells: no row is NOT_FOUND. */
+/* Runs the command for endpoint `id` and copies its row's first ncells
+ * cells (text) into cells: no row is NOT_FOUND. */
 #define CELL_MAX 64
 static int id_command(PGconn *conn, enum id_command_kind kind, int id,
                       const char *param2, char cells[2][CELL_MAX], char *err,
@@ -385,9 +386,8 @@ static int id_command(PGconn *conn, enum id_command_kind kind, int id,
         snprintf(err, errlen, "no webhook endpoint #%d", id);
         return WEBHOOK_ADMIN_NOT_FOUND;
     }
-    for (int i = 0; i < 2; i++)
-        snprintf(cells[i], CELL_MAX, "%s",
-                 i < PQnfields(res) ? PQgetvalue(res, 0, i) : "");
+    for (int i = 0; i < cmd->ncells; i++)
+        snprintf(cells[i], CELL_MAX, "%s", PQgetvalue(res, 0, i));
     PQclear(res);
     return WEBHOOK_ADMIN_OK;
 }

@@ -6,7 +6,8 @@
  * customer's grace, the unentered chat's expiry).
  *
  * One queue, "help" (round-robin: the agent offered a chat longest ago
- * first; offers expire after 10 s), with four members:
+ * first; offers expire after 10 s; the customer is told after 60 s that
+ * nobody is free), with four members:
  *   a1  agent, 2 chats at most
  *   a2  agent, 1 chat at most
  *   a3  agent who does not take chats (takes_chats = no)
@@ -42,6 +43,7 @@
 #define OFFER_TIMEOUT_MS 10000
 #define UNJOINED_TIMEOUT_MS 30000
 #define GRACE_MS 15000
+#define MAX_WAIT_MS 60000
 
 #define A1 "a1@localhost"
 #define A2 "a2@localhost"
@@ -55,7 +57,7 @@ static const char *const t_queues[] = {
     /* name, title, strategy, offer_timeout, max_wait, greeting,
      * offline_message, prechat_fields, hours, timezone, closed_message,
      * transcript_email, answer_reminder */
-    "help", "Help", "round-robin", "10", "0", NULL, "Leave us a message.",
+    "help", "Help", "round-robin", "10", "60", NULL, "Leave us a message.",
     "", "", "UTC", NULL, "f", "0",
 };
 static const char *const t_agents[] = {
@@ -495,6 +497,40 @@ static void test_unentered_chat_expires(void **state)
     assert_int_equal(chat(w, entered)->state, DESK_CHAT_WAITING);
 }
 
+/* How many stanzas to `to_prefix` since the last forget_sent() contain
+ * `text`. */
+static int sent_with(struct world *w, const char *to_prefix, const char *text)
+{
+    int n = 0;
+    for (size_t i = 0; i < w->nsent; i++)
+        if (strncmp(w->sent[i].to, to_prefix, strlen(to_prefix)) == 0 &&
+            strstr(w->sent[i].text, text))
+            n++;
+    return n;
+}
+
+/* Nobody takes a chat within the queue's max_wait: the customer is told
+ * once (the no-agents event) and keeps the place in the queue. */
+static void test_max_wait_tells_the_customer_once(void **state)
+{
+    struct world *w = *state;
+    agent_in(w, A3, NULL);
+    int64_t id = ask(w, "ann");
+    customer_enters(w, "ann", id);
+    forget_sent(w);
+    advance(w, MAX_WAIT_MS - 1);
+    assert_int_equal(sent_with(w, "ann@anon.localhost", "event='no-agents'"),
+                     0);
+    advance(w, 1);
+    assert_int_equal(sent_with(w, "ann@anon.localhost", "event='no-agents'"),
+                     1);
+    advance(w, 2 * MAX_WAIT_MS);
+    assert_int_equal(sent_with(w, "ann@anon.localhost", "event='no-agents'"),
+                     1);
+    assert_int_equal(chat(w, id)->state, DESK_CHAT_WAITING);
+    assert_non_null(chat(w, id)->waiting_in);
+}
+
 /* ---- state transitions ---------------------------------------------------------------- */
 
 /* The offered agent entering the room accepts: ACTIVE, INPROGRESS, owned,
@@ -706,6 +742,7 @@ int main(void)
         T(test_offer_timeout_moves_on),
         T(test_decline_moves_on),
         T(test_unentered_chat_expires),
+        T(test_max_wait_tells_the_customer_once),
         T(test_accept_makes_it_in_progress),
         T(test_agent_leaves_requeues),
         T(test_customer_grace),
