@@ -427,3 +427,8 @@ struct muc *service_muc(struct service *svc)
 {
     return svc->muc;
 }
+
+struct desk *service_desk(struct service *svc)
+{
+    return svc->desk;
+}

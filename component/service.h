@@ -54,5 +54,8 @@ void service_reload(struct service *svc);
 struct muc;
 /* The MUC service, for the layer above it (borrowed, lives as long as svc). */
 struct muc *service_muc(struct service *svc);
+struct desk;
+/* The desk, for tests that look at its chats (borrowed, as service_muc). */
+struct desk *service_desk(struct service *svc);
 
 #endif

@@ -209,6 +209,7 @@ struct desk *desk_new(struct loop *loop, struct router *router,
     d->archive = archive;
     d->cfg = cfg;
     d->route_offer = desk_offer_make;
+    d->withdraw_unentered = desk_chat_withdraw;
     desk_counters_init(&d->counters, (uint64_t)stamp_now_us());
     unsigned char rnd[6];
     if (RAND_bytes(rnd, sizeof rnd) != 1) {

@@ -171,7 +171,7 @@ static void unjoined_expired(void *ud)
         return;
     log_info(LOG, "ticket %lld: nobody entered the chat within %d s",
              (long long)c->id, c->desk->cfg->desk.unjoined_timeout_s);
-    desk_chat_withdraw(c, "the customer never entered the chat");
+    c->desk->withdraw_unentered(c, "the customer never entered the chat");
 }
 
 static void unentered_unlink(struct desk_chat *c)
@@ -230,7 +230,7 @@ void desk_limits_chat_created(struct desk_chat *c)
     while ((v = budget_hold(d->tickets_by_domain, domain, &c->unjoined,
                             now)) == BUDGET_EXCEEDED) {
         /* At the domain's cap: its oldest chat nobody entered makes room.
-         * (desk_chat_withdraw lets its holder go.) */
+         * (d->withdraw_unentered, desk_chat_withdraw, lets its holder go.) */
         struct budget_holder *old =
             budget_oldest(d->tickets_by_domain, domain);
         if (!old)
@@ -241,8 +241,9 @@ void desk_limits_chat_created(struct desk_chat *c)
                       "oldest ends",
                  (long long)victim->id, domain,
                  d->cfg->desk.domain_unjoined_max);
-        desk_chat_withdraw(victim, "newer requests came in from the same "
-                                   "domain and nobody entered this chat");
+        d->withdraw_unentered(victim, "newer requests came in from the "
+                                      "same domain and nobody entered this "
+                                      "chat");
         if (victim->unjoined.entry) /* cannot happen: never loop forever */
             budget_release(d->tickets_by_domain, &victim->unjoined, now);
     }

@@ -96,6 +96,9 @@ struct desk {
     /* routing.c: makes an offer (desk_offer_make; unit tests put theirs) */
     int (*route_offer)(struct desk_chat *c, const char *jid);
     bool routing_stale;           /* members being replaced: rebuild next */
+    /* limits.c: ends a chat nobody entered (desk_chat_withdraw; set by
+     * desk_new, so that limits.c, below chat.c, need not call up) */
+    void (*withdraw_unentered)(struct desk_chat *c, const char *why);
     /* desk.c: what follows a directory load applied by dbops.c */
     void (*directory_loaded)(struct desk *d);
     char sid_prefix[20];

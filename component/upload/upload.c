@@ -57,21 +57,6 @@ static void hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int ticket_dir(const struct upload *u, int64_t ticket, char *out,
-                      size_t size)
-{
-    int n = snprintf(out, size, "%s/%" PRId64, u->dir, ticket);
-    return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-int upload_file_path(const struct upload *u, int64_t ticket, const char *token,
-                     const char *suffix, char *out, size_t size)
-{
-    int n = snprintf(out, size, "%s/%" PRId64 "/%s%s", u->dir, ticket, token,
-                     suffix);
-    return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
 /* A media type, lower-cased into out: type/subtype, RFC 6838 characters,
  * no parameters.  0 or -1. */
 static int media_type(const char *in, char *out, size_t size)
@@ -98,42 +83,13 @@ static void slot_url(const struct upload *u, const struct upload_slot *s,
     upload_url(out, u->public_url, s->ticket, s->token, s->name);
 }
 
-/* ---- usage per ticket ---------------------------------------------------------- */
-
-/* Bytes the ticket's stored files take: read from its directory the first
- * time it is needed, then kept up to date. */
-static struct upload_ticket *ticket_use(struct upload *u, int64_t ticket)
-{
-    struct upload_ticket *t = NULL;
-    HASH_FIND(hh, u->tickets, &ticket, sizeof ticket, t);
-    if (t)
-        return t;
-    if (!(t = calloc(1, sizeof *t)))
-        return NULL;
-    t->ticket = ticket;
-    char path[UPLOAD_PATH_MAX];
-    DIR *d = ticket_dir(u, ticket, path, sizeof path) == 0 ? opendir(path)
-                                                           : NULL;
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (e->d_name[0] == '.' || strstr(e->d_name, ".meta"))
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, 0) == 0 && S_ISREG(st.st_mode))
-            t->stored += (uint64_t)st.st_size;
-    }
-    if (d)
-        closedir(d);
-    HASH_ADD(hh, u->tickets, ticket, sizeof t->ticket, t);
-    return t;
-}
-
 /* ---- slots ----------------------------------------------------------------------- */
 
 static void slot_free(struct upload *u, struct upload_slot *s)
 {
     HASH_DEL(u->slots, s);
     u->slot_count--;
-    struct upload_ticket *t = ticket_use(u, s->ticket);
+    struct upload_ticket *t = upload_ticket_use(u, s->ticket);
     if (t && !s->stored)
         t->reserved -= s->size;
     free(s->requester);
@@ -243,7 +199,7 @@ static int on_request(void *ud, const struct stanza_in *in,
         return -1;
     if (read_request(u, payload, s, err) < 0)
         goto fail;
-    struct upload_ticket *t = ticket_use(u, chat.ticket);
+    struct upload_ticket *t = upload_ticket_use(u, chat.ticket);
     if (!t)
         goto fail;
     if (t->stored + t->reserved + s->size >
@@ -356,7 +312,7 @@ static void put_head(struct upload *u, struct http_request *r, int64_t ticket,
     }
     char dir[UPLOAD_PATH_MAX], tmp[UPLOAD_PATH_MAX], final[UPLOAD_PATH_MAX],
         meta[UPLOAD_PATH_MAX];
-    if (ticket_dir(u, ticket, dir, sizeof dir) < 0 ||
+    if (upload_ticket_dir(u, ticket, dir, sizeof dir) < 0 ||
         upload_file_path(u, ticket, token, ".part", tmp, sizeof tmp) < 0 ||
         upload_file_path(u, ticket, token, u->scan ? ".held" : "", final,
                          sizeof final) < 0 ||
@@ -405,7 +361,7 @@ static void put_done(struct upload *u, struct http_request *r,
     char sha[65];
     hex(http_request_body_sha256(r), 32, sha);
     s->stored = true;
-    struct upload_ticket *t = ticket_use(u, s->ticket);
+    struct upload_ticket *t = upload_ticket_use(u, s->ticket);
     if (t) {
         t->reserved -= s->size;
         t->stored += s->size;
@@ -679,33 +635,8 @@ void upload_free(struct upload *u)
     upload_sweep_stop(u);
     while (u->slots)
         slot_free(u, u->slots);
-    struct upload_ticket *t, *tmp;
-    HASH_ITER(hh, u->tickets, t, tmp) {
-        HASH_DEL(u->tickets, t);
-        free(t);
-    }
+    upload_tickets_free(u);
     free(u->public_url);
     free(u->dir);
     free(u);
-}
-
-void upload_forget_ticket_use(struct upload *u, int64_t ticket)
-{
-    struct upload_ticket *t = NULL;
-    HASH_FIND(hh, u->tickets, &ticket, sizeof ticket, t);
-    if (t && t->reserved == 0) {
-        HASH_DEL(u->tickets, t);
-        free(t);
-    }
-}
-
-void upload_delete(struct upload *u, int64_t ticket, const char *token)
-{
-    static const char *const suffixes[] = {"", ".held", ".meta", ".part"};
-    char path[UPLOAD_PATH_MAX];
-    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++)
-        if (upload_file_path(u, ticket, token, suffixes[i], path,
-                             sizeof path) == 0)
-            unlink(path);
-    upload_forget_ticket_use(u, ticket);
 }

@@ -63,13 +63,23 @@ struct upload {
 };
 
 /* upload.c */
-int upload_file_path(const struct upload *u, int64_t ticket, const char *token,
-                     const char *suffix, char *out, size_t size);
 int upload_record(struct upload *u, const struct upload_slot *s,
                   const char *sha);
+
+/* usage.c: a ticket's files on disk (its directory; a file's path with
+ * a suffix: "", ".held", ".meta", ".part").  0, or -1 if too long. */
+int upload_ticket_dir(const struct upload *u, int64_t ticket, char *out,
+                      size_t size);
+int upload_file_path(const struct upload *u, int64_t ticket, const char *token,
+                     const char *suffix, char *out, size_t size);
+/* The bytes the ticket's files take and its slots reserve (read from its
+ * directory the first time; NULL if out of memory). */
+struct upload_ticket *upload_ticket_use(struct upload *u, int64_t ticket);
 /* Deletes the file's data, held copy, metadata and part. */
 void upload_delete(struct upload *u, int64_t ticket, const char *token);
+/* Forgets the ticket's count unless slots still reserve bytes in it. */
 void upload_forget_ticket_use(struct upload *u, int64_t ticket);
+void upload_tickets_free(struct upload *u);
 
 /* made.c: the store the desk writes its own files to (desk/files.h). */
 void upload_lend_store(struct upload *u);

@@ -319,97 +319,36 @@ int webhook_admin_list(PGconn *conn, struct webhook_endpoint_info **out,
 
 /* ---- one endpoint's changes ------------------------------------------------------ */
 
-/* Runs sql ($1 the id, $2 param2: nparams 1 or 2) and expects at most
- * one row: none is NOT_FOUND.  The row's result is returned in *res_out (the caller clears
- * it), NULL when there was none. */
-static int one_row(PGconn *conn, const char *sql, int id, int nparams,
-                   const char *param2, const char *what, PGresult **res_out,
-                   char *err, size_t errlen)
-{
-    *res_out = NULL;
-    char idt[16];
-    id_text(id, idt);
-    const char *p[] = {idt, param2};
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, p, NULL,
-                                 NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return db_error(conn, res, what, err, errlen);
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        snprintf(err, errlen, "no webhook endpoint #%d", id);
-        return WEBHOOK_ADMIN_NOT_FOUND;
-    }
-    *res_out = res;
-    return WEBHOOK_ADMIN_OK;
-}
+/* The commands on one endpoint: each one statement ($1 the id; replay's
+ * $2 its since, maybe NULL) giving at most one row, and what its cells
+ * say (id_command). */
+enum id_command_kind { ID_TEST, ID_PAUSE, ID_RESUME, ID_REPLAY, ID_REMOVE };
 
-int webhook_admin_test(PGconn *conn, int id, int64_t *outbox_id,
-                       char delivery_id[37], char *err, size_t errlen)
-{
-    PGresult *res;
-    int rc = one_row(
-        conn,
+static const struct id_command {
+    const char *what;             /* for the error: the command's name */
+    int nparams;
+    int ncells;                   /* the row's cells read (1 or 2) */
+    const char *sql;
+} id_commands[] = {
+    [ID_TEST] = {"webhook-test", 1, 2,
         "WITH ins AS (INSERT INTO webhook_outbox (endpoint_id, event, data)"
         "  SELECT e.id, 'webhook.test', jsonb_build_object('endpoint', e.id,"
         "  'text', 'mucdesk webhook test') FROM webhook_endpoints e"
         "  WHERE e.id = $1::integer RETURNING id, delivery_id)"
-        " SELECT id, delivery_id, " NOTIFY " FROM ins",
-        id, 1, NULL, "webhook-test", &res, err, errlen);
-    if (rc < 0)
-        return rc;
-    *outbox_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    snprintf(delivery_id, 37, "%s", PQgetvalue(res, 0, 1));
-    PQclear(res);
-    return WEBHOOK_ADMIN_OK;
-}
-
-int webhook_admin_pause(PGconn *conn, int id, bool *changed, char *err,
-                        size_t errlen)
-{
-    PGresult *res;
-    int rc = one_row(
-        conn,
+        " SELECT id, delivery_id, " NOTIFY " FROM ins"},
+    [ID_PAUSE] = {"webhook-pause", 1, 1,
         "WITH old AS (SELECT id, paused FROM webhook_endpoints"
         "  WHERE id = $1::integer FOR UPDATE)"
         " UPDATE webhook_endpoints e SET paused = true FROM old"
-        " WHERE e.id = old.id RETURNING old.paused",
-        id, 1, NULL, "webhook-pause", &res, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (changed)
-        *changed = strcmp(PQgetvalue(res, 0, 0), "f") == 0;
-    PQclear(res);
-    return WEBHOOK_ADMIN_OK;
-}
-
-int webhook_admin_resume(PGconn *conn, int id, bool *changed, char *err,
-                         size_t errlen)
-{
-    PGresult *res;
-    int rc = one_row(
-        conn,
+        " WHERE e.id = old.id RETURNING old.paused"},
+    [ID_RESUME] = {"webhook-resume", 1, 1,
         "WITH old AS (SELECT id, paused FROM webhook_endpoints"
         "  WHERE id = $1::integer FOR UPDATE),"
         " upd AS (UPDATE webhook_endpoints e SET paused = false, failures = 0,"
         "  retry_at = '-infinity' FROM old WHERE e.id = old.id"
         "  RETURNING old.paused)"
-        " SELECT paused, " NOTIFY " FROM upd",
-        id, 1, NULL, "webhook-resume", &res, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (changed)
-        *changed = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    return WEBHOOK_ADMIN_OK;
-}
-
-int webhook_admin_replay(PGconn *conn, int id, const char *since, long *count,
-                         char *err, size_t errlen)
-{
-    *count = 0;
-    PGresult *res;
-    int rc = one_row(
-        conn,
+        " SELECT paused, " NOTIFY " FROM upd"},
+    [ID_REPLAY] = {"webhook-replay", 2, 1,
         "WITH e AS (SELECT id FROM webhook_endpoints WHERE id = $1::integer"
         "  FOR UPDATE),"
         " r AS (UPDATE webhook_outbox o SET state = 'pending', attempts = 0,"
@@ -418,39 +357,100 @@ int webhook_admin_replay(PGconn *conn, int id, const char *since, long *count,
         "  AND (o.state = 'dead' OR ($2::timestamptz IS NOT NULL"
         "  AND o.state = 'delivered' AND o.created_at >= $2::timestamptz))"
         "  RETURNING o.id)"
-        " SELECT (SELECT count(*) FROM r), " NOTIFY " FROM e",
-        id, 2, since && since[0] ? since : NULL, "webhook-replay", &res, err,
-        errlen);
-    if (rc == WEBHOOK_ADMIN_INVALID) {
-        snprintf(err, errlen,
-                 "since: a time such as 2026-12-07T10:00:00Z or 2026-12-07");
-        return rc;
+        " SELECT (SELECT count(*) FROM r), " NOTIFY " FROM e"},
+    /* The subquery sees the rows as they were before the cascade. */
+    [ID_REMOVE] = {"webhook-remove", 1, 1,
+        "WITH d AS (DELETE FROM webhook_endpoints WHERE id = $1::integer"
+        "  RETURNING id)"
+        " SELECT (SELECT count(*) FROM webhook_outbox o"
+        "  WHERE o.endpoint_id = d.id AND o.state <> 'delivered') FROM d"},
+};
+
+/* Runs the command for endpoint `id` and copies its row's first ncells
+ * cells (text) into cells: no row is NOT_FOUND. */
+#define CELL_MAX 64
+static int id_command(PGconn *conn, enum id_command_kind kind, int id,
+                      const char *param2, char cells[2][CELL_MAX], char *err,
+                      size_t errlen)
+{
+    const struct id_command *cmd = &id_commands[kind];
+    char idt[16];
+    id_text(id, idt);
+    const char *p[] = {idt, param2};
+    PGresult *res = PQexecParams(conn, cmd->sql, cmd->nparams, NULL, p, NULL,
+                                 NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return db_error(conn, res, cmd->what, err, errlen);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        snprintf(err, errlen, "no webhook endpoint #%d", id);
+        return WEBHOOK_ADMIN_NOT_FOUND;
     }
-    if (rc < 0)
-        return rc;
-    *count = atol(PQgetvalue(res, 0, 0));
+    for (int i = 0; i < cmd->ncells; i++)
+        snprintf(cells[i], CELL_MAX, "%s", PQgetvalue(res, 0, i));
     PQclear(res);
     return WEBHOOK_ADMIN_OK;
+}
+
+int webhook_admin_test(PGconn *conn, int id, int64_t *outbox_id,
+                       char delivery_id[37], char *err, size_t errlen)
+{
+    char cells[2][CELL_MAX];
+    int rc = id_command(conn, ID_TEST, id, NULL, cells, err, errlen);
+    if (rc == WEBHOOK_ADMIN_OK) {
+        *outbox_id = strtoll(cells[0], NULL, 10);
+        snprintf(delivery_id, 37, "%.36s", cells[1]);
+    }
+    return rc;
+}
+
+/* Pause and resume: *changed if it was not paused (resumed) before. */
+static int set_paused(PGconn *conn, int id, bool pause, bool *changed,
+                      char *err, size_t errlen)
+{
+    char was[2][CELL_MAX];
+    int rc = id_command(conn, pause ? ID_PAUSE : ID_RESUME, id, NULL, was,
+                        err, errlen);
+    if (rc == WEBHOOK_ADMIN_OK && changed)
+        *changed = strcmp(was[0], pause ? "f" : "t") == 0;
+    return rc;
+}
+
+int webhook_admin_pause(PGconn *conn, int id, bool *changed, char *err,
+                        size_t errlen)
+{
+    return set_paused(conn, id, true, changed, err, errlen);
+}
+
+int webhook_admin_resume(PGconn *conn, int id, bool *changed, char *err,
+                         size_t errlen)
+{
+    return set_paused(conn, id, false, changed, err, errlen);
+}
+
+int webhook_admin_replay(PGconn *conn, int id, const char *since, long *count,
+                         char *err, size_t errlen)
+{
+    *count = 0;
+    char n[2][CELL_MAX];
+    int rc = id_command(conn, ID_REPLAY, id, since && since[0] ? since : NULL,
+                        n, err, errlen);
+    if (rc == WEBHOOK_ADMIN_INVALID)
+        snprintf(err, errlen,
+                 "since: a time such as 2026-12-07T10:00:00Z or 2026-12-07");
+    else if (rc == WEBHOOK_ADMIN_OK)
+        *count = atol(n[0]);
+    return rc;
 }
 
 int webhook_admin_remove(PGconn *conn, int id, long *undelivered, char *err,
                          size_t errlen)
 {
-    PGresult *res;
-    /* The subquery sees the rows as they were before the cascade. */
-    int rc = one_row(
-        conn,
-        "WITH d AS (DELETE FROM webhook_endpoints WHERE id = $1::integer"
-        "  RETURNING id)"
-        " SELECT (SELECT count(*) FROM webhook_outbox o"
-        "  WHERE o.endpoint_id = d.id AND o.state <> 'delivered') FROM d",
-        id, 1, NULL, "webhook-remove", &res, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (undelivered)
-        *undelivered = atol(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return WEBHOOK_ADMIN_OK;
+    char n[2][CELL_MAX];
+    int rc = id_command(conn, ID_REMOVE, id, NULL, n, err, errlen);
+    if (rc == WEBHOOK_ADMIN_OK && undelivered)
+        *undelivered = atol(n[0]);
+    return rc;
 }
 
 /* ---- dead letters ---------------------------------------------------------------- */

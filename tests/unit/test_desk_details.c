@@ -118,75 +118,65 @@ static void test_merge(void **state)
     json_object_put(d);
 }
 
+/* desk_details_get(json, key) into a buffer of `size` bytes (at most 64)
+ * reads `want`; want NULL: the key is absent (-1). */
+static void reads_as(const char *json, const char *key, size_t size,
+                     const char *want)
+{
+    char v[64];
+    assert_true(size <= sizeof v);
+    int rc = desk_details_get(json, key, v, size);
+    if (!want) {
+        assert_int_equal(rc, -1);
+        return;
+    }
+    assert_int_equal(rc, 0);
+    assert_string_equal(v, want);
+}
+
 /* What the database gives back: PostgreSQL's jsonb text form (spaces, its
  * own order), \u escapes, and whatever was stored before. */
 static void test_read_stored(void **state)
 {
     (void)state;
-    char v[64];
-    assert_int_equal(desk_details_get("{\"a\": \"x\", \"b\": \"\\u00e9t\\u00e9\"}",
-                                      "b", v, sizeof v),
-                     0);
-    assert_string_equal(v, "été");
-    assert_int_equal(desk_details_get(" {\"a\": \"x\"}\n", "a", v, sizeof v), 0);
-    assert_string_equal(v, "x");
-    /* no details, or none the desk can read: every key absent */
-    assert_int_equal(desk_details_get(NULL, "a", v, sizeof v), -1);
-    assert_int_equal(desk_details_get("", "a", v, sizeof v), -1);
-    assert_int_equal(desk_details_get("{}", "a", v, sizeof v), -1);
-    assert_int_equal(desk_details_get("not json", "a", v, sizeof v), -1);
-    assert_int_equal(desk_details_get("[\"a\"]", "a", v, sizeof v), -1);
-    assert_int_equal(desk_details_get("\"a\"", "a", v, sizeof v), -1);
-    assert_int_equal(desk_details_get("{\"a\": \"unterminated", "a", v,
-                                      sizeof v),
-                     -1);
-    assert_int_equal(desk_details_get("{\"a\": \"x\"} {\"a\": \"y\"}", "a", v,
-                                      sizeof v),
-                     -1);
+    static const struct {
+        const char *json, *key, *want; /* want NULL: absent */
+    } cases[] = {
+        {"{\"a\": \"x\", \"b\": \"\\u00e9t\\u00e9\"}", "b", "été"},
+        {" {\"a\": \"x\"}\n", "a", "x"},
+        /* no details, or none the desk can read: every key absent */
+        {NULL, "a", NULL},
+        {"", "a", NULL},
+        {"{}", "a", NULL},
+        {"not json", "a", NULL},
+        {"[\"a\"]", "a", NULL},
+        {"\"a\"", "a", NULL},
+        {"{\"a\": \"unterminated", "a", NULL},
+        {"{\"a\": \"x\"} {\"a\": \"y\"}", "a", NULL},
+        /* a value that is not a string is no detail, and hides no other */
+        {"{\"a\": 1}", "a", NULL},
+        {"{\"a\": null}", "a", NULL},
+        {"{\"a\": {\"b\": \"c\"}}", "b", NULL},
+        {"{\"n\": 1, \"o\": [\"x\"], \"a\": \"y\"}", "a", "y"},
+        /* text that is not UTF-8 (never from jsonb) reads as U+FFFD, and
+         * so does \u0000 (which jsonb refuses) */
+        {"{\"a\": \"x\xffy\"}", "a", "x\xef\xbf\xbdy"},
+        {"{\"a\": \"x\\u0000y\"}", "a", "x\xef\xbf\xbdy"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        reads_as(cases[i].json, cases[i].key, 64, cases[i].want);
     assert_null(desk_details_parse("{\"a\": \"x\"},"));
-    /* a value that is not a string is no detail, and hides no other */
-    assert_int_equal(desk_details_get("{\"a\": 1}", "a", v, sizeof v), -1);
-    assert_int_equal(desk_details_get("{\"a\": null}", "a", v, sizeof v), -1);
-    assert_int_equal(desk_details_get("{\"a\": {\"b\": \"c\"}}", "b", v,
-                                      sizeof v),
-                     -1);
-    assert_int_equal(desk_details_get("{\"n\": 1, \"o\": [\"x\"], \"a\": \"y\"}",
-                                      "a", v, sizeof v),
-                     0);
-    assert_string_equal(v, "y");
-    /* text that is not UTF-8 (never from jsonb) reads as U+FFFD, and so
-     * does \u0000 (which jsonb refuses) */
-    assert_int_equal(desk_details_get("{\"a\": \"x\xffy\"}", "a", v, sizeof v),
-                     0);
-    assert_string_equal(v, "x\xef\xbf\xbdy");
-    assert_int_equal(desk_details_get("{\"a\": \"x\\u0000y\"}", "a", v,
-                                      sizeof v),
-                     0);
-    assert_string_equal(v, "x\xef\xbf\xbdy");
 }
 
 /* A value longer than its buffer is cut there, on a character boundary. */
 static void test_read_cut(void **state)
 {
     (void)state;
-    char small[4];
-    assert_int_equal(desk_details_get("{\"a\": \"abcdef\"}", "a", small,
-                                      sizeof small),
-                     0);
-    assert_string_equal(small, "abc");
+    reads_as("{\"a\": \"abcdef\"}", "a", 4, "abc");
     /* ...and whole characters: "é" (2 bytes) does not fit after "ab" */
-    assert_int_equal(desk_details_get("{\"a\": \"ab\\u00e9\"}", "a", small,
-                                      sizeof small),
-                     0);
-    assert_string_equal(small, "ab");
-    assert_int_equal(desk_details_get("{\"a\": \"ab\xc3\xa9\"}", "a", small,
-                                      sizeof small),
-                     0);
-    assert_string_equal(small, "ab");
-    assert_int_equal(desk_details_get("{\"a\": \"x\xff\xff\"}", "a", small,
-                                      sizeof small),
-                     0);
-    assert_string_equal(small, "x");
+    reads_as("{\"a\": \"ab\\u00e9\"}", "a", 4, "ab");
+    reads_as("{\"a\": \"ab\xc3\xa9\"}", "a", 4, "ab");
+    reads_as("{\"a\": \"x\xff\xff\"}", "a", 4, "x");
 }
 
 /* A surrogate pair is one character; a lone half is U+FFFD, never the
@@ -194,15 +184,9 @@ static void test_read_cut(void **state)
 static void test_read_surrogates(void **state)
 {
     (void)state;
-    char v[64];
-    assert_int_equal(desk_details_get("{\"a\": \"\\ud83d\\ude00\"}", "a", v,
-                                      sizeof v),
-                     0);
-    assert_string_equal(v, "\xf0\x9f\x98\x80");
-    assert_int_equal(desk_details_get("{\"a\": \"x\\ud83dy\\udc00\"}", "a", v,
-                                      sizeof v),
-                     0);
-    assert_string_equal(v, "x\xef\xbf\xbdy\xef\xbf\xbd");
+    reads_as("{\"a\": \"\\ud83d\\ude00\"}", "a", 64, "\xf0\x9f\x98\x80");
+    reads_as("{\"a\": \"x\\ud83dy\\udc00\"}", "a", 64,
+             "x\xef\xbf\xbdy\xef\xbf\xbd");
 }
 
 /* One parse for many keys, as the transcript's header reads them. */
