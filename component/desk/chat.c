@@ -320,6 +320,10 @@ int desk_chat_open_room(struct desk_chat *c)
                               c);
     if (!c->room)
         return -1;
+    /* Staff hear the desk from an occupant; the customer, from the room. */
+    if (muc_room_set_voice(c->room, DESK_VOICE_NICK) < 0)
+        log_error(LOG, "ticket %lld: the desk's voice could not be set",
+                  (long long)c->id);
     for (struct desk_name *n = c->customers; n; n = n->next)
         muc_room_set_affiliation(c->room, n->jid, MUC_AFFIL_MEMBER, NULL);
     return 0;

@@ -227,24 +227,21 @@ static void s_left(void *ud, struct muc_room *room,
     }
 }
 
-static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
-                                          struct muc_occupant *from,
-                                          const char *body,
-                                          const struct stanza_in *in)
+/* Whether body is a text command from anyone but the customer: staff who
+ * lost their rights here get a refusal, not their "!note ..." shown to
+ * the customer. */
+static bool s_is_command(struct desk_chat *c, const struct muc_occupant *from,
+                         const char *body)
 {
-    struct desk_chat *c = ud;
-    (void)in;
     struct desk_cmdline cl;
-    /* Commands from anyone but the customer: staff who lost their rights
-     * here get a refusal, not their "/note ..." shown to the customer. */
-    if (!desk_cmdline_prefix(body) || desk_chat_customer_is(c, from) ||
-        desk_cmdline_parse(body, &cl) < 0) {
-        if (desk_plugin_message(c, from, body))
-            return MUC_MESSAGE_CONSUMED;
-        desk_count_message(c, from);
-        desk_chat_heard(c, from);
-        return MUC_MESSAGE_PASS;
-    }
+    return desk_cmdline_prefix(body) && !desk_chat_customer_is(c, from) &&
+           desk_cmdline_parse(body, &cl) == 0;
+}
+
+/* Runs a text command; the answer goes to the caller alone. */
+static void s_run_command(struct desk_chat *c, struct muc_room *room,
+                          struct muc_occupant *from, const char *body)
+{
     char bare[BARE_MAX];
     muc_occupant_bare_jid(from, bare, sizeof bare);
     struct buf reply = BUF_INIT;
@@ -263,7 +260,41 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
             muc_room_tell(room, from, buf_cstr(&reply));
     }
     buf_free(&reply);
+}
+
+static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
+                                          struct muc_occupant *from,
+                                          const char *body,
+                                          const struct stanza_in *in)
+{
+    struct desk_chat *c = ud;
+    (void)in;
+    if (!s_is_command(c, from, body)) {
+        if (desk_plugin_message(c, from, body))
+            return MUC_MESSAGE_CONSUMED;
+        desk_count_message(c, from);
+        desk_chat_heard(c, from);
+        return MUC_MESSAGE_PASS;
+    }
+    s_run_command(c, room, from, body);
     return MUC_MESSAGE_CONSUMED;
+}
+
+/* A text command written privately to the desk's voice (only staff see
+ * it), as if typed in the room. */
+static int s_voice_message(void *ud, struct muc_room *room,
+                           struct muc_occupant *from, const char *body,
+                           const struct stanza_in *in, struct xerr *err)
+{
+    struct desk_chat *c = ud;
+    (void)in;
+    if (!s_is_command(c, from, body)) {
+        xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
+                 "The desk reads text commands only: write !help");
+        return -1;
+    }
+    s_run_command(c, room, from, body);
+    return 0;
 }
 
 static void s_declined(void *ud, struct muc_room *room, const char *from_jid,
@@ -376,6 +407,7 @@ const struct muc_room_hooks desk_session_hooks = {
     .leaving = s_leaving,
     .left = s_left,
     .message = s_message,
+    .voice_message = s_voice_message,
     .form_submitted = s_form_submitted,
     .may_invite = s_may_invite,
     .invite_declined = s_declined,

@@ -22,6 +22,7 @@
 #include "muc/room.h"
 #include "muc/send.h"
 #include "muc/visibility.h"
+#include "muc/voice.h"
 #include "xmpp/form.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
@@ -569,6 +570,40 @@ static void deliver_private(struct muc *muc, struct muc_room *room,
     }
 }
 
+/* A privileged occupant writes the room's voice: the layer above's, if it
+ * wants it (text commands), else an error that says so.  Chat states and
+ * other body-less messages are dropped without a word, as an observer's
+ * are in the room. */
+static void message_to_voice(struct muc *muc, struct muc_room *room,
+                             struct muc_occupant *from,
+                             const struct stanza_in *in)
+{
+    xmpp_stanza_t *body_el = body_element(in);
+    const char *body = body_el ? stanza_text(body_el) : NULL;
+    if (!body)
+        return;
+    if (body_too_long(muc, body)) {
+        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                    "Your message is too long");
+        return;
+    }
+    if (!rate_allows(muc, from)) {
+        reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                    "You are sending messages too fast; wait a moment");
+        return;
+    }
+    struct xerr err;
+    xerr_set(&err, XERR_FEATURE_NOT_IMPLEMENTED,
+             "%s speaks for the room and reads no messages", room->voice);
+    if (room->hooks && room->hooks->voice_message) {
+        xerr_init(&err);
+        if (room->hooks->voice_message(room->ud, room, from, body, in,
+                                       &err) == 0)
+            return;
+    }
+    muc_error_write(out_of(muc), in, &err, room->jid, NULL);
+}
+
 void muc_message_to_occupant(void *ud, const struct stanza_in *in)
 {
     struct muc *muc = ud;
@@ -591,6 +626,12 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
     if (!s)
         return;
     struct muc_occupant *from = s->occ;
+    /* Only those who see the voice can reach it; for anyone else its nick
+     * is as free as any (pm_recipient answers as for nobody). */
+    if (from->privileged && muc_voice_is(room, in->to.resource)) {
+        message_to_voice(muc, room, from, in);
+        return;
+    }
     struct muc_occupant *to = pm_recipient(muc, room, in, from);
     if (!to)
         return;
@@ -632,7 +673,8 @@ static int post(struct muc_room *room, const char *text,
         return -1;
     struct muc *muc = room->muc;
     struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
-                          .staff_only = staff_only, .history = history};
+                          .staff_only = staff_only, .history = history,
+                          .voiced = true};
     struct buf *b = &muc->scratch;
     buf_reset(b);
     buf_append_str(b, "<body>");
