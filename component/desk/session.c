@@ -133,7 +133,13 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
      * none and reads MAM instead). */
     struct buf details = BUF_INIT;
     desk_chat_details_text(c, &details);
-    muc_room_tell(room, o, buf_cstr(&details));
+    /* The record itself again while it still says the same (not after a
+     * forward, say): a client that reads it from MAM too shows it once. */
+    if (c->details_told && c->details_said.stanza_id[0] &&
+        strcmp(c->details_told, buf_cstr(&details)) == 0)
+        muc_room_tell_again(room, o, c->details_told, &c->details_said);
+    else
+        muc_room_tell(room, o, buf_cstr(&details));
     buf_free(&details);
     if (muc_occupant_invisible(o) || c->state == DESK_CHAT_ENDED)
         return;

@@ -667,7 +667,8 @@ int muc_room_post(struct muc_room *room, const char *text, bool staff_only)
 }
 
 static int post(struct muc_room *room, const char *text,
-                const char *extra_xml, bool staff_only, bool history)
+                const char *extra_xml, bool staff_only, bool history,
+                struct muc_said *said)
 {
     if (room->destroying)
         return -1;
@@ -693,18 +694,40 @@ static int post(struct muc_room *room, const char *text,
         if (seq == 0)
             return -1;
     }
+    if (said) {
+        snprintf(said->stanza_id, sizeof said->stanza_id, "%s", msg.stanza_id);
+        said->at_us = msg.at_us;
+    }
     return muc_msg_release(&msg, seq);
 }
 
 int muc_room_post_with(struct muc_room *room, const char *text,
                        const char *extra_xml, bool staff_only)
 {
-    return post(room, text, extra_xml, staff_only, true);
+    return post(room, text, extra_xml, staff_only, true, NULL);
 }
 
 int muc_room_record(struct muc_room *room, const char *text, bool staff_only)
 {
-    return post(room, text, NULL, staff_only, false);
+    return post(room, text, NULL, staff_only, false, NULL);
+}
+
+int muc_room_record_said(struct muc_room *room, const char *text,
+                         bool staff_only, struct muc_said *said)
+{
+    memset(said, 0, sizeof *said);
+    int rc = post(room, text, NULL, staff_only, false, said);
+    if (rc < 0)
+        memset(said, 0, sizeof *said);
+    return rc;
+}
+
+void muc_room_tell_again(struct muc_room *room, struct muc_occupant *occ,
+                         const char *text, const struct muc_said *said)
+{
+    if (room->destroying || occ->room != room)
+        return;
+    muc_record_again_write(out_of(room->muc), room, occ, text, said);
 }
 
 int muc_occupant_say(struct muc_occupant *occ, const char *text,

@@ -313,6 +313,21 @@ int muc_room_post_with(struct muc_room *room, const char *text,
  * the room now, for text the layer above hands every newcomer itself
  * (whatever history their client asks for on entering). */
 int muc_room_record(struct muc_room *room, const char *text, bool staff_only);
+/* What a room record was: its stanza id and time, for telling it again. */
+struct muc_said {
+    char stanza_id[48];
+    int64_t at_us;
+};
+/* muc_room_record() that also says what it was (*said; zeroed on
+ * failure). */
+int muc_room_record_said(struct muc_room *room, const char *text,
+                         bool staff_only, struct muc_said *said);
+/* Tells one occupant (all its sessions) a record again, `text` being the
+ * record's own: as history replays it (its stanza id, a delay with its
+ * time), so that a client that also reads it from MAM or history keeps
+ * one copy.  Never archived again. */
+void muc_room_tell_again(struct muc_room *room, struct muc_occupant *occ,
+                         const char *text, const struct muc_said *said);
 /* A groupchat message from the occupant itself (a canned response an
  * agent sends through a command): archived and shown like one it typed,
  * with extra XML after the <body/> (NULL: none).  0, or -1 if the occupant

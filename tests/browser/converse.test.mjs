@@ -284,10 +284,13 @@ describe("converse.js as an agent", () => {
     await untilFrame(S.frames, (f) => received(f) && f.text.includes(`from='${room}/desk'`) && f.text.includes(`Ticket #${ticket}\nName: Ann`), "the session details");
     // ...and shows like any other.
     const ticketRoom = mucView(S.page, room);
-    // (Shown twice for now: the copy told on entering and the archived
-    // record converse reads from MAM; tests/browser/README.md.)
     await ticketRoom.locator(".chat-area").getByText("Name: Ann", { exact: false }).first().waitFor();
-    assert.ok((await shownMessages(ticketRoom)).some((m) => m.startsWith(`desk: Ticket #${ticket}\nName: Ann`)), "the session details, said by desk");
+    // Once, though converse got them twice: told on entering (as the
+    // record, its stanza-id) and read from MAM.
+    await untilFrame(S.frames, (f) => received(f) && f.text.includes("<result") && f.text.includes(`from='${room}/desk'`) && f.text.includes("Name: Ann"), "the session details in converse's MAM answer");
+    const details = (await shownMessages(ticketRoom)).filter((m) => m.includes("Name: Ann"));
+    assert.equal(details.length, 1, `the session details shown once: ${JSON.stringify(details)}`);
+    assert.ok(details[0].startsWith(`desk: Ticket #${ticket}\nName: Ann`), "said by desk");
     await ticketRoom.locator("converse-muc-sidebar").getByText("desk", { exact: true }).waitFor();
     const queue = await show("Billing", QUEUE);
     await queue.locator(".chat-area").getByText(`New chat: ticket #${ticket} from Ann`, { exact: false }).waitFor();
