@@ -204,6 +204,7 @@ void desk_chat_free(struct desk_chat *c)
     free(c->owner_jid);
     free(c->rating_comment);
     free(c->details);
+    free(c->details_told);
     free(c->question);
     free(c->skills);
     free(c->offered_to);
@@ -320,6 +321,10 @@ int desk_chat_open_room(struct desk_chat *c)
                               c);
     if (!c->room)
         return -1;
+    /* Staff hear the desk from an occupant; the customer, from the room. */
+    if (muc_room_set_voice(c->room, DESK_VOICE_NICK) < 0)
+        log_error(LOG, "ticket %lld: the desk's voice could not be set",
+                  (long long)c->id);
     for (struct desk_name *n = c->customers; n; n = n->next)
         muc_room_set_affiliation(c->room, n->jid, MUC_AFFIL_MEMBER, NULL);
     return 0;
@@ -475,7 +480,11 @@ static void start_waiting_new(struct desk_chat *c, struct desk_queue *q)
     struct desk *d = c->desk;
     struct buf details = BUF_INIT;
     desk_chat_details_text(c, &details);
-    muc_room_record(c->room, buf_cstr(&details), true);
+    if (muc_room_record_said(c->room, buf_cstr(&details), true,
+                             &c->details_said) == 0) {
+        free(c->details_told);
+        c->details_told = strdup(buf_cstr(&details));
+    }
     buf_free(&details);
     desk_chat_set_subject(c);
     if (q->greeting)

@@ -8,6 +8,7 @@
 #include <uthash.h>
 
 #include "core/budget.h"
+#include "muc/muc.h"
 #include "store/archive.h"
 #include "store/tickets.h"
 #include "xmpp/stanza.h"
@@ -58,6 +59,9 @@ struct desk_chat {
     bool has_token;
     uint8_t token_hash[TICKET_TOKEN_HASH_SIZE];
     char *details;                /* JSON: question, page, browser... */
+    char *details_told;           /* the session details as recorded in the
+                                     room (NULL: not in this process) */
+    struct muc_said details_said; /* that record, told again on entering */
     char *question;
     char *skills;                 /* required, comma-separated */
     /* who may enter as the customer (bare JIDs) */

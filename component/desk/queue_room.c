@@ -105,18 +105,18 @@ static void q_presence(void *ud, struct muc_room *room,
     desk_route(q);
 }
 
-static enum muc_message_verdict q_message(void *ud, struct muc_room *room,
-                                          struct muc_occupant *from,
-                                          const char *body,
-                                          const struct stanza_in *in)
+/* Whether body is a text command this occupant may give here. */
+static bool q_is_command(const struct muc_occupant *from, const char *body)
 {
-    struct desk_queue *q = ud;
-    (void)in;
-    if (!desk_cmdline_prefix(body) || !muc_occupant_privileged(from))
-        return MUC_MESSAGE_PASS;
     struct desk_cmdline cl;
-    if (desk_cmdline_parse(body, &cl) < 0)
-        return MUC_MESSAGE_PASS;
+    return desk_cmdline_prefix(body) && muc_occupant_privileged(from) &&
+           desk_cmdline_parse(body, &cl) == 0;
+}
+
+/* Runs a staff member's text command; the answer goes to them alone. */
+static void q_run_command(struct desk_queue *q, struct muc_room *room,
+                          struct muc_occupant *from, const char *body)
+{
     char bare[BARE_MAX];
     muc_occupant_bare_jid(from, bare, sizeof bare);
     struct buf reply = BUF_INIT;
@@ -130,7 +130,34 @@ static enum muc_message_verdict q_message(void *ud, struct muc_room *room,
     else if (reply.len)
         muc_room_tell(room, from, buf_cstr(&reply));
     buf_free(&reply);
+}
+
+static enum muc_message_verdict q_message(void *ud, struct muc_room *room,
+                                          struct muc_occupant *from,
+                                          const char *body,
+                                          const struct stanza_in *in)
+{
+    (void)in;
+    if (!q_is_command(from, body))
+        return MUC_MESSAGE_PASS;
+    q_run_command(ud, room, from, body);
     return MUC_MESSAGE_CONSUMED;
+}
+
+/* A text command written privately to the desk's voice, as if typed in
+ * the room (clients that keep "!" or "/" for themselves in a room). */
+static int q_voice_message(void *ud, struct muc_room *room,
+                           struct muc_occupant *from, const char *body,
+                           const struct stanza_in *in, struct xerr *err)
+{
+    (void)in;
+    if (!q_is_command(from, body)) {
+        xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
+                 "The desk reads text commands only: write !help");
+        return -1;
+    }
+    q_run_command(ud, room, from, body);
+    return 0;
 }
 
 static void send_chat_message(struct desk *d, const char *from,
@@ -245,6 +272,7 @@ static const struct muc_room_hooks queue_hooks = {
     .left = q_left,
     .presence_changed = q_presence,
     .message = q_message,
+    .voice_message = q_voice_message,
     .outsider_message = q_outsider,
     .may_invite = q_may_invite,
     .is_privileged = q_is_privileged,
@@ -268,6 +296,8 @@ int desk_queue_open_room(struct desk_queue *q)
                   q->name);
         return -1;
     }
+    if (muc_room_set_voice(q->room, DESK_VOICE_NICK) < 0)
+        log_error(LOG, "queue %s: the desk's voice could not be set", q->name);
     desk_queue_update_subject(q);
     return 0;
 }

@@ -133,7 +133,13 @@ static void s_joined(void *ud, struct muc_room *room, struct muc_occupant *o)
      * none and reads MAM instead). */
     struct buf details = BUF_INIT;
     desk_chat_details_text(c, &details);
-    muc_room_tell(room, o, buf_cstr(&details));
+    /* The record itself again while it still says the same (not after a
+     * forward, say): a client that reads it from MAM too shows it once. */
+    if (c->details_told && c->details_said.stanza_id[0] &&
+        strcmp(c->details_told, buf_cstr(&details)) == 0)
+        muc_room_tell_again(room, o, c->details_told, &c->details_said);
+    else
+        muc_room_tell(room, o, buf_cstr(&details));
     buf_free(&details);
     if (muc_occupant_invisible(o) || c->state == DESK_CHAT_ENDED)
         return;
@@ -227,24 +233,21 @@ static void s_left(void *ud, struct muc_room *room,
     }
 }
 
-static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
-                                          struct muc_occupant *from,
-                                          const char *body,
-                                          const struct stanza_in *in)
+/* Whether body is a text command from anyone but the customer: staff who
+ * lost their rights here get a refusal, not their "!note ..." shown to
+ * the customer. */
+static bool s_is_command(struct desk_chat *c, const struct muc_occupant *from,
+                         const char *body)
 {
-    struct desk_chat *c = ud;
-    (void)in;
     struct desk_cmdline cl;
-    /* Commands from anyone but the customer: staff who lost their rights
-     * here get a refusal, not their "/note ..." shown to the customer. */
-    if (!desk_cmdline_prefix(body) || desk_chat_customer_is(c, from) ||
-        desk_cmdline_parse(body, &cl) < 0) {
-        if (desk_plugin_message(c, from, body))
-            return MUC_MESSAGE_CONSUMED;
-        desk_count_message(c, from);
-        desk_chat_heard(c, from);
-        return MUC_MESSAGE_PASS;
-    }
+    return desk_cmdline_prefix(body) && !desk_chat_customer_is(c, from) &&
+           desk_cmdline_parse(body, &cl) == 0;
+}
+
+/* Runs a text command; the answer goes to the caller alone. */
+static void s_run_command(struct desk_chat *c, struct muc_room *room,
+                          struct muc_occupant *from, const char *body)
+{
     char bare[BARE_MAX];
     muc_occupant_bare_jid(from, bare, sizeof bare);
     struct buf reply = BUF_INIT;
@@ -263,7 +266,41 @@ static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
             muc_room_tell(room, from, buf_cstr(&reply));
     }
     buf_free(&reply);
+}
+
+static enum muc_message_verdict s_message(void *ud, struct muc_room *room,
+                                          struct muc_occupant *from,
+                                          const char *body,
+                                          const struct stanza_in *in)
+{
+    struct desk_chat *c = ud;
+    (void)in;
+    if (!s_is_command(c, from, body)) {
+        if (desk_plugin_message(c, from, body))
+            return MUC_MESSAGE_CONSUMED;
+        desk_count_message(c, from);
+        desk_chat_heard(c, from);
+        return MUC_MESSAGE_PASS;
+    }
+    s_run_command(c, room, from, body);
     return MUC_MESSAGE_CONSUMED;
+}
+
+/* A text command written privately to the desk's voice (only staff see
+ * it), as if typed in the room. */
+static int s_voice_message(void *ud, struct muc_room *room,
+                           struct muc_occupant *from, const char *body,
+                           const struct stanza_in *in, struct xerr *err)
+{
+    struct desk_chat *c = ud;
+    (void)in;
+    if (!s_is_command(c, from, body)) {
+        xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED,
+                 "The desk reads text commands only: write !help");
+        return -1;
+    }
+    s_run_command(c, room, from, body);
+    return 0;
 }
 
 static void s_declined(void *ud, struct muc_room *room, const char *from_jid,
@@ -376,6 +413,7 @@ const struct muc_room_hooks desk_session_hooks = {
     .leaving = s_leaving,
     .left = s_left,
     .message = s_message,
+    .voice_message = s_voice_message,
     .form_submitted = s_form_submitted,
     .may_invite = s_may_invite,
     .invite_declined = s_declined,

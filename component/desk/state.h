@@ -18,6 +18,10 @@
 
 #define NS_DESK "urn:mucdesk:0"
 #define FORM_RATE "urn:mucdesk:rate-chat" /* rate-chat and the /rate form */
+/* The nick the desk speaks from to staff in its rooms (muc_room_set_voice():
+ * some clients show nothing from a room's bare JID); customers never see
+ * it. */
+#define DESK_VOICE_NICK "desk"
 
 struct budget;
 struct desk_canned;

@@ -12,26 +12,23 @@
 #include "muc/send.h"
 #include "xmpp/xml.h"
 
-void muc_msg_fanout(const struct muc_msg *msg)
+/* One envelope into hb: the head (everything before the recipient's JID)
+ * and, at *tail_at, the tail (everything after it). */
+static void write_envelope(struct buf *hb, const struct muc_msg *msg,
+                           const char *nick, const char *occupant_id,
+                           size_t *tail_at)
 {
-    struct muc_room *room = msg->room;
-    struct muc *muc = room->muc;
-    struct buf *out = router_out(muc->router);
-
-    /* head: everything before the recipient's JID; tail: everything
-     * after it.  Both built once. */
-    struct buf *hb = &muc->scratch2;
-    buf_reset(hb);
+    const struct muc_room *room = msg->room;
     buf_append_str(hb, "<message type='groupchat' from='");
     xml_attr_value(hb, room->jid);
-    if (msg->nick) {
+    if (nick) {
         buf_append_char(hb, '/');
-        xml_attr_value(hb, msg->nick);
+        xml_attr_value(hb, nick);
     }
     buf_append_char(hb, '\'');
     xml_attr(hb, "id", msg->id);
     buf_append_str(hb, " to='");
-    size_t head_len = hb->len;
+    *tail_at = hb->len;
     buf_append_str(hb, "'>");
     buf_append(hb, msg->payload, msg->payload_len);
     if (msg->stanza_id[0]) {
@@ -41,24 +38,49 @@ void muc_msg_fanout(const struct muc_msg *msg)
         xml_attr_value(hb, room->jid);
         buf_append_str(hb, "'/>");
     }
-    if (msg->occupant_id) {
+    if (occupant_id) {
         buf_append_str(hb, "<occupant-id xmlns='" NS_OCCUPANT_ID "' id='");
-        buf_append_str(hb, msg->occupant_id);
+        buf_append_str(hb, occupant_id);
         buf_append_str(hb, "'/>");
     }
     buf_append_str(hb, "</message>");
+}
+
+void muc_msg_fanout(const struct muc_msg *msg)
+{
+    struct muc_room *room = msg->room;
+    struct muc *muc = room->muc;
+    struct buf *out = router_out(muc->router);
+
+    /* Both envelopes built once: as everyone gets it, and, for the room's
+     * own words in a room with a voice, as privileged occupants do.
+     * Offsets first: the buffer may move while it grows. */
+    struct buf *hb = &muc->scratch2;
+    buf_reset(hb);
+    size_t tail_at, voiced_at = 0, voiced_tail_at = 0;
+    write_envelope(hb, msg, msg->nick, msg->occupant_id, &tail_at);
+    size_t plain_len = hb->len;
+    bool voiced = msg->voiced && !msg->nick && room->voice;
+    if (voiced) {
+        voiced_at = hb->len;
+        write_envelope(hb, msg, room->voice, room->voice_id, &voiced_tail_at);
+    }
     if (buf_failed(hb))
         return;
-    const char *head = hb->data, *tail = hb->data + head_len;
-    size_t tail_len = hb->len - head_len;
+    const char *head = hb->data, *tail = hb->data + tail_at;
+    size_t head_len = tail_at, tail_len = plain_len - tail_at;
+    const char *vhead = hb->data + voiced_at, *vtail = hb->data + voiced_tail_at;
+    size_t vhead_len = voiced_tail_at - voiced_at,
+           vtail_len = hb->len - voiced_tail_at;
 
     for (const struct muc_occupant *o = room->occupants; o; o = o->next) {
         if (msg->staff_only && !o->privileged)
             continue; /* muc_event_visible_to(), inlined on the hot path */
+        bool v = voiced && o->privileged;
         for (const struct muc_session *s = o->sessions; s; s = s->next) {
-            buf_append(out, head, head_len);
+            buf_append(out, v ? vhead : head, v ? vhead_len : head_len);
             xml_attr_value(out, s->jid);
-            buf_append(out, tail, tail_len);
+            buf_append(out, v ? vtail : tail, v ? vtail_len : tail_len);
         }
     }
 
@@ -76,6 +98,7 @@ void muc_msg_fanout(const struct muc_msg *msg)
             .payload = msg->payload,
             .payload_len = msg->payload_len,
             .staff_only = msg->staff_only,
+            .voiced = msg->voiced && !msg->nick,
         };
         muc_history_add(&room->history, &e,
                         (unsigned)muc_room_history_size(room),

@@ -20,6 +20,8 @@ struct muc_msg {
     const char *occupant_id; /* NULL for the room */
     bool staff_only;
     bool history;            /* keep in the history ring */
+    bool voiced;             /* the room's own words (nick NULL): from its
+                                service voice to privileged occupants */
 };
 
 /* Writes the message to every occupant allowed to see it, and keeps it in

@@ -14,6 +14,7 @@
  *   nick  stanza_id  occupant_id  message_id  payload */
 #define HDR 21
 #define FLAG_STAFF_ONLY 1
+#define FLAG_VOICED 2
 
 static void put32(char *p, uint32_t v) { memcpy(p, &v, 4); }
 static uint32_t get32(const char *p)
@@ -84,7 +85,8 @@ void muc_history_add(struct muc_history *h,
     r[16] = (char)e->nick_len;
     r[17] = (char)e->stanza_id_len;
     r[18] = (char)e->occupant_id_len;
-    r[19] = (char)(e->staff_only ? FLAG_STAFF_ONLY : 0);
+    r[19] = (char)((e->staff_only ? FLAG_STAFF_ONLY : 0) |
+                   (e->voiced ? FLAG_VOICED : 0));
     r[20] = (char)message_id_len;
     char *p = r + HDR;
     memcpy(p, e->nick, e->nick_len);
@@ -113,6 +115,7 @@ bool muc_history_next(const struct muc_history *h, size_t *pos,
     e->stanza_id_len = (unsigned char)r[17];
     e->occupant_id_len = (unsigned char)r[18];
     e->staff_only = (r[19] & FLAG_STAFF_ONLY) != 0;
+    e->voiced = (r[19] & FLAG_VOICED) != 0;
     e->message_id_len = (unsigned char)r[20];
     const char *p = r + HDR;
     e->nick = p;

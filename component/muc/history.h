@@ -27,6 +27,8 @@ struct muc_history_entry {
     const char *payload;
     size_t payload_len;
     bool staff_only;
+    bool voiced;             /* the room's own words (nick empty): from its
+                                service voice to privileged viewers */
 };
 
 /* Appends an entry, dropping the oldest ones to stay within max_count

@@ -24,6 +24,7 @@
 #include "muc/iq.h"
 #include "muc/room.h"
 #include "muc/visibility.h"
+#include "muc/voice.h"
 #include "xmpp/ping.h"
 #include "xmpp/xml.h"
 
@@ -231,6 +232,13 @@ int muc_iq_to_occupant(void *ud, const struct stanza_in *in,
         stanza_open_reply(out, in, "result");
         buf_append_str(out, "/>");
         return 0;
+    }
+    if (from->privileged && muc_voice_is(room, in->to.resource)) {
+        /* What a client lacking the namespace answers (RFC 6120 8.4). */
+        xerr_set(err, XERR_SERVICE_UNAVAILABLE,
+                 "%s speaks for the room and answers no requests",
+                 room->voice);
+        return -1;
     }
     struct muc_occupant *to = muc_visible_occupant(room, in->to.resource, from,
                                                    from->privileged);

@@ -34,6 +34,7 @@
 #include "muc/mam.h"
 #include "muc/room.h"
 #include "muc/visibility.h"
+#include "muc/voice.h"
 #include "xmpp/form.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
@@ -83,6 +84,9 @@ struct muc_mam_query {
     char *room_jid;
     bool jids_visible;
     bool privileged;          /* the asker, as the layer above's words need */
+    char *voice;              /* the room's voice this asker hears it from
+                                 (voice.h), or NULL: its bare JID */
+    char voice_id[MUC_OCCUPANT_ID_LEN + 1];
     bool flip;
     /* The archive query, re-issued to fill the page; its strings: */
     struct archive_query aq;
@@ -129,6 +133,7 @@ static void query_free(struct muc_mam_query *q)
     free(q->id);
     free(q->queryid);
     free(q->room_jid);
+    free(q->voice);
     free(q->room);
     free(q->with_jid);
     free(q->with_nick);
@@ -196,13 +201,14 @@ struct item_view {
     const char *text;
     const char *payload;
     bool from_room;
+    bool voiced; /* the room's own words, not a subject */
 };
 
 static bool item_view(const struct muc_mam_query *q,
                       const struct archive_item *it, struct buf *words,
                       struct buf *extra, struct item_view *v)
 {
-    *v = (struct item_view){"body", it->body, it->payload, false};
+    *v = (struct item_view){"body", it->body, it->payload, false, false};
     switch (it->kind) {
     case ARCHIVE_MESSAGE:
     case ARCHIVE_NOTE:
@@ -227,6 +233,7 @@ static bool item_view(const struct muc_mam_query *q,
     }
     if (!v->from_room && !it->actor_nick)
         v->from_room = true;
+    v->voiced = v->from_room && it->kind != ARCHIVE_SUBJECT;
     return true;
 }
 
@@ -241,7 +248,10 @@ static bool write_item(struct buf *out, const struct muc_mam_query *q,
         return false;
     }
     char from[JID_TEXT_MAX + 1];
-    if (v.from_room)
+    bool voiced = v.voiced && q->voice;
+    if (voiced)
+        snprintf(from, sizeof from, "%s/%s", q->room_jid, q->voice);
+    else if (v.from_room)
         snprintf(from, sizeof from, "%s", q->room_jid);
     else
         snprintf(from, sizeof from, "%s/%s", q->room_jid, it->actor_nick);
@@ -274,9 +284,9 @@ static bool write_item(struct buf *out, const struct muc_mam_query *q,
         xml_attr(out, "jid", it->actor_jid);
         buf_append_str(out, "/></x>");
     }
-    if (it->occupant_id && !v.from_room) {
+    if ((it->occupant_id && !v.from_room) || voiced) {
         buf_append_str(out, "<occupant-id xmlns='" NS_OCCUPANT_ID "'");
-        xml_attr(out, "id", it->occupant_id);
+        xml_attr(out, "id", voiced ? q->voice_id : it->occupant_id);
         buf_append_str(out, "/>");
     }
     buf_append_str(out, "<stanza-id xmlns='" NS_SID "'");
@@ -829,6 +839,14 @@ static int submit(struct muc *muc, struct muc_room *room,
     muc->stats.mam_queries++;
     q->jids_visible = r->jids_visible;
     q->privileged = r->privileged;
+    const char *voice = muc_voice_for(room, r->privileged);
+    if (voice) {
+        if (!(q->voice = strdup(voice))) {
+            query_free(q);
+            return -1;
+        }
+        memcpy(q->voice_id, room->voice_id, sizeof q->voice_id);
+    }
     q->flip = stanza_child(payload, "flip-page", NULL) != NULL;
     q->aq = r->aq;
     q->want = r->aq.max;

@@ -22,6 +22,7 @@
 #include "muc/room.h"
 #include "muc/send.h"
 #include "muc/visibility.h"
+#include "muc/voice.h"
 #include "xmpp/form.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
@@ -569,6 +570,40 @@ static void deliver_private(struct muc *muc, struct muc_room *room,
     }
 }
 
+/* A privileged occupant writes the room's voice: the layer above's, if it
+ * wants it (text commands), else an error that says so.  Chat states and
+ * other body-less messages are dropped without a word, as an observer's
+ * are in the room. */
+static void message_to_voice(struct muc *muc, struct muc_room *room,
+                             struct muc_occupant *from,
+                             const struct stanza_in *in)
+{
+    xmpp_stanza_t *body_el = body_element(in);
+    const char *body = body_el ? stanza_text(body_el) : NULL;
+    if (!body)
+        return;
+    if (body_too_long(muc, body)) {
+        reply_error(muc, in, room->jid, XERR_POLICY_VIOLATION,
+                    "Your message is too long");
+        return;
+    }
+    if (!rate_allows(muc, from)) {
+        reply_error(muc, in, room->jid, XERR_RESOURCE_CONSTRAINT,
+                    "You are sending messages too fast; wait a moment");
+        return;
+    }
+    struct xerr err;
+    xerr_set(&err, XERR_FEATURE_NOT_IMPLEMENTED,
+             "%s speaks for the room and reads no messages", room->voice);
+    if (room->hooks && room->hooks->voice_message) {
+        xerr_init(&err);
+        if (room->hooks->voice_message(room->ud, room, from, body, in,
+                                       &err) == 0)
+            return;
+    }
+    muc_error_write(out_of(muc), in, &err, room->jid, NULL);
+}
+
 void muc_message_to_occupant(void *ud, const struct stanza_in *in)
 {
     struct muc *muc = ud;
@@ -591,6 +626,12 @@ void muc_message_to_occupant(void *ud, const struct stanza_in *in)
     if (!s)
         return;
     struct muc_occupant *from = s->occ;
+    /* Only those who see the voice can reach it; for anyone else its nick
+     * is as free as any (pm_recipient answers as for nobody). */
+    if (from->privileged && muc_voice_is(room, in->to.resource)) {
+        message_to_voice(muc, room, from, in);
+        return;
+    }
     struct muc_occupant *to = pm_recipient(muc, room, in, from);
     if (!to)
         return;
@@ -626,13 +667,15 @@ int muc_room_post(struct muc_room *room, const char *text, bool staff_only)
 }
 
 static int post(struct muc_room *room, const char *text,
-                const char *extra_xml, bool staff_only, bool history)
+                const char *extra_xml, bool staff_only, bool history,
+                struct muc_said *said)
 {
     if (room->destroying)
         return -1;
     struct muc *muc = room->muc;
     struct muc_msg msg = {.room = room, .at_us = stamp_now_us(),
-                          .staff_only = staff_only, .history = history};
+                          .staff_only = staff_only, .history = history,
+                          .voiced = true};
     struct buf *b = &muc->scratch;
     buf_reset(b);
     buf_append_str(b, "<body>");
@@ -651,18 +694,40 @@ static int post(struct muc_room *room, const char *text,
         if (seq == 0)
             return -1;
     }
+    if (said) {
+        snprintf(said->stanza_id, sizeof said->stanza_id, "%s", msg.stanza_id);
+        said->at_us = msg.at_us;
+    }
     return muc_msg_release(&msg, seq);
 }
 
 int muc_room_post_with(struct muc_room *room, const char *text,
                        const char *extra_xml, bool staff_only)
 {
-    return post(room, text, extra_xml, staff_only, true);
+    return post(room, text, extra_xml, staff_only, true, NULL);
 }
 
 int muc_room_record(struct muc_room *room, const char *text, bool staff_only)
 {
-    return post(room, text, NULL, staff_only, false);
+    return post(room, text, NULL, staff_only, false, NULL);
+}
+
+int muc_room_record_said(struct muc_room *room, const char *text,
+                         bool staff_only, struct muc_said *said)
+{
+    memset(said, 0, sizeof *said);
+    int rc = post(room, text, NULL, staff_only, false, said);
+    if (rc < 0)
+        memset(said, 0, sizeof *said);
+    return rc;
+}
+
+void muc_room_tell_again(struct muc_room *room, struct muc_occupant *occ,
+                         const char *text, const struct muc_said *said)
+{
+    if (room->destroying || occ->room != room)
+        return;
+    muc_record_again_write(out_of(room->muc), room, occ, text, said);
 }
 
 int muc_occupant_say(struct muc_occupant *occ, const char *text,

@@ -232,6 +232,14 @@ struct muc_room_hooks {
     bool (*subject_changing)(void *ud, struct muc_room *room,
                              const struct muc_occupant *occ,
                              const char *subject);
+    /* A privileged occupant sent the room's voice (muc_room_set_voice())
+     * a private message with a body: the body as typed.  0 if the layer
+     * above took it (answering with muc_room_tell(), say), or -1 with
+     * err: the sender gets that error.  NULL: feature-not-implemented.
+     * Nobody else can reach the voice: for them its nick is free. */
+    int (*voice_message)(void *ud, struct muc_room *room,
+                         struct muc_occupant *from, const char *body,
+                         const struct stanza_in *in, struct xerr *err);
     /* Whether a user who is not an occupant counts as privileged when it
      * asks the room something (MAM, disco).  NULL: nobody is. */
     bool (*is_privileged)(void *ud, struct muc_room *room,
@@ -277,6 +285,21 @@ enum muc_affiliation muc_room_affiliation(const struct muc_room *room,
 int muc_room_invite(struct muc_room *room, const char *to_jid,
                     const char *reason);
 
+/* The room's service voice (not XEP-0045's voice): a nick from which
+ * privileged occupants get the room's own words (posts, records, tells,
+ * and these in history and MAM) instead of the bare room JID, which some
+ * clients do not show (converse.js 14).  They see it as an occupant
+ * (affiliation none, role moderator, no real JID; its available presence
+ * in the occupant list on entering, before their self-presence; an
+ * unavailable one if their privilege is revoked); nobody may join as it or
+ * take its nick (409, ASCII case folded).  Everyone else gets the same
+ * words, payloads and all, from the bare room JID, and never learns of it
+ * (no presence, no count, its nick answers as a free one).  Subjects and
+ * status codes still come from the room JID.  nick NULL removes it.
+ * Returns 1 if it changed, 0 if not, -1 if the nick is not a valid one or
+ * an occupant holds it. */
+int muc_room_set_voice(struct muc_room *room, const char *nick);
+
 /* A room status message: a groupchat message from the room JID.  Archived
  * (kind system) in archived rooms, kept in history, and, if staff_only,
  * shown only to privileged occupants (now and in history and MAM).
@@ -290,13 +313,29 @@ int muc_room_post_with(struct muc_room *room, const char *text,
  * the room now, for text the layer above hands every newcomer itself
  * (whatever history their client asks for on entering). */
 int muc_room_record(struct muc_room *room, const char *text, bool staff_only);
+/* What a room record was: its stanza id and time, for telling it again. */
+struct muc_said {
+    char stanza_id[48];
+    int64_t at_us;
+};
+/* muc_room_record() that also says what it was (*said; zeroed on
+ * failure). */
+int muc_room_record_said(struct muc_room *room, const char *text,
+                         bool staff_only, struct muc_said *said);
+/* Tells one occupant (all its sessions) a record again, `text` being the
+ * record's own: as history replays it (its stanza id, a delay with its
+ * time), so that a client that also reads it from MAM or history keeps
+ * one copy.  Never archived again. */
+void muc_room_tell_again(struct muc_room *room, struct muc_occupant *occ,
+                         const char *text, const struct muc_said *said);
 /* A groupchat message from the occupant itself (a canned response an
  * agent sends through a command): archived and shown like one it typed,
  * with extra XML after the <body/> (NULL: none).  0, or -1 if the occupant
  * is invisible or the archive could not take it. */
 int muc_occupant_say(struct muc_occupant *occ, const char *text,
                      const char *extra_xml);
-/* A notice to one occupant only (all its sessions), from the room JID;
+/* A notice to one occupant only (all its sessions), from the room JID (the
+ * voice, for a privileged one);
  * never archived nor kept in history (replies to text commands). */
 void muc_room_tell(struct muc_room *room, struct muc_occupant *occ,
                    const char *text);

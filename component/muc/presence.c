@@ -19,6 +19,7 @@
 #include "muc/room.h"
 #include "muc/send.h"
 #include "muc/visibility.h"
+#include "muc/voice.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
 
@@ -141,6 +142,9 @@ static void send_state(struct muc_room *room, struct muc_occupant *occ,
             continue;
         muc_presence_write(out, room, o, occ, session->jid, &p);
     }
+    /* ...and the room's voice, to those who hear the room from it */
+    if (muc_voice_for(room, occ->privileged))
+        muc_voice_presence_write(out, room, session->jid, true);
     /* 2. this occupant to the others who may see it */
     if (broadcast_self)
         muc_presence_broadcast(room, occ, &p, true);
@@ -451,6 +455,16 @@ static enum join_step check_password(struct join_attempt *a)
                   "This room needs a password");
 }
 
+/* The room's voice keeps its nick, whoever asks (whether they could see
+ * it or not: its nick is the layer above's, the same in every room). */
+static enum join_step check_voice_nick(struct join_attempt *a)
+{
+    if (!muc_voice_is(a->room, a->nick))
+        return JOIN_NEXT;
+    return refuse(a, a->by, XERR_CONFLICT, NULL,
+                  "That nickname is reserved by the room");
+}
+
 static enum join_step check_reserved_nick(struct join_attempt *a)
 {
     const char *reserver = muc_affil_nick_owner(a->room, a->nick);
@@ -528,6 +542,7 @@ static const struct {
     {"outcast", check_outcast},
     {"members-only", check_members_only},
     {"password", check_password},
+    {"voice-nick", check_voice_nick},
     {"reserved-nick", check_reserved_nick},
     {"same-user", check_same_user},
     {"nick-conflict", check_nick_conflict},
@@ -618,6 +633,11 @@ static void change_nick(struct muc *muc, struct muc_occupant *occ,
     if (!nick_acceptable(nick)) {
         reply_error(muc, in, room->jid, XERR_JID_MALFORMED, NULL,
                     "That nickname cannot be used");
+        return;
+    }
+    if (muc_voice_is(room, nick)) {
+        reply_error(muc, in, room->jid, XERR_CONFLICT, NULL,
+                    "That nickname is reserved by the room");
         return;
     }
     const char *reserver = muc_affil_nick_owner(room, nick);
@@ -854,6 +874,7 @@ bool muc_occupant_set_privileged(struct muc_occupant *occ, bool privileged)
         for (struct muc_session *s = occ->sessions; s; s = s->next)
             muc_presence_write(out, room, o, occ, s->jid, after ? &p : &gone);
     }
+    muc_voice_privilege_changed(occ);
     log_debug(LOG, "%s: %s is now %s", room->jid, occ->nick,
               privileged ? "privileged" : "not privileged");
     return true;

@@ -4,12 +4,14 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/jid.h"
 #include "muc/history.h"
 #include "muc/replay.h"
 #include "muc/room.h"
 #include "muc/visibility.h"
+#include "muc/voice.h"
 #include "xmpp/stamp.h"
 #include "xmpp/xml.h"
 
@@ -99,15 +101,23 @@ static void read_history_ask(const struct muc_room *room,
 /* Writes one history entry as a delayed groupchat message to to_jid. */
 static void write_history_message(struct buf *out, const struct muc_room *room,
                                   const struct muc_history_entry *e,
-                                  const char *to_jid)
+                                  const char *to_jid, bool privileged)
 {
     char from[JID_TEXT_MAX + 1];
-    if (e->nick_len)
+    const char *voice = e->voiced ? muc_voice_for(room, privileged) : NULL;
+    const char *occupant_id = e->occupant_id;
+    size_t occupant_id_len = e->occupant_id_len;
+    if (e->nick_len) {
         /* bytes: the whole nick, which the entry stores unterminated */
         snprintf(from, sizeof from, "%s/%.*s", room->jid, (int)e->nick_len,
                  e->nick);
-    else
+    } else if (voice) {
+        snprintf(from, sizeof from, "%s/%s", room->jid, voice);
+        occupant_id = room->voice_id;
+        occupant_id_len = strlen(room->voice_id);
+    } else {
         snprintf(from, sizeof from, "%s", room->jid);
+    }
     char stamp[STAMP_TEXT_MAX];
     stamp_format(e->at_us, stamp);
     buf_append_str(out, "<message type='groupchat'");
@@ -125,9 +135,9 @@ static void write_history_message(struct buf *out, const struct muc_room *room,
     buf_append_str(out, "'");
     xml_attr(out, "by", room->jid);
     buf_append_str(out, "/>");
-    if (e->occupant_id_len) {
+    if (occupant_id_len) {
         buf_append_str(out, "<occupant-id xmlns='" NS_OCCUPANT_ID "' id='");
-        buf_append(out, e->occupant_id, e->occupant_id_len);
+        buf_append(out, occupant_id, occupant_id_len);
         buf_append_str(out, "'/>");
     }
     buf_append_str(out, "</message>");
@@ -173,7 +183,7 @@ void muc_history_send(struct muc_room *room, const struct muc_occupant *occ,
     for (size_t i = first; i < n; i++) {
         size_t p = offsets[i];
         muc_history_next(h, &p, &e);
-        write_history_message(out, room, &e, to_jid);
+        write_history_message(out, room, &e, to_jid, occ->privileged);
     }
     free(offsets);
 }

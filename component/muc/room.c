@@ -212,6 +212,7 @@ void muc_room_free(struct muc_room *room)
     muc_room_config_free(&room->cfg);
     free(room->subject);
     free(room->subject_nick);
+    free(room->voice);
     free(room->name);
     free(room->jid);
     free(room);

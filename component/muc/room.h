@@ -134,6 +134,9 @@ struct muc_room {
     struct muc_room_config cfg;
     char *subject;                /* NULL: never set */
     char *subject_nick;           /* who set it (NULL: the room) */
+    char *voice;                  /* the service voice's nick (voice.c), or
+                                     NULL: the room speaks from its JID */
+    char voice_id[MUC_OCCUPANT_ID_LEN + 1]; /* its occupant id */
     int64_t subject_at_us;
     struct muc_history history;
     const struct muc_room_hooks *hooks; /* NULL: a plain room */

@@ -7,6 +7,8 @@
 
 #include "core/jid.h"
 #include "muc/visibility.h"
+#include "muc/voice.h"
+#include "xmpp/stamp.h"
 #include "xmpp/xml.h"
 
 void muc_buf_int(struct buf *out, long long v)
@@ -186,16 +188,61 @@ void muc_notice_write(struct buf *out, const struct muc_room *room,
                       const struct muc_occupant *to, const char *text,
                       const char *extra_xml)
 {
+    const char *voice = muc_voice_for(room, to->privileged);
+    char from[JID_TEXT_MAX + 1];
+    if (voice)
+        snprintf(from, sizeof from, "%s/%s", room->jid, voice);
+    else
+        snprintf(from, sizeof from, "%s", room->jid);
     for (const struct muc_session *s = to->sessions; s; s = s->next) {
         buf_append_str(out, "<message type='groupchat'");
-        xml_attr(out, "from", room->jid);
+        xml_attr(out, "from", from);
         xml_attr(out, "to", s->jid);
         buf_append_str(out, "><body>");
         xml_text(out, text);
         buf_append_str(out, "</body>");
         if (extra_xml)
             buf_append_str(out, extra_xml);
+        if (voice) {
+            buf_append_str(out, "<occupant-id xmlns='" NS_OCCUPANT_ID "'");
+            xml_attr(out, "id", room->voice_id);
+            buf_append_str(out, "/>");
+        }
         /* Not part of the conversation: clients should not store it. */
         buf_append_str(out, "<no-store xmlns='urn:xmpp:hints'/></message>");
+    }
+}
+
+void muc_record_again_write(struct buf *out, const struct muc_room *room,
+                            const struct muc_occupant *to, const char *text,
+                            const struct muc_said *said)
+{
+    const char *voice = muc_voice_for(room, to->privileged);
+    char from[JID_TEXT_MAX + 1];
+    if (voice)
+        snprintf(from, sizeof from, "%s/%s", room->jid, voice);
+    else
+        snprintf(from, sizeof from, "%s", room->jid);
+    char stamp[STAMP_TEXT_MAX];
+    stamp_format(said->at_us, stamp);
+    for (const struct muc_session *s = to->sessions; s; s = s->next) {
+        buf_append_str(out, "<message type='groupchat'");
+        xml_attr(out, "from", from);
+        xml_attr(out, "to", s->jid);
+        buf_append_str(out, "><body>");
+        xml_text(out, text);
+        buf_append_str(out, "</body><delay xmlns='" NS_DELAY "'");
+        xml_attr(out, "from", room->jid);
+        xml_attr(out, "stamp", stamp);
+        buf_append_str(out, "/><stanza-id xmlns='" NS_SID "'");
+        xml_attr(out, "id", said->stanza_id);
+        xml_attr(out, "by", room->jid);
+        buf_append_str(out, "/>");
+        if (voice) {
+            buf_append_str(out, "<occupant-id xmlns='" NS_OCCUPANT_ID "'");
+            xml_attr(out, "id", room->voice_id);
+            buf_append_str(out, "/>");
+        }
+        buf_append_str(out, "</message>");
     }
 }

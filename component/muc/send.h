@@ -56,6 +56,13 @@ void muc_notice_write(struct buf *out, const struct muc_room *room,
                       const struct muc_occupant *to, const char *text,
                       const char *extra_xml);
 
+/* A room record told again to every session of one occupant, as history
+ * replays it: from the room (its voice, for a privileged one), with the
+ * record's stanza id and a delay of its time. */
+void muc_record_again_write(struct buf *out, const struct muc_room *room,
+                            const struct muc_occupant *to, const char *text,
+                            const struct muc_said *said);
+
 /* Appends an int as text. */
 void muc_buf_int(struct buf *out, long long v);
 

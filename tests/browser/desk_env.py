@@ -402,6 +402,16 @@ class Env:
                 "copies": 1 + len(more),
                 "stanza": stanzas.to_str(el)}
 
+    def op_user_received(self, who, room, nick):
+        """Every stanza `who` received from room/nick (letter case folded;
+        errors answering its own stanzas there left out), as text, after
+        mucdesk's traffic settled: what it learned of that occupant."""
+        user = self._user(who)
+        user.sync(to=DOMAIN)
+        sender = (room + "/" + nick).lower()
+        return [stanzas.to_str(el) for el in user.received
+                if (el.get("from") or "").lower() == sender and el.get("type") != "error"]
+
     def op_user_expect_presence(self, who, room, nick, type="available", timeout=15):
         """Waits for nick's presence in room (available: joined;
         unavailable: left); returns the stanza's text."""

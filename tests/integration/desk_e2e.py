@@ -163,12 +163,34 @@ def expect_invite(client, room, timeout=10):
     return client.expect("/s:message[@from='%s']/mucu:x/mucu:invite" % room, timeout=timeout)
 
 
-def expect_notice(client, room, contains, timeout=10):
-    """A message from the room's bare JID whose body contains `contains`."""
+#: The nick the desk speaks from to staff (doc/protocol.md, "The desk's
+#: voice"); customers get the same words from the room's bare JID.
+DESK_NICK = "desk"
+
+
+def is_customer(client):
+    """In these tests customers log in anonymously (anon.localhost) and
+    staff with accounts."""
+    return client.domain == "anon.localhost"
+
+
+def desk_sender(client, room, staff=None):
+    """Where the desk's words in `room` come from for `client`: the voice
+    ROOM/desk for staff, the bare room JID for customers (staff=True/False
+    says it when the login does not)."""
+    if staff is None:
+        staff = not is_customer(client)
+    return room + "/" + DESK_NICK if staff else room
+
+
+def expect_notice(client, room, contains, timeout=10, staff=None):
+    """A message from the desk (desk_sender) whose body contains `contains`."""
+    sender = desk_sender(client, room, staff)
+
     def match(el):
-        return (el.tag == "{jabber:client}message" and el.get("from") == room
+        return (el.tag == "{jabber:client}message" and el.get("from") == sender
                 and contains in (el.findtext("{jabber:client}body") or ""))
-    match.description = "message from %s containing %r" % (room, contains)
+    match.description = "message from %s containing %r" % (sender, contains)
     return client.expect(match, timeout=timeout)
 
 
@@ -177,12 +199,24 @@ def desk_event(el):
     return dict(d.attrib) if d is not None else None
 
 
-def expect_desk_event(client, room, event, timeout=10):
+def expect_desk_event(client, room, event, timeout=10, staff=None):
+    sender = desk_sender(client, room, staff)
+
     def match(el):
-        return (el.tag == "{jabber:client}message" and el.get("from") == room
+        return (el.tag == "{jabber:client}message" and el.get("from") == sender
                 and (desk_event(el) or {}).get("event") == event)
-    match.description = "desk event %s from %s" % (event, room)
+    match.description = "desk event %s from %s" % (event, sender)
     return client.expect(match, timeout=timeout)
+
+
+def desk_voice_seen(client, room):
+    """What `client` received of the desk's voice in `room` (presence or
+    any stanza from ROOM/desk, in any letter case, but errors answering the
+    client's own stanzas to that address, which come from wherever they
+    were sent, as for any free nick): customers must get nothing."""
+    voice = (room + "/" + DESK_NICK).lower()
+    return [el for el in client.received if (el.get("from") or "").lower() == voice
+            and el.get("type") != "error"]
 
 
 def barrier(client):

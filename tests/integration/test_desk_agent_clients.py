@@ -151,7 +151,13 @@ def test_session_details_are_for_staff_only_and_reach_every_staff_member(desk, x
     expect_invite(agent, room)
     # As poezio does: no history on entering.
     join(agent, room, "Alex", history="<history maxstanzas='0'/>")
-    assert "My invoice is wrong" in body(expect_notice(agent, room, "Question:"))
+    told = expect_notice(agent, room, "Question:")
+    assert "My invoice is wrong" in body(told)
+    # The archived record told again (its stanza-id, its time): a client
+    # that reads MAM as well shows it once.
+    sid = told.find("{urn:xmpp:sid:0}stanza-id")
+    assert sid is not None and sid.get("by") == room and sid.get("id")
+    assert told.find("{urn:xmpp:delay}delay") is not None
     barrier(customer)
     seen = "".join(body(e) for e in customer.received)
     assert "Email:" not in seen and "Queue:" not in seen, seen
@@ -160,7 +166,8 @@ def test_session_details_are_for_staff_only_and_reach_every_staff_member(desk, x
     say(boss, jid("billing"), "!observe %s" % ticket)
     expect_invite(boss, room)
     join(boss, room, "Boss", history="<history maxstanzas='0'/>")
-    expect_notice(boss, room, "Question:")
+    again = expect_notice(boss, room, "Question:")
+    assert again.find("{urn:xmpp:sid:0}stanza-id").get("id") == sid.get("id")
 
 
 def test_the_chats_own_agent_may_change_the_subject_the_standard_way(desk, xmpp, db):

@@ -11,7 +11,7 @@ import pwd
 import re
 import stat
 
-from desk_e2e import (DOMAIN, command, ctl, desk, execute, expect_desk_event,  # noqa: F401
+from desk_e2e import (DOMAIN, command, ctl, desk, desk_sender, execute, expect_desk_event,  # noqa: F401
                       expect_invite, expect_notice, jid, join, join_queue, request_chat,
                       result_values, say, submit, ticket_row, wait_for)
 from mdtest.stanzas import NS, error_condition, form_values
@@ -94,7 +94,8 @@ def test_queue_settings_prechat_fields_and_business_hours(desk, xmpp, db):
     join(c, res["room"], "Ann", history="<history maxstanzas='20'/>")
     expect_invite(agent, res["room"])
     join(agent, res["room"], "Alex")
-    agent.expect("/s:message[@from='%s']/s:body[contains(., 'Your plan: pro')]" % res["room"])
+    agent.expect("/s:message[@from='%s']/s:body[contains(., 'Your plan: pro')]"
+                 % desk_sender(agent, res["room"]))
     assert "Your plan" not in "".join(body_of(e) or "" for e in c.received)
     # Outside business hours (an agent is there): the offline form with the
     # closed-hours message, and a message ticket.
@@ -119,7 +120,7 @@ def test_queue_settings_prechat_fields_and_business_hours(desk, xmpp, db):
              == [("QUEUED", "super1@localhost", "Are you there?")], what="message ticket")
     night_agent.expect("/s:message[@type='groupchat'][@from='%s']/s:body"
                        "[contains(., 'Message left (outside business hours): ticket #%s ')]"
-                       % (jid("night"), left))
+                       % (desk_sender(night_agent, jid("night")), left))
     # queue-configure: the settings shown, checked, saved.
     admin = xmpp.login("admin")
     first = execute(admin, D, "queue-configure")

@@ -8,7 +8,7 @@ are capped per JID; ratings have a budget."""
 import signal
 import time
 
-from desk_e2e import (command, desk, execute, expect_invite, expect_notice,  # noqa: F401
+from desk_e2e import (command, desk, desk_sender, execute, expect_invite, expect_notice,  # noqa: F401
                       jid, join, join_queue, request_chat, submit, ticket_row, wait_for)
 from mdtest.stanzas import NS, error_condition
 
@@ -17,8 +17,9 @@ A = [("billing", "agent1@localhost", "agent")]
 
 
 def notices(client, room, contains):
+    sender = desk_sender(client, room)
     return [m for m in client.received
-            if m.tag == "{jabber:client}message" and m.get("from") == room
+            if m.tag == "{jabber:client}message" and m.get("from") == sender
             and contains in (m.findtext("{jabber:client}body") or "")]
 
 

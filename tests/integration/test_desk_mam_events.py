@@ -10,8 +10,8 @@ either).  RSM pages, first/last and fin complete count the same items."""
 
 import re
 
-from desk_e2e import (barrier, ctl, desk, expect_invite, expect_notice,  # noqa: F401
-                      jid, join, join_queue, request_chat, say, ticket_row, wait_for)
+from desk_e2e import (DESK_NICK, barrier, ctl, desk, desk_sender,  # noqa: F401
+                      expect_invite, expect_notice, jid, join, join_queue, request_chat, say, ticket_row, wait_for)
 from mdtest.stanzas import NS, error_condition, to_str
 
 Q = [("billing", "round-robin")]
@@ -46,13 +46,14 @@ def result_id(result):
     return result.find("{urn:xmpp:mam:2}result").get("id")
 
 
-def room_lines(results, room):
+def room_lines(results, sender):
     """The bodies of the results from the room itself (status messages and
-    the events), oldest first."""
+    the events; `sender` is where the desk speaks from to the reader:
+    desk_sender()), oldest first."""
     out = []
     for r in results:
         m = inner(r)
-        if m.get("from") == room and m.find("{jabber:client}body") is not None:
+        if m.get("from") == sender and m.find("{jabber:client}body") is not None:
             out.append((m.findtext("{jabber:client}body") or "").rstrip("\n"))
     return out
 
@@ -135,7 +136,7 @@ def test_session_mam_shows_what_the_transcript_shows(desk, xmpp, db):  # noqa: F
     # Staff (Cleo): the staff transcript's lines, in order, from the room.
     staff, fin = mam(cleo, room)
     assert fin.get("type") == "result", error_condition(fin)
-    staff_lines = room_lines(staff, room)
+    staff_lines = room_lines(staff, desk_sender(cleo, room))
     assert staff_lines == action_lines(staff_text), (staff_lines, staff_text)
     for line in ("Ann entered the chat", "Alex entered the chat", "Boss entered the chat",
                  "forwarded to agent2@localhost (by agent1@localhost)",
@@ -157,11 +158,13 @@ def test_session_mam_shows_what_the_transcript_shows(desk, xmpp, db):  # noqa: F
     # The customer: the customer transcript's lines, nothing of the events.
     mine, fin = mam(customer, room)
     assert fin.get("type") == "result", error_condition(fin)
-    mine_lines = room_lines(mine, room)
+    mine_lines = room_lines(mine, desk_sender(customer, room))
     assert mine_lines == action_lines(customer_text), (mine_lines, customer_text)
     assert not [r for r in mine if inner(r).find(DESK) is not None
                 and inner(r).find(DESK).get("event") in EVENTS]
     assert "Boss" not in "".join(to_str(r) for r in mine)
+    # Nor of the desk's voice: the same words, from the room's JID.
+    assert "%s/%s" % (room, DESK_NICK) not in "".join(to_str(r) for r in mine)
     assert "entered the chat" not in "".join(mine_lines)
     assert fin_set(fin) == ("true", result_id(mine[0]), result_id(mine[-1]))
     # Staff see more than the customer, the customer's all among them.

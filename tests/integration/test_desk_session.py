@@ -3,7 +3,7 @@ take), off-the-record staff PMs, notes staff-only, requeue and forward,
 the last agent leaving, chat time, the customer's reconnect grace, resume
 on a new JID with what was missed."""
 
-from desk_e2e import (barrier, command, desk, desk_event, expect_desk_event,  # noqa: F401
+from desk_e2e import (DESK_NICK, barrier, desk_voice_seen, command, desk, desk_event, expect_desk_event,  # noqa: F401
                       expect_invite, expect_notice, jid, join, join_queue, request_chat,
                       say, ticket_row, wait_for)
 from mdtest.stanzas import NS, error_condition, muc_status_codes, to_str
@@ -63,9 +63,26 @@ def test_observer_is_invisible_and_silenced_then_visible(desk, xmpp, db):
     assert error_condition(boss.expect("/s:message[@id='pm2']"))[1] == "not-acceptable"
     customer.send("<message type='chat' to='%s/Alex' id='pm3'><body>private?</body>"
                   "<x xmlns='http://jabber.org/protocol/muc#user'/></message>" % room)
-    assert error_condition(customer.expect("/s:message[@id='pm3']"))[1] == "not-acceptable"
+    err_pm3 = customer.expect("/s:message[@id='pm3']")
+    assert error_condition(err_pm3)[1] == "not-acceptable"
+    # The desk's voice: staff (the observer too) see it as an occupant and
+    # may write it a text command privately, answered from it; a customer's
+    # private message to it is refused as to any nick.
+    assert boss.received and [e for e in desk_voice_seen(boss, room)
+                              if e.tag == "{jabber:client}presence"]
+    boss.send("<message type='chat' to='%s/%s' id='pm4'><body>!help</body>"
+              "<x xmlns='http://jabber.org/protocol/muc#user'/></message>" % (room, DESK_NICK))
+    expect_notice(boss, room, "!note TEXT")
+    boss.send("<message type='chat' to='%s/%s' id='pm5'><body>hello desk</body></message>"
+              % (room, DESK_NICK))
+    assert error_condition(boss.expect("/s:message[@id='pm5']"))[1] == "feature-not-implemented"
+    customer.send("<message type='chat' to='%s/%s' id='pm6'><body>!help</body>"
+                  "<x xmlns='http://jabber.org/protocol/muc#user'/></message>" % (room, DESK_NICK))
+    refused = customer.expect("/s:message[@id='pm6']")
+    assert error_condition(refused) == error_condition(err_pm3)
     barrier(customer)
     assert "Boss" not in "".join(to_str(e) for e in customer.received)
+    assert desk_voice_seen(customer, room) == []
     # /visible: everyone learns they joined; they may now speak.
     say(boss, room, "/visible")
     customer.expect("/s:presence[@from='%s/Boss']" % room)
@@ -101,7 +118,10 @@ def test_forward_to_a_queue_and_the_last_agent_leaving_requeue(desk, xmpp, db):
     a2 = xmpp.login("agent2")
     join_queue(a2, "sales", "Sam")
     say(agent, room, "/forward sales")
-    expect_notice(agent, room, "forwarded to queue sales")
+    # agent1 is no staff of a sales ticket: the desk's voice leaves its
+    # view, and the desk speaks from the room's JID to it, as to customers.
+    agent.expect("/s:presence[@from='%s/%s'][@type='unavailable']" % (room, DESK_NICK))
+    expect_notice(agent, room, "forwarded to queue sales", staff=False)
     expect_notice(customer, room, "passed to another team")
     expect_invite(a2, room)
     join(a2, room, "Sam")
@@ -109,7 +129,7 @@ def test_forward_to_a_queue_and_the_last_agent_leaving_requeue(desk, xmpp, db):
              == [("sales", "agent2@localhost", "INPROGRESS")], what="forwarded")
     # agent1 (billing) has no say in a sales ticket any more.
     say(agent, room, "/note still here")
-    expect_notice(agent, room, "not allowed")
+    expect_notice(agent, room, "not allowed", staff=False)
     # Both agents leave without closing: back in the queue.
     say(a2, room, "/leave")
     agent.send("<presence type='unavailable' to='%s/Alex'/>" % room)

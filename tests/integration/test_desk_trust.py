@@ -6,7 +6,7 @@ who lost their rights keeping the staff view of a chat."""
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from desk_e2e import (barrier, desk, expect_invite, expect_notice, jid, join,  # noqa: F401
+from desk_e2e import (barrier, desk, desk_voice_seen, expect_invite, expect_notice, jid, join,  # noqa: F401
                       join_queue, request_chat, say, ticket_row, wait_for)
 from mdtest.stanzas import error_condition, to_str
 
@@ -128,6 +128,11 @@ def staff_view_lost(customer, agent, boss, room):
     barrier(customer)
     assert not [e for e in agent.take_all() if "between staff only" in to_str(e)]
     assert "Boss" not in "".join(to_str(e) for e in customer.received)
+    # The desk's voice left the agent's view too; the customer never had it.
+    voice = desk_voice_seen(agent, room)
+    assert voice and voice[-1].tag == "{jabber:client}presence" and \
+        voice[-1].get("type") == "unavailable", [to_str(e) for e in voice]
+    assert desk_voice_seen(customer, room) == []
 
 
 def test_an_agent_removed_from_the_queue_loses_the_staff_view(desk, xmpp, db):
@@ -145,7 +150,7 @@ def test_an_agent_removed_from_the_queue_loses_the_staff_view(desk, xmpp, db):
              what="requeued")
     # Still in the room, as anyone else: no staff commands.
     say(agent, room, "/note am I staff?")
-    expect_notice(agent, room, "not allowed")
+    expect_notice(agent, room, "not allowed", staff=False)
     assert "am I staff" not in "".join(to_str(e) for e in customer.take_all())
 
 
@@ -155,7 +160,8 @@ def test_an_agent_left_in_a_chat_forwarded_away_loses_the_staff_view(desk, xmpp,
     boss = observe(xmpp, ticket, room)
     agent.expect("/s:presence[@from='%s/Boss']" % room)
     say(agent, room, "/forward sales")
-    expect_notice(agent, room, "forwarded to queue sales")
+    # agent1 is no staff of a sales chat: the desk speaks from the room.
+    expect_notice(agent, room, "forwarded to queue sales", staff=False)
     # billing's supervisor has no rights in a sales chat either: removed.
     left = boss.expect("/s:presence[@from='%s/Boss'][@type='unavailable']" % room)
     assert left is not None
@@ -171,3 +177,4 @@ def test_an_agent_left_in_a_chat_forwarded_away_loses_the_staff_view(desk, xmpp,
     barrier(customer)
     assert not [e for e in agent.take_all() if "sales staff only" in to_str(e)]
     assert "Boss" not in "".join(to_str(e) for e in customer.received)
+    assert desk_voice_seen(customer, room) == []

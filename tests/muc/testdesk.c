@@ -9,6 +9,7 @@
  * rooms.txt, one room per line (# comments):
  *   NAME [hidden] [members_only] [moderated] [persistent] [semi_anonymous]
  *        [pm_privileged_only] [archived] [ticket=N] [history=N] [max=N]
+ *        [voice=NICK]          (muc_room_set_voice)
  *
  * Who is who, by the local part of the real JID:
  *   agent*, admin*   privileged (staff)
@@ -27,6 +28,9 @@
  *   /kick NICK                    kick an occupant
  *   /destroy REASON               destroy the room
  *   /unprivilege NICK             make an occupant non-privileged
+ *   /voice NICK  /voice -         set or remove the room's service voice
+ * A private message to the voice is run as such a command if it is one
+ * (else refused: feature-not-implemented, "not a command").
  * A message to the room from someone not in it is answered by an
  * invitation whose reason quotes it.  Declines are posted as staff-only
  * status messages.  Privileged occupants may invite staff (mediated
@@ -145,6 +149,9 @@ static enum muc_message_verdict message(void *ud, struct muc_room *room,
         muc_room_tell(room, from, o ? reply : "no such nick");
         if (o)
             muc_occupant_set_privileged(o, false);
+    } else if (strcmp(cmd, "/voice") == 0) {
+        int rc = muc_room_set_voice(room, strcmp(arg, "-") == 0 ? NULL : arg);
+        muc_room_tell(room, from, rc < 0 ? "no voice" : reply);
     } else if (strcmp(cmd, "/destroy") == 0) {
         muc_room_tell(room, from, reply);
         muc_room_destroy(room, arg[0] ? arg : NULL, NULL);
@@ -152,6 +159,18 @@ static enum muc_message_verdict message(void *ud, struct muc_room *room,
         muc_room_tell(room, from, "unknown command");
     }
     return MUC_MESSAGE_CONSUMED;
+}
+
+static int voice_message(void *ud, struct muc_room *room,
+                         struct muc_occupant *from, const char *body,
+                         const struct stanza_in *in, struct xerr *err)
+{
+    if (body[0] != '/') {
+        xerr_set(err, XERR_FEATURE_NOT_IMPLEMENTED, "not a command");
+        return -1;
+    }
+    message(ud, room, from, body, in);
+    return 0;
 }
 
 static void outsider_message(void *ud, struct muc_room *room,
@@ -208,6 +227,7 @@ static const struct muc_room_hooks hooks = {
     .left = left,
     .presence_changed = presence_changed,
     .message = message,
+    .voice_message = voice_message,
     .outsider_message = outsider_message,
     .may_invite = may_invite,
     .invite_declined = invite_declined,
@@ -228,6 +248,7 @@ static int create_rooms(struct muc *muc, const char *path)
         if (!name || name[0] == '#')
             continue;
         struct muc_room_options o = {0};
+        const char *voice = NULL;
         for (char *w = strtok_r(NULL, " \t\r\n", &save); w;
              w = strtok_r(NULL, " \t\r\n", &save)) {
             if (strcmp(w, "hidden") == 0) o.hidden = true;
@@ -240,13 +261,15 @@ static int create_rooms(struct muc *muc, const char *path)
             else if (strncmp(w, "ticket=", 7) == 0) o.ticket_id = atoll(w + 7);
             else if (strncmp(w, "history=", 8) == 0) o.history_size = atoi(w + 8);
             else if (strncmp(w, "max=", 4) == 0) o.max_occupants = atoi(w + 4);
+            else if (strncmp(w, "voice=", 6) == 0) voice = w + 6;
             else {
                 fprintf(stderr, "testdesk: unknown room option %s\n", w);
                 fclose(f);
                 return -1;
             }
         }
-        if (!muc_room_create(muc, name, &o, &hooks, NULL)) {
+        struct muc_room *room = muc_room_create(muc, name, &o, &hooks, NULL);
+        if (!room || (voice && muc_room_set_voice(room, voice) < 0)) {
             fprintf(stderr, "testdesk: cannot create room %s\n", name);
             fclose(f);
             return -1;
