@@ -549,18 +549,41 @@ static void on_status(void *ud, struct http_request *r)
 
 /* ---- life ------------------------------------------------------------------------ */
 
+/* The XEP-0363 form says the size cap; two fields of mucdesk's own
+ * namespace (XEP-0128 lets a form carry more) say the content types and
+ * the bytes per chat, so that a client (the widget) refuses a file the
+ * service would refuse before asking for a slot. */
 static int add_disco(struct upload *u)
 {
-    char form[512];
-    snprintf(form, sizeof form,
-             "<x xmlns='jabber:x:data' type='result'>"
-             "<field var='FORM_TYPE' type='hidden'><value>" NS_UPLOAD
-             "</value></field><field var='max-file-size'><value>%d</value>"
-             "</field></x>", u->cfg->upload.max_file_size);
-    return disco_add_feature(u->disco, NS_UPLOAD) < 0 ||
-                   disco_add_extension(u->disco, form) < 0
-               ? -1
-               : 0;
+    struct buf form;
+    buf_init(&form);
+    buf_printf(&form, "<x xmlns='jabber:x:data' type='result'>"
+               "<field var='FORM_TYPE' type='hidden'><value>" NS_UPLOAD
+               "</value></field><field var='max-file-size'><value>%d</value>"
+               "</field><field var='" NS_DESK_HINT "#max-ticket-size'>"
+               "<value>%d</value></field><field var='" NS_DESK_HINT
+               "#content-types' type='list-multi'>",
+               u->cfg->upload.max_file_size, u->cfg->upload.max_ticket_bytes);
+    for (const char *p = u->cfg->upload.types; p && *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ')
+            end++;
+        if (end > p) {
+            buf_append_str(&form, "<value>");
+            xml_text_n(&form, p, (size_t)(end - p));
+            buf_append_str(&form, "</value>");
+        }
+        p = end;
+    }
+    buf_append_str(&form, "</field></x>");
+    int rc = buf_failed(&form) || disco_add_feature(u->disco, NS_UPLOAD) < 0 ||
+                     disco_add_extension(u->disco, buf_cstr(&form)) < 0
+                 ? -1
+                 : 0;
+    buf_free(&form);
+    return rc;
 }
 
 struct upload *upload_new(struct loop *loop, struct router *router,

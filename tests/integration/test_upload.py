@@ -93,9 +93,15 @@ def test_customer_uploads_an_image_and_a_pdf_the_agent_gets_them(desk, xmpp, db)
     info = customer.send_iq("<iq type='get' to='%s'><query xmlns='%s'/></iq>"
                             % (D, NS["info"]))
     assert NS_UP in [f.get("var") for f in info.iter("{%s}feature" % NS["info"])]
-    fields = {f.get("var"): f.findtext("{jabber:x:data}value")
+    fields = {f.get("var"): [v.text for v in f.iter("{jabber:x:data}value")]
               for f in info.iter("{jabber:x:data}field")}
-    assert fields == {"FORM_TYPE": NS_UP, "max-file-size": "100000"}
+    # XEP-0363's size cap, and mucdesk's own fields (XEP-0128): the bytes
+    # per chat and the types allowed, so that a client refuses before asking.
+    assert fields == {"FORM_TYPE": [NS_UP], "max-file-size": ["100000"],
+                      "urn:mucdesk:0#max-ticket-size": ["150000"],
+                      "urn:mucdesk:0#content-types": [
+                          "image/png", "image/jpeg", "image/gif", "image/webp",
+                          "application/pdf", "text/plain"]}
 
     put_url, get_url = slot(customer, "screen shot.png", len(PNG), "image/png")
     assert put_url == get_url

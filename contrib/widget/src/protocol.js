@@ -20,6 +20,8 @@ export const NS = {
   STANZAS: "urn:ietf:params:xml:ns:xmpp-stanzas",
   DESK: "urn:mucdesk:0",
   OOB: "jabber:x:oob",
+  DISCO_INFO: "http://jabber.org/protocol/disco#info",
+  UPLOAD: "urn:xmpp:http:upload:0",
 };
 
 export const CHAT_STATES = ["active", "composing", "paused", "inactive", "gone"];
@@ -109,6 +111,7 @@ export class XmppError extends Error {
     this.text = text;
     this.type = type;
     this.lang = lang; // the xml:lang of the text, if the server said
+    this.app = null; // an application condition's name (XEP-0363 file-too-large)
     const m = /^([a-zA-Z0-9_#.-]+):\s*(.+)$/s.exec(text || "");
     this.field = m ? m[1] : null;
     this.fieldText = m ? m[2] : null;
@@ -122,15 +125,21 @@ export function parseError(el) {
   let condition = "undefined-condition";
   let text = "";
   let lang = null;
+  let app = null;
   for (const c of err.children) {
     if (typeof c === "string") continue;
-    if (c.attrs.xmlns !== NS.STANZAS) continue;
+    if (c.attrs.xmlns !== NS.STANZAS) {
+      app = app || c.name;
+      continue;
+    }
     if (c.name === "text") {
       text = c.text();
       lang = c.attrs["xml:lang"] || null;
     } else condition = c.name;
   }
-  return new XmppError(condition, text, err.attrs.type || "cancel", lang);
+  const e = new XmppError(condition, text, err.attrs.type || "cancel", lang);
+  e.app = app;
+  return e;
 }
 
 /** Normalises whatever a transport or the iq caller threw into an XmppError. */
@@ -161,11 +170,13 @@ export function buildLeave(room, nick) {
   );
 }
 
-export function buildGroupchat(room, body, id) {
+/** A message; with `oobUrl`, a file: the URL as the body and as XEP-0066 data. */
+export function buildGroupchat(room, body, id, oobUrl = null) {
   return xml(
     "message",
     { to: room, type: "groupchat", id },
     xml("body", {}, body),
+    oobUrl ? xml("x", { xmlns: NS.OOB }, xml("url", {}, oobUrl)) : undefined,
     xml("active", { xmlns: NS.CHATSTATES }),
     xml("origin-id", { xmlns: NS.SID, id }),
   );
@@ -206,13 +217,21 @@ function oobPayload(el) {
   return url ? { url: url.trim(), desc: (x.getChildText("desc") || "").trim() } : null;
 }
 
+/** The desk's <file/> of a `file` event (doc/protocol.md): { name, size, type, sha256 } or null. */
+function deskFilePayload(el) {
+  const f = el.getChild("file", NS.DESK);
+  if (!f) return null;
+  return { name: f.attrs.name || "", size: f.attrs.size || "", type: f.attrs.type || "", sha256: f.attrs.sha256 || "" };
+}
+
 /**
  * Classifies a message from the session room.  Returns null for anything
  * not from that room.  Result:
  *   { kind: "message" | "status" | "chatstate" | "subject" | "error" | "other",
  *     nick (""/null for the room itself), body, stanzaId (by the room only),
  *     originId, msgId, replaceId, stamp (ms or null), chatState, desk, subject,
- *     oob ({url, desc}: XEP-0066), form (a jabber:x:data element), error }
+ *     oob ({url, desc}: XEP-0066), deskFile (the desk's file event), form
+ *     (a jabber:x:data element), error }
  */
 export function parseRoomMessage(msg, room, { trustStanzaIdFrom = room } = {}) {
   if (!msg || msg.name !== "message") return null;
@@ -233,6 +252,7 @@ export function parseRoomMessage(msg, room, { trustStanzaIdFrom = room } = {}) {
     desk: null,
     subject: null,
     oob: null,
+    deskFile: null,
     form: null,
     error: null,
   };
@@ -251,6 +271,7 @@ export function parseRoomMessage(msg, room, { trustStanzaIdFrom = room } = {}) {
   for (const s of CHAT_STATES) if (msg.getChild(s, NS.CHATSTATES)) out.chatState = s;
   out.desk = deskPayload(msg);
   out.oob = oobPayload(msg);
+  out.deskFile = deskFilePayload(msg);
   out.form = msg.getChild("x", NS.DATA) || null;
   const bodyEl = msg.getChild("body");
   out.body = bodyEl ? bodyEl.text() : null;
@@ -369,6 +390,67 @@ export function parseMamFin(iq) {
     last: (set && set.getChildText("last")) || null,
     count: count ? Number(count) : null,
   };
+}
+
+// ---------------------------------------------------------------- files (XEP-0363)
+
+export function buildDiscoInfo(to, id) {
+  return xml("iq", { type: "get", to, id }, xml("query", { xmlns: NS.DISCO_INFO }));
+}
+
+/**
+ * What a disco#info answer says of file uploads: null when the service
+ * offers none, else { maxFileSize, maxTicketSize, types } (each null when
+ * not announced).  XEP-0363 names `max-file-size`; mucdesk adds, in its
+ * own namespace, the bytes per chat and the types allowed.
+ */
+export function parseUploadService(iq) {
+  const q = iq && iq.getChild("query", NS.DISCO_INFO);
+  if (!q || !q.getChildren("feature").some((f) => f.attrs.var === NS.UPLOAD)) return null;
+  const out = { maxFileSize: null, maxTicketSize: null, types: null };
+  for (const x of q.getChildren("x", NS.DATA)) {
+    const fields = new Map(x.getChildren("field").map((f) => [f.attrs.var, f.getChildren("value").map((v) => v.text().trim())]));
+    if ((fields.get("FORM_TYPE") || [])[0] !== NS.UPLOAD) continue;
+    const num = (k) => {
+      const n = Number((fields.get(k) || [])[0]);
+      return Number.isFinite(n) && n > 0 ? n : null;
+    };
+    out.maxFileSize = num("max-file-size");
+    out.maxTicketSize = num(`${NS.DESK}#max-ticket-size`);
+    const types = fields.get(`${NS.DESK}#content-types`);
+    if (types && types.length) out.types = types.map((t) => t.toLowerCase());
+  }
+  return out;
+}
+
+/** A slot request for `file` ({name, size, type}) in the chat of `room` (its JID). */
+export function buildSlotRequest(to, file, room, id) {
+  const local = String(room || "").split("@")[0];
+  return xml(
+    "iq",
+    { type: "get", to, id },
+    xml(
+      "request",
+      { xmlns: NS.UPLOAD, filename: file.name, size: String(file.size), "content-type": file.type },
+      local ? xml("chat", { xmlns: NS.DESK, room: local }) : undefined,
+    ),
+  );
+}
+
+// The only headers XEP-0363 lets a slot ask the client to send.
+const SLOT_HEADERS = new Set(["authorization", "cookie", "expires"]);
+
+/** A slot: { put, get, headers: [{name, value}] } or null. */
+export function parseSlot(iq) {
+  const slot = iq && iq.getChild("slot", NS.UPLOAD);
+  const put = slot && slot.getChild("put");
+  const get = slot && slot.getChild("get");
+  if (!put || !get || !put.attrs.url || !get.attrs.url) return null;
+  const headers = put
+    .getChildren("header")
+    .map((h) => ({ name: h.attrs.name || "", value: h.text().replace(/[\r\n]/g, "") }))
+    .filter((h) => SLOT_HEADERS.has(h.name.toLowerCase()));
+  return { put: put.attrs.url, get: get.attrs.url, headers };
 }
 
 export function xmlToString(el) {

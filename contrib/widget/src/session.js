@@ -29,24 +29,30 @@ import { Emitter } from "./emitter.js";
 import { Backoff } from "./backoff.js";
 import { Timeline } from "./timeline.js";
 import { randomId } from "./ids.js";
+import { MAX_FILES_AT_ONCE, checkFile, fileOf, fileType, isUploadUrl } from "./files.js";
+import { createHttp } from "./http.js";
 import {
   NS,
   XmppError,
   bareJid,
   buildChatState,
   buildCommandSubmit,
+  buildDiscoInfo,
   buildExecute,
   buildGroupchat,
   buildJoin,
   buildLeave,
   buildMamQuery,
   buildPing,
+  buildSlotRequest,
   parseCommandResponse,
   parseError,
   parseMamFin,
   parseMamResult,
   parseRoomMessage,
   parseRoomPresence,
+  parseSlot,
+  parseUploadService,
   submitAction,
   toXmppError,
 } from "./protocol.js";
@@ -72,7 +78,11 @@ export const TIMEOUTS = Object.freeze({
   typingPause: 5000, // composing -> paused after this much quiet
   typingStale: 30000, // an agent's "typing" with no news is dropped after this
   leave: 3000, // wait for the room to confirm an explicit leave
+  fileCheck: 2000, // between asks whether a file the scan holds is released
 });
+
+// How long a file held by the service's scan is asked about (x fileCheck).
+const FILE_CHECKS = 90;
 
 const MAM_PAGE = 50;
 const MAM_MAX_PAGES = 40;
@@ -114,6 +124,8 @@ function initialState() {
     endedAt: null, // ms
     rating: { state: "none", stars: 0, comment: "" }, // none, requested, sending, done, error
     error: null, // {key} or {text} for failed/lost
+    upload: null, // the upload service's limits (files.js), once it said it has one
+    fileError: null, // {key, vars}: a file refused before it was sent
   };
 }
 
@@ -122,8 +134,12 @@ export class ChatSession extends Emitter {
    * options: { config, transportFactory(opts) -> transport, store (from
    * storage.js), clock, env: { page, browser }, random, backoff, timeouts }
    */
-  constructor({ config, transportFactory, store, clock = realClock, env = {}, random = Math.random, backoff = {}, timeouts = {}, tabs = null }) {
+  constructor({ config, transportFactory, store, clock = realClock, env = {}, random = Math.random, backoff = {}, timeouts = {}, tabs = null, http = null }) {
     super();
+    this.http = http || createHttp(globalThis);
+    this.files = new Map(); // item key -> the File being uploaded (to retry a failed one)
+    this.uploadAsked = null; // the disco#info in flight
+    this.uploadLimits = undefined; // what it said (null: no upload service)
     this.tabs = tabs;
     this.heldPhase = null; // the room phase to go back to from "elsewhere"
     if (tabs) tabs.onTaken(() => this.yieldToOtherTab());
@@ -218,6 +234,10 @@ export class ChatSession extends Emitter {
     this.closedSeen = !!saved.closedSeen;
     this.ownNicks = new Set(Array.isArray(saved.ownNicks) ? saved.ownNicks : []);
     this.timeline = Timeline.fromJSON(saved.timeline);
+    // An upload the page left can't go on: the file is gone with the page.
+    for (const it of this.timeline.items) {
+      if (it.state === "upload" && it.file && it.file.state !== "failed") Object.assign(it.file, { state: "failed", error: { key: "fileInterrupted", vars: {} } });
+    }
     this.timeline.onChange(() => {
       this.save();
       this.emit("timeline", this.timeline);
@@ -626,6 +646,7 @@ export class ChatSession extends Emitter {
     for (const nick of roster) if (!before.has(nick)) this.timeline.addNotice("agentJoined", { name: nick }, now);
     for (const nick of before) if (!roster.includes(nick)) this.timeline.addNotice("agentLeft", { name: nick }, now);
     this.update({ agents: roster, phase: this.phaseFor(roster) });
+    this.askUploadService();
     await this.catchUp();
     this.flushPending();
     this.setTimer("keepalive", this.t.keepalive, () => this.selfPing());
@@ -742,7 +763,12 @@ export class ChatSession extends Emitter {
 
   flushPending() {
     if (!this.joined) return;
-    for (const item of this.timeline.pending()) this.send(buildGroupchat(this.state.room, item.body, item.originId));
+    for (const item of this.timeline.pending()) this.send(this.messageOf(item));
+  }
+
+  /** The groupchat that carries a typed message or a file (its URL as body and XEP-0066). */
+  messageOf(item) {
+    return buildGroupchat(this.state.room, item.body, item.originId, item.file && item.file.url ? item.file.url : null);
   }
 
   // ------------------------------------------------------------ resume
@@ -906,6 +932,7 @@ export class ChatSession extends Emitter {
 
   onChatMessage(m, stanzaId, time, archived) {
     const fromSelf = !!m.nick && this.ownNicks.has(m.nick);
+    const file = fileOf(m);
     const item = this.timeline.add(
       {
         kind: "message",
@@ -917,10 +944,12 @@ export class ChatSession extends Emitter {
         originId: m.originId,
         msgId: m.msgId,
         replaceId: m.replaceId,
-        link: linkOf(m),
+        link: file ? null : linkOf(m),
+        file,
       },
       archived,
     );
+    if (item && item.file && !fromSelf) this.checkFile(item);
     if (!fromSelf && m.nick) this.setTyping(m.nick, false);
     if (item && !fromSelf) this.emit("incoming", item);
   }
@@ -1084,7 +1113,132 @@ export class ChatSession extends Emitter {
     const item = this.timeline.items.find((i) => i.key === key);
     if (!item || item.from !== "me" || item.state !== "failed") return;
     this.timeline.markPending(item.originId);
-    if (this.joined) this.send(buildGroupchat(this.state.room, item.body, item.originId));
+    if (this.joined) this.send(this.messageOf(item));
+  }
+
+  // ------------------------------------------------------------ files
+
+  /** Asks the service (once per page) whether it takes files, and its limits. */
+  askUploadService() {
+    if (this.uploadLimits) {
+      if (!this.state.upload) this.update({ upload: this.uploadLimits });
+      return Promise.resolve(this.uploadLimits);
+    }
+    if (this.uploadAsked || !this.transport) return this.uploadAsked || Promise.resolve(null);
+    this.uploadAsked = this.request(buildDiscoInfo(this.config.service))
+      .then((iq) => {
+        const limits = parseUploadService(iq);
+        this.uploadLimits = limits;
+        if (limits && !this.destroyed) this.update({ upload: limits });
+        return limits;
+      })
+      .catch(() => null) // a lost link: asked again on the next connection
+      .finally(() => {
+        this.uploadAsked = null;
+      });
+    return this.uploadAsked;
+  }
+
+  /**
+   * The customer picked, dropped or pasted files.  Each is checked against
+   * the service's limits and refused with words before any upload; the
+   * others are uploaded one after the other and sent.
+   */
+  async sendFiles(list) {
+    const files = [...(list || [])];
+    if (!files.length) return [];
+    if (files.length > MAX_FILES_AT_ONCE) {
+      this.update({ fileError: { key: "fileTooMany", vars: { count: MAX_FILES_AT_ONCE } } });
+      return [];
+    }
+    const out = [];
+    for (const f of files) out.push(await this.sendFile(f));
+    return out;
+  }
+
+  /** One file: null when refused before upload (state.fileError says why), else its item. */
+  async sendFile(file) {
+    if (!ROOM_PHASES.has(this.state.phase) || !this.joined) {
+      this.update({ fileError: { key: "fileRefused", vars: {} } });
+      return null;
+    }
+    const limits = this.state.upload || (await this.askUploadService());
+    if (!limits) {
+      this.update({ fileError: { key: "fileUnavailable", vars: {} } });
+      return null;
+    }
+    const desc = { name: String(file.name || "file").slice(0, 200) || "file", size: Number(file.size) || 0, type: fileType(file) };
+    const refusal = checkFile(desc, limits, this.timeline.fileBytes());
+    this.update({ fileError: refusal });
+    if (refusal) return null;
+    const item = this.timeline.addLocalFile(desc, randomId(), this.clock.now());
+    this.files.set(item.key, file);
+    await this.upload(item, file);
+    return item;
+  }
+
+  /** Uploads again a file that failed, while the page still has it. */
+  retryFile(key) {
+    const item = this.timeline.items.find((i) => i.key === key);
+    const file = this.files.get(key);
+    if (!item || !file || !item.file || item.file.state !== "failed") return undefined;
+    return this.upload(item, file);
+  }
+
+  canRetryFile(key) {
+    return this.files.has(key);
+  }
+
+  /** The upload's steps: a slot (iq), the PUT with its progress, the message. */
+  async upload(item, file) {
+    const tl = this.timeline;
+    const f = item.file;
+    const fail = (key, vars = {}) => tl.updateFile(item, { state: "failed", error: { key, vars } });
+    tl.updateFile(item, { state: "requesting", progress: 0, error: null, url: null });
+    let slot;
+    try {
+      slot = parseSlot(await this.request(buildSlotRequest(this.config.service, f, this.state.room)));
+    } catch (e) {
+      return fail(...slotRefusal(toXmppError(e), f, this.state.upload));
+    }
+    if (!slot) return fail("fileUploadFailed");
+    tl.updateFile(item, { state: "uploading", url: slot.get });
+    let shown = 0;
+    const status = await this.http.put(slot.put, file, f.type, slot.headers, (p) => {
+      // A few dozen updates, not one per network chunk (each is saved).
+      if (p - shown >= 0.02 || p === 1) {
+        shown = p;
+        tl.updateFile(item, { progress: p });
+      }
+    });
+    if (status !== 200 && status !== 201) return fail(...httpRefusal(status, f, this.state.upload));
+    this.files.delete(item.key);
+    item.body = slot.get;
+    item.state = "pending";
+    tl.updateFile(item, { state: "sent", progress: 1 });
+    if (this.joined) this.send(this.messageOf(item));
+    this.checkFile(item);
+    return undefined;
+  }
+
+  /**
+   * Asks the service whether a file of its own can be shown: held by its
+   * scan (423: asked again a while), deleted (404), or there (its size, if
+   * not known).  Files elsewhere are not asked about.
+   */
+  async checkFile(item, round = 0) {
+    const f = item.file;
+    if (!f || !f.url || !isUploadUrl(f.url) || this.destroyed) return;
+    const r = await this.http.head(f.url);
+    if (this.destroyed) return;
+    if (r.status === 423) {
+      if (f.check !== "held") this.timeline.updateFile(item, { check: "held" });
+      if (round < FILE_CHECKS) this.clock.setTimeout(() => this.checkFile(item, round + 1), this.t.fileCheck);
+    } else if (r.status === 404 || r.status === 410) {
+      this.timeline.updateFile(item, { check: "gone" });
+    } else if (r.status >= 200 && r.status < 300) {
+      if (f.check || (!f.size && r.size)) this.timeline.updateFile(item, { check: null, size: f.size || r.size });
+    }
   }
 
   /** The composer changed: hasText says whether it holds anything. */
@@ -1212,6 +1366,29 @@ export function linkOf(m) {
   // Only a title before the URL: nothing else said that would be lost.
   if (!title || /https?:\/\//i.test(title) || title.includes("\n")) return null;
   return { url, title };
+}
+
+/** Why a slot was refused, as [key, vars] in the widget's words (doc/protocol.md's refusals). */
+function slotRefusal(e, f, limits) {
+  const l = limits || {};
+  if (e.condition === "not-acceptable" && (e.app === "file-too-large" || (l.maxFileSize && f.size > l.maxFileSize)))
+    return ["fileTooBig", { name: f.name, maxBytes: l.maxFileSize || f.size - 1 }];
+  if (e.condition === "not-acceptable") return ["fileTypeRefused", { name: f.name }];
+  if (e.condition === "resource-constraint" && /^This chat's files/.test(e.text) && l.maxTicketSize) return ["fileChatFull", { name: f.name, maxBytes: l.maxTicketSize }];
+  if (e.condition === "resource-constraint") return ["fileBusy", {}];
+  if (e.condition === "forbidden" || e.condition === "not-allowed" || e.condition === "not-authorized") return ["fileRefused", {}];
+  if (e.condition === "timeout" || e.condition === "disconnected") return ["fileNetwork", {}];
+  return ["fileUploadFailed", {}];
+}
+
+/** Why a PUT failed, as [key, vars]. */
+function httpRefusal(status, f, limits) {
+  const l = limits || {};
+  if (status === 0) return ["fileNetwork", {}];
+  if (status === 413) return ["fileTooBig", { name: f.name, maxBytes: l.maxFileSize || f.size - 1 }];
+  if (status === 415) return ["fileTypeRefused", { name: f.name }];
+  if (status === 503) return ["fileBusy", {}];
+  return ["fileHttpError", { status: String(status) }];
 }
 
 /** Planned desk events that are a notice the widget words itself: {key, vars} or null. */

@@ -24,7 +24,16 @@ function localKey(prefix) {
  *         "room", nick, body, time, stanzaId, originId, msgId, state:
  *         "pending" | "sent" | "failed", edited, notice: {key, vars},
  *         link: {url, title} (a message about one link), details:
- *         [{var, label, value}] (the desk's session details) }
+ *         [{var, label, value}] (the desk's session details), file: a file
+ *         (below) }
+ *
+ * A file item (issue 15) has file: { url, name, size, type, event (it came
+ * from the desk's `file` event, not yet from the message), state
+ * ("requesting" a slot, "uploading", "sent", "failed": the customer's own
+ * upload; "sent" for everyone else's), progress (0..1), error ({key,
+ * vars}), check ("held": the service's scan holds it; "gone": deleted;
+ * null) }.  The customer's own file is state "upload" until its message
+ * is sent (then "pending", as a typed message).
  */
 export class Timeline {
   constructor() {
@@ -113,6 +122,45 @@ export class Timeline {
     return item;
   }
 
+  /** The customer picked a file: shown at once, uploading (state "upload"). */
+  addLocalFile(file, originId, time) {
+    const item = {
+      key: localKey("f"),
+      kind: "message",
+      from: "me",
+      nick: null,
+      body: "",
+      time,
+      stanzaId: null,
+      originId,
+      msgId: originId,
+      state: "upload",
+      edited: false,
+      file: { url: null, name: file.name, size: file.size, type: file.type, event: false, state: "requesting", progress: 0, error: null, check: null },
+    };
+    this.items.push(item);
+    this.emit();
+    return item;
+  }
+
+  /** Changes a file item's file (progress, state, check). */
+  updateFile(item, patch) {
+    if (!item.file) return;
+    Object.assign(item.file, patch);
+    this.emit();
+  }
+
+  findByFileUrl(url) {
+    return url ? this.items.find((i) => i.file && i.file.url === url) : undefined;
+  }
+
+  /** The bytes of the files this chat holds (what the service counts against its cap). */
+  fileBytes() {
+    let n = 0;
+    for (const i of this.items) if (i.file && i.file.url && i.file.state !== "failed" && i.file.size) n += i.file.size;
+    return n;
+  }
+
   /** A local notice (agent joined, chat ended...); never archived. */
   addNotice(key, vars, time) {
     const item = { key: localKey("n"), kind: "notice", from: "room", nick: null, body: null, time, notice: { key, vars } };
@@ -164,6 +212,24 @@ export class Timeline {
       }
     }
 
+    // A file the timeline holds already: the desk's `file` event (MAM) and
+    // the message carrying the same URL are one file, shown once.
+    const sameFile = entry.file ? this.findByFileUrl(entry.file.url) : undefined;
+    if (sameFile && entry.file.event) {
+      this.noteId(entry.stanzaId, archived, null);
+      const f = sameFile.file;
+      sameFile.file = { ...f, name: entry.file.name || f.name, size: entry.file.size ?? f.size, type: entry.file.type || f.type };
+      this.emit();
+      return null;
+    }
+    if (sameFile && sameFile.file.event && !(entry.fromSelf && entry.originId && this.findByOriginId(entry.originId))) {
+      sameFile.file.event = false;
+      sameFile.msgId = entry.msgId || sameFile.msgId;
+      this.noteId(entry.stanzaId, archived, sameFile);
+      this.emit();
+      return null;
+    }
+
     // Our own message coming back: confirm the pending copy.
     if (entry.fromSelf && entry.originId) {
       const mine = this.findByOriginId(entry.originId);
@@ -204,6 +270,7 @@ export class Timeline {
     if (entry.link) item.link = entry.link;
     if (entry.notice) item.notice = entry.notice;
     if (entry.details) item.details = entry.details;
+    if (entry.file) item.file = { ...entry.file, state: "sent", progress: 1, error: null, check: null };
     if (archived && this.cursor !== null) {
       this.items.splice(this.cursor, 0, item);
       this.cursor += 1;

@@ -1,6 +1,8 @@
 // The transcript the customer downloads: plain UTF-8 text built from what
 // the widget holds (the same items the panel shows, in the same order).
 
+import { formatSize } from "./files.js";
+
 function pad(n) {
   return String(n).padStart(2, "0");
 }
@@ -35,9 +37,9 @@ export function transcriptText(items, t, meta = {}) {
       lines.push(`${when(it.time)}* ${t(it.notice.key, it.notice.vars || {})}`);
       continue;
     }
-    if (it.from === "me" && it.state === "failed") continue; // never reached the agent
+    if (it.from === "me" && (it.state === "failed" || it.state === "upload")) continue; // never reached the agent
     const who = it.from === "me" ? t("you") : it.nick || t("support");
-    const text = it.kind === "status" && it.details ? [t("detailsTitle"), ...it.details.map((f) => `${f.label}: ${f.value}`)].join("\n") : it.body;
+    const text = it.file && it.file.url ? `${it.file.name}${it.file.size ? ` (${formatSize(it.file.size, meta.locale || "en")})` : ""}: ${it.file.url}` : it.kind === "status" && it.details ? [t("detailsTitle"), ...it.details.map((f) => `${f.label}: ${f.value}`)].join("\n") : it.body;
     const body = String(text ?? "").split(/\r\n|\r|\n/);
     const edited = it.edited ? ` ${t("edited")}` : "";
     const w = when(it.time);

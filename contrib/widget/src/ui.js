@@ -5,6 +5,7 @@
 // text is added as text nodes and safe links (linkify.js), never as HTML.
 
 import { createAttention } from "./attention.js";
+import { fileErrorText, formatSize, isImage } from "./files.js";
 import { formValue } from "./forms.js";
 import { FormView } from "./formview.js";
 import { ICON_CLOSE, icon } from "./launcher-ui.js";
@@ -13,6 +14,7 @@ import { translator } from "./texts.js";
 import { transcriptFileName, transcriptText } from "./transcript.js";
 import CSS from "./styles.css";
 
+const ICON_CLIP = "M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z";
 const ICON_BELL = "M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6v-5c0-3.07-1.64-5.64-4.5-6.32V4a1.5 1.5 0 0 0-3 0v.68C7.63 5.36 6 7.92 6 11v5l-2 2v1h16v-1l-2-2z";
 const CHAT_PHASES = new Set(["joining", "waiting", "chatting", "ended"]);
 const REQUEST_FORM = "urn:mucdesk:request-chat";
@@ -102,6 +104,24 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
   });
 
   panel.append(header, alerts, conn, body);
+  const dropNote = h(doc, "div", { class: "md-drop-note", "aria-hidden": "true" }, t("fileDrop"));
+  panel.appendChild(dropNote);
+  const canDrop = (e) => !!(view && view.key === "chat" && session.state.upload && session.state.phase !== "ended" && e.dataTransfer && [...(e.dataTransfer.types || [])].includes("Files"));
+  panel.addEventListener("dragover", (e) => {
+    if (!canDrop(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "copy";
+    panel.classList.add("md-dragging");
+  });
+  panel.addEventListener("dragleave", (e) => {
+    if (!e.relatedTarget || !panel.contains(e.relatedTarget)) panel.classList.remove("md-dragging");
+  });
+  panel.addEventListener("drop", (e) => {
+    panel.classList.remove("md-dragging");
+    if (!canDrop(e)) return;
+    e.preventDefault();
+    session.sendFiles([...e.dataTransfer.files]);
+  });
   wrap.insertBefore(panel, launcherBtn);
   launcher.setLabel(t("launcherLabel"));
 
@@ -297,7 +317,28 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
     const textarea = h(doc, "textarea", { id: "md-input", rows: "1", placeholder: t("messagePlaceholder"), maxlength: "4000" });
     const label = h(doc, "label", { for: "md-input", class: "md-visually-hidden" }, t("messageLabel"));
     const sendBtn = h(doc, "button", { type: "submit", class: "md-primary" }, t("send"));
-    const composer = h(doc, "form", { class: "md-composer" }, label, textarea, sendBtn);
+    // Files (issue 15): the attach button, shown once the service said it
+    // takes files; drag-and-drop onto the panel; an image pasted.
+    const fileInput = h(doc, "input", { type: "file", multiple: true, class: "md-visually-hidden", tabindex: "-1", "aria-hidden": "true" });
+    const attachBtn = h(doc, "button", { type: "button", class: "md-attach", "aria-label": t("fileAttach"), title: t("fileAttach") });
+    attachBtn.appendChild(icon(doc, ICON_CLIP, 22));
+    attachBtn.hidden = true;
+    attachBtn.addEventListener("click", () => fileInput.click());
+    fileInput.addEventListener("change", () => {
+      const files = [...fileInput.files];
+      fileInput.value = "";
+      session.sendFiles(files);
+    });
+    const fileError = h(doc, "p", { class: "md-file-error", role: "alert" });
+    fileError.hidden = true;
+    // After the send button in the DOM (shown first: CSS order).
+    const composer = h(doc, "form", { class: "md-composer" }, label, textarea, sendBtn, attachBtn, fileInput);
+    textarea.addEventListener("paste", (e) => {
+      const files = [...((e.clipboardData && e.clipboardData.files) || [])];
+      if (!files.length || !session.state.upload) return;
+      e.preventDefault();
+      session.sendFiles(files);
+    });
     composer.addEventListener("submit", (e) => {
       e.preventDefault();
       const text = textarea.value;
@@ -355,9 +396,12 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
     // The rating and the end actions scroll with the conversation, so a
     // phone keeps room for both.
     scroll.append(rating.el, ended);
-    body.append(banner, scroll, typing, confirm, composer, actions);
+    body.append(banner, scroll, typing, fileError, confirm, composer, actions);
     return {
       key: "chat",
+      attachBtn,
+      fileInput,
+      fileError,
       banner,
       log,
       scroll,
@@ -472,6 +516,13 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
     view.rating.error.textContent = err;
     view.rating.error.hidden = !err;
 
+    // Files: the attach button and a refusal said before any upload.
+    view.attachBtn.hidden = !s.upload;
+    if (s.upload && s.upload.types) view.fileInput.setAttribute("accept", s.upload.types.join(","));
+    const ferr = s.fileError && !endedNow ? fileErrorText(t, s.fileError, language.locale) : "";
+    if (view.fileError.textContent !== ferr) view.fileError.textContent = ferr;
+    view.fileError.hidden = !ferr;
+
     // Composer / actions / confirm / end.
     view.composer.hidden = endedNow || confirmEnd;
     view.actions.hidden = endedNow || confirmEnd;
@@ -489,7 +540,7 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
 
   // ------------------------------------------------------------ the log
   function itemSignature(it) {
-    return [it.body, it.state, it.edited ? 1 : 0, it.time, it.nick, it.link ? it.link.url : ""].join("\u0001");
+    return [it.body, it.state, it.edited ? 1 : 0, it.time, it.nick, it.link ? it.link.url : "", it.file ? JSON.stringify(it.file) : ""].join("\u0001");
   }
 
   function formatTime(ms) {
@@ -510,6 +561,54 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
     const a = h(doc, "a", { class: "md-card", href, target: "_blank", rel: "noopener noreferrer nofollow" });
     a.append(h(doc, "span", { class: "md-card-title", dir: "auto" }, link.title), h(doc, "span", { class: "md-card-host" }, new URL(href).host));
     return a;
+  }
+
+  /** A file in the chat: its upload's progress or error, a thumbnail, or a download link. */
+  function fileView(it) {
+    const f = it.file;
+    const box = h(doc, "div", { class: "md-file" });
+    const name = h(doc, "span", { class: "md-file-name", dir: "auto" }, f.name);
+    const size = f.size ? h(doc, "span", { class: "md-file-size" }, formatSize(f.size, language.locale)) : null;
+    const href = f.url ? safeHref(f.url) : null;
+    if (f.state === "requesting" || f.state === "uploading") {
+      const pct = Math.round((f.progress || 0) * 100);
+      const bar = h(doc, "progress", { max: "100", value: String(pct), "aria-label": t("fileUploading", { name: f.name }) });
+      const pctText = new Intl.NumberFormat(language.locale, { style: "percent" }).format(pct / 100);
+      box.append(name, " ", size, bar, h(doc, "span", { class: "md-file-progress" }, pctText));
+      box.classList.add("md-file-uploading");
+      return box;
+    }
+    if (f.state === "failed") {
+      box.append(name, " ", size, h(doc, "span", { class: "md-file-note" }, fileErrorText(t, f.error || { key: "fileUploadFailed" }, language.locale)));
+      if (session.canRetryFile(it.key)) {
+        const b = h(doc, "button", { type: "button", class: "md-link-button" }, t("fileRetry"));
+        b.addEventListener("click", () => session.retryFile(it.key));
+        box.appendChild(b);
+      }
+      box.classList.add("md-file-failed");
+      return box;
+    }
+    if (!href || f.check === "gone") {
+      box.append(name, h(doc, "span", { class: "md-file-note" }, t("fileGone")));
+      return box;
+    }
+    if (f.check === "held") {
+      box.append(name, " ", size, h(doc, "span", { class: "md-file-note" }, t("fileHeld")));
+      box.classList.add("md-file-held");
+      return box;
+    }
+    const a = h(doc, "a", { class: "md-file-link", href, target: "_blank", rel: "noopener noreferrer nofollow", download: f.name });
+    if (isImage(f)) {
+      const img = h(doc, "img", { class: "md-file-thumb", src: href, alt: f.name, loading: "lazy", referrerpolicy: "no-referrer" });
+      // Not shown after all (held, deleted, another host refusing): the link stays.
+      img.addEventListener("error", () => img.replaceWith(name));
+      a.appendChild(img);
+      a.classList.add("md-file-image");
+    } else {
+      a.append(name, " ", size);
+    }
+    box.appendChild(a);
+    return box;
   }
 
   function detailsItem(it) {
@@ -538,7 +637,8 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
     const meta = h(doc, "div", { class: "md-meta" }, h(doc, "span", { class: "md-nick" }, me ? t("you") : it.nick || t("support")), " ", timeEl(it.time));
     const bubble = h(doc, "div", { class: "md-bubble", dir: "auto" });
     const card = it.link && !me ? linkCard(it.link) : null;
-    if (card) bubble.appendChild(card);
+    if (it.file) bubble.appendChild(fileView(it));
+    else if (card) bubble.appendChild(card);
     else appendRichText(doc, bubble, it.body);
     if (it.edited) bubble.appendChild(h(doc, "span", { class: "md-msg-state" }, " " + t("edited")));
     li.append(meta, bubble);

@@ -5,6 +5,7 @@
 
 import { storageKey } from "./config.js";
 import { pickLanguage } from "./lang.js";
+import { createHttp } from "./http.js";
 import { createLauncher } from "./launcher-ui.js";
 import { ChatSession } from "./session.js";
 import { createStore } from "./storage.js";
@@ -14,7 +15,8 @@ import { mountWidget } from "./ui.js";
 
 /**
  * options: { win, doc, config (from parseConfig), transportFactory,
- *            language ({lang, locale, dir}; default: from config.lang, else
+ *            http (files' PUT and HEAD; default: the window's), language
+ *            ({lang, locale, dir}; default: from config.lang, else
  *            English), texts (the texts table; default: English with the
  *            site's texts), launcher (default: a new one), store
  *            (optional), clock, backoff, timeouts, container, tabs }
@@ -41,7 +43,7 @@ export function createWidget({ win, doc, config, language = null, texts = null, 
  * given.  options: { win, doc, config, language, texts, launcher,
  * transportFactory, store, clock, backoff, timeouts, tabs }.
  */
-export function assembleWidget({ win, doc, config, language, texts, launcher, transportFactory, store = null, clock, backoff, timeouts, tabs }) {
+export function assembleWidget({ win, doc, config, language, texts, launcher, transportFactory, store = null, clock, backoff, timeouts, tabs, http = null }) {
   const nav = win.navigator || {};
   const key = storageKey(config);
   const session = new ChatSession({
@@ -52,6 +54,8 @@ export function assembleWidget({ win, doc, config, language, texts, launcher, tr
     backoff,
     timeouts,
     tabs: tabs === undefined ? createTabGuard(win, key) : tabs,
+    // Files' PUT and HEAD through the page's own XMLHttpRequest and fetch.
+    http: http || createHttp(win),
     env: {
       page: win.location ? String(win.location.href) : "",
       browser: nav.userAgent ? String(nav.userAgent) : "",

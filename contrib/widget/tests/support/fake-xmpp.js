@@ -131,8 +131,10 @@ class FakeTransport extends Emitter {
     if (reply.attrs.type === "error") {
       // As @xmpp/client's iqCaller does: an error reply rejects.
       const err = reply.getChild("error");
-      const cond = err.children.find((c) => typeof c !== "string" && c.name !== "text");
-      throw stanzaError(cond.name, err.getChildText("text", NS.STANZAS) || "", err.attrs.type);
+      const cond = err.children.find((c) => typeof c !== "string" && c.name !== "text" && c.attrs.xmlns === NS.STANZAS);
+      const e = stanzaError(cond.name, err.getChildText("text", NS.STANZAS) || "", err.attrs.type);
+      e.element = err; // as @xmpp/error's StanzaError.fromElement keeps it
+      throw e;
     }
     return reply;
   }
@@ -173,6 +175,10 @@ export class FakeServer {
     this.mamDisabled = false;
     this.mamPageMax = 50;
     this.evictOnResume = true;
+    // XEP-0363 on the service (null: none): what disco#info announces.
+    this.upload = null; // { maxFileSize, maxTicketSize, types: [] }
+    this.slotErrors = []; // errors to answer the next slot requests with: {condition, text, app}
+    this.slotRequests = [];
     this.factory = (opts) => {
       const t = new FakeTransport(this, this.transports.length + 1, opts);
       this.transports.push(t);
@@ -200,7 +206,7 @@ export class FakeServer {
       return xml(
         "iq",
         { type: "error", id: iq.attrs.id, from: iq.attrs.to, to: t.jid },
-        xml("error", { type: e.type || "cancel" }, xml(e.condition, { xmlns: NS.STANZAS }), e.text ? xml("text", { xmlns: NS.STANZAS }, e.text) : undefined),
+        xml("error", { type: e.type || "cancel" }, xml(e.condition, { xmlns: NS.STANZAS }), e.text ? xml("text", { xmlns: NS.STANZAS }, e.text) : undefined, e.app ? xml(e.app, { xmlns: "urn:xmpp:http:upload:0" }) : undefined),
       );
     }
   }
@@ -208,6 +214,8 @@ export class FakeServer {
   async handleIq(t, iq, child) {
     if (child && child.name === "command" && child.attrs.xmlns === NS.COMMANDS) return this.command(t, iq, child);
     if (child && child.name === "query" && child.attrs.xmlns === NS.MAM) return this.mam(t, iq, child);
+    if (child && child.name === "query" && child.attrs.xmlns === "http://jabber.org/protocol/disco#info") return this.discoInfo();
+    if (child && child.name === "request" && child.attrs.xmlns === "urn:xmpp:http:upload:0") return this.slot(t, iq, child);
     if (child && child.name === "ping") {
       const room = this.rooms.get(bare(iq.attrs.to));
       if (!room) throw stanzaError("item-not-found");
@@ -216,6 +224,38 @@ export class FakeServer {
       return null;
     }
     throw stanzaError("service-unavailable");
+  }
+
+  discoInfo() {
+    const q = xml("query", { xmlns: "http://jabber.org/protocol/disco#info" }, xml("identity", { category: "conference", type: "text" }), xml("feature", { var: NS.MUC }));
+    if (!this.upload) return q;
+    const u = this.upload;
+    q.append(xml("feature", { var: "urn:xmpp:http:upload:0" }));
+    q.append(
+      xml(
+        "x",
+        { xmlns: NS.DATA, type: "result" },
+        field("FORM_TYPE", "hidden", null, { value: "urn:xmpp:http:upload:0" }),
+        field("max-file-size", undefined, null, { value: String(u.maxFileSize) }),
+        u.maxTicketSize ? field(`${NS.DESK}#max-ticket-size`, undefined, null, { value: String(u.maxTicketSize) }) : undefined,
+        u.types ? field(`${NS.DESK}#content-types`, "list-multi", null, { value: u.types }) : undefined,
+      ),
+    );
+    return q;
+  }
+
+  /** A slot as mucdesk gives (PUT and GET the same capability URL). */
+  slot(t, iq, req) {
+    this.slotRequests.push({ from: t.jid, ...req.attrs, chat: req.getChild("chat", NS.DESK)?.attrs.room || null });
+    const e = this.slotErrors.shift();
+    if (e) {
+      const err = stanzaError(e.condition, e.text || "", e.type || "modify");
+      if (e.app) err.app = e.app;
+      throw err;
+    }
+    const token = String(this.slotRequests.length).padStart(48, "a");
+    const url = `http://files.test/upload/41/${token}/${encodeURIComponent(req.attrs.filename)}`;
+    return xml("slot", { xmlns: "urn:xmpp:http:upload:0" }, xml("put", { url }), xml("get", { url }));
   }
 
   requestForm() {
