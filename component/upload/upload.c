@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/crc32c.h"
 #include "core/jid.h"
 #include "core/log.h"
 #include "desk/files.h"
@@ -489,6 +490,19 @@ static void on_upload(void *ud, struct http_request *r)
         put_done(u, r, token);
 }
 
+/* Names body with a weak ETag (a checksum of the bytes: a cache
+ * revalidating the status every few seconds then gets a bodiless 304 while
+ * nothing changed); true if the request's If-None-Match already names it. */
+static bool revalidated(struct http_request *r, const struct buf *body)
+{
+    char tag[16];
+    snprintf(tag, sizeof tag, "W/\"%08" PRIx32 "\"",
+             crc32c(0, body->data, body->len));
+    http_response_header(r, "ETag", tag);
+    const char *known = http_request_header(r, "If-None-Match");
+    return known && (strstr(known, tag + 2) || strcmp(known, "*") == 0);
+}
+
 /* o (consumed) as the JSON body of a response, a line of compact JSON;
  * 500 if memory ran out making it. */
 static void respond_json(struct http_request *r, unsigned status,
@@ -506,6 +520,8 @@ static void respond_json(struct http_request *r, unsigned status,
     json_object_put(o);
     if (!text || buf_failed(&body))
         answer(r, 500, "Out of memory\n");
+    else if (status == 200 && revalidated(r, &body))
+        http_respond(r, 304, NULL, "", 0);
     else
         http_respond(r, status, "application/json", body.data, body.len);
     buf_free(&body);
@@ -524,7 +540,8 @@ static struct json_object *object_with(const char *key, struct json_object *v)
 }
 
 /* GET /status/QUEUE: whether the widget may offer a chat, without XMPP:
- * {"open":true,"available":2}, or 404 {"error":"no such queue"}. */
+ * {"open":true,"available":2}, or 404 {"error":"no such queue"}.  Cached
+ * for 5 s by browsers and proxies, then revalidated with its ETag. */
 static void on_status(void *ud, struct http_request *r)
 {
     struct upload *u = ud;

@@ -317,10 +317,20 @@ def test_queue_status_resource(desk, xmpp, db):
     assert h["Cache-Control"] == "public, max-age=5"
     assert h["Content-Type"] == "application/json"
     assert h["Access-Control-Allow-Origin"] == "*"
+    # Revalidation: the same state answers 304 without a body to its ETag;
+    # a changed state is a new tag and a full answer.
+    etag = h["ETag"]
+    assert re.fullmatch(r'W/"[0-9a-f]{8}"', etag), etag
+    status, h304, body = req("GET", url, headers={"If-None-Match": etag})
+    assert (status, body, h304["ETag"]) == (304, b"", etag)
+    assert h304["Cache-Control"] == "public, max-age=5"
+    assert req("GET", url, headers={"If-None-Match": 'W/"00000000"'})[0] == 200
     agent = xmpp.login("agent1")
     join_queue(agent, "billing", "Alex")
     wait_for(lambda: json.loads(req("GET", url)[2]) == {"open": True, "available": 1},
              what="one available")
+    status, h, body = req("GET", url, headers={"If-None-Match": etag})
+    assert status == 200 and h["ETag"] != etag, "a new state, a new tag"
     status, h, body = req("GET", "http://%s/status/nosuch" % addr)
     assert (status, json.loads(body)) == (404, {"error": "no such queue"})
     assert h["Content-Type"] == "application/json"
