@@ -399,6 +399,7 @@ int webhook_admin_test(PGconn *conn, int id, int64_t *outbox_id,
     int rc = id_command(conn, ID_TEST, id, NULL, cells, err, errlen);
     if (rc == WEBHOOK_ADMIN_OK) {
         *outbox_id = strtoll(cells[0], NULL, 10);
+        /* bytes: a UUID, ASCII */
         snprintf(delivery_id, 37, "%.36s", cells[1]);
     }
     return rc;
