@@ -86,6 +86,23 @@ class Env:
                           self.pg.conninfo("mucdesk"), domain=DOMAIN,
                           admins="admin@localhost", log_level="debug")
         cfg["desk"] = dict(DESK)
+        # Files in chats (widget-files.test.mjs): DESK_ENV_UPLOAD is the
+        # [upload] section as JSON; {"scan": true} adds a scan command that
+        # holds every file 2 s and fails those starting with HELD-BAD.
+        self.upload_url = None
+        upload = json.loads(os.environ.get("DESK_ENV_UPLOAD") or "null")
+        if upload is not None:
+            from mdtest.ports import free_port
+            addr = "127.0.0.1:%d" % free_port()
+            self.upload_url = "http://%s/" % addr
+            if upload.pop("scan", False):
+                script = self.base / "scan.sh"
+                script.write_text("#!/bin/sh\n# every file held 2 s; one starting HELD-BAD fails\n"
+                                  "sleep 2\nif head -c 8 | grep -q HELD-BAD; then exit 1; fi\nexit 0\n")
+                script.chmod(0o755)
+                upload["scan_command"] = str(script)
+            cfg["http"] = {"listen": addr, "public_url": self.upload_url}
+            cfg["upload"] = upload
         self.md = Mucdesk(cfg, run_dir=self.base, name="mucdesk")
         self.md.run_ctl(["migrate"], check=True)
         self.md.run_ctl(["queue-create", QUEUE, "--name", "Billing", "--strategy", "round-robin",
@@ -112,6 +129,7 @@ class Env:
             "agent": AGENT,
             "agent_nick": AGENT_NICK,
             "run_dir": str(self.base),
+            "upload_url": self.upload_url,
         }
 
     def stop(self, save_logs_to=None):
@@ -283,6 +301,66 @@ class Env:
                     and frm.startswith(room + "/") and el.find("{jabber:client}body") is not None
                     and (frm == room + "/" + nick if nick else frm != room + "/" + AGENT_NICK))
         return [el.findtext("{jabber:client}body") for el in self.agent.take_all(mine)]
+
+    def op_agent_expect_file(self, room, nick, timeout=15):
+        """Waits for nick's message carrying a file (XEP-0066); downloads it.
+        Returns {body, oob, status, held (423 first), type, disposition,
+        sha256, size}."""
+        import hashlib
+        import urllib.error
+        import urllib.request
+
+        def match(el):
+            return (el.tag == "{jabber:client}message" and el.get("type") == "groupchat"
+                    and el.get("from") == room + "/" + nick
+                    and el.find("{jabber:x:oob}x") is not None)
+        match.description = "a file from %s/%s" % (room, nick)
+        el = self.agent.expect(match, timeout=timeout)
+        body = el.findtext("{jabber:client}body")
+        url = el.find("{jabber:x:oob}x").findtext("{jabber:x:oob}url")
+        # While the scan holds it (423), asked again, as a client would.
+        deadline = time.monotonic() + 20
+        held = False
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    data, status, h = r.read(), r.status, r.headers
+            except urllib.error.HTTPError as e:
+                data, status, h = e.read(), e.code, e.headers
+            if status != 423 or time.monotonic() > deadline:
+                break
+            held = True
+            time.sleep(0.2)
+        return {"body": body, "oob": url, "status": status, "held": held, "type": h.get("Content-Type"),
+                "disposition": h.get("Content-Disposition"),
+                "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+    def op_agent_send_file(self, room, name, content_type, data_hex):
+        """The agent uploads a file (XEP-0363 on mucdesk) and sends it as
+        body=URL with XEP-0066, as Conversations does.  Returns the URL."""
+        import urllib.request
+        data = bytes.fromhex(data_hex)
+        reply = self.agent.send_iq(
+            "<iq type='get' to='%s'><request xmlns='urn:xmpp:http:upload:0' filename=%s size='%d' "
+            "content-type=%s/></iq>" % (DOMAIN, attr(name), len(data), attr(content_type)))
+        slot = reply.find("{urn:xmpp:http:upload:0}slot")
+        if slot is None:
+            raise AssertionError("no slot: %s" % (error_condition(reply),))
+        put = slot.find("{urn:xmpp:http:upload:0}put").get("url")
+        req = urllib.request.Request(put, data=data, method="PUT", headers={"Content-Type": content_type})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            if r.status != 201:
+                raise AssertionError("PUT answered %d" % r.status)
+        get = slot.find("{urn:xmpp:http:upload:0}get").get("url")
+        ident = "agent-%d" % next(_ids)
+        self.agent.send("<message type='groupchat' to=%s id=%s><body>%s</body>"
+                        "<x xmlns='jabber:x:oob'><url>%s</url></x></message>"
+                        % (attr(room), attr(ident), esc(get), esc(get)))
+        self.agent.expect("/s:message[@id=%s][@from=%s]" % (attr(ident), attr(room + "/" + AGENT_NICK)))
+        return get
+
+    def op_mucdesk_log(self):
+        return self.md.log_text()
 
     def op_agent_clear(self):
         self.agent.clear()

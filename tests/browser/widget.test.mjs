@@ -445,7 +445,7 @@ describe("a 360 px phone", () => {
     await agent.say(room, "Sure! Which address would you like us to use? 🏠 Details: https://example.org/delivery-addresses-and-other-long-paths");
     await $(page, ".md-agent").waitFor();
     await $(page, "#md-input").fill("12 Rue de la Paix, 75002 Paris");
-    await $(page, ".md-composer button").tap();
+    await $(page, ".md-composer button[type=submit]").tap();
     await agent.receives(room, "12 Rue de la Paix, 75002 Paris");
     await untilMessages(page, [`${AGENT}: Sure! Which address would you like us to use? 🏠 Details: https://example.org/delivery-addresses-and-other-long-paths`, "You: 12 Rue de la Paix, 75002 Paris"]);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

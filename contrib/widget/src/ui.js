@@ -569,17 +569,18 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
     const box = h(doc, "div", { class: "md-file" });
     const name = h(doc, "span", { class: "md-file-name", dir: "auto" }, f.name);
     const size = f.size ? h(doc, "span", { class: "md-file-size" }, formatSize(f.size, language.locale)) : null;
+    const nameAndSize = size ? [name, " ", size] : [name];
     const href = f.url ? safeHref(f.url) : null;
     if (f.state === "requesting" || f.state === "uploading") {
       const pct = Math.round((f.progress || 0) * 100);
       const bar = h(doc, "progress", { max: "100", value: String(pct), "aria-label": t("fileUploading", { name: f.name }) });
       const pctText = new Intl.NumberFormat(language.locale, { style: "percent" }).format(pct / 100);
-      box.append(name, " ", size, bar, h(doc, "span", { class: "md-file-progress" }, pctText));
+      box.append(...nameAndSize, bar, h(doc, "span", { class: "md-file-progress" }, pctText));
       box.classList.add("md-file-uploading");
       return box;
     }
     if (f.state === "failed") {
-      box.append(name, " ", size, h(doc, "span", { class: "md-file-note" }, fileErrorText(t, f.error || { key: "fileUploadFailed" }, language.locale)));
+      box.append(...nameAndSize, h(doc, "span", { class: "md-file-note" }, fileErrorText(t, f.error || { key: "fileUploadFailed" }, language.locale)));
       if (session.canRetryFile(it.key)) {
         const b = h(doc, "button", { type: "button", class: "md-link-button" }, t("fileRetry"));
         b.addEventListener("click", () => session.retryFile(it.key));
@@ -593,7 +594,7 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
       return box;
     }
     if (f.check === "held") {
-      box.append(name, " ", size, h(doc, "span", { class: "md-file-note" }, t("fileHeld")));
+      box.append(...nameAndSize, h(doc, "span", { class: "md-file-note" }, t("fileHeld")));
       box.classList.add("md-file-held");
       return box;
     }
@@ -605,7 +606,7 @@ export function mountWidget({ win, doc, config, language, texts, session, launch
       a.appendChild(img);
       a.classList.add("md-file-image");
     } else {
-      a.append(name, " ", size);
+      a.append(...nameAndSize);
     }
     box.appendChild(a);
     return box;

@@ -278,6 +278,7 @@ test("files: a file the scan holds is shown as being checked, then as it is; a d
   await settle();
   assert.equal(p.$(".md-file-held .md-file-note").textContent, "Being checked…");
   assert.equal(p.$(".md-file-held img"), null, "no thumbnail while held");
+  assert.equal(p.$(".md-file-held").textContent, "scan.png 2.9 kBBeing checked…");
   p.net.headStatus.set(url, 200);
   await p.clock.advance(2000);
   assert.equal(p.$(".md-file-held"), null);
@@ -288,6 +289,7 @@ test("files: a file the scan holds is shown as being checked, then as it is; a d
   p.server.agentSay(p.room, gone, "Alex", [xml("x", { xmlns: "jabber:x:oob" }, xml("url", {}, gone))]);
   await settle();
   assert.equal(p.$(".md-agent .md-file .md-file-note").textContent, "This file is no longer available.");
+  assert.equal(p.$(".md-agent .md-file").textContent, "virus.pdfThis file is no longer available.", "no size unknown written as anything");
   assert.equal(p.$(".md-agent .md-file a"), null);
 });
 

@@ -42,10 +42,10 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** The desk helper: call(op, args) -> result (rejects with the helper's error). */
-async function startDesk(logsDir) {
+async function startDesk(logsDir, upload = null) {
   const child = spawn("/usr/bin/python3", [join(HERE, "desk_env.py")], {
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, DESK_ENV_LOGS: logsDir },
+    env: { ...process.env, DESK_ENV_LOGS: logsDir, DESK_ENV_UPLOAD: upload ? JSON.stringify(upload) : "" },
   });
   const stderr = [];
   child.stderr.on("data", (d) => {
@@ -212,7 +212,7 @@ export const LAYER = process.env.BROWSER_LAYER || "browser";
  * Prosody's WebSocket, desk.info.websocket, directly).  Returns { desk,
  * link, web, browser, url, stop(failed) -> problems[] }.
  */
-export async function startEnv(resultsDir, { widget = true, logs = LAYER } = {}) {
+export async function startEnv(resultsDir, { widget = true, logs = LAYER, upload = null } = {}) {
   const logsDir = join(resultsDir, "logs", logs);
   mkdirSync(logsDir, { recursive: true });
   const env = { desk: null, link: null, web: null, browser: null };
@@ -247,7 +247,7 @@ export async function startEnv(resultsDir, { widget = true, logs = LAYER } = {})
   try {
     // The desk (the slow part) and Chromium start side by side.
     const [desk, browser] = await Promise.allSettled([
-      startDesk(logsDir),
+      startDesk(logsDir, upload),
       chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS }),
     ]);
     if (desk.status === "fulfilled") env.desk = desk.value;
